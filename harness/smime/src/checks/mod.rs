@@ -1,0 +1,1 @@
+//! The conformance catalogue and the certificate profile checks.

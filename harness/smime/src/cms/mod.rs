@@ -1,0 +1,1 @@
+//! CMS and S/MIME messages: sign, verify, encrypt, decrypt.

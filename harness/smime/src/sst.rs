@@ -1,0 +1,1 @@
+//! The Microsoft serialized certificate store (.sst), as imported by `Set-SmimeConfig -SMIMECertificateIssuingCA`.
