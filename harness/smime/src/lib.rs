@@ -10,4 +10,5 @@ pub mod cms;
 pub mod key;
 pub mod pkcs12;
 pub mod pki;
+pub mod rng;
 pub mod sst;

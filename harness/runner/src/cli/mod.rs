@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "smime-lab", version, about = "S/MIME in Exchange Online, rehearsed end to end")]
+#[command(
+    name = "smime-lab",
+    version,
+    about = "S/MIME in Exchange Online, rehearsed end to end"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
