@@ -1,1 +1,77 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, as plain Rust instead of shell scripts
+//! (the rust-analyzer convention). Each subcommand lives in its own module.
+
+mod ci;
+mod peers;
+mod scenarios;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "smime-lab project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// The test gate: formatting, clippy, every test against the real peers. What `.ci/run` calls.
+    Ci(ci::Args),
+    /// Install the independent peers the tests check against (OpenSSL, gpgsm, NSS, Python
+    /// cryptography, pkilint), or report which are missing.
+    Peers(peers::Args),
+    /// Run the YAML scenarios in scenarios/ against the lab.
+    RunScenarios(scenarios::Args),
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Task::Ci(args) => ci::run(&args),
+        Task::Peers(args) => peers::run(&args),
+        Task::RunScenarios(args) => scenarios::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root: xtask's manifest sits one level below it.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command from the project root, echoing it first, and fails naming it if it fails.
+fn run_step(command: &mut Command) -> anyhow::Result<()> {
+    command.current_dir(project_root());
+    eprintln!("$ {}", describe(command));
+    let status = command
+        .status()
+        .map_err(|e| anyhow::anyhow!("could not start `{}`: {e}", describe(command)))?;
+    if !status.success() {
+        anyhow::bail!("`{}` failed ({status})", describe(command));
+    }
+    Ok(())
+}
+
+fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}

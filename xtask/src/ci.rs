@@ -1,0 +1,53 @@
+//! `cargo xtask ci`: the whole test gate, in the order that fails fastest.
+
+use std::process::Stdio;
+
+use crate::{cargo, peers, run_step};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Install missing peers first (what `.ci/run` does on a fresh machine).
+    #[arg(long)]
+    install_peers: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    peers::run(&peers::Args {
+        install: args.install_peers,
+    })?;
+    run_step(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run_step(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let mut test = cargo();
+    if nextest_available() {
+        test.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        test.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    test.envs(peers::test_environment());
+    run_step(&mut test)?;
+    if nextest_available() {
+        // nextest does not run doctests.
+        run_step(
+            cargo()
+                .args(["test", "--workspace", "--doc"])
+                .envs(peers::test_environment()),
+        )?;
+    }
+    Ok(())
+}
+
+fn nextest_available() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -1,0 +1,136 @@
+//! The independent peers the tests check our output against, and the environment tests find them in.
+//!
+//! Debian's packages give OpenSSL, gpgsm and NSS `cmsutil`; PyPI gives `cryptography` and `pkilint`,
+//! installed in a venv under target/ so that nothing outside the checkout changes.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::{project_root, run_step};
+
+const APT_PACKAGES: &[&str] = &[
+    "openssl",
+    "gpgsm",
+    "gpg-agent",
+    "libnss3-tools",
+    "python3-venv",
+];
+/// Pinned so that a new release cannot change what "the peer accepts" between two CI runs.
+const PYTHON_PACKAGES: &[&str] = &["cryptography==50.0.2", "pkilint==0.13.3"];
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Install what is missing (apt-get needs root) instead of only reporting it.
+    #[arg(long)]
+    pub install: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    if args.install {
+        install()?;
+    }
+    let missing = missing();
+    if missing.is_empty() {
+        eprintln!("peers: all present (python: {})", venv_python().display());
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "missing test peers: {}\nrun `cargo xtask peers --install` (as root, it uses apt-get and pip)",
+            missing.join(", ")
+        )
+    }
+}
+
+pub fn venv_dir() -> PathBuf {
+    project_root().join("target/peers/venv")
+}
+
+pub fn venv_python() -> PathBuf {
+    venv_dir().join("bin/python")
+}
+
+/// Environment for test processes: the venv's scripts (pkilint's `lint_cabf_smime_cert`) first on
+/// PATH, and `SMIME_LAB_PYTHON` naming the interpreter with `cryptography`.
+pub fn test_environment() -> Vec<(String, String)> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    vec![
+        (
+            "PATH".into(),
+            format!("{}:{path}", venv_dir().join("bin").display()),
+        ),
+        (
+            "SMIME_LAB_PYTHON".into(),
+            venv_python().display().to_string(),
+        ),
+    ]
+}
+
+fn missing() -> Vec<String> {
+    let mut missing = Vec::new();
+    for (program, arg, package) in [
+        ("openssl", "version", "openssl"),
+        ("gpgsm", "--version", "gpgsm"),
+        ("cmsutil", "-h", "libnss3-tools"),
+        ("certutil", "-H", "libnss3-tools"),
+    ] {
+        let found = Command::new(program)
+            .arg(arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok();
+        if !found {
+            missing.push(format!("{program} (apt package {package})"));
+        }
+    }
+    let python_ok = Command::new(venv_python())
+        .args(["-c", "import cryptography, pkilint"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !python_ok {
+        missing.push(format!(
+            "python cryptography + pkilint in {}",
+            venv_dir().display()
+        ));
+    }
+    missing
+}
+
+fn install() -> anyhow::Result<()> {
+    let need_apt = APT_PACKAGES.iter().any(|p| {
+        !Command::new("dpkg-query")
+            .args(["-W", "-f=${Status}", p])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+    });
+    if need_apt {
+        run_step(Command::new("apt-get").arg("update").arg("-qq"))?;
+        run_step(
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", "--no-install-recommends"])
+                .args(APT_PACKAGES)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    if !venv_python().exists() {
+        run_step(
+            Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(venv_dir()),
+        )?;
+    }
+    run_step(
+        Command::new(venv_python())
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(PYTHON_PACKAGES),
+    )
+}
