@@ -2,9 +2,10 @@
 //! certs-only (.p7b, DER or PEM), a single DER certificate, or a PEM bundle. Callers print which
 //! format was found, because the wrong one is the usual cause of an import failing.
 //!
-//! PKCS#7 is a different format from SST, but Exchange's .NET import
-//! (`X509Certificate2Collection.Import`, behind `Set-SmimeConfig -SMIMECertificateIssuingCA`)
-//! would also take it, so a .p7b is a legitimate input and `smime-lab sst write` converts one.
+//! PKCS#7 is a different format from SST, but Exchange's .NET import behind
+//! `Set-SmimeConfig -SMIMECertificateIssuingCA` would also take it (.NET's
+//! `X509Certificate2Collection.Import` reads a serialized store and a PKCS#7 alike), so a .p7b is
+//! a legitimate input, and `smime-lab sst write` converts one into the documented .sst form.
 
 use std::fmt;
 

@@ -17,7 +17,8 @@
 //!
 //! The format has no public specification; this follows Wine's crypt32 (`serialize.c`), which
 //! interoperates with Windows, and its golden vector: one 124-byte certificate gives a 156-byte
-//! store. [`collection`] detects the format of a file and also accepts PKCS#7, DER and PEM.
+//! store. [`collection`] detects the format of a file and also accepts PKCS#7 (.p7b: a
+//! different format, which Exchange's .NET import would also take), DER and PEM.
 
 pub mod collection;
 
