@@ -1,1 +1,0 @@
-//! The Microsoft serialized certificate store (.sst), as imported by `Set-SmimeConfig -SMIMECertificateIssuingCA`.
