@@ -9,19 +9,30 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod pkcs12;
+
 #[derive(Debug, Parser)]
-#[command(name = "smime-lab", version, about = "S/MIME in Exchange Online, rehearsed end to end")]
+#[command(
+    name = "smime-lab",
+    version,
+    about = "S/MIME in Exchange Online, rehearsed end to end"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Inspect or create PKCS#12 (.p12/.pfx) files.
+    Pkcs12(pkcs12::Args),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Pkcs12(args) => pkcs12::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(error) => {

@@ -7,11 +7,11 @@
 //! `p12-keystore` 0.3/0.4 and `pkcs12` 0.2.0-pre depend on `cms =0.3.0-pre.1`, which cannot resolve
 //! beside the `cms 0.3.0-rc.0` the rest of the crate uses (see DEPENDENCIES.md), and `p12-keystore`
 //! 0.2 would drag in a second generation of 21 RustCrypto crates. So the format is built here on
-//! the crates already in the graph: `der` for the typed structures ([`asn1`]), `pkcs5` for PBES2,
+//! the crates already in the graph: `der` for the typed structures (`asn1.rs`), `pkcs5` for PBES2,
 //! `des`/`rc2`/`cbc` for the PKCS#12 PBEs, `hmac`/`sha1`/`sha2` for the MAC. Two pieces exist in no
 //! crate of this generation and are ours: the PKCS#12 key derivation function of RFC 7292
-//! appendix B ([`kdf`]) and a BER-to-DER pass for the indefinite-length files NSS and Java write
-//! ([`ber`]).
+//! appendix B (`kdf.rs`) and a BER-to-DER pass for the indefinite-length files NSS and Java write
+//! (`ber.rs`).
 //!
 //! # Profiles
 //!
@@ -19,10 +19,13 @@
 //! and AES-256-CBC for keys and certificates, HMAC-SHA-256 MAC); Windows 10 1709+, macOS, iOS,
 //! Android and NSS import it. [`Pkcs12Profile::Legacy`] is Windows' "TripleDES-SHA1" export:
 //! pbeWithSHAAnd3-KeyTripleDES-CBC for both the key and the certificates, and an HMAC-SHA-1 MAC,
-//! which every importer back to Windows XP reads. Certificates are deliberately *not* RC2-40
-//! encrypted (what old Windows and `openssl -legacy` do): RC2 lives in OpenSSL 3's legacy provider,
-//! so an RC2 file fails in a stock `openssl pkcs12` without `-legacy`, whereas 3DES is in the
-//! default provider and the 3DES file reads with no flag at all.
+//! which every importer back to Windows XP reads, and the only one of the two that gpgsm 2.2
+//! (Debian 12) imports: it cannot parse PBES2 with an HMAC-SHA-256 PRF, and refuses OpenSSL 3's
+//! default export for the same reason. Certificates are deliberately *not* RC2-40 encrypted (what
+//! old Windows and `openssl -legacy` do): RC2 lives in OpenSSL 3's legacy provider, so an RC2 file
+//! fails in a stock `openssl pkcs12` without `-legacy`, whereas 3DES is in the default provider
+//! and our 3DES file reads with no flag at all. `tests/pkcs12_interop.rs` checks all of this
+//! against the real tools.
 
 mod asn1;
 mod ber;
@@ -31,6 +34,7 @@ mod keymatch;
 mod mac;
 mod pbe;
 mod read;
+mod summary;
 mod write;
 
 use std::fmt;
@@ -39,6 +43,10 @@ use const_oid::ObjectIdentifier;
 
 pub use keymatch::public_key_matches;
 pub use read::read_pkcs12;
+pub use summary::{
+    AlgorithmSummary, CertificateSummary, EncryptionSummary, KeyMatch, KeySummary, Pkcs12Summary,
+    summarize,
+};
 pub use write::write_pkcs12;
 
 /// Iteration counts above this are refused on read: PBKDF2 and the PKCS#12 KDF run once per
@@ -137,7 +145,7 @@ pub enum Pkcs12Profile {
     /// HMAC-SHA-256 MAC: OpenSSL 3's `openssl pkcs12 -export` default.
     Modern,
     /// pbeWithSHAAnd3-KeyTripleDES-CBC (2048 iterations) for key and certificates, HMAC-SHA-1 MAC:
-    /// Windows' "TripleDES-SHA1", readable by OpenSSL 3 without `-legacy`.
+    /// Windows' "TripleDES-SHA1", readable by OpenSSL 3 without `-legacy` and by gpgsm 2.2.
     Legacy,
 }
 

@@ -39,9 +39,10 @@ pub(crate) fn read(
     verify_mac: bool,
 ) -> Result<Pkcs12Contents, Pkcs12Error> {
     let pem_decoded;
-    let bytes = if bytes.starts_with(b"-----BEGIN") {
-        let (label, der) =
-            der::pem::decode_vec(bytes).map_err(|e| Pkcs12Error::malformed("the PEM armour", e))?;
+    let trimmed = bytes.trim_ascii_start();
+    let bytes = if trimmed.starts_with(b"-----BEGIN") {
+        let (label, der) = der::pem::decode_vec(trimmed)
+            .map_err(|e| Pkcs12Error::malformed("the PEM armour", e))?;
         if label != "PKCS12" {
             return Err(Pkcs12Error::malformed(
                 "the PEM armour",
