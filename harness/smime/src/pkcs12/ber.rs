@@ -265,7 +265,10 @@ fn checked_end(input: &[u8], start: usize, len: usize) -> Result<usize, BerError
     start
         .checked_add(len)
         .filter(|end| *end <= input.len())
-        .ok_or(error(start, "length runs past the end of the data"))
+        .ok_or(error(
+            start,
+            "a length runs past the end of the data (is the file truncated?)",
+        ))
 }
 
 /// `None` is the indefinite form.
