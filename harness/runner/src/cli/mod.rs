@@ -5,6 +5,7 @@
 //! an invalid signature), 2 input that could not be read or a usage error. An `Err` from `run` is
 //! always exit 2, printed as `error: <what> ... <what to do>` with the full context chain.
 
+mod pkcs12;
 mod sst;
 
 use std::process::ExitCode;
@@ -27,12 +28,15 @@ enum Command {
     /// Microsoft serialized certificate stores (.sst) for Set-SmimeConfig: write, read.
     #[command(subcommand)]
     Sst(sst::Command),
+    /// Inspect or create PKCS#12 (.p12/.pfx) files.
+    Pkcs12(pkcs12::Args),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Sst(command) => sst::run(command),
+        Command::Pkcs12(args) => pkcs12::run(args),
     };
     match result {
         Ok(code) => code,

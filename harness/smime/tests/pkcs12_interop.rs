@@ -1,0 +1,490 @@
+//! PKCS#12 interoperability with peers nobody here wrote: the OpenSSL 3 command line, GnuPG's
+//! gpgsm and NSS's pk12util (the library inside Thunderbird and Firefox).
+//!
+//! A missing tool fails the test with what to install; it never passes silently.
+
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use smime::pkcs12::{Pkcs12Error, Pkcs12Profile, public_key_matches, read_pkcs12, write_pkcs12};
+
+const PASSWORD: &str = "Lab p4ss";
+
+/// Run a tool, failing the test with an install hint when it is missing.
+fn run(program: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &OsStr)]) -> Output {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap_or_else(|e| {
+        let package = match program {
+            "gpgsm" | "gpgconf" => "gpgsm (Debian: apt-get install -y gpgsm)",
+            "pk12util" | "certutil" => "NSS tools (Debian: apt-get install -y libnss3-tools)",
+            _ => "openssl (Debian: apt-get install -y openssl)",
+        };
+        panic!("cannot run `{program}` ({e}): this interop test needs {package}")
+    });
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait for the tool")
+}
+
+fn run_ok(program: &str, args: &[&str]) -> Output {
+    let output = run(program, args, None, &[]);
+    assert!(
+        output.status.success(),
+        "`{program} {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// PEM blocks of one label, as DER.
+fn pem_blocks(text: &[u8], label: &str) -> Vec<Vec<u8>> {
+    let text = String::from_utf8_lossy(text);
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let mut blocks = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find(&begin) {
+        let tail = &rest[start..];
+        let stop = tail.find(&end).expect("an END line") + end.len();
+        let (_, der) = der::pem::decode_vec(&tail.as_bytes()[..stop]).expect("valid PEM");
+        blocks.push(der);
+        rest = &tail[stop..];
+    }
+    blocks
+}
+
+/// A CA and an end entity made by OpenSSL, as files and as DER.
+struct Identity {
+    dir: tempfile::TempDir,
+    /// PKCS#8 DER of the end-entity key, as `openssl pkcs8 -topk8` encodes it.
+    key: Vec<u8>,
+    cert: Vec<u8>,
+    ca: Vec<u8>,
+}
+
+impl Identity {
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn new(algorithm: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = |name: &str| path(&dir.path().join(name)).to_string();
+        let (ca_key, ca_pem, ee_key, ee_csr, ee_pem) = (
+            p("ca.key"),
+            p("ca.pem"),
+            p("ee.key"),
+            p("ee.csr"),
+            p("ee.pem"),
+        );
+        let newkey: &[&str] = match algorithm {
+            "rsa" => &["-newkey", "rsa:2048"],
+            _ => &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        };
+        // v3 certificates with the usual S/MIME extensions: gpgsm rejects a v1 certificate's chain.
+        let ca_args = [
+            &[
+                "req",
+                "-x509",
+                "-nodes",
+                "-days",
+                "3650",
+                "-subj",
+                "/CN=Interop Test CA",
+            ][..],
+            &["-addext", "basicConstraints=critical,CA:TRUE"],
+            &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            newkey,
+            &["-keyout", &ca_key, "-out", &ca_pem],
+        ]
+        .concat();
+        run_ok("openssl", &ca_args);
+        let ee_args = [
+            &[
+                "req",
+                "-nodes",
+                "-subj",
+                "/CN=Alice Interop/emailAddress=alice@contoso.com",
+            ][..],
+            newkey,
+            &["-keyout", &ee_key, "-out", &ee_csr],
+        ]
+        .concat();
+        run_ok("openssl", &ee_args);
+        let ee_ext = p("ee.ext");
+        std::fs::write(
+            &ee_ext,
+            "basicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=emailProtection\n\
+             subjectAltName=email:alice@contoso.com\n\
+             subjectKeyIdentifier=hash\n\
+             authorityKeyIdentifier=keyid\n",
+        )
+        .expect("write the extension file");
+        run_ok(
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &ee_csr,
+                "-CA",
+                &ca_pem,
+                "-CAkey",
+                &ca_key,
+                "-set_serial",
+                "2",
+                "-days",
+                "365",
+                "-extfile",
+                &ee_ext,
+                "-out",
+                &ee_pem,
+            ],
+        );
+        let der_of = |args: &[&str]| run_ok("openssl", args).stdout;
+        let key = der_of(&[
+            "pkcs8", "-topk8", "-nocrypt", "-in", &ee_key, "-outform", "DER",
+        ]);
+        let cert = der_of(&["x509", "-in", &ee_pem, "-outform", "DER"]);
+        let ca = der_of(&["x509", "-in", &ca_pem, "-outform", "DER"]);
+        Identity { dir, key, cert, ca }
+    }
+
+    fn write(&self, profile: Pkcs12Profile) -> PathBuf {
+        let bytes = write_pkcs12(
+            &self.key,
+            &self.cert,
+            std::slice::from_ref(&self.ca),
+            Some("Alice Interop"),
+            PASSWORD,
+            profile,
+            &mut ChaCha20Rng::seed_from_u64(11),
+        )
+        .expect("write_pkcs12");
+        let file = self.file(&format!("ours-{profile:?}.p12"));
+        std::fs::write(&file, bytes).expect("write the file");
+        file
+    }
+}
+
+#[test]
+fn openssl_reads_our_files_without_the_legacy_flag() {
+    for algorithm in ["rsa", "ec"] {
+        let identity = Identity::new(algorithm);
+        for profile in [Pkcs12Profile::Modern, Pkcs12Profile::Legacy] {
+            let file = identity.write(profile);
+            // No `-legacy`: 3DES is in OpenSSL 3's default provider, which is why the Legacy
+            // profile uses it for the certificates too (see the module documentation).
+            let output = run_ok(
+                "openssl",
+                &[
+                    "pkcs12",
+                    "-in",
+                    path(&file),
+                    "-passin",
+                    &format!("pass:{PASSWORD}"),
+                    "-nodes",
+                ],
+            );
+            let context = format!("{algorithm} {profile:?}");
+            assert_eq!(
+                pem_blocks(&output.stdout, "PRIVATE KEY"),
+                std::slice::from_ref(&identity.key),
+                "{context}"
+            );
+            assert_eq!(
+                pem_blocks(&output.stdout, "CERTIFICATE"),
+                [identity.cert.clone(), identity.ca.clone()],
+                "{context}"
+            );
+            let wrong = run(
+                "openssl",
+                &[
+                    "pkcs12",
+                    "-in",
+                    path(&file),
+                    "-passin",
+                    "pass:wrong",
+                    "-nodes",
+                ],
+                None,
+                &[],
+            );
+            assert!(
+                !wrong.status.success(),
+                "{context}: OpenSSL accepted a wrong password"
+            );
+        }
+    }
+}
+
+#[test]
+fn openssl_needs_its_legacy_provider_for_rc2_but_not_for_3des() {
+    // The reason the Legacy profile does not copy Windows' RC2-40 certificate encryption: an
+    // Outlook-made RC2 file needs `-legacy` in OpenSSL 3, while our 3DES one (previous test) does not.
+    let vectors = std::env::var_os("SMIME_LAB_VECTORS").map_or_else(
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/vectors"
+            ))
+        },
+        PathBuf::from,
+    );
+    let rc2_file = vectors.join("hiraoka-tb128-outlook16/certs__smime-1-secret.pfx");
+    assert!(
+        rc2_file.exists(),
+        "{} is missing (shared/vectors)",
+        rc2_file.display()
+    );
+    let args = [
+        "pkcs12",
+        "-in",
+        path(&rc2_file),
+        "-passin",
+        "pass:smime1",
+        "-nodes",
+    ];
+    let without = run("openssl", &args, None, &[]);
+    assert!(
+        !without.status.success(),
+        "OpenSSL read an RC2-40 file without -legacy: is the legacy provider loaded by default?"
+    );
+    assert!(
+        String::from_utf8_lossy(&without.stderr).contains("RC2"),
+        "{without:?}"
+    );
+    run_ok("openssl", &[&args[..], &["-legacy"]].concat());
+}
+
+#[test]
+fn we_read_what_openssl_exports() {
+    for algorithm in ["rsa", "ec"] {
+        let identity = Identity::new(algorithm);
+        for (form, flags, legacy, cert_cipher) in [
+            (
+                "default",
+                &[][..],
+                false,
+                "PBES2 (PBKDF2-HMAC-SHA-256, AES-256-CBC)",
+            ),
+            (
+                "-legacy",
+                &["-legacy"][..],
+                true,
+                "pbeWithSHAAnd40BitRC2-CBC",
+            ),
+            (
+                "3DES/SHA-1",
+                &[
+                    "-certpbe",
+                    "PBE-SHA1-3DES",
+                    "-keypbe",
+                    "PBE-SHA1-3DES",
+                    "-macalg",
+                    "sha1",
+                ][..],
+                true,
+                "pbeWithSHAAnd3-KeyTripleDES-CBC",
+            ),
+        ] {
+            let out = identity.file("openssl.p12");
+            let (key, cert, ca) = (
+                identity.file("ee.key"),
+                identity.file("ee.pem"),
+                identity.file("ca.pem"),
+            );
+            let passout = format!("pass:{PASSWORD}");
+            let args = [
+                &[
+                    "pkcs12",
+                    "-export",
+                    "-inkey",
+                    path(&key),
+                    "-in",
+                    path(&cert),
+                    "-certfile",
+                    path(&ca),
+                    "-name",
+                    "Alice Interop",
+                    "-passout",
+                    &passout,
+                    "-out",
+                    path(&out),
+                ][..],
+                flags,
+            ]
+            .concat();
+            run_ok("openssl", &args);
+            let bytes = std::fs::read(&out).expect("read the export");
+            let context = format!("{algorithm} {form}");
+            let contents =
+                read_pkcs12(&bytes, PASSWORD).unwrap_or_else(|e| panic!("{context}: {e}"));
+            assert_eq!(
+                contents.private_key_pkcs8_der.as_ref(),
+                Some(&identity.key),
+                "{context}"
+            );
+            assert_eq!(
+                contents.certificates,
+                [identity.cert.clone(), identity.ca.clone()],
+                "{context}"
+            );
+            assert_eq!(
+                contents.friendly_name.as_deref(),
+                Some("Alice Interop"),
+                "{context}"
+            );
+            assert!(public_key_matches(&identity.key, &contents.certificates[0]).unwrap());
+            assert_eq!(contents.protection.is_legacy(), legacy, "{context}");
+            let certs_part = &contents.protection.encryption[0].algorithm.name;
+            assert_eq!(certs_part, cert_cipher, "{context}");
+            let error = read_pkcs12(&bytes, "wrong").unwrap_err();
+            assert!(
+                matches!(error, Pkcs12Error::WrongPassword),
+                "{context}: {error}"
+            );
+        }
+    }
+}
+
+/// Kills the gpg-agent of a temporary GNUPGHOME even when the test fails.
+struct GnupgHome(tempfile::TempDir);
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        let _ = run(
+            "gpgconf",
+            &["--kill", "all"],
+            None,
+            &[("GNUPGHOME", self.0.path().as_os_str())],
+        );
+    }
+}
+
+#[test]
+fn gpgsm_imports_our_legacy_file() {
+    // gpgsm 2.2 (Debian 12) cannot parse PBES2 with an HMAC-SHA-256 PRF, so it refuses OpenSSL 3's
+    // default export and our Modern file alike; the Legacy profile is the one for GnuPG users.
+    let identity = Identity::new("rsa");
+    let file = identity.write(Pkcs12Profile::Legacy);
+    let home = GnupgHome(tempfile::tempdir().expect("temp dir"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(home.0.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // Loopback pinentry lets gpgsm take the passphrase from stdin instead of a dialog.
+    std::fs::write(
+        home.0.path().join("gpg-agent.conf"),
+        "allow-loopback-pinentry\n",
+    )
+    .unwrap();
+    let env = [("GNUPGHOME", home.0.path().as_os_str())];
+    let import = run(
+        "gpgsm",
+        &[
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase-fd",
+            "0",
+            "--import",
+            path(&file),
+        ],
+        Some(&format!("{PASSWORD}\n")),
+        &env,
+    );
+    let log = String::from_utf8_lossy(&import.stderr);
+    assert!(import.status.success(), "gpgsm --import failed: {log}");
+    assert!(log.contains("secret keys imported: 1"), "{log}");
+
+    let listing = run(
+        "gpgsm",
+        &["--batch", "--with-colons", "--list-secret-keys"],
+        None,
+        &env,
+    );
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let thumbprint = hex::encode_upper(<sha1::Sha1 as sha1::Digest>::digest(&identity.cert));
+    assert!(
+        listing
+            .lines()
+            .any(|line| line.starts_with("fpr:") && line.contains(&thumbprint)),
+        "the key's certificate {thumbprint} is not among gpgsm's secret keys:\n{listing}"
+    );
+}
+
+#[test]
+fn nss_imports_our_files_and_we_read_its_export() {
+    let identity = Identity::new("ec");
+    for profile in [Pkcs12Profile::Modern, Pkcs12Profile::Legacy] {
+        let file = identity.write(profile);
+        let db_dir = tempfile::tempdir().expect("temp dir");
+        let db = format!("sql:{}", path(db_dir.path()));
+        run_ok("certutil", &["-N", "-d", &db, "--empty-password"]);
+        run_ok("pk12util", &["-i", path(&file), "-d", &db, "-W", PASSWORD]);
+        let keys = run_ok("certutil", &["-K", "-d", &db]);
+        assert!(
+            String::from_utf8_lossy(&keys.stdout).contains("Alice Interop"),
+            "{profile:?}: NSS holds no key named Alice Interop"
+        );
+        let cert = run_ok("certutil", &["-L", "-d", &db, "-n", "Alice Interop", "-r"]);
+        assert_eq!(cert.stdout, identity.cert, "{profile:?}");
+
+        // And back: NSS's own export (600 000 PBKDF2 iterations by default; fewer keep the test quick).
+        let export = db_dir.path().join("nss.p12");
+        let output = run(
+            "pk12util",
+            &[
+                "-o",
+                path(&export),
+                "-n",
+                "Alice Interop",
+                "-d",
+                &db,
+                "-W",
+                "nss export",
+            ],
+            None,
+            &[("NSS_PBE_DEFAULT_ITERATION_COUNT", OsStr::new("10000"))],
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let contents = read_pkcs12(&std::fs::read(&export).unwrap(), "nss export").unwrap();
+        assert_eq!(
+            contents.private_key_pkcs8_der.as_ref(),
+            Some(&identity.key),
+            "{profile:?}"
+        );
+        assert_eq!(contents.certificates[0], identity.cert, "{profile:?}");
+    }
+}
