@@ -5,6 +5,8 @@
 //! an invalid signature), 2 input that could not be read or a usage error. An `Err` from `run` is
 //! always exit 2, printed as `error: <what> ... <what to do>` with the full context chain.
 
+mod pki;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -21,11 +23,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// The lab PKI: issue root, intermediates and user certificates from a YAML description.
+    Pki(pki::Args),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Pki(args) => pki::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(error) => {
