@@ -7,6 +7,7 @@
 
 mod pkcs12;
 mod sst;
+mod pki;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,8 @@ enum Command {
     Sst(sst::Command),
     /// Inspect or create PKCS#12 (.p12/.pfx) files.
     Pkcs12(pkcs12::Args),
+    /// The lab PKI: issue root, intermediates and user certificates from a YAML description.
+    Pki(pki::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Sst(command) => sst::run(command),
         Command::Pkcs12(args) => pkcs12::run(args),
+        Command::Pki(args) => pki::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,200 @@
+//! `smime-lab pki build`: the committed fixtures are what the command builds, files and modes are
+//! right, and failures leave nothing half-written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn smime_lab(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("smime-lab runs")
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(entry.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn rebuilding_the_default_lab_gives_the_committed_fixtures_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("default");
+    let output = smime_lab(&[
+        "pki",
+        "build",
+        "fixtures/pki/default.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("8 certificates and 2 CRLs"), "{stdout}");
+
+    let built = files(&out);
+    let committed = files(&repo().join("fixtures/pki/default"));
+    let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&built),
+        names(&committed),
+        "fixtures/pki/default is stale: run `cargo xtask fixtures`"
+    );
+    for (name, bytes) in &built {
+        assert!(
+            committed.get(name) == Some(bytes),
+            "fixtures/pki/default/{name} differs from a rebuild: run `cargo xtask fixtures`"
+        );
+    }
+    // PKCS#12 files are added by the lead with smime::pkcs12; until then the set is exactly this.
+    assert_eq!(built.len(), 18);
+
+    // Nothing but the output itself is left beside it.
+    let beside: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, ["default"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn private_keys_are_written_with_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("lab");
+    let output = smime_lab(&[
+        "pki",
+        "build",
+        "fixtures/pki/default.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut keys = 0;
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        if name.ends_with(".key.pem") {
+            keys += 1;
+            assert_eq!(mode, 0o600, "{name} has mode {mode:o}");
+        } else {
+            // Public files follow the umask; they only have to be readable.
+            assert!(mode & 0o400 != 0, "{name} has mode {mode:o}");
+        }
+    }
+    assert_eq!(keys, 8);
+    // No key material reaches the terminal.
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("PRIVATE KEY"));
+}
+
+#[test]
+fn an_earlier_output_is_replaced_but_a_foreign_directory_is_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("lab");
+    let out_arg = out.to_str().unwrap();
+    let args = [
+        "pki",
+        "build",
+        "fixtures/pki/default.yaml",
+        "--out",
+        out_arg,
+    ];
+    assert!(smime_lab(&args).status.success());
+
+    // A leftover from an earlier description disappears on rebuild.
+    std::fs::write(out.join("gone.crt.pem"), "old").unwrap();
+    let output = smime_lab(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!out.join("gone.crt.pem").exists());
+    assert_eq!(files(&out).len(), 18);
+
+    // A directory holding anything else is refused, untouched, with exit code 2.
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let output = smime_lab(&args);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("refusing to replace"), "{message}");
+    assert!(message.contains("notes.txt"), "{message}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(files(&out).len(), 19);
+}
+
+#[test]
+fn bad_descriptions_exit_2_naming_the_file_line_and_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("lab");
+    let yaml = tmp.path().join("bad.yaml");
+    std::fs::write(
+        &yaml,
+        "seed: x\nnow: 2026-01-01T00:00:00Z\ndomain: contoso.com\nroot: { subject: \"CN=R\", key: rsa-2048 }\nusers:\n  bob: { key: rsa-2048, issuer: ghost }\n",
+    )
+    .unwrap();
+    let output = smime_lab(&[
+        "pki",
+        "build",
+        yaml.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.starts_with("error: "), "{message}");
+    assert!(
+        message.contains("bad.yaml: line 6, column 33: users.bob.issuer: no CA has the id `ghost`"),
+        "{message}"
+    );
+    assert!(!out.exists(), "output written despite the error");
+
+    std::fs::write(&yaml, "seed: x\nnow: 2026-01-01T00:00:00Z\ndomain: contoso.com\nroot: { subject: \"CN=R\", key: rsa-2048, colour: red }\n").unwrap();
+    let output = smime_lab(&[
+        "pki",
+        "build",
+        yaml.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("unknown field `colour`"), "{message}");
+    assert!(message.contains("bad.yaml:4:"), "{message}");
+
+    let output = smime_lab(&[
+        "pki",
+        "build",
+        "no/such.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot read no/such.yaml"),
+        "{}",
+        stderr(&output)
+    );
+    let beside: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert_eq!(beside.len(), 1, "only bad.yaml may remain");
+}
