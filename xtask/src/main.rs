@@ -2,6 +2,7 @@
 //! (the rust-analyzer convention). Each subcommand lives in its own module.
 
 mod ci;
+mod fixtures;
 mod peers;
 mod scenarios;
 
@@ -24,6 +25,8 @@ enum Task {
     /// Install the independent peers the tests check against (OpenSSL, gpgsm, NSS, Python
     /// cryptography, pkilint), or report which are missing.
     Peers(peers::Args),
+    /// Rebuild the deterministic lab PKI in fixtures/pki/default from fixtures/pki/default.yaml.
+    Fixtures,
     /// Run the YAML scenarios in scenarios/ against the lab.
     RunScenarios(scenarios::Args),
 }
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Task::Ci(args) => ci::run(&args),
         Task::Peers(args) => peers::run(&args),
+        Task::Fixtures => fixtures::run(),
         Task::RunScenarios(args) => scenarios::run(&args),
     };
     match result {

@@ -65,8 +65,36 @@ fn rebuilding_the_default_lab_gives_the_committed_fixtures_byte_for_byte() {
             "fixtures/pki/default/{name} differs from a rebuild: run `cargo xtask fixtures`"
         );
     }
-    // PKCS#12 files are added by the lead with smime::pkcs12; until then the set is exactly this.
-    assert_eq!(built.len(), 18);
+    // 8 certificates with their keys, 2 CRLs, and two PKCS#12 files for each of the 6 user certificates.
+    assert_eq!(built.len(), 30);
+
+    // Each PKCS#12 file opens with the default password and holds that user's key, certificate
+    // and issuing CA (not the root), in both profiles.
+    for user in ["alice", "bob-sign", "bob-encrypt", "carol", "dave", "eve"] {
+        let certificate =
+            smime::certificate::parse_certificates(&built[&format!("{user}.crt.pem")])
+                .unwrap()
+                .remove(0);
+        let key =
+            smime::key::PrivateKey::from_pem_or_der(&built[&format!("{user}.key.pem")]).unwrap();
+        for file in [format!("{user}.p12"), format!("{user}.legacy.p12")] {
+            let contents = smime::pkcs12::read_pkcs12(&built[&file], "smime-lab")
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            let p12_key = smime::key::PrivateKey::from_pkcs8_der(
+                contents.private_key_pkcs8_der.as_deref().expect("a key"),
+            )
+            .unwrap();
+            assert!(
+                p12_key.matches(&certificate.tbs_certificate().subject_public_key_info()),
+                "{file}"
+            );
+            assert_eq!(contents.certificates.len(), 2, "{file}: user + issuing CA");
+            assert!(
+                smime::pkcs12::read_pkcs12(&built[&file], "wrong").is_err(),
+                "{file}"
+            );
+        }
+    }
 
     // Nothing but the output itself is left beside it.
     let beside: Vec<String> = std::fs::read_dir(tmp.path())
@@ -127,7 +155,7 @@ fn an_earlier_output_is_replaced_but_a_foreign_directory_is_not() {
     let output = smime_lab(&args);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!out.join("gone.crt.pem").exists());
-    assert_eq!(files(&out).len(), 18);
+    assert_eq!(files(&out).len(), 30);
 
     // A directory holding anything else is refused, untouched, with exit code 2.
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
@@ -140,7 +168,7 @@ fn an_earlier_output_is_replaced_but_a_foreign_directory_is_not() {
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
         "mine"
     );
-    assert_eq!(files(&out).len(), 19);
+    assert_eq!(files(&out).len(), 31, "30 outputs + notes.txt, untouched");
 }
 
 #[test]

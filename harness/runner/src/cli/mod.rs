@@ -6,8 +6,8 @@
 //! always exit 2, printed as `error: <what> ... <what to do>` with the full context chain.
 
 mod pkcs12;
-mod sst;
 mod pki;
+mod sst;
 
 use std::process::ExitCode;
 

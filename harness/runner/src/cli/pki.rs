@@ -1,5 +1,6 @@
 //! `smime-lab pki build <pki.yaml> --out <dir>`: issue the lab PKI a YAML description asks for and
-//! write it to a directory: `<id>.crt.pem`, `<id>.key.pem` (mode 0600) and `<ca>.crl` (DER).
+//! write it to a directory: `<id>.crt.pem`, `<id>.key.pem` and, for users, `<id>.p12` and
+//! `<id>.legacy.p12` (all three mode 0600), and `<ca>.crl` (DER).
 //!
 //! The directory is assembled beside `--out` and renamed into place at the end, so a failed run
 //! never leaves a half-written PKI behind.
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args as ClapArgs, Subcommand};
+use smime::pkcs12::Pkcs12Profile;
 use smime::pki::{self, BuiltPki};
 
 #[derive(Debug, ClapArgs)]
@@ -31,16 +33,24 @@ enum PkiCommand {
         /// The directory to write; created or replaced.
         #[arg(long)]
         out: PathBuf,
+        /// Password of the users' PKCS#12 files (`<id>.p12`, `<id>.legacy.p12`). The default is
+        /// public: these are lab identities, never real ones.
+        #[arg(long, default_value = "smime-lab")]
+        p12_password: String,
     },
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        PkiCommand::Build { description, out } => build(&description, &out),
+        PkiCommand::Build {
+            description,
+            out,
+            p12_password,
+        } => build(&description, &out, &p12_password),
     }
 }
 
-fn build(description_path: &Path, out: &Path) -> anyhow::Result<ExitCode> {
+fn build(description_path: &Path, out: &Path, p12_password: &str) -> anyhow::Result<ExitCode> {
     let yaml = fs::read_to_string(description_path)
         .with_context(|| format!("cannot read {}", description_path.display()))?;
     let shown = description_path.display().to_string();
@@ -48,7 +58,7 @@ fn build(description_path: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     let description = pki::parse_description(&yaml, &shown).with_context(|| shown.clone())?;
     let built = pki::build(&description).with_context(|| shown.clone())?;
 
-    let files = write_atomically(&built, out)?;
+    let files = write_atomically(&built, out, p12_password)?;
     println!(
         "wrote {files} files for {} certificates and {} CRLs to {}",
         built.entities.len(),
@@ -83,7 +93,7 @@ fn is_output_file(name: &str) -> bool {
         .any(|suffix| name.ends_with(suffix))
 }
 
-fn write_atomically(built: &BuiltPki, out: &Path) -> anyhow::Result<usize> {
+fn write_atomically(built: &BuiltPki, out: &Path, p12_password: &str) -> anyhow::Result<usize> {
     let name = out
         .file_name()
         .and_then(|n| n.to_str())
@@ -111,7 +121,7 @@ fn write_atomically(built: &BuiltPki, out: &Path) -> anyhow::Result<usize> {
     fs::create_dir(&staging)
         .with_context(|| format!("cannot create the staging directory {}", staging.display()))?;
 
-    let written = write_files(built, &staging);
+    let written = write_files(built, &staging, p12_password);
     let files = match written {
         Ok(files) => files,
         Err(error) => {
@@ -171,7 +181,7 @@ fn check_replaceable(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_files(built: &BuiltPki, dir: &Path) -> anyhow::Result<usize> {
+fn write_files(built: &BuiltPki, dir: &Path, p12_password: &str) -> anyhow::Result<usize> {
     let mut files = 0;
     for entity in &built.entities {
         let pem = entity
@@ -192,10 +202,20 @@ fn write_files(built: &BuiltPki, dir: &Path) -> anyhow::Result<usize> {
             true,
         )?;
         files += 2;
-        // LEAD: PKCS#12 goes here once `smime::pkcs12::write_pkcs12(...)` is merged: for every
-        // user entity (`!entity.role.is_ca()`), write `<id>.p12` (mode 0600, `secret = true`)
-        // holding entity.certificate + entity.key + the chain from `built.chain(&entity.id)`.
-        // `.p12` is already in `is_output_file`.
+        if !entity.role.is_ca() {
+            // Two profiles because devices differ: modern (PBES2/AES-256, SHA-256 MAC) for current
+            // Windows, macOS and OpenSSL 3; legacy (3DES, SHA-1 MAC) for older Windows, iOS and gpgsm.
+            for (suffix, profile) in [
+                ("p12", Pkcs12Profile::Modern),
+                ("legacy.p12", Pkcs12Profile::Legacy),
+            ] {
+                let p12 = built
+                    .pkcs12(&entity.id, p12_password, profile)
+                    .with_context(|| format!("cannot write the PKCS#12 file of {}", entity.id))?;
+                write_file(&dir.join(format!("{}.{suffix}", entity.id)), &p12, true)?;
+                files += 1;
+            }
+        }
     }
     for crl in &built.crls {
         write_file(&dir.join(format!("{}.crl", crl.ca)), &crl.der, false)?;

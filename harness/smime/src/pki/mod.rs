@@ -170,9 +170,51 @@ pub struct BuiltPki {
     pub crls: Vec<Crl>,
     /// Base URL of the CA certificates (`<aia_base_url>/<ca>.crt`), for publishing them.
     pub aia_base_url: String,
+    /// The description's seed, so that files derived later (PKCS#12) are byte-stable too.
+    pub seed: String,
 }
 
 impl BuiltPki {
+    /// The PKCS#12 file a user installs on a device (step 5): the entity's certificate and key plus
+    /// its chain without the root. Salts and IVs derive from the seed, so the file is byte-stable.
+    pub fn pkcs12(
+        &self,
+        id: &str,
+        password: &str,
+        profile: crate::pkcs12::Pkcs12Profile,
+    ) -> Result<Vec<u8>, PkiError> {
+        let issue = |reason: String| PkiError::Issue {
+            entity: id.to_owned(),
+            what: "a PKCS#12 file",
+            reason,
+        };
+        let entity = self
+            .entity(id)
+            .ok_or_else(|| issue("no certificate has this id".to_owned()))?;
+        let key = entity
+            .key
+            .to_pkcs8_der()
+            .map_err(|e| issue(e.to_string()))?;
+        let chain: Vec<Vec<u8>> = self
+            .chain(id)
+            .iter()
+            .skip(1)
+            .filter(|ca| ca.role != Role::Root)
+            .map(|ca| ca.certificate.clone())
+            .collect();
+        let label = format!("pki/{}/{id}/pkcs12/{profile:?}", self.seed);
+        crate::pkcs12::write_pkcs12(
+            &key,
+            &entity.certificate,
+            &chain,
+            entity.mailbox.as_deref().or(Some(id)),
+            password,
+            profile,
+            &mut crate::rng::seeded(&label),
+        )
+        .map_err(|e| issue(e.to_string()))
+    }
+
     pub fn entity(&self, id: &str) -> Option<&Entity> {
         self.entities.iter().find(|e| e.id == id)
     }
@@ -319,6 +361,7 @@ pub fn build(description: &PkiDescription) -> Result<BuiltPki, PkiError> {
         entities,
         crls,
         aia_base_url: plan.aia_base_url,
+        seed: plan.seed,
     })
 }
 
