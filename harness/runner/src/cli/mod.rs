@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cert;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "smime-lab",
@@ -21,11 +23,17 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Certificate profile checks: SKI, key usage, EKU, email address, validity, chain, CRL, key.
+    #[command(subcommand)]
+    Cert(cert::Command),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Cert(command) => cert::run(command),
+    };
     match result {
         Ok(code) => code,
         Err(error) => {

@@ -2,7 +2,7 @@
 //! its validity, and its bytes exactly as they were signed.
 
 use const_oid::ObjectIdentifier;
-use const_oid::db::{rfc5280, rfc5912, rfc8410};
+use const_oid::db::{fips203, fips204, rfc5280, rfc5912, rfc8410};
 use der::asn1::Any;
 use der::referenced::OwnedToRef;
 use der::{Decode, Encode, Sequence, Tag, Tagged};
@@ -27,14 +27,28 @@ pub(crate) enum KeyKind {
     },
     EcP256,
     EcP384,
-    /// Permitted by the S/MIME BR but not verifiable here (P-521, Ed25519, Ed448, X25519, X448).
+    /// Permitted by the S/MIME BR but not verifiable here (P-521, Ed25519, Ed448, ML-DSA, ML-KEM).
     Other {
         name: String,
+        role: KeyRole,
     },
-    /// DSA, an unknown curve, an unknown algorithm, or a key that does not decode.
+    /// DSA, X25519/X448 (the BR's strict profiles refuse them), an unknown curve or algorithm, or
+    /// a key that does not decode.
     NotPermitted {
         name: String,
+        role: KeyRole,
     },
+}
+
+/// What a key algorithm can do at all, whatever the key usage bits say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyRole {
+    /// Signs, and receives encrypted mail through the bit in `encrypt_bit`.
+    Both,
+    /// A signature-only algorithm (EdDSA, ML-DSA).
+    SignOnly,
+    /// A key-establishment-only algorithm (X25519, ML-KEM).
+    EncryptOnly,
 }
 
 impl KeyKind {
@@ -43,17 +57,31 @@ impl KeyKind {
             KeyKind::Rsa { bits } => format!("RSA-{bits}"),
             KeyKind::EcP256 => "ECDSA P-256".to_owned(),
             KeyKind::EcP384 => "ECDSA P-384".to_owned(),
-            KeyKind::Other { name } | KeyKind::NotPermitted { name } => name.clone(),
+            KeyKind::Other { name, .. } | KeyKind::NotPermitted { name, .. } => name.clone(),
         }
     }
 
-    pub(crate) fn is_rsa(&self) -> bool {
-        matches!(self, KeyKind::Rsa { .. })
+    pub(crate) fn role(&self) -> KeyRole {
+        match self {
+            KeyKind::Rsa { .. } | KeyKind::EcP256 | KeyKind::EcP384 => KeyRole::Both,
+            KeyKind::Other { role, .. } | KeyKind::NotPermitted { role, .. } => *role,
+        }
     }
 
-    pub(crate) fn is_ec(&self) -> bool {
-        matches!(self, KeyKind::EcP256 | KeyKind::EcP384)
-            || matches!(self, KeyKind::Other { name } if name.starts_with("ECDSA"))
+    /// The key usage bit that lets others encrypt to this key: key transport for RSA and
+    /// KEMs, key agreement for elliptic-curve Diffie-Hellman.
+    pub(crate) fn encrypt_bit(&self) -> &'static str {
+        let name = self.name();
+        if matches!(self, KeyKind::Rsa { .. }) || name.starts_with("ML-KEM") {
+            "keyEncipherment"
+        } else if matches!(self, KeyKind::EcP256 | KeyKind::EcP384)
+            || name.starts_with("ECDSA")
+            || name.starts_with('X')
+        {
+            "keyAgreement"
+        } else {
+            "keyEncipherment or keyAgreement"
+        }
     }
 }
 
@@ -242,7 +270,8 @@ fn key_kind(spki: &spki::SubjectPublicKeyInfoOwned) -> KeyKind {
                 KeyKind::Rsa { bits }
             }
             Err(e) => KeyKind::NotPermitted {
-                name: format!("an RSA key that does not decode ({e})"),
+                name: format!("RSA, not decodable ({e})"),
+                role: KeyRole::Both,
             },
         };
     }
@@ -252,29 +281,39 @@ fn key_kind(spki: &spki::SubjectPublicKeyInfoOwned) -> KeyKind {
             Ok(rfc5912::SECP_384_R_1) => KeyKind::EcP384,
             Ok(rfc5912::SECP_521_R_1) => KeyKind::Other {
                 name: "ECDSA P-521".to_owned(),
+                role: KeyRole::Both,
             },
             Ok(curve) => KeyKind::NotPermitted {
-                name: format!("EC key on curve {}", oid_name(curve)),
+                name: format!("EC on curve {}", oid_name(curve)),
+                role: KeyRole::Both,
             },
             Err(_) => KeyKind::NotPermitted {
-                name: "EC key without a named curve".to_owned(),
+                name: "EC without a named curve".to_owned(),
+                role: KeyRole::Both,
             },
         };
     }
-    let other = |name: &str| KeyKind::Other {
+    let other = |name: &str, role| KeyKind::Other {
         name: name.to_owned(),
+        role,
+    };
+    let refused = |name: &str, role| KeyKind::NotPermitted {
+        name: name.to_owned(),
+        role,
     };
     match oid {
-        rfc8410::ID_ED_25519 => other("Ed25519"),
-        rfc8410::ID_ED_448 => other("Ed448"),
-        rfc8410::ID_X_25519 => other("X25519"),
-        rfc8410::ID_X_448 => other("X448"),
-        rfc5912::ID_DSA => KeyKind::NotPermitted {
-            name: "DSA".to_owned(),
-        },
-        _ => KeyKind::NotPermitted {
-            name: format!("key algorithm {}", oid_name(oid)),
-        },
+        rfc8410::ID_ED_25519 => other("Ed25519", KeyRole::SignOnly),
+        rfc8410::ID_ED_448 => other("Ed448", KeyRole::SignOnly),
+        fips204::ID_ML_DSA_44 => other("ML-DSA-44", KeyRole::SignOnly),
+        fips204::ID_ML_DSA_65 => other("ML-DSA-65", KeyRole::SignOnly),
+        fips204::ID_ML_DSA_87 => other("ML-DSA-87", KeyRole::SignOnly),
+        fips203::ID_ALG_ML_KEM_512 => other("ML-KEM-512", KeyRole::EncryptOnly),
+        fips203::ID_ALG_ML_KEM_768 => other("ML-KEM-768", KeyRole::EncryptOnly),
+        fips203::ID_ALG_ML_KEM_1024 => other("ML-KEM-1024", KeyRole::EncryptOnly),
+        rfc8410::ID_X_25519 => refused("X25519", KeyRole::EncryptOnly),
+        rfc8410::ID_X_448 => refused("X448", KeyRole::EncryptOnly),
+        rfc5912::ID_DSA => refused("DSA", KeyRole::SignOnly),
+        _ => refused(&oid_name(oid), KeyRole::Both),
     }
 }
 

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use x509_cert::Certificate;
 
 use super::catalogue::*;
-use super::facts::{Facts, KeyKind, oid_name};
+use super::facts::{Facts, KeyKind, KeyRole, oid_name};
 use super::path::{self, MAX_DEPTH, Path, PathEnd};
 use super::report::{CertificateSummary, Finding, Report, Severity};
 use super::signature::{Scheme, Verdict};
@@ -45,10 +45,16 @@ pub fn check_certificate(input: &CertificateUnderTest<'_>) -> Report {
         );
     };
     let label = subject_label(subject, input.mailbox);
-    let who = if subject.is_ca() {
-        format!("CA certificate {label}")
+    // An address reads well bare; a name is quoted so that it stands out from the sentence.
+    let shown = if label.contains('@') && !label.contains(' ') {
+        label.clone()
     } else {
-        format!("certificate for {label}")
+        format!("\"{label}\"")
+    };
+    let who = if subject.is_ca() {
+        format!("CA certificate {shown}")
+    } else {
+        format!("certificate for {shown}")
     };
     let mut run = Run {
         findings: Vec::new(),
@@ -127,9 +133,9 @@ fn subject_label(facts: &Facts<'_>, mailbox: Option<&str>) -> String {
         }
     }
     if let Some(cn) = facts.common_name() {
-        return format!("\"{cn}\"");
+        return cn;
     }
-    format!("\"{}\"", facts.cert.tbs_certificate().subject())
+    facts.cert.tbs_certificate().subject().to_string()
 }
 
 fn ca_label(facts: &Facts<'_>) -> String {
@@ -212,32 +218,27 @@ fn check_key_usage(run: &mut Run, subject: &Facts<'_>, label: &str, who: &str) {
         );
         return;
     };
-    let rsa = subject.key.is_rsa();
-    let ec = subject.key.is_ec();
     let key_name = subject.key.name();
-    // EdDSA keys only sign; X25519/X448 keys only agree keys: whatever the bits say.
-    let sign_only_key = matches!(key_name.as_str(), "Ed25519" | "Ed448");
-    let agree_only_key = matches!(key_name.as_str(), "X25519" | "X448");
-    let can_sign = ku.digital_signature() && !agree_only_key;
-    // Encryption to an RSA key is key transport (keyEncipherment); to an EC key, ECDH key agreement
-    // (keyAgreement). For an algorithm the lab does not know, either bit counts.
-    let can_encrypt = if rsa {
-        ku.key_encipherment()
-    } else if ec || agree_only_key {
-        ku.key_agreement()
-    } else {
-        !sign_only_key && (ku.key_encipherment() || ku.key_agreement())
+    let role = subject.key.role();
+    let encrypt_bit = subject.key.encrypt_bit();
+    let can_sign = ku.digital_signature() && role != KeyRole::EncryptOnly;
+    // Encryption to an RSA (or KEM) key is key transport, keyEncipherment; to an EC key it is
+    // Diffie-Hellman key agreement, keyAgreement. For an algorithm the lab does not know, either.
+    let can_encrypt = role != KeyRole::SignOnly
+        && match encrypt_bit {
+            "keyEncipherment" => ku.key_encipherment(),
+            "keyAgreement" => ku.key_agreement(),
+            _ => ku.key_encipherment() || ku.key_agreement(),
+        };
+    let how_to_encrypt = match role {
+        KeyRole::SignOnly => format!("a second certificate: an {key_name} key can only sign"),
+        _ => encrypt_bit.to_owned(),
+    };
+    let how_to_sign = match role {
+        KeyRole::EncryptOnly => format!("a second certificate: an {key_name} key cannot sign"),
+        _ => "digitalSignature".to_owned(),
     };
     let bits = key_usage_names(ku);
-    let encrypt_bit = if rsa {
-        "keyEncipherment".to_owned()
-    } else if ec || agree_only_key {
-        "keyAgreement".to_owned()
-    } else if sign_only_key {
-        format!("a second certificate: an {key_name} key can only sign")
-    } else {
-        "keyEncipherment or keyAgreement".to_owned()
-    };
     let non_repudiation_note = if ku.non_repudiation() && !can_sign {
         " (nonRepudiation alone does not let S/MIME clients sign)"
     } else {
@@ -248,34 +249,52 @@ fn check_key_usage(run: &mut Run, subject: &Facts<'_>, label: &str, who: &str) {
             &PKI_KU_NEITHER,
             label,
             format!(
-                "{who} has key usage {bits}: with its {key_name} key it can neither sign (digitalSignature) nor receive encrypted mail ({encrypt_bit}){non_repudiation_note}"
+                "{who} has key usage {bits}: with its {key_name} key it can neither sign ({how_to_sign}) nor receive encrypted mail ({how_to_encrypt}){non_repudiation_note}"
             ),
         ),
         (true, false) => run.push(
             &PKI_KU_SIGN_ONLY,
             label,
-            format!("{who} has key usage {bits}: it can sign but nobody can encrypt to it (that needs {encrypt_bit} for its {key_name} key)"),
+            format!(
+                "{who} has key usage {bits}: it can sign but nobody can encrypt to it (that needs {how_to_encrypt} for its {key_name} key)"
+            ),
         ),
         (false, true) => run.push(
             &PKI_KU_ENCRYPT_ONLY,
             label,
-            format!("{who} has key usage {bits}: it can receive encrypted mail but cannot sign (that needs digitalSignature){non_repudiation_note}"),
+            format!(
+                "{who} has key usage {bits}: it can receive encrypted mail but cannot sign (that needs {how_to_sign}){non_repudiation_note}"
+            ),
         ),
         (true, true) => {}
     }
-    if rsa && ku.key_agreement() {
-        run.push(
-            &PKI_KU_WRONG_FOR_KEY,
-            label,
-            format!("{who} has an RSA key but asserts keyAgreement, which RSA cannot do"),
-        );
+    // Bits the key algorithm cannot honour: harmless to the holder, but a sign of a template
+    // written for another algorithm, and the profile forbids them.
+    let mut misfits = Vec::new();
+    let (ke, ka) = (ku.key_encipherment(), ku.key_agreement());
+    if role == KeyRole::SignOnly {
+        misfits.extend(ke.then_some("keyEncipherment"));
+        misfits.extend(ka.then_some("keyAgreement"));
+    } else if encrypt_bit == "keyEncipherment" {
+        misfits.extend(ka.then_some("keyAgreement"));
+    } else if encrypt_bit == "keyAgreement" {
+        misfits.extend(ke.then_some("keyEncipherment"));
     }
-    if ec && ku.key_encipherment() {
+    if role == KeyRole::EncryptOnly {
+        misfits.extend(ku.digital_signature().then_some("digitalSignature"));
+    }
+    if !misfits.is_empty() {
+        let hint = match role {
+            KeyRole::SignOnly => format!("an {key_name} key can only sign"),
+            KeyRole::EncryptOnly => format!("an {key_name} key cannot sign"),
+            KeyRole::Both => format!("an {key_name} key receives encrypted mail by {encrypt_bit}"),
+        };
         run.push(
             &PKI_KU_WRONG_FOR_KEY,
             label,
             format!(
-                "{who} has an EC key but asserts keyEncipherment, which EC keys cannot do (they encrypt by keyAgreement)"
+                "{who} asserts {} in its key usage, which its key cannot do ({hint})",
+                misfits.join(" and ")
             ),
         );
     }
@@ -400,15 +419,15 @@ fn check_algorithms(run: &mut Run, path: &Path<'_>, label: &str, who: &str) {
                 subject.clone(),
                 format!("{name} has an RSA key of {bits} bits"),
             ),
-            KeyKind::Other { name: alg } => run.push(
+            KeyKind::Other { name: alg, .. } => run.push(
                 &PKI_ALG_KEY_UNVERIFIED,
                 subject.clone(),
                 format!("{name} has an {alg} key"),
             ),
-            KeyKind::NotPermitted { name: alg } => run.push(
+            KeyKind::NotPermitted { name: alg, .. } => run.push(
                 &PKI_ALG_KEY_NOT_PERMITTED,
                 subject.clone(),
-                format!("{name} has {alg}"),
+                format!("{name} has a key of type {alg}, which the profile does not permit"),
             ),
             _ => {}
         }

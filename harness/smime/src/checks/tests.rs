@@ -373,6 +373,11 @@ fn an_independent_validator_catches_what_the_profile_does_not() {
     }
     .run();
     assert_ids(&report, &["PKI-CHN-009"]);
+    assert!(
+        report.findings[0]
+            .message
+            .contains("NameConstraintViolation")
+    );
 }
 
 #[test]
@@ -385,7 +390,12 @@ fn a_ca_certificate_is_reported_not_crashed_on() {
     }
     .run();
     assert_ids(&report, &["PKI-PRF-001"]);
-    assert_eq!(report.subject, "\"Lab Issuing CA\"");
+    assert_eq!(report.subject, "Lab Issuing CA");
+    assert!(
+        report.findings[0]
+            .message
+            .starts_with("CA certificate \"Lab Issuing CA\" has")
+    );
     let root = Case {
         key: None,
         chain: &[],
@@ -599,4 +609,75 @@ fn signed_der_is_the_original_der() {
         let parsed = crate::certificate::parse_der(&der).unwrap();
         assert_eq!(super::facts::signed_der(&parsed).unwrap().certificate, der);
     }
+}
+
+#[test]
+fn a_generalized_time_before_2050_still_verifies() {
+    // RFC 5280 wants UTCTime for dates before 2050, but certificates with GeneralizedTime exist,
+    // and x509-cert rewrites them when re-encoding. Make one (signed by openssl over the exact TBS
+    // bytes) and check the signature still verifies, which needs the original bytes back.
+    use der::asn1::{Any, BitString, GeneralizedTime};
+    use der::{Decode, Encode};
+    use x509_cert::time::Time;
+
+    let pki = TestPki::get();
+    let good = cert("good");
+    let tbs = good.tbs_certificate();
+    let mut elements = Vec::<Any>::from_der(&tbs.to_der().unwrap()).unwrap();
+    let general = |t: Time| {
+        let g = Time::GeneralTime(GeneralizedTime::from_date_time(t.to_date_time()));
+        Any::from_der(&g.to_der().unwrap()).unwrap()
+    };
+    let validity = vec![
+        general(tbs.validity().not_before),
+        general(tbs.validity().not_after),
+    ];
+    // Version, serial, signature, issuer, then validity.
+    elements[4] = Any::from_der(&validity.to_der().unwrap()).unwrap();
+    let tbs_der = elements.to_der().unwrap();
+
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("tbs.der"), &tbs_der).unwrap();
+    let inter_key = pki.path("inter.key");
+    super::test_pki::openssl(
+        work.path(),
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            inter_key.to_str().unwrap(),
+            "-out",
+            "sig.bin",
+            "tbs.der",
+        ],
+    );
+    let sig = std::fs::read(work.path().join("sig.bin")).unwrap();
+    let original = vec![
+        Any::from_der(&tbs_der).unwrap(),
+        Any::from_der(&good.signature_algorithm().to_der().unwrap()).unwrap(),
+        Any::from_der(&BitString::from_bytes(&sig).unwrap().to_der().unwrap()).unwrap(),
+    ]
+    .to_der()
+    .unwrap();
+
+    let parsed = crate::certificate::parse_der(&original).unwrap();
+    assert_ne!(
+        parsed.to_der().unwrap(),
+        original,
+        "x509-cert no longer rewrites the times"
+    );
+    assert_eq!(
+        super::facts::signed_der(&parsed).unwrap().certificate,
+        original
+    );
+    let chain = [cert("inter"), cert("root")];
+    let user_key = key("user");
+    let report = check_certificate(&CertificateUnderTest {
+        cert: &parsed,
+        key: Some(&user_key),
+        chain: &chain,
+        mailbox: Some(ALICE),
+        now: OffsetDateTime::now_utc(),
+    });
+    assert!(!report.has("PKI-CHN-003"), "{:?}", report.ids());
 }
