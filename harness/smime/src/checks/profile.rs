@@ -38,11 +38,7 @@ pub fn check_certificate(input: &CertificateUnderTest<'_>) -> Report {
     let Some(subject) = path.certs.first() else {
         // `build` always starts the path with the certificate under test; an empty report (rather
         // than a panic) is the safe answer should that ever change.
-        return Report::new(
-            String::new(),
-            summary(&Facts::new(input.cert), input.now),
-            Vec::new(),
-        );
+        return Report::new(String::new(), summary(&Facts::new(input.cert)), Vec::new());
     };
     let label = subject_label(subject, input.mailbox);
     // An address reads well bare; a name is quoted so that it stands out from the sentence.
@@ -105,7 +101,7 @@ pub fn check_certificate(input: &CertificateUnderTest<'_>) -> Report {
         cross_check_with_webpki(&mut run, &path, input.now, &label, &who);
     }
 
-    Report::new(label, summary(subject, input.now), run.findings)
+    Report::new(label, summary(subject), run.findings)
 }
 
 struct Run {
@@ -776,7 +772,7 @@ fn cross_check_with_webpki(
     }
 }
 
-fn summary(facts: &Facts<'_>, _now: OffsetDateTime) -> CertificateSummary {
+fn summary(facts: &Facts<'_>) -> CertificateSummary {
     use sha1::Digest;
     let tbs = facts.cert.tbs_certificate();
     let der = facts

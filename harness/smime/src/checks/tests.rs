@@ -681,3 +681,43 @@ fn a_generalized_time_before_2050_still_verifies() {
     });
     assert!(!report.has("PKI-CHN-003"), "{:?}", report.ids());
 }
+
+#[test]
+fn mutated_certificates_never_panic() {
+    // Every byte of two real certificates flipped: whatever still parses must be checked without
+    // a panic (the checks read extensions, keys and signatures from the input). The RSA one is
+    // checked against its intermediate only, to keep the test quick; the ECDSA one with its root,
+    // so that path validation runs too.
+    let pki = TestPki::get();
+    let chain = [cert("inter")];
+    let ec_chain = [cert("ec384_inter"), cert("ec384_root")];
+    let user_key = key("user");
+    let mut checked = 0;
+    for (name, chain) in [("good", &chain[..]), ("ec384_user", &ec_chain[..])] {
+        let der = super::test_pki::openssl(
+            pki.dir(),
+            &["x509", "-in", &format!("{name}.pem"), "-outform", "DER"],
+        )
+        .stdout;
+        for index in 0..der.len() {
+            for flip in [0x01u8] {
+                let mut mutated = der.clone();
+                mutated[index] ^= flip;
+                let Ok(parsed) = crate::certificate::parse_der(&mutated) else {
+                    continue;
+                };
+                let report = check_certificate(&CertificateUnderTest {
+                    cert: &parsed,
+                    key: Some(&user_key),
+                    chain,
+                    mailbox: Some(ALICE),
+                    now: OffsetDateTime::now_utc(),
+                });
+                assert!(!report.subject.is_empty());
+                checked += 1;
+            }
+        }
+    }
+    // Most single-bit changes inside names, keys and signatures still parse.
+    assert!(checked > 250, "only {checked} mutants parsed");
+}
