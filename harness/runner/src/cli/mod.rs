@@ -13,6 +13,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cert;
+mod input;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "smime-lab",
@@ -33,6 +36,9 @@ enum Command {
     Pkcs12(pkcs12::Args),
     /// The lab PKI: issue root, intermediates and user certificates from a YAML description.
     Pki(pki::Args),
+    /// Certificate profile checks: SKI, key usage, EKU, email address, validity, chain, CRL, key.
+    #[command(subcommand)]
+    Cert(cert::Command),
 }
 
 pub fn main() -> ExitCode {
@@ -41,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Sst(command) => sst::run(command),
         Command::Pkcs12(args) => pkcs12::run(args),
         Command::Pki(args) => pki::run(args),
+        Command::Cert(command) => cert::run(command),
     };
     match result {
         Ok(code) => code,

@@ -1,1 +1,22 @@
 //! The conformance catalogue and the certificate profile checks.
+//!
+//! [`catalogue`] is the one table of every check the lab reports (id, severity, source, remedy);
+//! [`check_certificate`] applies the `PKI-*` rows to one certificate with its key, chain and
+//! mailbox, and returns a [`Report`] of [`Finding`]s. Later areas (the SST, messages, the tenant)
+//! add rows to the same table and raise findings of the same type.
+
+pub mod catalogue;
+mod facts;
+mod path;
+mod profile;
+mod report;
+mod signature;
+
+#[cfg(test)]
+pub(crate) mod test_pki;
+#[cfg(test)]
+mod tests;
+
+pub use catalogue::{CATALOGUE, CheckInfo, catalogue_markdown, lookup};
+pub use profile::{CertificateUnderTest, EXPIRY_WARNING_DAYS, check_certificate};
+pub use report::{CertificateSummary, Finding, Report, Severity};
