@@ -24,7 +24,8 @@
 //!
 //! In memory, and with a data directory also as `<ID>.eml` (the bytes) plus `<ID>.json` (the
 //! [`Envelope`]), each written atomically (temporary file, fsync, rename) before the `250`, so a
-//! restarted sink serves the same messages.
+//! restarted sink serves the same messages. Messages stay in memory until deleted (no eviction):
+//! the lab deletes them between scenarios.
 
 pub mod http;
 pub mod mail;
@@ -110,6 +111,9 @@ pub struct RunningSink {
     pub handle: SinkHandle,
 }
 
+/// How long shutdown waits for in-flight HTTP requests.
+const HTTP_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Stops the sink. Dropping it leaves the sink running until the Tokio runtime ends.
 #[derive(Debug)]
 pub struct SinkHandle {
@@ -125,7 +129,17 @@ impl SinkHandle {
         // Ignoring the error is right: it only means every receiver is already gone.
         let _ = self.shutdown.send(true);
         let smtp = self.smtp.await;
-        let http = self.http.await;
+        // axum waits for in-flight requests; a client stalled mid-request must not hold the
+        // shutdown forever.
+        let mut http = self.http;
+        let http = match tokio::time::timeout(HTTP_SHUTDOWN_GRACE, &mut http).await {
+            Ok(joined) => joined,
+            Err(_elapsed) => {
+                tracing::warn!("closing stalled HTTP connections");
+                http.abort();
+                return Ok(());
+            }
+        };
         smtp.map_err(|e| Error::Internal(format!("SMTP server task: {e}")))?;
         http.map_err(|e| Error::Internal(format!("HTTP server task: {e}")))?
     }

@@ -1,7 +1,7 @@
 //! The `smtp-sink` binary: starts the sink, prints where it listens as one JSON line on stdout, and
 //! runs until SIGTERM or Ctrl-C.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +42,10 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        // stdout carries the one JSON line a parent process reads; logs go to stderr.
+        // stdout carries the one JSON line a parent process reads; logs go to stderr, coloured
+        // only for a person at a terminal (the lab captures them into files).
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
