@@ -333,12 +333,32 @@ pub(crate) fn wrap<R: rand_core::CryptoRng + ?Sized>(
     })
 }
 
-/// Recovers the content key from one RecipientEncryptedKey of `kari` with our EC private key.
-pub(crate) fn unwrap(
-    kari: &KeyAgreeRecipientInfo,
-    encrypted_key: &[u8],
-    key: &PrivateKey,
-) -> Result<(Vec<u8>, EcdhDescription), DecryptError> {
+const ID_X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
+const ID_X448: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.111");
+
+type KariAlgorithms = (KdfHash, bool, AlgorithmIdentifierOwned, KeyWrap);
+
+fn parse_wrap(kari: &KeyAgreeRecipientInfo) -> Result<KariAlgorithms, DecryptError> {
+    let OriginatorIdentifierOrKey::OriginatorKey(originator) = &kari.originator else {
+        return Err(DecryptError::Unsupported {
+            what: "kari with a static originator certificate (only ephemeral-static ECDH)"
+                .to_owned(),
+        });
+    };
+    let oid = originator.algorithm.oid;
+    if oid == ID_X25519 || oid == ID_X448 {
+        return Err(DecryptError::Unsupported {
+            what: format!(
+                "key agreement with {} (RFC 8418); only ECDH on P-256 and P-384",
+                if oid == ID_X25519 { "X25519" } else { "X448" }
+            ),
+        });
+    }
+    if oid != rfc5912::ID_EC_PUBLIC_KEY {
+        return Err(DecryptError::Unsupported {
+            what: format!("key-agreement originator key algorithm {oid}"),
+        });
+    }
     let (kdf, cofactor) =
         kdf_scheme(kari.key_enc_alg.oid).ok_or_else(|| DecryptError::Unsupported {
             what: format!("key-agreement algorithm {}", kari.key_enc_alg.oid),
@@ -369,10 +389,24 @@ pub(crate) fn unwrap(
             });
         }
     };
+    Ok((kdf, cofactor, wrap_alg, wrap))
+}
+
+/// Refuses, without a key, the key agreements [`unwrap`] cannot do.
+pub(crate) fn check_supported(kari: &KeyAgreeRecipientInfo) -> Result<(), DecryptError> {
+    parse_wrap(kari).map(|_| ())
+}
+
+/// Recovers the content key from one RecipientEncryptedKey of `kari` with our EC private key.
+pub(crate) fn unwrap(
+    kari: &KeyAgreeRecipientInfo,
+    encrypted_key: &[u8],
+    key: &PrivateKey,
+) -> Result<(Vec<u8>, EcdhDescription), DecryptError> {
+    let (kdf, cofactor, wrap_alg, wrap) = parse_wrap(kari)?;
     let OriginatorIdentifierOrKey::OriginatorKey(originator) = &kari.originator else {
         return Err(DecryptError::Unsupported {
-            what: "kari with a static originator certificate (only ephemeral-static ECDH)"
-                .to_owned(),
+            what: "kari with a static originator certificate".to_owned(),
         });
     };
     let point = originator.public_key.raw_bytes();

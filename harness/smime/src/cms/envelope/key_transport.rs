@@ -162,6 +162,17 @@ pub(crate) enum Unwrapped {
     Oaep(Vec<u8>, OaepDescription),
 }
 
+/// Refuses, without a key, the key-transport algorithms [`unwrap`] cannot do.
+pub(crate) fn check_supported(alg: &AlgorithmIdentifierOwned) -> Result<(), DecryptError> {
+    if alg.oid == rfc5912::RSA_ENCRYPTION || alg.oid == rfc5912::ID_RSAES_OAEP {
+        Ok(())
+    } else {
+        Err(DecryptError::Unsupported {
+            what: format!("key-transport algorithm {}", alg.oid),
+        })
+    }
+}
+
 /// Decrypts a KeyTransRecipientInfo's encryptedKey.
 pub(crate) fn unwrap(
     key: &RsaPrivateKey,

@@ -475,11 +475,6 @@ pub fn decrypt(
         });
     };
 
-    if !key.matches(cert.tbs_certificate().subject_public_key_info()) {
-        return Err(DecryptError::KeyMismatch {
-            subject: subject_of(cert),
-        });
-    }
     let our_ias = issuer_and_serial(cert);
     let our_ski = ski_of(cert);
     let ski_matches = |ski: &SubjectKeyIdentifier| our_ski.as_ref().is_some_and(|ours| ours == ski);
@@ -548,6 +543,28 @@ pub fn decrypt(
         });
     }
 
+    // Algorithms are checked before the key: "this message uses X25519 / ChaCha20" is the useful
+    // answer even when the caller's key could never have worked.
+    let supported: Vec<Candidate<'_>> = {
+        let mut first_unsupported = None;
+        let mut kept = Vec::new();
+        for candidate in candidates {
+            let check = match &candidate {
+                Candidate::Ktri(ktri, _) => key_transport::check_supported(&ktri.key_enc_alg),
+                Candidate::Kari(kari, _, _) => key_agreement::check_supported(kari),
+            };
+            match check {
+                Ok(()) => kept.push(candidate),
+                Err(e) => {
+                    first_unsupported.get_or_insert(e);
+                }
+            }
+        }
+        match (kept.is_empty(), first_unsupported) {
+            (true, Some(e)) => return Err(e),
+            _ => kept,
+        }
+    };
     let content_alg = content_cipher::parse_algorithm(&eci.content_enc_alg)?;
     if content_alg.cipher.is_aead() != authenticated {
         return Err(DecryptError::Unsupported {
@@ -566,11 +583,16 @@ pub fn decrypt(
         .encrypted_content
         .as_ref()
         .ok_or(DecryptError::NoContent)?;
+    if !key.matches(cert.tbs_certificate().subject_public_key_info()) {
+        return Err(DecryptError::KeyMismatch {
+            subject: subject_of(cert),
+        });
+    }
 
     // More than one RecipientInfo can name us (a sender listed twice); the first that yields the
     // content wins, and the first error is reported if none does.
     let mut first_error = None;
-    for candidate in candidates {
+    for candidate in supported {
         let attempt = (|| {
             let (cek, key_management, matched) = match candidate {
                 Candidate::Ktri(ktri, matched) => {
