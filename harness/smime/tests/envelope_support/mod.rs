@@ -142,11 +142,23 @@ pub fn openssl_ec_cert(dir: &Path, name: &str, curve: &str) -> (PathBuf, PathBuf
     let cert = dir.join(format!("{name}.crt"));
     openssl(
         &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt",
-            &format!("ec_paramgen_curve:{curve}"), "-nodes", "-keyout",
-            key.to_str().expect("path"), "-out", cert.to_str().expect("path"), "-subj",
-            &format!("/CN={name}/emailAddress={name}@example.com"), "-days", "3650",
-            "-addext", "keyUsage=keyAgreement",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            &format!("ec_paramgen_curve:{curve}"),
+            "-nodes",
+            "-keyout",
+            key.to_str().expect("path"),
+            "-out",
+            cert.to_str().expect("path"),
+            "-subj",
+            &format!("/CN={name}/emailAddress={name}@example.com"),
+            "-days",
+            "3650",
+            "-addext",
+            "keyUsage=keyAgreement",
         ],
         None,
     );

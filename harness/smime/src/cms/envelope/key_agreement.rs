@@ -58,6 +58,9 @@ pub enum KeyWrap {
     Aes192,
     #[serde(rename = "aes256-wrap")]
     Aes256,
+    /// id-alg-CMS3DESwrap (RFC 3217), which OpenSSL uses for a 3DES content key. Unwrap only.
+    #[serde(rename = "3des-wrap")]
+    TripleDes,
 }
 
 impl KeyWrap {
@@ -66,13 +69,14 @@ impl KeyWrap {
             KeyWrap::Aes128 => rfc5911::ID_AES_128_WRAP,
             KeyWrap::Aes192 => rfc5911::ID_AES_192_WRAP,
             KeyWrap::Aes256 => rfc5911::ID_AES_256_WRAP,
+            KeyWrap::TripleDes => ID_ALG_CMS3DES_WRAP,
         }
     }
 
     fn kek_len(self) -> usize {
         match self {
             KeyWrap::Aes128 => 16,
-            KeyWrap::Aes192 => 24,
+            KeyWrap::Aes192 | KeyWrap::TripleDes => 24,
             KeyWrap::Aes256 => 32,
         }
     }
@@ -88,7 +92,7 @@ pub struct EcdhDescription {
     pub wrap: KeyWrap,
 }
 
-/// id-alg-CMS3DESwrap (RFC 3217): OpenSSL wraps a 3DES content key with it. Not supported.
+/// id-alg-CMS3DESwrap (RFC 3217): OpenSSL wraps a 3DES content key with it.
 const ID_ALG_CMS3DES_WRAP: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.3.6");
 
@@ -174,14 +178,52 @@ fn aes_wrap(wrap: KeyWrap, kek: &[u8], cek: &[u8]) -> Result<Vec<u8>, String> {
             .map_err(|e| e.to_string())?
             .wrap_key(cek, &mut buf)
             .map(<[u8]>::len),
+        KeyWrap::TripleDes => return Err("3DES key wrap is only read, never written".to_owned()),
     };
     let len = result.map_err(|e| e.to_string())?;
     buf.truncate(len);
     Ok(buf)
 }
 
+/// RFC 3217 section 3.2 Triple-DES key unwrap. Written here because no crate in the set has it;
+/// it exists only to read what OpenSSL sends for 3DES content to an EC recipient.
+fn triple_des_unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    use cipher::block_padding::NoPadding;
+    use cipher::{BlockModeDecrypt, KeyIvInit};
+    const IV: [u8; 8] = [0x4a, 0xdd, 0xa2, 0x2c, 0x79, 0xe8, 0x21, 0x05];
+    let fail = || {
+        DecryptError::KeyDecryption {
+        detail: "3DES key unwrap (RFC 3217) integrity check failed: the private key does not fit this message, or the wrapped key is corrupted".to_owned(),
+    }
+    };
+    if wrapped.len() != 40 {
+        return Err(DecryptError::Malformed {
+            what: format!("a 3DES-wrapped key is 40 bytes, not {}", wrapped.len()),
+        });
+    }
+    let decrypt = |iv: &[u8], data: &[u8]| -> Result<Vec<u8>, DecryptError> {
+        cbc::Decryptor::<des::TdesEde3>::new_from_slices(kek, iv)
+            .map_err(|_| fail())?
+            .decrypt_padded_vec::<NoPadding>(data)
+            .map_err(|_| fail())
+    };
+    let mut temp2 = decrypt(&IV, wrapped)?;
+    temp2.reverse();
+    let (iv, temp1) = temp2.split_at(8);
+    let cek_icv = decrypt(iv, temp1)?;
+    let (cek, icv) = cek_icv.split_at(24);
+    let digest = sha1::Sha1::digest(cek);
+    if digest.get(..8) != Some(icv) {
+        return Err(fail());
+    }
+    Ok(cek.to_vec())
+}
+
 fn aes_unwrap(wrap: KeyWrap, kek: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, DecryptError> {
     use aes::cipher::KeyInit;
+    if wrap == KeyWrap::TripleDes {
+        return triple_des_unwrap(kek, wrapped);
+    }
     if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
         return Err(DecryptError::Malformed {
             what: format!(
@@ -207,6 +249,7 @@ fn aes_unwrap(wrap: KeyWrap, kek: &[u8], wrapped: &[u8]) -> Result<Vec<u8>, Decr
             .map_err(kek_error)?
             .unwrap_key(wrapped, &mut buf)
             .map(<[u8]>::len),
+        KeyWrap::TripleDes => return triple_des_unwrap(kek, wrapped),
     };
     let len = result.map_err(|_| DecryptError::KeyDecryption {
         detail: "AES key unwrap integrity check failed: the private key does not fit this message's ephemeral key agreement, or the wrapped key is corrupted".to_owned(),
@@ -287,13 +330,12 @@ pub(crate) fn wrap<R: rand_core::CryptoRng + ?Sized>(
     };
     let enc = |e: der::Error| EncryptError::Encode(format!("kari: {e}"));
     let shared_info = shared_info_der(&wrap_alg, None, wrap.kek_len()).map_err(enc)?;
-    let (kdf, curve_oid, ephemeral_point, z) = match public {
+    let (kdf, ephemeral_point, z) = match public {
         EcPublic::P256(pk) => {
             let eph = p256::SecretKey::generate_from_rng(rng);
             let shared = p256::ecdh::diffie_hellman(eph.to_nonzero_scalar(), pk.as_affine());
             (
                 KdfHash::Sha256,
-                rfc5912::SECP_256_R_1,
                 eph.public_key().to_sec1_bytes().to_vec(),
                 shared.raw_secret_bytes().to_vec(),
             )
@@ -303,7 +345,6 @@ pub(crate) fn wrap<R: rand_core::CryptoRng + ?Sized>(
             let shared = p384::ecdh::diffie_hellman(eph.to_nonzero_scalar(), pk.as_affine());
             (
                 KdfHash::Sha384,
-                rfc5912::SECP_384_R_1,
                 eph.public_key().to_sec1_bytes().to_vec(),
                 shared.raw_secret_bytes().to_vec(),
             )
@@ -314,10 +355,10 @@ pub(crate) fn wrap<R: rand_core::CryptoRng + ?Sized>(
     Ok(KeyAgreeRecipientInfo {
         version: CmsVersion::V3,
         originator: OriginatorIdentifierOrKey::OriginatorKey(OriginatorPublicKey {
-            // The curve is named, as OpenSSL does; RFC 5753 allows absent parameters too.
+            // Parameters absent, as OpenSSL writes them: the curve is the recipient's (RFC 5753 7.1.2).
             algorithm: AlgorithmIdentifierOwned {
                 oid: rfc5912::ID_EC_PUBLIC_KEY,
-                parameters: Some(Any::from(&curve_oid)),
+                parameters: None,
             },
             public_key: BitString::from_bytes(&ephemeral_point).map_err(enc)?,
         }),
@@ -378,11 +419,7 @@ fn parse_wrap(kari: &KeyAgreeRecipientInfo) -> Result<KariAlgorithms, DecryptErr
         o if o == rfc5911::ID_AES_128_WRAP => KeyWrap::Aes128,
         o if o == rfc5911::ID_AES_192_WRAP => KeyWrap::Aes192,
         o if o == rfc5911::ID_AES_256_WRAP => KeyWrap::Aes256,
-        o if o == ID_ALG_CMS3DES_WRAP => {
-            return Err(DecryptError::Unsupported {
-                what: "key wrap id-alg-CMS3DESwrap (RFC 3217; OpenSSL uses it for 3DES content with EC recipients)".to_owned(),
-            });
-        }
+        o if o == ID_ALG_CMS3DES_WRAP => KeyWrap::TripleDes,
         other => {
             return Err(DecryptError::Unsupported {
                 what: format!("key-wrap algorithm {other}"),

@@ -129,9 +129,11 @@ fn oaep_algorithm(hash: OaepHash) -> Result<AlgorithmIdentifierOwned, EncryptErr
     let params = if hash == OaepHash::Sha1 {
         pkcs1::RsaOaepParamsOwned::default()
     } else {
+        // RFC 5754: SHA-2 AlgorithmIdentifiers are generated with absent parameters (OpenSSL
+        // does the same); NULL is accepted when reading.
         let hash_ai = AlgorithmIdentifierOwned {
             oid: hash.oid(),
-            parameters: Some(Any::null()),
+            parameters: None,
         };
         pkcs1::RsaOaepParams {
             hash: hash_ai.clone(),
