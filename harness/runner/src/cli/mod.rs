@@ -9,6 +9,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod decrypt;
+mod encrypt;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "smime-lab",
@@ -21,11 +24,19 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Encrypt a message to recipients' certificates (S/MIME enveloped-data).
+    Encrypt(encrypt::EncryptArgs),
+    /// Decrypt an S/MIME message with a recipient's certificate and key.
+    Decrypt(decrypt::DecryptArgs),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Encrypt(args) => encrypt::run(args),
+        Command::Decrypt(args) => decrypt::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(error) => {
