@@ -211,7 +211,7 @@ pub fn encrypt_message<R: rand_core::CryptoRng + ?Sized>(
 
 /// Finds the `application/pkcs7-mime` (or `x-pkcs7-mime`, or an octet-stream named `*.p7m`)
 /// entity of a message, at the top level or inside multiparts, and returns its decoded CMS bytes.
-fn find_p7m(entity: &[u8], depth: usize) -> Result<Option<Vec<u8>>, DecryptError> {
+pub(crate) fn find_p7m(entity: &[u8], depth: usize) -> Result<Option<Vec<u8>>, DecryptError> {
     if depth > 16 {
         return Ok(None);
     }
