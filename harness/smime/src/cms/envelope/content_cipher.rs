@@ -289,6 +289,15 @@ where
             ),
         }
     })?;
+    let block = <C as cipher::BlockSizeUser>::block_size();
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(block) {
+        return Err(DecryptError::Malformed {
+            what: format!(
+                "the encrypted content is {} bytes, not a positive multiple of the {block}-byte block",
+                ciphertext.len()
+            ),
+        });
+    }
     mode.decrypt_padded_vec::<Pkcs7>(ciphertext)
         .map_err(|_| DecryptError::ContentDecryption {
             detail: "the CBC padding is invalid after decryption: the content-encryption key is wrong (key mismatch or implicit RSA rejection) or the ciphertext is corrupted".to_owned(),
