@@ -63,7 +63,37 @@ pub enum KeyWrap {
     TripleDes,
 }
 
+impl EcCurve {
+    pub fn name(self) -> &'static str {
+        match self {
+            EcCurve::P256 => "P-256",
+            EcCurve::P384 => "P-384",
+        }
+    }
+}
+
+impl KdfHash {
+    pub fn name(self) -> &'static str {
+        match self {
+            KdfHash::Sha1 => "SHA-1",
+            KdfHash::Sha224 => "SHA-224",
+            KdfHash::Sha256 => "SHA-256",
+            KdfHash::Sha384 => "SHA-384",
+            KdfHash::Sha512 => "SHA-512",
+        }
+    }
+}
+
 impl KeyWrap {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyWrap::Aes128 => "AES-128 key wrap",
+            KeyWrap::Aes192 => "AES-192 key wrap",
+            KeyWrap::Aes256 => "AES-256 key wrap",
+            KeyWrap::TripleDes => "3DES key wrap",
+        }
+    }
+
     fn oid(self) -> ObjectIdentifier {
         match self {
             KeyWrap::Aes128 => rfc5911::ID_AES_128_WRAP,

@@ -127,10 +127,11 @@ impl std::fmt::Display for KeyManagement {
             ),
             KeyManagement::Ecdh(d) => write!(
                 f,
-                "ECDH {:?} {}kdf {:?} key agreement",
-                d.curve,
-                if d.cofactor { "cofactor " } else { "" },
-                d.wrap
+                "ECDH {} key agreement ({}DH, {} KDF, {})",
+                d.curve.name(),
+                if d.cofactor { "cofactor " } else { "standard " },
+                d.kdf.name(),
+                d.wrap.name()
             ),
         }
     }
