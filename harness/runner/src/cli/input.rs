@@ -16,8 +16,12 @@ pub const CERTIFICATE_FORMATS: &str = "accepted: PEM (-----BEGIN CERTIFICATE----
 /// Every certificate in a file, in file order.
 pub fn read_certificates(path: &Path) -> anyhow::Result<Vec<Certificate>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let collection = read_certificate_collection(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}\n  {CERTIFICATE_FORMATS}", path.display()))?;
+    let collection = read_certificate_collection(&bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a certificate file: {e}\n  {CERTIFICATE_FORMATS}",
+            path.display()
+        )
+    })?;
     Ok(collection
         .certificates
         .into_iter()

@@ -14,6 +14,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cert;
+mod decrypt;
+mod encrypt;
 mod input;
 
 #[derive(Debug, Parser)]
@@ -39,6 +41,10 @@ enum Command {
     /// Certificate profile checks: SKI, key usage, EKU, email address, validity, chain, CRL, key.
     #[command(subcommand)]
     Cert(cert::Command),
+    /// Encrypt a message to recipients' certificates (S/MIME enveloped-data).
+    Encrypt(encrypt::EncryptArgs),
+    /// Decrypt an S/MIME message with a recipient's certificate and key.
+    Decrypt(decrypt::DecryptArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -48,6 +54,8 @@ pub fn main() -> ExitCode {
         Command::Pkcs12(args) => pkcs12::run(args),
         Command::Pki(args) => pki::run(args),
         Command::Cert(command) => cert::run(command),
+        Command::Encrypt(args) => encrypt::run(args),
+        Command::Decrypt(args) => decrypt::run(args),
     };
     match result {
         Ok(code) => code,

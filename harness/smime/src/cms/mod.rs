@@ -1,1 +1,3 @@
 //! CMS and S/MIME messages: sign, verify, encrypt, decrypt.
+
+pub mod envelope;
