@@ -131,7 +131,6 @@ fn x509_time(at: x509_cert::time::Time) -> time::OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use der::Decode as _;
 
     const TINY: &[u8] = include_bytes!("../../../fixtures/sst/tiny-124.der");
 
