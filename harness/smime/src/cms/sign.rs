@@ -355,7 +355,6 @@ fn canonical_entity(
         if raw_transfer && (has_8bit_or_long_lines(body) || encoding == TransferEncoding::Binary) {
             if content_type.essence.starts_with("text/") {
                 new_body = mime::encode_quoted_printable(body);
-                new_body.extend_from_slice(b"\r\n");
                 new_encoding = Some("quoted-printable");
             } else {
                 new_body = mime::encode_base64_lines(body);
