@@ -206,7 +206,7 @@ pub(crate) fn inspect(attrs: &Attributes) -> Inspected {
     let mut out = Inspected::default();
     let mut seen: Vec<ObjectIdentifier> = Vec::new();
     for attr in attrs.iter() {
-        out.names.push(oid_name(&attr.oid));
+        out.names.push(attribute_name(&attr.oid));
         if seen.contains(&attr.oid) {
             out.problems.push(format!(
                 "signed attribute {} appears twice (RFC 5652 §5.3: each type at most once)",
@@ -250,6 +250,30 @@ pub(crate) fn inspect(attrs: &Attributes) -> Inspected {
         }
     }
     out
+}
+
+/// The names RFC 5652/8551 use for the attributes S/MIME clients write; others by the OID
+/// database.
+pub fn attribute_name(oid: &ObjectIdentifier) -> String {
+    let known = [
+        (rfc5911::ID_CONTENT_TYPE, "contentType"),
+        (rfc5911::ID_MESSAGE_DIGEST, "messageDigest"),
+        (rfc5911::ID_SIGNING_TIME, "signingTime"),
+        (rfc5911::SMIME_CAPABILITIES, "smimeCapabilities"),
+        (
+            rfc5911::ID_AA_ENCRYP_KEY_PREF,
+            "smimeEncryptionKeyPreference",
+        ),
+        (
+            oids::MS_ENCRYPTION_KEY_PREFERENCE,
+            "microsoftEncryptionKeyPreference",
+        ),
+    ];
+    known
+        .iter()
+        .find(|(o, _)| o == oid)
+        .map(|(_, n)| (*n).to_owned())
+        .unwrap_or_else(|| oid_name(oid))
 }
 
 fn describe_capability(c: &SmimeCapability) -> String {

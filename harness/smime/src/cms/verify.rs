@@ -568,10 +568,18 @@ fn verify_cms(
     let encap = &signed_data.encap_content_info;
     let econtent = encap.econtent.as_ref().map(|os| os.as_bytes().to_vec());
     let content: Vec<u8> = match (detached, &econtent) {
+        (Some(d), Some(e)) if d == e.as_slice() => {
+            // Python cryptography writes this for a non-detached S/MIME signature, and OpenSSL
+            // accepts it. Harmless only because both copies are identical.
+            v.note(
+                "the detached signature also carries the content (eContent), identical to the first part: redundant, but what is shown is what was signed",
+            );
+            e.clone()
+        }
         (Some(_), Some(_)) => {
             v.fail(
                 Status::Malformed,
-                "the detached signature of a multipart/signed message carries content of its own (eContent): what a reader sees (the first part) may not be what was signed (eContent confusion)",
+                "the detached signature of a multipart/signed message carries content of its own (eContent) that differs from the first part: what a reader sees is not what was signed (eContent confusion)",
             );
             return None;
         }
