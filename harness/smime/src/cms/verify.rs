@@ -81,6 +81,13 @@ impl VerifyContext {
         }
     }
 
+    /// A context at `unix_seconds` (for callers without the `time` crate, such as fuzz targets).
+    pub fn at_unix(anchors: Vec<Certificate>, unix_seconds: i64) -> Self {
+        let now = time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        Self::new(anchors, now)
+    }
+
     fn now_unix(&self) -> u64 {
         u64::try_from(self.now.unix_timestamp()).unwrap_or(0)
     }
@@ -945,4 +952,115 @@ fn assign_nested_roles(
         };
     }
     tree
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_core::Rng;
+
+    use super::*;
+    use crate::cms::test_support::vector;
+
+    fn context() -> VerifyContext {
+        let anchors =
+            crate::certificate::parse_certificates(&vector("thunderbird-nss/TestCA.pem")).unwrap();
+        VerifyContext::at_unix(anchors, 1_780_000_000)
+    }
+
+    /// Deterministic, bounded mutation of real messages: bit flips, deletions, insertions,
+    /// truncations and chunk duplications, on the MIME text and (re-wrapped) on the DER. Nothing
+    /// may panic; mutations of the signature bytes must never verify.
+    #[test]
+    fn mutated_messages_never_panic() {
+        let ctx = context();
+        let originals = [
+            vector("thunderbird-nss/alice.dsig.SHA256.multipart.eml"),
+            vector("thunderbird-nss/alice.sig.SHA256.opaque.eml"),
+            vector("johnny-fired-smime/01-cms__c1_eContent-confusion__eContent_confusion.eml"),
+            vector("rfc4134/4.8.eml"),
+        ];
+        assert_eq!(verify_message(&originals[0], &ctx).status, Status::Valid);
+        let mut rng = crate::rng::seeded("cms-verify-mutation");
+        for original in &originals {
+            for _ in 0..150 {
+                let mut m = original.clone();
+                mutate(&mut m, &mut rng);
+                let _ = verify_message(&m, &ctx);
+            }
+        }
+        // The same on the CMS object, so that mutations reach the ASN.1 and crypto code.
+        let entity = Entity::parse(&originals[1]).unwrap();
+        let der = entity.decoded_body().unwrap().into_owned();
+        let header = entity.header_block().to_vec();
+        for round in 0..400 {
+            let mut d = der.clone();
+            mutate(&mut d, &mut rng);
+            let _ = verify_signed_data(&d, None, &ctx);
+            let _ = verify_signed_data(&d, Some(b"content"), &ctx);
+            if round % 4 == 0 {
+                let mut message = header.clone();
+                message.extend_from_slice(&mime::encode_base64_lines(&d));
+                let _ = verify_message(&message, &ctx);
+            }
+        }
+        // Any change to the RSA signature value (the last 256 bytes before the end-of-contents
+        // octets of this BER object) is never valid.
+        let sig_end = der.len() - 10;
+        for i in 0..64usize {
+            let mut d = der.clone();
+            let at = sig_end - 1 - (i * 3) % 250;
+            d[at] ^= 1 << (i % 8);
+            let v = verify_signed_data(&d, None, &ctx);
+            assert_ne!(v.status, Status::Valid, "flip at {at}");
+        }
+    }
+
+    fn pick(rng: &mut impl Rng, n: usize) -> usize {
+        usize::try_from(rng.next_u32()).unwrap_or(0) % n.max(1)
+    }
+
+    fn mutate(m: &mut Vec<u8>, rng: &mut impl Rng) {
+        if m.is_empty() {
+            m.push(0);
+            return;
+        }
+        for _ in 0..1 + pick(rng, 4) {
+            let len = m.len().max(1);
+            match pick(rng, 6) {
+                0 => {
+                    let i = pick(rng, len).min(m.len().saturating_sub(1));
+                    let bit = pick(rng, 8);
+                    if let Some(b) = m.get_mut(i) {
+                        *b ^= 1 << bit;
+                    }
+                }
+                1 => {
+                    let i = pick(rng, len).min(m.len());
+                    let n = pick(rng, 16).min(m.len() - i);
+                    m.drain(i..i + n);
+                }
+                2 => {
+                    let i = pick(rng, len).min(m.len());
+                    let byte = [0u8, 0x80, 0xff, b'\n', b'-', 0x30][pick(rng, 6)];
+                    m.insert(i, byte);
+                }
+                3 => m.truncate(pick(rng, len)),
+                4 => {
+                    let i = pick(rng, len).min(m.len());
+                    let n = pick(rng, 64).min(m.len() - i);
+                    let chunk = m[i..i + n].to_vec();
+                    let at = pick(rng, m.len()).min(m.len());
+                    m.splice(at..at, chunk);
+                }
+                _ => {
+                    // Length bytes are where ASN.1 parsers break: set one to a large value.
+                    let i = pick(rng, len).min(m.len().saturating_sub(1));
+                    let value = [0x84, 0x83, 0x82, 0x81, 0x80, 0x7f][pick(rng, 6)];
+                    if let Some(b) = m.get_mut(i) {
+                        *b = value;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -295,3 +295,117 @@ pub fn openssl_ecdsa_signer(dir: &Path, curve: &str, email: &str) -> (Vec<Certif
     };
     (ca, signer)
 }
+
+/// A root, an issuing intermediate and an RSA-2048 user under it, made by openssl in `dir`
+/// (valid from now for a year). Returns (root, intermediate, signer with chain [intermediate,
+/// root]).
+pub fn openssl_rsa_three_level(dir: &Path, email: &str) -> (Certificate, Certificate, Signer) {
+    let openssl = openssl();
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_owned();
+    run(Command::new(&openssl).args([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &p("root.key"),
+        "-out",
+        &p("root.crt"),
+        "-subj",
+        "/O=smime-lab tests/CN=Test Root",
+        "-days",
+        "365",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]));
+    write(
+        dir,
+        "ca.ext",
+        b"basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    );
+    run(Command::new(&openssl).args([
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &p("int.key"),
+        "-out",
+        &p("int.csr"),
+        "-subj",
+        "/O=smime-lab tests/CN=Test Issuing CA",
+    ]));
+    run(Command::new(&openssl).args([
+        "x509",
+        "-req",
+        "-in",
+        &p("int.csr"),
+        "-CA",
+        &p("root.crt"),
+        "-CAkey",
+        &p("root.key"),
+        "-CAcreateserial",
+        "-days",
+        "365",
+        "-sha256",
+        "-extfile",
+        &p("ca.ext"),
+        "-out",
+        &p("int.crt"),
+    ]));
+    write(
+        dir,
+        "user.ext",
+        format!(
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:{email}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        )
+        .as_bytes(),
+    );
+    run(Command::new(&openssl).args([
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &p("user.key"),
+        "-out",
+        &p("user.csr"),
+        "-subj",
+        &format!("/O=smime-lab tests/CN={email}"),
+    ]));
+    run(Command::new(&openssl).args([
+        "x509",
+        "-req",
+        "-in",
+        &p("user.csr"),
+        "-CA",
+        &p("int.crt"),
+        "-CAkey",
+        &p("int.key"),
+        "-CAcreateserial",
+        "-days",
+        "365",
+        "-sha256",
+        "-extfile",
+        &p("user.ext"),
+        "-out",
+        &p("user.crt"),
+    ]));
+    let load = |n: &str| {
+        smime::certificate::parse_certificates(&std::fs::read(dir.join(n)).unwrap())
+            .unwrap()
+            .remove(0)
+    };
+    let (root, int) = (load("root.crt"), load("int.crt"));
+    let signer = Signer {
+        certificate: load("user.crt"),
+        key: smime::key::PrivateKey::from_pem_or_der(&std::fs::read(dir.join("user.key")).unwrap())
+            .unwrap(),
+        chain: vec![int.clone(), root.clone()],
+        encryption_certificate: None,
+    };
+    (root, int, signer)
+}
