@@ -9,6 +9,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub(crate) mod crl_fetch;
+mod sign;
+mod verify;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "smime-lab",
@@ -21,11 +25,19 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Sign a message: clear (multipart/signed) or opaque (application/pkcs7-mime).
+    Sign(sign::Args),
+    /// Verify a signed message: signature, chain to the anchors, CRLs, signer = From.
+    Verify(verify::Args),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(error) => {

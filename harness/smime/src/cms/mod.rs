@@ -18,6 +18,8 @@ pub use algorithms::{DigestAlgorithm, RsaPadding};
 pub use sign::{CertificateInclusion, SignError, SignOptions, SignedForm, Signer, sign_message};
 pub use verdict::{Status, Verdict};
 pub use verify::{Revocation, VerifyContext, verify_message, verify_signed_data};
+/// The certificate type of this API (x509-cert's), so callers need no direct dependency.
+pub use x509_cert::Certificate;
 
 #[cfg(test)]
 pub(crate) mod test_support {

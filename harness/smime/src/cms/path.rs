@@ -30,6 +30,32 @@ pub enum Revocation {
     },
 }
 
+/// A CRL file or HTTP body as DER: PEM (`-----BEGIN X509 CRL-----`) is decoded, DER is taken as
+/// is; either way it must parse as a CRL.
+pub fn crl_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let der = if bytes
+        .get(start..)
+        .is_some_and(|b| b.starts_with(b"-----BEGIN"))
+    {
+        let text = String::from_utf8_lossy(bytes.get(start..).unwrap_or_default()).into_owned();
+        let (label, der) = der::pem::decode_vec(text.trim().as_bytes())
+            .map_err(|e| format!("PEM does not decode: {e}"))?;
+        if label != "X509 CRL" {
+            return Err(format!("PEM label {label:?}, expected \"X509 CRL\""));
+        }
+        der
+    } else {
+        bytes.to_vec()
+    };
+    webpki::BorrowedCertRevocationList::from_der(&der)
+        .map_err(|e| format!("not a DER X.509 CRL ({e:?})"))?;
+    Ok(der)
+}
+
 /// The text Exchange Online and OWA show when a CRL cannot be fetched.
 pub const CRL_OFFLINE_TEXT: &str = "The online certificate revocation list (CRL) that the certificate chain relies on is currently offline";
 
