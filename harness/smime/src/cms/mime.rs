@@ -154,7 +154,7 @@ impl<'a> Entity<'a> {
             let text = raw.get(line.start..line.content_end).unwrap_or_default();
             // An mbox "From " separator is never a header field; files saved from mail stores
             // sometimes start with one.
-            if index == 0 && text.starts_with(b"From ") && !text.contains(&b':') {
+            if index == 0 && is_mbox_separator(text) {
                 continue;
             }
             if text.is_empty() {
@@ -258,6 +258,16 @@ impl<'a> Entity<'a> {
             _ => Cow::Borrowed(body),
         })
     }
+}
+
+/// `From sender@example Mon Jan  1 00:00:00 2024` (an mbox separator), as opposed to a `From:`
+/// or obsolete `From :` header field.
+fn is_mbox_separator(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"From ") else {
+        return false;
+    };
+    let before_colon = rest.split(|&b| b == b':').next().unwrap_or_default();
+    !trim(before_colon).is_empty()
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -678,6 +688,16 @@ mod tests {
         assert_eq!(e.body(), b"body\r\n");
         assert_eq!(e.content_type().unwrap().param("charset"), Some("utf-8"));
         assert_eq!(e.headers[1].raw, b"Subject: one\r\n two\r\n");
+    }
+
+    #[test]
+    fn an_mbox_separator_line_is_skipped() {
+        let e = Entity::parse(b"From alice@example.com Mon Jan  1 00:00:00 2024\nFrom: a@b\n\nx")
+            .unwrap();
+        assert_eq!(e.headers.len(), 1);
+        assert!(e.headers[0].name_is("From"));
+        let e = Entity::parse(b"From : a@b\n\nx").unwrap();
+        assert_eq!(e.headers[0].unfolded(), "a@b");
     }
 
     #[test]

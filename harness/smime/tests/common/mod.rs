@@ -122,13 +122,14 @@ pub fn python() -> PathBuf {
             venv.is_file().then_some(venv)
         })
         .unwrap_or_else(|| tool("python3", "apt-get install -y python3"));
+    let hint = "python3 -m venv /work/venv && /work/venv/bin/pip install cryptography pkilint, then set SMIME_LAB_PYTHON=/work/venv/bin/python";
     let check = Command::new(&candidate)
         .args(["-c", "import cryptography"])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", candidate.display()));
+        .unwrap_or_else(|e| panic!("cannot run {} ({e}): {hint}", candidate.display()));
     assert!(
         check.status.success(),
-        "{} cannot `import cryptography`: python3 -m venv /work/venv && /work/venv/bin/pip install cryptography pkilint, then set SMIME_LAB_PYTHON=/work/venv/bin/python",
+        "{} cannot `import cryptography`: {hint}",
         candidate.display()
     );
     candidate
