@@ -108,15 +108,28 @@ fn der_of(cert: &Certificate) -> Vec<u8> {
     cert.to_der().unwrap_or_default()
 }
 
+/// A certificate with the exact bytes it arrived as. Certificate signatures cover the original
+/// encoding, and a decode/re-encode round trip can normalise what some CAs write (an explicit
+/// `critical FALSE`, say), which would break the signature webpki checks.
+#[derive(Clone, Debug)]
+pub(crate) struct Held {
+    pub cert: Certificate,
+    pub der: Vec<u8>,
+}
+
 /// Validates the path from `signer` to one of `anchors` at `now` (Unix seconds), with
 /// `intermediates` (usually every certificate in the message).
 pub(crate) fn validate(
-    signer: &Certificate,
-    intermediates: &[Certificate],
+    signer_held: &Held,
+    intermediates_held: &[Held],
     anchors: &[Certificate],
     now: u64,
     revocation: &Revocation,
 ) -> PathOutcome {
+    let signer = &signer_held.cert;
+    let intermediates: Vec<Certificate> =
+        intermediates_held.iter().map(|h| h.cert.clone()).collect();
+    let intermediates = intermediates.as_slice();
     let mut out = PathOutcome::default();
     check_signer_key_usage(signer, &mut out);
 
@@ -128,10 +141,10 @@ pub(crate) fn validate(
         return out;
     }
 
-    let signer_der = CertificateDer::from(der_of(signer));
-    let intermediate_ders: Vec<CertificateDer<'static>> = intermediates
+    let signer_der = CertificateDer::from(signer_held.der.clone());
+    let intermediate_ders: Vec<CertificateDer<'static>> = intermediates_held
         .iter()
-        .map(|c| CertificateDer::from(der_of(c)))
+        .map(|h| CertificateDer::from(h.der.clone()))
         .filter(|d| d.as_ref() != signer_der.as_ref())
         .collect();
     let anchor_ders: Vec<CertificateDer<'static>> = anchors
@@ -212,11 +225,11 @@ pub(crate) fn validate(
         Ok(path) => {
             out.chain.push(signer.clone());
             for cert in path.intermediate_certificates() {
-                if let Some(c) = intermediates
+                if let Some(h) = intermediates_held
                     .iter()
-                    .find(|c| der_of(c).as_slice() == cert.der().as_ref())
+                    .find(|h| h.der.as_slice() == cert.der().as_ref())
                 {
-                    out.chain.push(c.clone());
+                    out.chain.push(h.cert.clone());
                 }
             }
             let anchor = path.anchor();

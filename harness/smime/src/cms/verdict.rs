@@ -355,6 +355,14 @@ pub(crate) fn key_description(cert: &Certificate) -> String {
     super::algorithms::oid_name(&oid)
 }
 
+/// The summary of a certificate as it arrived: the thumbprint over its original bytes.
+pub(crate) fn certificate_summary_der(cert: &Certificate, der: &[u8]) -> CertificateSummary {
+    CertificateSummary {
+        thumbprint: hex::encode_upper(sha1::Sha1::digest(der)),
+        ..certificate_summary(cert)
+    }
+}
+
 pub(crate) fn certificate_summary(cert: &Certificate) -> CertificateSummary {
     let tbs = cert.tbs_certificate();
     CertificateSummary {

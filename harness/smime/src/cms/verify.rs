@@ -3,15 +3,12 @@
 //! attributes, the signer's path and revocation, and that the signer is the From address.
 //! No I/O: CRLs and anchors come in through [`VerifyContext`].
 
-use cms::cert::CertificateChoices;
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{
-    CertificateSet, DigestAlgorithmIdentifiers, SignerIdentifier, SignerInfo, SignerInfos,
-};
+use cms::signed_data::{DigestAlgorithmIdentifiers, SignerIdentifier, SignerInfo, SignerInfos};
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5911, rfc6268};
 use der::asn1::{OctetString, SetOfVec};
-use der::{Any, Decode, Encode, Sequence};
+use der::{Any, Decode, Encode, Sequence, Tag, Tagged};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
@@ -22,11 +19,11 @@ use super::algorithms::{
 };
 use super::attributes;
 use super::mime::{self, ContentType, Entity};
-use super::path;
 pub use super::path::Revocation;
+use super::path::{self, Held};
 use super::verdict::{
-    MimeNode, Packaging, PartRole, SignerReport, Status, Verdict, certificate_summary, format_time,
-    key_description,
+    MimeNode, Packaging, PartRole, SignerReport, Status, Verdict, certificate_summary_der,
+    format_time, key_description,
 };
 
 /// `SignedData` as `cms` defines it, except that eContent is decoded as an OCTET STRING instead
@@ -37,8 +34,15 @@ struct SignedDataBer {
     version: CmsVersion,
     digest_algorithms: DigestAlgorithmIdentifiers,
     encap_content_info: EncapsulatedContentInfoBer,
-    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
-    certificates: Option<CertificateSet>,
+    /// Kept as raw TLVs so each certificate's exact bytes reach the path validator; decoded
+    /// one by one below.
+    #[asn1(
+        context_specific = "0",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    certificates: Option<SetOfVec<Any>>,
     /// Not used (revocation comes from the caller), and kept opaque: x509-cert cannot decode
     /// version-1 CRLs, which RFC 4134's examples carry.
     #[asn1(
@@ -534,20 +538,24 @@ fn verify_cms(
         }
     };
 
-    let certificates: Vec<Certificate> = signed_data
+    // Certificates proper (a SEQUENCE); attribute and other certificate formats are skipped.
+    let certificates: Vec<Held> = signed_data
         .certificates
-        .as_ref()
-        .map(|set| {
-            set.0
-                .iter()
-                .filter_map(|c| match c {
-                    CertificateChoices::Certificate(cert) => Some(cert.clone()),
-                    CertificateChoices::Other(_) => None,
-                })
-                .collect()
+        .iter()
+        .flat_map(|set| set.iter())
+        .filter(|any| any.tag() == Tag::Sequence)
+        .filter_map(|any| {
+            let der = any.to_der().ok()?;
+            let cert = Certificate::from_der(&der)
+                .or_else(|_| Certificate::from_ber(&der))
+                .ok()?;
+            Some(Held { cert, der })
         })
-        .unwrap_or_default();
-    v.certificates = certificates.iter().map(certificate_summary).collect();
+        .collect();
+    v.certificates = certificates
+        .iter()
+        .map(|h| certificate_summary_der(&h.cert, &h.der))
+        .collect();
 
     let signer_infos: Vec<&SignerInfo> = signed_data.signer_infos.0.iter().collect();
     let signer_info = match signer_infos.as_slice() {
@@ -633,15 +641,16 @@ fn verify_cms(
         v.note("the signer's digest algorithm is not listed in SignedData.digestAlgorithms");
     }
 
-    let Some(signer_cert) = find_signer(&signer_info.sid, &certificates) else {
+    let Some(signer_held) = find_signer(&signer_info.sid, &certificates) else {
         v.fail(
             Status::Untrusted,
             "the signer's certificate is not in the message: the signature cannot be checked (ask the sender to include it)",
         );
         return None;
     };
+    let signer_cert = &signer_held.cert;
     v.signer = Some(SignerReport {
-        certificate: certificate_summary(signer_cert),
+        certificate: certificate_summary_der(signer_cert, &signer_held.der),
         mailboxes: certificate_mailboxes(signer_cert),
     });
 
@@ -735,7 +744,7 @@ fn verify_cms(
     }
 
     let outcome = path::validate(
-        signer_cert,
+        signer_held,
         &certificates,
         &ctx.anchors,
         ctx.now_unix(),
@@ -815,15 +824,15 @@ fn rsa_bits(cert: &Certificate) -> Option<u32> {
     rsa_public_key(cert.tbs_certificate().subject_public_key_info()).map(|k| k.n().bits())
 }
 
-fn find_signer<'c>(sid: &SignerIdentifier, certs: &'c [Certificate]) -> Option<&'c Certificate> {
+fn find_signer<'c>(sid: &SignerIdentifier, certs: &'c [Held]) -> Option<&'c Held> {
     match sid {
-        SignerIdentifier::IssuerAndSerialNumber(isn) => certs.iter().find(|c| {
-            c.tbs_certificate().issuer() == &isn.issuer
-                && c.tbs_certificate().serial_number() == &isn.serial_number
+        SignerIdentifier::IssuerAndSerialNumber(isn) => certs.iter().find(|h| {
+            h.cert.tbs_certificate().issuer() == &isn.issuer
+                && h.cert.tbs_certificate().serial_number() == &isn.serial_number
         }),
-        SignerIdentifier::SubjectKeyIdentifier(ski) => certs.iter().find(|c| {
+        SignerIdentifier::SubjectKeyIdentifier(ski) => certs.iter().find(|h| {
             matches!(
-                c.tbs_certificate().get_extension::<SubjectKeyIdentifier>(),
+                h.cert.tbs_certificate().get_extension::<SubjectKeyIdentifier>(),
                 Ok(Some((_, k))) if k == *ski
             )
         }),
