@@ -32,15 +32,12 @@ pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, CertificateE
     let text = String::from_utf8_lossy(bytes);
     let mut certificates = Vec::new();
     for (index, block) in pem_blocks(&text).enumerate() {
-        let (label, der) = match der::pem::decode_vec(block.as_bytes()) {
-            Ok((label, der)) => (label.to_owned(), der),
-            Err(e) => lenient_pem(&block).ok_or_else(|| CertificateError::Pem {
+        let (label, der) =
+            der::pem::decode_vec(block.as_bytes()).map_err(|e| CertificateError::Pem {
                 index,
                 label: String::new(),
                 reason: e.to_string(),
-            })?,
-        };
-        let label = label.as_str();
+            })?;
         if label == "CERTIFICATE" || label == "X509 CERTIFICATE" {
             let cert = parse_der(&der).map_err(|e| CertificateError::Pem {
                 index,
@@ -55,28 +52,6 @@ pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, CertificateE
     } else {
         Ok(certificates)
     }
-}
-
-/// RFC 7468 wants 64-column lines; Java keytool, Windows and several mail tools write 76.
-/// Strict decoding first, then this: the label from the BEGIN line, the body as base64 with the
-/// line breaks removed.
-fn lenient_pem(block: &str) -> Option<(String, Vec<u8>)> {
-    use base64::Engine;
-    let mut lines = block.lines();
-    let label = lines
-        .next()?
-        .strip_prefix("-----BEGIN ")?
-        .strip_suffix("-----")?
-        .to_owned();
-    let body: String = lines
-        .take_while(|l| !l.starts_with("-----END "))
-        .filter(|l| !l.contains(':'))
-        .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .ok()?;
-    Some((label, der))
 }
 
 /// Splits PEM text into its `-----BEGIN ...----- ... -----END ...-----` blocks, ignoring text around
@@ -101,25 +76,6 @@ fn pem_blocks(text: &str) -> impl Iterator<Item = String> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pem_with_76_column_lines_is_read() {
-        use base64::Engine;
-        let strict = crate::cms::test_support::vector("rfc9216/alice.sign.crt");
-        let expected = parse_certificates(&strict).unwrap();
-        let der = der::Encode::to_der(&expected[0]).unwrap();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(76)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        let pem = format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            lines.join("\n")
-        );
-        assert_eq!(parse_certificates(pem.as_bytes()).unwrap(), expected);
-    }
 
     #[test]
     fn garbage_is_an_error() {

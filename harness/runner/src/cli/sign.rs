@@ -141,7 +141,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn read_certificates(path: &Path) -> anyhow::Result<Vec<Certificate>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    smime::certificate::parse_certificates(&bytes).with_context(|| format!("{}", path.display()))
+    smime::cms::path::parse_certificates_lenient(&bytes)
+        .with_context(|| format!("{}", path.display()))
 }
 
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {

@@ -144,7 +144,7 @@ fn load_anchors(path: &Path) -> anyhow::Result<Vec<Certificate>> {
             path.display()
         );
     }
-    smime::certificate::parse_certificates(&bytes)
+    smime::cms::path::parse_certificates_lenient(&bytes)
         .with_context(|| format!("{}: not a certificate or PEM bundle", path.display()))
 }
 
