@@ -17,6 +17,9 @@ mod cert;
 mod decrypt;
 mod encrypt;
 mod input;
+pub(crate) mod crl_fetch;
+mod sign;
+mod verify;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +48,10 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Decrypt an S/MIME message with a recipient's certificate and key.
     Decrypt(decrypt::DecryptArgs),
+    /// Sign a message: clear (multipart/signed) or opaque (application/pkcs7-mime).
+    Sign(sign::Args),
+    /// Verify a signed message: signature, chain to the anchors, CRLs, signer = From.
+    Verify(verify::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -56,6 +63,8 @@ pub fn main() -> ExitCode {
         Command::Cert(command) => cert::run(command),
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,
