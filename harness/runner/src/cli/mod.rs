@@ -14,10 +14,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cert;
+pub(crate) mod crl_fetch;
 mod decrypt;
 mod encrypt;
 mod input;
-pub(crate) mod crl_fetch;
 mod sign;
 mod verify;
 

@@ -1,6 +1,7 @@
 //! `smime-lab sign`: sign a message clear (multipart/signed) or opaque (application/pkcs7-mime),
 //! byte-identical for a given `--now` and `--seed`.
 
+use super::input::read_certificates;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args as ClapArgs, ValueEnum};
 use smime::cms::{
-    Certificate, CertificateInclusion, DigestAlgorithm, RsaPadding, SignOptions, SignedForm,
-    Signer, sign_message,
+    CertificateInclusion, DigestAlgorithm, RsaPadding, SignOptions, SignedForm, Signer,
+    sign_message,
 };
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -137,12 +138,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .context("cannot write to standard output")?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn read_certificates(path: &Path) -> anyhow::Result<Vec<Certificate>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    smime::cms::path::parse_certificates_lenient(&bytes)
-        .with_context(|| format!("{}", path.display()))
 }
 
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {

@@ -133,19 +133,10 @@ fn fetch_all(urls: &[String], timeout: Duration) -> (Vec<Vec<u8>>, Vec<String>) 
     (crls, unreachable)
 }
 
-/// Reads trust anchors: a PEM bundle or a DER certificate.
+/// Reads trust anchors: PEM, DER, or the virtual certificate collection itself (SST, PKCS#7):
+/// Exchange's anchors are exactly the SST's certificates.
 fn load_anchors(path: &Path) -> anyhow::Result<Vec<Certificate>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    // LEAD: plug the SST reader in here (smime::sst, from the SST helper): an SST starts with
-    // 00000000 43455254 ("CERT"), and Exchange's anchors are exactly the SST's certificates.
-    if bytes.starts_with(&[0, 0, 0, 0, b'C', b'E', b'R', b'T']) {
-        anyhow::bail!(
-            "{}: a Microsoft serialized store (.sst) is not readable here yet; export its certificates as PEM",
-            path.display()
-        );
-    }
-    smime::cms::path::parse_certificates_lenient(&bytes)
-        .with_context(|| format!("{}: not a certificate or PEM bundle", path.display()))
+    super::input::read_certificates(path)
 }
 
 fn print_verdict(verdict: &Verdict, json: bool) -> anyhow::Result<()> {

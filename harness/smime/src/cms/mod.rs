@@ -1,16 +1,16 @@
 //! CMS and S/MIME messages: sign, verify, encrypt, decrypt.
-
-pub mod envelope;
-//! CMS and S/MIME messages: sign and verify (this side), encrypt and decrypt (the envelope side).
 //!
 //! Signing builds SignedData with the `cms` crate's typed structures (not its builder: the
 //! builder reads the system clock for signingTime and hides the signer's error), wraps it in
 //! multipart/signed or application/pkcs7-mime, and is deterministic given `now` and a seeded
 //! generator. Verification is ours on RustCrypto primitives, with rustls-webpki for the path.
+//! The envelope side (EnvelopedData, AuthEnvelopedData; RSA v1.5/OAEP, ECDH; AES-CBC/GCM and the
+//! legacy ciphers a mobile policy can demand) lives in [`envelope`].
 
 pub mod address;
 pub mod algorithms;
 pub mod attributes;
+pub mod envelope;
 pub mod mime;
 pub mod path;
 pub mod sign;

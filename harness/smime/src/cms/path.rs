@@ -30,43 +30,6 @@ pub enum Revocation {
     },
 }
 
-/// Certificates from a PEM bundle or DER file, like [`crate::certificate::parse_certificates`],
-/// but also reading PEM wrapped at 76 columns (Java keytool, Windows and several mail tools
-/// write it; RFC 7468's decoder wants 64): on a strict failure the base64 lines are re-wrapped
-/// and parsed again.
-pub fn parse_certificates_lenient(
-    bytes: &[u8],
-) -> Result<Vec<Certificate>, crate::certificate::CertificateError> {
-    let strict = crate::certificate::parse_certificates(bytes);
-    if strict.is_ok() || !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        return strict;
-    }
-    let text = String::from_utf8_lossy(bytes);
-    let mut rewrapped = String::with_capacity(text.len());
-    let mut body = String::new();
-    let mut inside = false;
-    for line in text.lines() {
-        let line = line.trim_end();
-        if line.starts_with("-----BEGIN ") {
-            inside = true;
-            body.clear();
-            rewrapped.push_str(line);
-            rewrapped.push('\n');
-        } else if line.starts_with("-----END ") {
-            inside = false;
-            for chunk in body.as_bytes().chunks(64) {
-                rewrapped.push_str(&String::from_utf8_lossy(chunk));
-                rewrapped.push('\n');
-            }
-            rewrapped.push_str(line);
-            rewrapped.push('\n');
-        } else if inside {
-            body.extend(line.chars().filter(|c| !c.is_whitespace()));
-        }
-    }
-    crate::certificate::parse_certificates(rewrapped.as_bytes()).or(strict)
-}
-
 /// A CRL file or HTTP body as DER: PEM (`-----BEGIN X509 CRL-----`) is decoded, DER is taken as
 /// is; either way it must parse as a CRL.
 pub fn crl_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
@@ -546,42 +509,5 @@ fn weak_scan(chain: &[Certificate], ends_in_anchor: bool, weak: &mut Vec<String>
 fn push_unique(v: &mut Vec<String>, s: String) {
     if !v.contains(&s) {
         v.push(s);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pem_with_76_column_lines_is_read() {
-        let strict = crate::cms::test_support::vector("rfc9216/alice.sign.crt");
-        let expected = crate::certificate::parse_certificates(&strict).unwrap();
-        let text = String::from_utf8(strict).unwrap();
-        let body: String = text
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect::<Vec<_>>()
-            .concat();
-        let lines: Vec<String> = body
-            .as_bytes()
-            .chunks(76)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect();
-        let pem = format!(
-            "subject=CN = Alice\n-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            lines.join("\n")
-        );
-        assert!(crate::certificate::parse_certificates(pem.as_bytes()).is_err());
-        assert_eq!(
-            parse_certificates_lenient(pem.as_bytes()).unwrap(),
-            expected
-        );
-        assert!(
-            parse_certificates_lenient(
-                b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"
-            )
-            .is_err()
-        );
     }
 }
