@@ -40,7 +40,7 @@ pub fn vector(relative: &str) -> Vec<u8> {
 }
 
 pub fn certs(relative: &str) -> Vec<Certificate> {
-    smime::cms::path::parse_certificates_lenient(&vector(relative))
+    smime::certificate::parse_certificates(&vector(relative))
         .unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
