@@ -48,7 +48,12 @@ fn admin_calls_without_a_valid_token_are_401_with_a_challenge() {
     let lab = Lab::start();
     let body = json!({"CmdletInput": {"CmdletName": "Get-SmimeConfig"}}).to_string();
     let path = format!("/adminapi/beta/{TENANT}/InvokeCommand");
-    for authorization in [None, Some("Bearer not-a-token"), Some("Basic dXNlcjpwdw=="), Some("Bearer a.b.c")] {
+    for authorization in [
+        None,
+        Some("Bearer not-a-token"),
+        Some("Basic dXNlcjpwdw=="),
+        Some("Bearer a.b.c"),
+    ] {
         let mut headers = vec![("Content-Type", "application/json")];
         if let Some(value) = authorization {
             headers.push(("Authorization", value));
@@ -68,7 +73,11 @@ fn admin_calls_without_a_valid_token_are_401_with_a_challenge() {
 fn expired_tokens_and_graph_tokens_are_refused() {
     let lab = Lab::start();
     let token = lab.token();
-    assert_eq!(lab.invoke_with(&token, "Get-SmimeConfig", json!({}), &[]).status, 200);
+    assert_eq!(
+        lab.invoke_with(&token, "Get-SmimeConfig", json!({}), &[])
+            .status,
+        200
+    );
 
     // An hour later (tenant clock) the token has expired.
     let moved = http(
@@ -81,8 +90,18 @@ fn expired_tokens_and_graph_tokens_are_refused() {
     assert_eq!(moved.status, 200);
     let response = lab.invoke_with(&token, "Get-SmimeConfig", json!({}), &[]);
     assert_eq!(response.status, 401);
-    assert!(response.header("WWW-Authenticate").unwrap().contains("error=\"invalid_token\""));
-    assert!(response.header("X-Mock-Tenant-Reason").unwrap().contains("expired"));
+    assert!(
+        response
+            .header("WWW-Authenticate")
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+    assert!(
+        response
+            .header("X-Mock-Tenant-Reason")
+            .unwrap()
+            .contains("expired")
+    );
 
     // A Graph token is issued but is no token for Exchange Online.
     let graph = lab.token_request(&[
@@ -95,32 +114,75 @@ fn expired_tokens_and_graph_tokens_are_refused() {
     let graph_token = graph.json()["access_token"].as_str().unwrap().to_owned();
     let response = lab.invoke_with(&graph_token, "Get-SmimeConfig", json!({}), &[]);
     assert_eq!(response.status, 401);
-    assert!(response.header("X-Mock-Tenant-Reason").unwrap().contains("audience"));
+    assert!(
+        response
+            .header("X-Mock-Tenant-Reason")
+            .unwrap()
+            .contains("audience")
+    );
 }
 
 #[test]
 fn token_endpoint_answers_like_entra() {
     let lab = Lab::start();
-    let cases: &[(&[(&str, &str)], u16, &str, u64)] = &[
+    type Form<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Form, u16, &str, u64)] = &[
         (
-            &[("grant_type", "client_credentials"), ("client_id", CLIENT_ID), ("client_secret", "wrong"), ("scope", "https://outlook.office365.com/.default")],
-            401, "invalid_client", 7000215,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", "wrong"),
+                ("scope", "https://outlook.office365.com/.default"),
+            ],
+            401,
+            "invalid_client",
+            7000215,
         ),
         (
-            &[("grant_type", "client_credentials"), ("client_id", "nobody"), ("client_secret", CLIENT_SECRET), ("scope", "https://outlook.office365.com/.default")],
-            400, "unauthorized_client", 700016,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "nobody"),
+                ("client_secret", CLIENT_SECRET),
+                ("scope", "https://outlook.office365.com/.default"),
+            ],
+            400,
+            "unauthorized_client",
+            700016,
         ),
         (
-            &[("grant_type", "password"), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET), ("scope", "https://outlook.office365.com/.default")],
-            400, "unsupported_grant_type", 70003,
+            &[
+                ("grant_type", "password"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+                ("scope", "https://outlook.office365.com/.default"),
+            ],
+            400,
+            "unsupported_grant_type",
+            70003,
         ),
         (
-            &[("grant_type", "client_credentials"), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)],
-            400, "invalid_request", 900144,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+            ],
+            400,
+            "invalid_request",
+            900144,
         ),
         (
-            &[("grant_type", "client_credentials"), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET), ("scope", "https://outlook.office365.com/Exchange.ManageAsApp")],
-            400, "invalid_scope", 1002012,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+                (
+                    "scope",
+                    "https://outlook.office365.com/Exchange.ManageAsApp",
+                ),
+            ],
+            400,
+            "invalid_scope",
+            1002012,
         ),
         (&[], 400, "invalid_request", 900144),
     ];
@@ -130,7 +192,12 @@ fn token_endpoint_answers_like_entra() {
         let body = response.json();
         assert_eq!(body["error"], *error, "{form:?}");
         assert_eq!(body["error_codes"][0], *code, "{form:?}");
-        assert!(body["error_description"].as_str().unwrap().starts_with(&format!("AADSTS{code}:")));
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("AADSTS{code}:"))
+        );
     }
     // Unknown tenant.
     let response = http(

@@ -7,7 +7,11 @@ use common::*;
 use serde_json::{Value, json};
 
 fn policy(lab: &Lab, identity: &str) -> Value {
-    lab.ok("Get-MobileDeviceMailboxPolicy", json!({"Identity": identity}))["value"][0].clone()
+    lab.ok(
+        "Get-MobileDeviceMailboxPolicy",
+        json!({"Identity": identity}),
+    )["value"][0]
+        .clone()
 }
 
 #[test]
@@ -24,7 +28,10 @@ fn the_default_policy_exists_with_the_documented_smime_defaults() {
     assert_eq!(default["RequireEncryptedSMIMEMessages"], false);
     assert_eq!(default["RequireSignedSMIMEAlgorithm"], "SHA1");
     assert_eq!(default["RequireEncryptionSMIMEAlgorithm"], "TripleDES");
-    assert_eq!(default["AllowSMIMEEncryptionAlgorithmNegotiation"], "AllowAnyAlgorithmNegotiation");
+    assert_eq!(
+        default["AllowSMIMEEncryptionAlgorithmNegotiation"],
+        "AllowAnyAlgorithmNegotiation"
+    );
     assert_eq!(default["AllowSMIMESoftCerts"], true);
 }
 
@@ -48,7 +55,10 @@ fn enum_settings_bind_by_name_or_ordinal() {
     assert_eq!(p["RequireSignedSMIMEMessages"], true);
     assert_eq!(p["RequireSignedSMIMEAlgorithm"], "MD5");
     assert_eq!(p["RequireEncryptionSMIMEAlgorithm"], "RC2128bit");
-    assert_eq!(p["AllowSMIMEEncryptionAlgorithmNegotiation"], "OnlyStrongAlgorithmNegotiation");
+    assert_eq!(
+        p["AllowSMIMEEncryptionAlgorithmNegotiation"],
+        "OnlyStrongAlgorithmNegotiation"
+    );
     assert_eq!(p["AllowSMIMESoftCerts"], false);
 
     lab.ok(
@@ -57,8 +67,14 @@ fn enum_settings_bind_by_name_or_ordinal() {
     );
     let p = policy(&lab, "Strict");
     assert_eq!(p["RequireEncryptionSMIMEAlgorithm"], "RC240bit");
-    assert_eq!(p["AllowSMIMEEncryptionAlgorithmNegotiation"], "BlockNegotiation");
-    assert_eq!(p["RequireSignedSMIMEAlgorithm"], "MD5", "untouched settings stay");
+    assert_eq!(
+        p["AllowSMIMEEncryptionAlgorithmNegotiation"],
+        "BlockNegotiation"
+    );
+    assert_eq!(
+        p["RequireSignedSMIMEAlgorithm"], "MD5",
+        "untouched settings stay"
+    );
 }
 
 #[test]
@@ -115,11 +131,17 @@ fn invalid_values_are_refused_with_powershells_text() {
     assert_eq!(p["AllowSMIMESoftCerts"], true);
 
     // A documented parameter the mock does not model says so.
-    let response = lab.invoke("New-MobileDeviceMailboxPolicy", json!({"Name": "X", "MaxAttachmentSize": "10MB"}));
+    let response = lab.invoke(
+        "New-MobileDeviceMailboxPolicy",
+        json!({"Name": "X", "MaxAttachmentSize": "10MB"}),
+    );
     assert_eq!(response.status, 400);
     assert!(response.exo_message().contains("does not model"));
     // Mandatory Name.
-    let response = lab.invoke("New-MobileDeviceMailboxPolicy", json!({"AllowSMIMESoftCerts": true}));
+    let response = lab.invoke(
+        "New-MobileDeviceMailboxPolicy",
+        json!({"AllowSMIMESoftCerts": true}),
+    );
     assert_eq!(response.status, 400);
     assert_eq!(
         response.exo_message(),
@@ -130,7 +152,10 @@ fn invalid_values_are_refused_with_powershells_text() {
 #[test]
 fn is_default_moves_and_the_default_cannot_be_removed() {
     let lab = Lab::start();
-    lab.ok("New-MobileDeviceMailboxPolicy", json!({"Name": "Sales", "IsDefault": true}));
+    lab.ok(
+        "New-MobileDeviceMailboxPolicy",
+        json!({"Name": "Sales", "IsDefault": true}),
+    );
     assert_eq!(policy(&lab, "Sales")["IsDefault"], true);
     assert_eq!(policy(&lab, "Default")["IsDefault"], false);
 
@@ -138,21 +163,39 @@ fn is_default_moves_and_the_default_cannot_be_removed() {
     assert_eq!(response.status, 400);
     assert!(response.exo_message().contains("already exists"));
 
-    let response = lab.invoke("Remove-MobileDeviceMailboxPolicy", json!({"Identity": "Sales"}));
+    let response = lab.invoke(
+        "Remove-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Sales"}),
+    );
     assert_eq!(response.status, 400);
     assert!(response.exo_message().contains("default"));
 
-    lab.ok("Set-MobileDeviceMailboxPolicy", json!({"Identity": "Default", "IsDefault": true}));
-    lab.ok("Set-MobileDeviceMailboxPolicy", json!({"Identity": "Sales", "Name": "Field Sales"}));
-    lab.ok("Remove-MobileDeviceMailboxPolicy", json!({"Identity": "Field Sales", "Confirm": false}));
+    lab.ok(
+        "Set-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Default", "IsDefault": true}),
+    );
+    lab.ok(
+        "Set-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Sales", "Name": "Field Sales"}),
+    );
+    lab.ok(
+        "Remove-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Field Sales", "Confirm": false}),
+    );
 
-    let response = lab.invoke("Get-MobileDeviceMailboxPolicy", json!({"Identity": "Field Sales"}));
+    let response = lab.invoke(
+        "Get-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Field Sales"}),
+    );
     assert_eq!(response.status, 404);
     let body = response.json();
     assert_eq!(body["error"]["code"], "NotFound");
     let details = body["error"]["details"][0]["message"].as_str().unwrap();
-    assert!(details.starts_with(
-        "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The \
+    assert!(
+        details.starts_with(
+            "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The \
          operation couldn't be performed because object 'Field Sales' couldn't be found on '"
-    ), "{details}");
+        ),
+        "{details}"
+    );
 }

@@ -9,7 +9,15 @@ use serde_json::{Value, json};
 
 fn distinct_certs(dir: &std::path::Path, count: usize) -> Vec<String> {
     (0..count)
-        .map(|i| b64(&openssl_cert(dir, &format!("user{i}"), "ec", 3650, &["extendedKeyUsage=emailProtection"])))
+        .map(|i| {
+            b64(&openssl_cert(
+                dir,
+                &format!("user{i}"),
+                "ec",
+                3650,
+                &["extendedKeyUsage=emailProtection"],
+            ))
+        })
         .collect()
 }
 
@@ -32,7 +40,12 @@ fn sync_takes_fifteen_certificates_and_handles_sixteen_by_the_rules() {
             {"sourceAnchor": "Qk9C", "userPrincipalName": "bob@contoso.com", "userCertificate": certs, "userSMIMECertificate": [certs[0]]},
         ]
     }));
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
     let result = response.json();
     assert_eq!(result["rules"], "1.1.524.0");
     assert_eq!(result["objects"][0]["action"], "add");
@@ -40,7 +53,12 @@ fn sync_takes_fifteen_certificates_and_handles_sixteen_by_the_rules() {
     assert_eq!(result["objects"][1]["action"], "add");
     assert_eq!(result["objects"][1]["exported"]["userCertificate"], 0);
     assert_eq!(result["objects"][1]["exported"]["userSMIMECertificate"], 1);
-    assert!(result["objects"][1]["warnings"][0].as_str().unwrap().contains("AuthoritativeNull"));
+    assert!(
+        result["objects"][1]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("AuthoritativeNull")
+    );
 
     let alice = &lab.ok("Get-Mailbox", json!({"Identity": "alice@contoso.com"}))["value"][0];
     assert_eq!(alice["UserCertificate"].as_array().unwrap().len(), 15);
@@ -79,10 +97,21 @@ fn sync_takes_fifteen_certificates_and_handles_sixteen_by_the_rules() {
     // Malformed exports change nothing.
     let response = lab.sync(json!({"cycle": "delta", "objects": [{"sourceAnchor": "Qk9C", "userCertificate": ["not base64!"]}]}));
     assert_eq!(response.status, 400);
-    assert!(response.json()["error"]["message"].as_str().unwrap().contains("userCertificate[0]"));
+    assert!(
+        response.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("userCertificate[0]")
+    );
     let response = lab.sync(json!({"cycle": "weekly", "objects": []}));
     assert_eq!(response.status, 400);
-    let response = http(lab.addr, "POST", &format!("/lab/sync/{TENANT}/export"), &[], b"{{");
+    let response = http(
+        lab.addr,
+        "POST",
+        &format!("/lab/sync/{TENANT}/export"),
+        &[],
+        b"{{",
+    );
     assert_eq!(response.status, 400);
 }
 
@@ -90,7 +119,10 @@ fn sync_takes_fifteen_certificates_and_handles_sixteen_by_the_rules() {
 fn set_mailbox_changes_cloud_only_users_and_refuses_synced_ones() {
     let lab = Lab::start_with(|c| c.users = vec!["carol@contoso.com".into()]);
     let alice = vector_der("rfc9216/alice.encrypt.crt");
-    lab.ok("Set-Mailbox", json!({"Identity": "carol", "UserCertificate": [b64(&alice)]}));
+    lab.ok(
+        "Set-Mailbox",
+        json!({"Identity": "carol", "UserCertificate": [b64(&alice)]}),
+    );
     let carol = &lab.ok("Get-Mailbox", json!({"Identity": "carol@contoso.com"}))["value"][0];
     assert_eq!(carol["UserCertificate"], json!([b64(&alice)]));
     assert_eq!(carol["IsDirSynced"], false);
@@ -100,7 +132,10 @@ fn set_mailbox_changes_cloud_only_users_and_refuses_synced_ones() {
     assert_eq!(carol["UserSMimeCertificate"], json!([b64(&alice)]));
 
     lab.sync(json!({"cycle": "delta", "objects": [{"sourceAnchor": "REFWRQ==", "userPrincipalName": "dave@contoso.com"}]}));
-    let response = lab.invoke("Set-Mailbox", json!({"Identity": "dave@contoso.com", "UserCertificate": [b64(&alice)]}));
+    let response = lab.invoke(
+        "Set-Mailbox",
+        json!({"Identity": "dave@contoso.com", "UserCertificate": [b64(&alice)]}),
+    );
     assert_eq!(response.status, 400);
     assert_eq!(
         response.exo_message(),
@@ -109,9 +144,15 @@ fn set_mailbox_changes_cloud_only_users_and_refuses_synced_ones() {
          'dave' because the object is being synchronized from your on-premises organization. \
          This action should be performed on the object in your on-premises organization."
     );
-    let response = lab.invoke("Set-Mailbox", json!({"Identity": "nobody", "UserCertificate": []}));
+    let response = lab.invoke(
+        "Set-Mailbox",
+        json!({"Identity": "nobody", "UserCertificate": []}),
+    );
     assert_eq!(response.status, 404);
-    let response = lab.invoke("Set-Mailbox", json!({"Identity": "*@contoso.com", "UserCertificate": []}));
+    let response = lab.invoke(
+        "Set-Mailbox",
+        json!({"Identity": "*@contoso.com", "UserCertificate": []}),
+    );
     assert_eq!(response.status, 400);
     assert!(response.exo_message().contains("matches multiple entries"));
 }
@@ -126,20 +167,48 @@ fn output_pages_through_next_links_and_result_size_warns() {
     let token = lab.token();
     let auth = format!("Bearer {token}");
 
-    let first = lab.invoke_with(&token, "Get-Recipient", json!({}), &[("Prefer", "odata.maxpagesize=2")]);
+    let first = lab.invoke_with(
+        &token,
+        "Get-Recipient",
+        json!({}),
+        &[("Prefer", "odata.maxpagesize=2")],
+    );
     assert_eq!(first.status, 200);
-    assert!(first.header("Content-Type").unwrap().starts_with("application/json;odata.metadata=minimal"));
+    assert!(
+        first
+            .header("Content-Type")
+            .unwrap()
+            .starts_with("application/json;odata.metadata=minimal")
+    );
     let mut body = first.json();
     let mut names: Vec<String> = Vec::new();
     let mut pages = 0;
     loop {
         pages += 1;
-        names.extend(body["value"].as_array().unwrap().iter().map(|v| v["Name"].as_str().unwrap().to_owned()));
-        let Some(link) = body["@odata.nextLink"].as_str() else { break };
+        names.extend(
+            body["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["Name"].as_str().unwrap().to_owned()),
+        );
+        let Some(link) = body["@odata.nextLink"].as_str() else {
+            break;
+        };
         assert!(link.contains("InvokeCommand?%24skiptoken="), "{link}");
         // Clients follow the link with GET, or POST the original body again: both work.
-        let (method, payload): (&str, &[u8]) = if pages % 2 == 1 { ("GET", b"") } else { ("POST", b"{\"ignored\":true}") };
-        let next = http(lab.addr, method, &path_of(link), &[("Authorization", &auth)], payload);
+        let (method, payload): (&str, &[u8]) = if pages % 2 == 1 {
+            ("GET", b"")
+        } else {
+            ("POST", b"{\"ignored\":true}")
+        };
+        let next = http(
+            lab.addr,
+            method,
+            &path_of(link),
+            &[("Authorization", &auth)],
+            payload,
+        );
         assert_eq!(next.status, 200, "{}", String::from_utf8_lossy(&next.body));
         body = next.json();
     }
@@ -160,7 +229,9 @@ fn output_pages_through_next_links_and_result_size_warns() {
     assert_eq!(body["value"].as_array().unwrap().len(), 3);
     assert_eq!(
         body["@adminapi.warnings"],
-        json!(["There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter."])
+        json!([
+            "There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter."
+        ])
     );
     assert!(body.get("@odata.nextLink").is_none());
     let body = lab.ok("Get-Mailbox", json!({}));
@@ -172,32 +243,79 @@ fn output_pages_through_next_links_and_result_size_warns() {
         "POST",
         &format!("/adminapi/beta/{TENANT}/InvokeCommand?%24select=Name,UserCertificate"),
         &[("Authorization", &auth)],
-        json!({"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {"Identity": "alice"}}}).to_string().as_bytes(),
+        json!({"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {"Identity": "alice"}}})
+            .to_string()
+            .as_bytes(),
     );
     let record = &selected.json()["value"][0];
-    let mut keys: Vec<&str> = record.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = record
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
-    assert_eq!(keys, ["Name", "UserCertificate", "UserCertificate@odata.type"]);
+    assert_eq!(
+        keys,
+        ["Name", "UserCertificate", "UserCertificate@odata.type"]
+    );
 
     // A link that is not ours, or too old, is refused as Exchange refuses it.
-    let bad = http(lab.addr, "GET", &format!("/adminapi/beta/{TENANT}/InvokeCommand?%24skiptoken=garbage"), &[("Authorization", &auth)], b"");
+    let bad = http(
+        lab.addr,
+        "GET",
+        &format!("/adminapi/beta/{TENANT}/InvokeCommand?%24skiptoken=garbage"),
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(bad.status, 400);
-    assert_eq!(bad.exo_message(), "Expired or Invalid pagination request. Default Expiry time is 00:30:00");
-    let link = lab.invoke_with(&token, "Get-Recipient", json!({}), &[("Prefer", "odata.maxpagesize=2")]).json()["@odata.nextLink"]
+    assert_eq!(
+        bad.exo_message(),
+        "Expired or Invalid pagination request. Default Expiry time is 00:30:00"
+    );
+    let link = lab
+        .invoke_with(
+            &token,
+            "Get-Recipient",
+            json!({}),
+            &[("Prefer", "odata.maxpagesize=2")],
+        )
+        .json()["@odata.nextLink"]
         .as_str()
         .unwrap()
         .to_owned();
-    lab.tenant.clock().set(tenant::Clock::Fixed(at("2030-01-01T00:31:00Z")));
-    let stale = http(lab.addr, "GET", &path_of(&link), &[("Authorization", &auth)], b"");
+    lab.tenant
+        .clock()
+        .set(tenant::Clock::Fixed(at("2030-01-01T00:31:00Z")));
+    let stale = http(
+        lab.addr,
+        "GET",
+        &path_of(&link),
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(stale.status, 400);
     // A GET without a token of either kind.
-    let get = http(lab.addr, "GET", &format!("/adminapi/beta/{TENANT}/InvokeCommand"), &[("Authorization", &auth)], b"");
+    let get = http(
+        lab.addr,
+        "GET",
+        &format!("/adminapi/beta/{TENANT}/InvokeCommand"),
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(get.status, 400);
 }
 
 fn lookup(lab: &Lab, address: &str, purpose: &str) -> Value {
-    let response = lab.get(&format!("/lab/recipients/{address}/certificate?purpose={purpose}"));
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    let response = lab.get(&format!(
+        "/lab/recipients/{address}/certificate?purpose={purpose}"
+    ));
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
     response.json()
 }
 
@@ -206,10 +324,46 @@ fn lookup_follows_outlooks_order() {
     let lab = Lab::start();
     let work = tempfile::tempdir().unwrap();
     // Expired by the tenant clock (2030): valid one day from today.
-    let expired = openssl_cert(work.path(), "old", "rsa:2048", 1, &["extendedKeyUsage=emailProtection", "keyUsage=critical,digitalSignature,keyEncipherment"]);
-    let client_auth = openssl_cert(work.path(), "tls", "ec", 3650, &["extendedKeyUsage=clientAuth", "keyUsage=critical,digitalSignature,keyAgreement"]);
-    let ec_sign_only = openssl_cert(work.path(), "ecsign", "ec", 3650, &["extendedKeyUsage=emailProtection", "keyUsage=critical,digitalSignature"]);
-    let ec_encrypt = openssl_cert(work.path(), "ecenc", "ec", 3650, &["extendedKeyUsage=emailProtection", "keyUsage=critical,keyAgreement"]);
+    let expired = openssl_cert(
+        work.path(),
+        "old",
+        "rsa:2048",
+        1,
+        &[
+            "extendedKeyUsage=emailProtection",
+            "keyUsage=critical,digitalSignature,keyEncipherment",
+        ],
+    );
+    let client_auth = openssl_cert(
+        work.path(),
+        "tls",
+        "ec",
+        3650,
+        &[
+            "extendedKeyUsage=clientAuth",
+            "keyUsage=critical,digitalSignature,keyAgreement",
+        ],
+    );
+    let ec_sign_only = openssl_cert(
+        work.path(),
+        "ecsign",
+        "ec",
+        3650,
+        &[
+            "extendedKeyUsage=emailProtection",
+            "keyUsage=critical,digitalSignature",
+        ],
+    );
+    let ec_encrypt = openssl_cert(
+        work.path(),
+        "ecenc",
+        "ec",
+        3650,
+        &[
+            "extendedKeyUsage=emailProtection",
+            "keyUsage=critical,keyAgreement",
+        ],
+    );
     let alice_sign = vector_der("rfc9216/alice.sign.crt");
     let alice_encrypt = vector_der("rfc9216/alice.encrypt.crt");
 
@@ -228,33 +382,79 @@ fn lookup_follows_outlooks_order() {
     assert_eq!(encrypt["chosen"]["attribute"], "userCertificate");
     assert_eq!(encrypt["chosen"]["index"], 2);
     assert_eq!(encrypt["chosen"]["certificate"], b64(&alice_encrypt));
-    assert_eq!(encrypt["chosen"]["thumbprint"], openssl_thumbprint(work.path(), &alice_encrypt));
-    assert!(encrypt["candidates"][0]["reasons"][0].as_str().unwrap().starts_with("expired"));
-    assert_eq!(encrypt["candidates"][1]["reasons"], json!(["key usage lacks keyEncipherment"]));
+    assert_eq!(
+        encrypt["chosen"]["thumbprint"],
+        openssl_thumbprint(work.path(), &alice_encrypt)
+    );
+    assert!(
+        encrypt["candidates"][0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("expired")
+    );
+    assert_eq!(
+        encrypt["candidates"][1]["reasons"],
+        json!(["key usage lacks keyEncipherment"])
+    );
 
     let sign = lookup(&lab, "bob@contoso.com", "sign");
     assert_eq!(sign["chosen"]["index"], 1);
-    assert!(sign["candidates"][2]["reasons"][0].as_str().unwrap().contains("earlier userCertificate"));
+    assert!(
+        sign["candidates"][2]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("earlier userCertificate")
+    );
 
     let ec = lookup(&lab, "ec@contoso.com", "encrypt");
     assert_eq!(ec["chosen"]["index"], 2);
-    assert_eq!(ec["candidates"][0]["reasons"], json!(["extended key usage lacks emailProtection"]));
-    assert_eq!(ec["candidates"][1]["reasons"], json!(["key usage lacks keyAgreement (needed to encrypt to an EC key)"]));
+    assert_eq!(
+        ec["candidates"][0]["reasons"],
+        json!(["extended key usage lacks emailProtection"])
+    );
+    assert_eq!(
+        ec["candidates"][1]["reasons"],
+        json!(["key usage lacks keyAgreement (needed to encrypt to an EC key)"])
+    );
     assert_eq!(lookup(&lab, "ec@contoso.com", "sign")["chosen"]["index"], 1);
 
     let smime = lookup(&lab, "smime@contoso.com", "encrypt");
     assert_eq!(smime["chosen"]["attribute"], "userSMIMECertificate");
     assert_eq!(smime["chosen"]["index"], 0);
-    assert!(smime["candidates"][1]["reasons"][0].as_str().unwrap().contains("userSMIMECertificate is published"));
+    assert!(
+        smime["candidates"][1]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("userSMIMECertificate is published")
+    );
 
     let none = lookup(&lab, "none@contoso.com", "encrypt");
     assert_eq!(none["found"], false);
     assert_eq!(none["chosen"], Value::Null);
     // The same certificate was fine "yesterday".
-    let earlier = lab.get("/lab/recipients/none@contoso.com/certificate?purpose=encrypt&now=2000-01-01T00:00:00Z");
-    assert!(earlier.json()["candidates"][0]["reasons"][0].as_str().unwrap().starts_with("not valid yet"));
+    let earlier = lab.get(
+        "/lab/recipients/none@contoso.com/certificate?purpose=encrypt&now=2000-01-01T00:00:00Z",
+    );
+    assert!(
+        earlier.json()["candidates"][0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("not valid yet")
+    );
 
-    assert_eq!(lab.get("/lab/recipients/nobody@contoso.com/certificate").status, 404);
-    assert_eq!(lab.get("/lab/recipients/bob@contoso.com/certificate?purpose=decrypt").status, 400);
-    assert_eq!(lab.get("/lab/recipients/bob@contoso.com/certificate?now=yesterday").status, 400);
+    assert_eq!(
+        lab.get("/lab/recipients/nobody@contoso.com/certificate")
+            .status,
+        404
+    );
+    assert_eq!(
+        lab.get("/lab/recipients/bob@contoso.com/certificate?purpose=decrypt")
+            .status,
+        400
+    );
+    assert_eq!(
+        lab.get("/lab/recipients/bob@contoso.com/certificate?now=yesterday")
+            .status,
+        400
+    );
 }

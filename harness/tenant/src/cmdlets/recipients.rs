@@ -309,11 +309,9 @@ fn list(
         Some(None) => (None, RESULT_SIZE_WARNING),
     };
     let mut warnings = Vec::new();
-    if let Some(limit) = limit {
-        if found.len() > limit {
-            found.truncate(limit);
-            warnings.push(warning.to_owned());
-        }
+    if let Some(limit) = limit.filter(|l| found.len() > *l) {
+        found.truncate(limit);
+        warnings.push(warning.to_owned());
     }
     Ok(CmdletOutput {
         values: found.into_iter().map(shape).collect(),

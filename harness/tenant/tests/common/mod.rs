@@ -109,7 +109,11 @@ fn parse_response(raw: &[u8]) -> Response {
     let chunked = headers.iter().any(|(k, v)| {
         k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
     });
-    let body = if chunked { dechunk(rest) } else { rest.to_vec() };
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
     Response {
         status,
         headers,
@@ -120,7 +124,10 @@ fn parse_response(raw: &[u8]) -> Response {
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
         let size_text = String::from_utf8_lossy(&data[..line_end]);
         let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
             .expect("chunk size");
@@ -192,7 +199,12 @@ impl Lab {
             ("client_secret", CLIENT_SECRET),
             ("scope", "https://outlook.office365.com/.default"),
         ]);
-        assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+        assert_eq!(
+            response.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
         response.json()["access_token"]
             .as_str()
             .expect("access_token")
@@ -318,8 +330,12 @@ pub fn vectors() -> PathBuf {
 /// A PEM certificate file of the shared vectors, as DER.
 pub fn vector_der(relative: &str) -> Vec<u8> {
     let path = vectors().join(relative);
-    let pem = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("cannot read {} ({e}); shared/vectors must sit beside the repository", path.display()));
+    let pem = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}); shared/vectors must sit beside the repository",
+            path.display()
+        )
+    });
     let (label, der) = der::pem::decode_vec(&pem).expect("PEM");
     assert_eq!(label, "CERTIFICATE");
     der
@@ -374,7 +390,16 @@ pub fn openssl_thumbprint(dir: &Path, der: &[u8]) -> String {
     let file = dir.join("thumb.der");
     std::fs::write(&file, der).expect("write");
     let out = openssl(
-        &["x509", "-inform", "DER", "-in", "thumb.der", "-noout", "-fingerprint", "-sha1"],
+        &[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            "thumb.der",
+            "-noout",
+            "-fingerprint",
+            "-sha1",
+        ],
         dir,
     );
     let text = String::from_utf8_lossy(&out);
