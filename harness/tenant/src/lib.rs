@@ -17,7 +17,8 @@
 //!   [`cmdlets`].
 //! - Lab endpoints, which are ours and not Microsoft's: `POST /lab/sync/{tenant}/export` (the
 //!   Entra Connect export, [`sync`]), `GET /lab/recipients/{address}/certificate` (Outlook's
-//!   certificate lookup, [`lookup`]), `GET|PUT /lab/clock`.
+//!   certificate lookup, [`lookup`]), `GET|PUT /lab/clock`. They take no token: they stand for
+//!   machinery (Entra Connect, Outlook's directory lookup) that authenticates by other means.
 //! - `GET /health`, `GET /openapi.json` ([`openapi`]).
 //!
 //! # Wire facts, and where they come from
@@ -39,7 +40,9 @@
 //! Texts that are reconstructed because the original is not public are marked where they are
 //! built (the SST size and expiry messages, removing the default mobile policy). Refusals that
 //! are the mock's own (`MockTenant.*` exception types: a documented parameter the mock does not
-//! model, `--strict-algorithms`) say so.
+//! model, `--strict-algorithms`) say so. Where Exchange's answer says nothing useful (the 401's
+//! empty body, the 403's NUL bytes), an `X-Mock-Tenant-Reason` header says what was wrong; the
+//! body stays faithful.
 //!
 //! # State
 //!
