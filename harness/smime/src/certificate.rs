@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn pem_with_76_column_lines_is_read() {
-        let strict = crate::cms::test_support::vector("rfc9216/alice.sign.crt");
+        let strict = test_support::vector("rfc9216/alice.sign.crt");
         let expected = parse_certificates(&strict).unwrap();
         let text = String::from_utf8(strict).unwrap();
         let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();

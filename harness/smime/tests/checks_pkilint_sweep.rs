@@ -9,26 +9,9 @@ use std::path::PathBuf;
 
 use smime::checks::{CertificateUnderTest, check_certificate};
 
-/// `shared/vectors` sits beside the repository root; worktrees may be nested one level deeper, so
-/// look in every ancestor of the crate.
-fn corpus() -> PathBuf {
-    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    crate_dir
-        .ancestors()
-        .map(|a| a.join("shared/vectors/pkilint-smime-br-crttest"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "the pkilint corpus is missing: expected shared/vectors/pkilint-smime-br-crttest \
-                 beside the repository root (above {})",
-                crate_dir.display()
-            )
-        })
-}
-
 #[test]
 fn every_pkilint_certificate_yields_a_report_or_a_clean_error() {
-    let dir = corpus();
+    let dir = test_support::vector_path("pkilint-smime-br-crttest");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("listing the pkilint corpus")
         .map(|e| e.expect("a directory entry").path())

@@ -22,7 +22,7 @@ struct Party {
 }
 
 fn bob() -> Party {
-    let dir = fixtures().join("vectors/rfc9216");
+    let dir = fixture("vectors/rfc9216");
     Party {
         cert: dir.join("bob.encrypt.crt"),
         key: dir.join("bob.decrypt.key"),
@@ -30,7 +30,7 @@ fn bob() -> Party {
 }
 
 fn alice() -> Party {
-    let dir = fixtures().join("vectors/rfc9216");
+    let dir = fixture("vectors/rfc9216");
     Party {
         cert: dir.join("alice.encrypt.crt"),
         key: dir.join("alice.decrypt.key"),
@@ -43,7 +43,7 @@ fn ec_party(dir: &Path, curve: &str) -> Party {
 }
 
 fn openssl_decrypt(der: &[u8], party: &Party, dir: &Path) -> Vec<u8> {
-    let input = write_file(dir, "ours.der", der);
+    let input = write(dir, "ours.der", der);
     let mut args = vec![
         "cms",
         "-decrypt",
@@ -57,7 +57,7 @@ fn openssl_decrypt(der: &[u8], party: &Party, dir: &Path) -> Vec<u8> {
         party.key.to_str().unwrap(),
     ];
     args.extend_from_slice(&LEGACY);
-    openssl(&args, None)
+    run_openssl(&args)
 }
 
 fn options(cipher: ContentCipher, padding: RsaPadding, id: RecipientIdType) -> EncryptOptions {
@@ -216,7 +216,7 @@ fn ours_to_openssl_whole_message() {
         )));
         let body = text.split("\r\n\r\n").nth(1).unwrap();
         assert!(body.split("\r\n").all(|l| l.len() <= 76));
-        let eml = write_file(tmp.path(), "ours.eml", &out);
+        let eml = write(tmp.path(), "ours.eml", &out);
         let mut args = vec![
             "cms",
             "-decrypt",
@@ -228,7 +228,7 @@ fn ours_to_openssl_whole_message() {
             bob.key.to_str().unwrap(),
         ];
         args.extend_from_slice(&LEGACY);
-        let theirs = openssl(&args, None);
+        let theirs = run_openssl(&args);
         assert_eq!(
             theirs,
             b"Content-Type: text/plain; charset=us-ascii\r\n\r\nhello\r\n"
@@ -246,7 +246,7 @@ fn openssl_encrypt(party: &Party, extra: &[&str], dir: &Path) -> envelope::Decry
         .position(|a| *a == "-keyopt")
         .unwrap_or(extra.len());
     let (before, keyopts) = extra.split_at(keyopt_at);
-    let input = write_file(dir, "entity.txt", ENTITY);
+    let input = write(dir, "entity.txt", ENTITY);
     let out = dir.join("theirs.eml");
     let mut args = vec![
         "cms",
@@ -261,7 +261,7 @@ fn openssl_encrypt(party: &Party, extra: &[&str], dir: &Path) -> envelope::Decry
     args.extend_from_slice(&LEGACY);
     args.extend_from_slice(&["-recip", party.cert.to_str().unwrap()]);
     args.extend_from_slice(keyopts);
-    openssl(&args, None);
+    run_openssl(&args);
     let d = envelope::decrypt_message(&read(&out), &cert(&party.cert), &key(&party.key))
         .unwrap_or_else(|e| panic!("openssl {}: {e}", extra.join(" ")));
     assert_eq!(d.content, ENTITY, "openssl {}", extra.join(" "));
@@ -376,24 +376,21 @@ fn openssl_to_ours_ecdh() {
 fn openssl_der_output_and_a_wrong_recipient() {
     let tmp = tempfile::tempdir().unwrap();
     let (bob, alice) = (bob(), alice());
-    let input = write_file(tmp.path(), "entity.txt", ENTITY);
+    let input = write(tmp.path(), "entity.txt", ENTITY);
     let out = tmp.path().join("theirs.der");
-    openssl(
-        &[
-            "cms",
-            "-encrypt",
-            "-binary",
-            "-outform",
-            "DER",
-            "-aes256",
-            "-in",
-            input.to_str().unwrap(),
-            "-out",
-            out.to_str().unwrap(),
-            bob.cert.to_str().unwrap(),
-        ],
-        None,
-    );
+    run_openssl(&[
+        "cms",
+        "-encrypt",
+        "-binary",
+        "-outform",
+        "DER",
+        "-aes256",
+        "-in",
+        input.to_str().unwrap(),
+        "-out",
+        out.to_str().unwrap(),
+        bob.cert.to_str().unwrap(),
+    ]);
     let der = read(&out);
     let d = envelope::decrypt(&der, &cert(&bob.cert), &key(&bob.key)).unwrap();
     assert_eq!(d.content, ENTITY);

@@ -12,13 +12,16 @@ use smime::cms::envelope::{
     self, ContentCipher, EncryptOptions, KeyManagement, Recipient, RecipientIdType, RsaPadding,
 };
 use smime::rng::seeded;
+use test_support::gnupg::GnupgHome;
+use test_support::nss::{self, NssDb};
+use test_support::{run_any, run_any_with_stdin};
 
 const ENTITY: &[u8] =
     b"Content-Type: text/plain; charset=us-ascii\r\n\r\nFrom the lab to a peer.\r\n";
 const PASSWORD: &str = "lab";
 
 fn bob_paths() -> (PathBuf, PathBuf, PathBuf) {
-    let dir = fixtures().join("vectors/rfc9216");
+    let dir = fixture("vectors/rfc9216");
     (
         dir.join("bob.encrypt.crt"),
         dir.join("bob.decrypt.key"),
@@ -52,24 +55,21 @@ fn decrypt_ours(der: &[u8]) -> envelope::Decrypted {
 fn bob_p12(dir: &Path) -> PathBuf {
     let (cert_path, key_path, _) = bob_paths();
     let out = dir.join("bob.p12");
-    openssl(
-        &[
-            "pkcs12",
-            "-export",
-            "-legacy",
-            "-certpbe",
-            "NONE",
-            "-inkey",
-            key_path.to_str().unwrap(),
-            "-in",
-            cert_path.to_str().unwrap(),
-            "-passout",
-            &format!("pass:{PASSWORD}"),
-            "-out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
+    run_openssl(&[
+        "pkcs12",
+        "-export",
+        "-legacy",
+        "-certpbe",
+        "NONE",
+        "-inkey",
+        key_path.to_str().unwrap(),
+        "-in",
+        cert_path.to_str().unwrap(),
+        "-passout",
+        &format!("pass:{PASSWORD}"),
+        "-out",
+        out.to_str().unwrap(),
+    ]);
     out
 }
 
@@ -82,38 +82,22 @@ fn check(out: Output, what: &str) -> Vec<u8> {
     out.stdout
 }
 
-const GPGSM_HINT: &str = "install GnuPG's gpgsm (apt-get install -y gpgsm)";
+/// gpgsm in a throw-away home, with CRL checks off (the RFC 9216 CA has no CRL).
+struct GpgHome(GnupgHome);
 
-/// A throwaway GNUPGHOME whose gpg-agent is stopped when the test ends, pass or fail.
-struct GnupgHome {
-    dir: tempfile::TempDir,
-}
-
-impl GnupgHome {
-    fn new() -> Self {
-        // gpg-agent's socket path must stay short: a directory directly under /tmp.
-        let dir = tempfile::Builder::new()
-            .prefix("gh")
-            .tempdir_in("/tmp")
-            .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
-        std::fs::write(
-            dir.path().join("gpg-agent.conf"),
-            "allow-loopback-pinentry\n",
-        )
-        .unwrap();
-        GnupgHome { dir }
+impl GpgHome {
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 
+    /// gpgsm with `args`, whatever its exit status.
     fn gpgsm(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
-        let home = self.dir.path().to_str().unwrap();
-        let mut all = vec!["--homedir", home, "--batch", "--disable-crl-checks"];
-        all.extend_from_slice(args);
-        run("gpgsm", &all, stdin, GPGSM_HINT)
+        let mut gpgsm = self.0.gpgsm();
+        gpgsm.arg("--disable-crl-checks").args(args);
+        match stdin {
+            Some(input) => run_any_with_stdin(&mut gpgsm, input),
+            None => run_any(&mut gpgsm),
+        }
     }
 
     /// gpgsm with the PKCS#12/key passphrase on standard input (loopback pinentry).
@@ -124,31 +108,15 @@ impl GnupgHome {
     }
 }
 
-impl Drop for GnupgHome {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("gpgconf")
-            .args([
-                "--homedir",
-                self.dir.path().to_str().unwrap_or(""),
-                "--kill",
-                "gpg-agent",
-            ])
-            .output();
-    }
-}
-
 fn sha1_fingerprint(cert_path: &Path) -> String {
-    let out = openssl(
-        &[
-            "x509",
-            "-in",
-            cert_path.to_str().unwrap(),
-            "-noout",
-            "-fingerprint",
-            "-sha1",
-        ],
-        None,
-    );
+    let out = run_openssl(&[
+        "x509",
+        "-in",
+        cert_path.to_str().unwrap(),
+        "-noout",
+        "-fingerprint",
+        "-sha1",
+    ]);
     String::from_utf8_lossy(&out)
         .trim()
         .rsplit('=')
@@ -159,11 +127,11 @@ fn sha1_fingerprint(cert_path: &Path) -> String {
 
 #[test]
 fn gpgsm_both_ways() {
-    let home = GnupgHome::new();
+    let home = GpgHome(GnupgHome::new());
     let (_, _, ca_path) = bob_paths();
     // Trust the RFC 9216 CA for S/MIME ("S"), without its CRL ("relax").
     std::fs::write(
-        home.dir.path().join("trustlist.txt"),
+        home.path().join("trustlist.txt"),
         format!("{} S relax\n", sha1_fingerprint(&ca_path)),
     )
     .unwrap();
@@ -171,7 +139,7 @@ fn gpgsm_both_ways() {
         home.gpgsm(&["--import", ca_path.to_str().unwrap()], None),
         "gpgsm --import CA",
     );
-    let p12 = bob_p12(home.dir.path());
+    let p12 = bob_p12(home.path());
     check(
         home.gpgsm_with_passphrase(&["--import", p12.to_str().unwrap()]),
         "gpgsm --import p12",
@@ -183,8 +151,8 @@ fn gpgsm_both_ways() {
         ContentCipher::Aes256Cbc,
         ContentCipher::DesEde3Cbc,
     ] {
-        let der = write_file(
-            home.dir.path(),
+        let der = write(
+            home.path(),
             "ours.p7m",
             &ours(cipher, RecipientIdType::IssuerAndSerialNumber),
         );
@@ -195,13 +163,13 @@ fn gpgsm_both_ways() {
         assert_eq!(plain, ENTITY, "{cipher}");
     }
 
-    let input = write_file(home.dir.path(), "entity.txt", ENTITY);
+    let input = write(home.path(), "entity.txt", ENTITY);
     for (oid, cipher) in [
         ("2.16.840.1.101.3.4.1.2", ContentCipher::Aes128Cbc),
         ("2.16.840.1.101.3.4.1.42", ContentCipher::Aes256Cbc),
         ("1.2.840.113549.3.7", ContentCipher::DesEde3Cbc),
     ] {
-        let out = home.dir.path().join("theirs.p7m");
+        let out = home.path().join("theirs.p7m");
         let _ = std::fs::remove_file(&out);
         check(
             home.gpgsm(
@@ -226,52 +194,14 @@ fn gpgsm_both_ways() {
     }
 }
 
-const NSS_HINT: &str = "install NSS tools (apt-get install -y libnss3-tools)";
-
 #[test]
 fn nss_cmsutil_both_ways() {
     let tmp = tempfile::tempdir().unwrap();
     let (_, _, ca_path) = bob_paths();
-    let db = format!("sql:{}", tmp.path().join("nssdb").display());
-    std::fs::create_dir(tmp.path().join("nssdb")).unwrap();
-    check(
-        run(
-            "certutil",
-            &["-N", "-d", &db, "--empty-password"],
-            None,
-            NSS_HINT,
-        ),
-        "certutil -N",
-    );
-    let p12 = bob_p12(tmp.path());
-    check(
-        run(
-            "pk12util",
-            &["-i", p12.to_str().unwrap(), "-d", &db, "-W", PASSWORD],
-            None,
-            NSS_HINT,
-        ),
-        "pk12util -i",
-    );
-    check(
-        run(
-            "certutil",
-            &[
-                "-A",
-                "-d",
-                &db,
-                "-n",
-                "lamps-ca",
-                "-t",
-                "C,C,C",
-                "-i",
-                ca_path.to_str().unwrap(),
-            ],
-            None,
-            NSS_HINT,
-        ),
-        "certutil -A",
-    );
+    let nss_db = NssDb::create(tmp.path());
+    nss_db.import_pkcs12(&bob_p12(tmp.path()), PASSWORD);
+    nss_db.trust_ca("lamps-ca", &ca_path);
+    let db = nss_db.arg();
 
     for cipher in [
         ContentCipher::Aes128Cbc,
@@ -283,39 +213,29 @@ fn nss_cmsutil_both_ways() {
             RecipientIdType::IssuerAndSerialNumber,
             RecipientIdType::SubjectKeyIdentifier,
         ] {
-            let der = write_file(tmp.path(), "ours.p7m", &ours(cipher, id));
+            let der = write(tmp.path(), "ours.p7m", &ours(cipher, id));
             let plain = check(
-                run(
-                    "cmsutil",
-                    &["-D", "-i", der.to_str().unwrap(), "-d", &db],
-                    None,
-                    NSS_HINT,
-                ),
+                run_any(nss::tool("cmsutil").args(["-D", "-i", der.to_str().unwrap(), "-d", &db])),
                 &format!("cmsutil -D of our {cipher} {id:?}"),
             );
             assert_eq!(plain, ENTITY, "{cipher} {id:?}");
         }
     }
 
-    let input = write_file(tmp.path(), "entity.txt", ENTITY);
+    let input = write(tmp.path(), "entity.txt", ENTITY);
     let out = tmp.path().join("theirs.p7m");
     check(
-        run(
-            "cmsutil",
-            &[
-                "-E",
-                "-i",
-                input.to_str().unwrap(),
-                "-r",
-                "bob@smime.example",
-                "-d",
-                &db,
-                "-o",
-                out.to_str().unwrap(),
-            ],
-            None,
-            NSS_HINT,
-        ),
+        run_any(nss::tool("cmsutil").args([
+            "-E",
+            "-i",
+            input.to_str().unwrap(),
+            "-r",
+            "bob@smime.example",
+            "-d",
+            &db,
+            "-o",
+            out.to_str().unwrap(),
+        ])),
         "cmsutil -E",
     );
     let d = decrypt_ours(&read(&out));
@@ -373,7 +293,7 @@ fn python_cryptography_both_ways() {
         read(output)
     };
     for cipher in [ContentCipher::Aes128Cbc, ContentCipher::Aes256Cbc] {
-        let der = write_file(
+        let der = write(
             tmp.path(),
             "ours.der",
             &ours(cipher, RecipientIdType::IssuerAndSerialNumber),
@@ -392,11 +312,11 @@ fn python_cryptography_both_ways() {
         &mut seeded("python-message"),
     )
     .unwrap();
-    let eml = write_file(tmp.path(), "ours.eml", &message);
+    let eml = write(tmp.path(), "ours.eml", &message);
     let plain = peer("decrypt-smime", &eml, &tmp.path().join("plain.eml"));
     assert_eq!(plain, b"Content-Type: text/plain\r\n\r\nhi python\r\n");
 
-    let input = write_file(tmp.path(), "entity.txt", ENTITY);
+    let input = write(tmp.path(), "entity.txt", ENTITY);
     for (mode, cipher) in [
         ("encrypt-aes128", ContentCipher::Aes128Cbc),
         ("encrypt-aes256", ContentCipher::Aes256Cbc),

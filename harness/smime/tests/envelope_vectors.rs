@@ -11,7 +11,7 @@ use smime::cms::envelope::{
 
 #[test]
 fn rfc4134_5_1_triple_des_key_transport() {
-    let dir = vectors().join("rfc4134");
+    let dir = vector_path("rfc4134");
     let der = read(dir.join("5.1.bin"));
     let cert = cert(dir.join("BobRSASignByCarl.cer"));
     let key = key(dir.join("BobPrivRSAEncrypt.pri"));
@@ -25,7 +25,7 @@ fn rfc4134_5_1_triple_des_key_transport() {
 
 #[test]
 fn rfc4134_5_2_rc2_40_key_transport_matches_openssl_legacy() {
-    let dir = vectors().join("rfc4134");
+    let dir = vector_path("rfc4134");
     let der = read(dir.join("5.2.bin"));
     let cert = cert(dir.join("BobRSASignByCarl.cer"));
     let key = key(dir.join("BobPrivRSAEncrypt.pri"));
@@ -35,7 +35,7 @@ fn rfc4134_5_2_rc2_40_key_transport_matches_openssl_legacy() {
     assert_eq!(d.content, read(dir.join("ExContent.bin")));
 
     let tmp = tempfile::tempdir().unwrap();
-    let key_pem = write_file(
+    let key_pem = write(
         tmp.path(),
         "bob.pem",
         key.to_pkcs8_pem().unwrap().as_bytes(),
@@ -55,19 +55,15 @@ fn rfc4134_5_2_rc2_40_key_transport_matches_openssl_legacy() {
     ];
     args.extend_from_slice(&["-recip", c.to_str().unwrap(), "-inkey", k.to_str().unwrap()]);
     args.extend_from_slice(&LEGACY);
-    assert_eq!(openssl(&args, None), d.content);
+    assert_eq!(run_openssl(&args), d.content);
 }
 
 fn ireland(name: &str) -> Vec<u8> {
-    read(
-        vectors()
-            .join("cms-examples-ireland/binary-files")
-            .join(format!("{name}.p7m")),
-    )
+    read(vector_path("cms-examples-ireland/binary-files").join(format!("{name}.p7m")))
 }
 
 fn lamps_bob() -> (x509_cert::Certificate, smime::key::PrivateKey) {
-    let dir = vectors().join("cms-examples-ireland/certs-and-keys");
+    let dir = vector_path("cms-examples-ireland/certs-and-keys");
     (
         cert(dir.join("lamps-bob.encrypt.crt")),
         key(dir.join("lamps-bob.decrypt.p8.pem")),
@@ -79,27 +75,24 @@ fn openssl_decrypt_der(
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> Vec<u8> {
-    openssl(
-        &[
-            "cms",
-            "-decrypt",
-            "-inform",
-            "DER",
-            "-in",
-            der_path.to_str().unwrap(),
-            "-recip",
-            cert.to_str().unwrap(),
-            "-inkey",
-            key.to_str().unwrap(),
-        ],
-        None,
-    )
+    run_openssl(&[
+        "cms",
+        "-decrypt",
+        "-inform",
+        "DER",
+        "-in",
+        der_path.to_str().unwrap(),
+        "-recip",
+        cert.to_str().unwrap(),
+        "-inkey",
+        key.to_str().unwrap(),
+    ])
 }
 
 #[test]
 fn lamps_rsa_oaep_sha256_matches_openssl() {
     let (cert, key) = lamps_bob();
-    let dir = vectors().join("cms-examples-ireland");
+    let dir = vector_path("cms-examples-ireland");
     for name in ["encryptedForBobRSAOaep", "encryptedForBobAndDana"] {
         let d = envelope::decrypt(&ireland(name), &cert, &key).unwrap();
         let KeyManagement::RsaOaep(oaep) = &d.key_management else {
@@ -132,7 +125,9 @@ fn chacha20_and_x25519_are_unsupported_not_a_crash() {
         "{err}"
     );
 
-    let dana = cert(vectors().join("cms-examples-ireland/certs-and-keys/lamps-dana.encrypt.crt"));
+    let dana = cert(vector_path(
+        "cms-examples-ireland/certs-and-keys/lamps-dana.encrypt.crt",
+    ));
     for name in ["authEnvelopedForDanaX25519HKDF", "encryptedForBobAndDana"] {
         // Dana's X25519 key cannot be loaded, so any key stands in: the algorithm check comes
         // first and names X25519.
@@ -176,7 +171,7 @@ fn agree_with_openssl(
         key_path.to_str().unwrap(),
     ]);
     args.extend_from_slice(&LEGACY);
-    let theirs = openssl(&args, None);
+    let theirs = run_openssl(&args);
     assert_eq!(
         String::from_utf8_lossy(&d.content),
         String::from_utf8_lossy(&theirs),
@@ -188,7 +183,7 @@ fn agree_with_openssl(
 
 #[test]
 fn thunderbird_nss_enveloped_messages() {
-    let dir = vectors().join("thunderbird-nss");
+    let dir = vector_path("thunderbird-nss");
     let tmp = tempfile::tempdir().unwrap();
     let (cert, key) = from_p12(&dir.join("Bob.p12"), "nss", tmp.path());
     for name in ["alice.env.eml", "alice.sig.SHA256.opaque.env.eml"] {
@@ -200,7 +195,7 @@ fn thunderbird_nss_enveloped_messages() {
 
 #[test]
 fn thunderbird_52_triple_des_messages() {
-    let dir = vectors().join("simplejavamail-tb52");
+    let dir = vector_path("simplejavamail-tb52");
     let tmp = tempfile::tempdir().unwrap();
     let (cert, key) = from_p12(&dir.join("smime_test_user.p12"), "letmein", tmp.path());
     for name in [
@@ -215,7 +210,7 @@ fn thunderbird_52_triple_des_messages() {
 
 #[test]
 fn outlook_16_and_thunderbird_128_messages() {
-    let dir = vectors().join("hiraoka-tb128-outlook16");
+    let dir = vector_path("hiraoka-tb128-outlook16");
     let smime2 = (
         dir.join("certs__smime-2.crt"),
         dir.join("certs__smime-2.key"),
@@ -270,7 +265,7 @@ fn outlook_16_and_thunderbird_128_messages() {
 
 #[test]
 fn a_key_that_is_not_the_certificates_is_refused_up_front() {
-    let dir = vectors().join("hiraoka-tb128-outlook16");
+    let dir = vector_path("hiraoka-tb128-outlook16");
     let message = read(dir.join("received-at-smime2__Message_from_smime1_to_smime2_encrypted.eml"));
     let err = decrypt_message(
         &message,

@@ -3,41 +3,33 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use common::*;
 use smime::cms::{DigestAlgorithm, RsaPadding, SignOptions, Status, sign_message, verify_message};
+use test_support::gnupg::GnupgHome;
+use test_support::run_ok_with_stdin;
 
-/// A throw-away GNUPGHOME trusting the RFC 9216 CA, with CRL checks off (the sample CA has no
-/// CRL). The agent it starts is stopped on drop.
-struct GpgHome {
-    dir: tempfile::TempDir,
-}
+/// A throw-away GnuPG home trusting the RFC 9216 CA, with CRL checks off (the sample CA has no
+/// CRL).
+struct GpgHome(GnupgHome);
 
 impl GpgHome {
     fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("gpgsm").tempdir().unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
+        let home = GnupgHome::new();
         write(
-            dir.path(),
+            home.path(),
             "gpgsm.conf",
             b"disable-crl-checks\ndisable-policy-checks\ndisable-dirmngr\n",
         );
-        write(dir.path(), "gpg-agent.conf", b"allow-loopback-pinentry\n");
-        let home = GpgHome { dir };
-        run(home.gpgsm().args([
+        run_ok(home.gpgsm().args([
             "--import",
             vector_path("rfc9216/ca.rsa.crt").to_str().unwrap(),
         ]));
-        let out = run(home
-            .gpgsm()
-            .args(["--with-colons", "--fingerprint", "Sample LAMPS RSA"]));
+        let out = run_ok(
+            home.gpgsm()
+                .args(["--with-colons", "--fingerprint", "Sample LAMPS RSA"]),
+        );
         let fpr = String::from_utf8_lossy(&out.stdout)
             .lines()
             .find_map(|l| {
@@ -48,50 +40,24 @@ impl GpgHome {
             })
             .expect("the CA fingerprint");
         write(
-            home.dir.path(),
+            home.path(),
             "trustlist.txt",
             format!("{fpr} S relax\n").as_bytes(),
         );
-        home
+        GpgHome(home)
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn gpgsm(&self) -> Command {
-        let mut c = Command::new(tool("gpgsm", "apt-get install -y gpgsm"));
-        c.env("GNUPGHOME", self.path()).arg("--batch");
-        c
+        self.0.path()
     }
 
     /// Runs gpgsm with `input` on stdin (passphrases for loopback pinentry).
     fn gpgsm_with_stdin(&self, args: &[&str], input: &str) -> std::process::Output {
-        let mut child = self
-            .gpgsm()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "gpgsm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        run_ok_with_stdin(self.0.gpgsm().args(args), input.as_bytes())
     }
 
     fn verify(&self, signature: &Path, content: &Path) -> String {
-        let out = run_any(self.gpgsm().args([
+        let out = run_any(self.0.gpgsm().args([
             "--status-fd",
             "1",
             "--verify",
@@ -99,18 +65,6 @@ impl GpgHome {
             content.to_str().unwrap(),
         ]));
         String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for GpgHome {
-    fn drop(&mut self) {
-        if let Ok(gpgconf) = std::process::Command::new("gpgconf")
-            .env("GNUPGHOME", self.path())
-            .args(["--kill", "gpg-agent"])
-            .output()
-        {
-            let _ = gpgconf;
-        }
     }
 }
 
@@ -165,7 +119,7 @@ fn we_verify_what_gpgsm_signs() {
     // gpgsm 2.2 reads the PKCS#12 ciphers of its time, not RFC 9216's PBES2 file: re-export
     // Alice's signing key with PBE-SHA1-3DES.
     let p12 = home.path().join("alice-legacy.p12");
-    run(Command::new(openssl()).args([
+    run_ok(openssl().args([
         "pkcs12",
         "-export",
         "-inkey",

@@ -3,51 +3,29 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::*;
 use smime::cms::{SignOptions, SignedForm, Status, sign_message, verify_message};
-
-const HINT: &str = "apt-get install -y libnss3-tools";
+use test_support::nss::{self, NssDb};
 
 /// An NSS database trusting the RFC 9216 CA, with Alice's PKCS#12 (password `alice`) imported.
-fn nss_db(dir: &Path) -> PathBuf {
-    let db = dir.join("nssdb");
-    std::fs::create_dir_all(&db).unwrap();
-    let d = db.to_str().unwrap();
-    run(Command::new(tool("certutil", HINT)).args(["-N", "-d", d, "--empty-password"]));
-    run(Command::new(tool("certutil", HINT)).args([
-        "-A",
-        "-n",
-        "lamps-ca",
-        "-t",
-        "C,C,C",
-        "-i",
-        vector_path("rfc9216/ca.rsa.crt").to_str().unwrap(),
-        "-d",
-        d,
-    ]));
-    run(Command::new(tool("pk12util", HINT)).args([
-        "-i",
-        vector_path("rfc9216/alice.p12").to_str().unwrap(),
-        "-d",
-        d,
-        "-W",
-        "alice",
-    ]));
+fn nss_db(dir: &Path) -> NssDb {
+    let db = NssDb::create(dir);
+    db.trust_ca("lamps-ca", &vector_path("rfc9216/ca.rsa.crt"));
+    db.import_pkcs12(&vector_path("rfc9216/alice.p12"), "alice");
     db
 }
 
 /// `cmsutil -D -h 2` prints `signer0.status=GoodSignature` for a verified signature.
-fn cmsutil_status(db: &Path, cms: &Path, detached: Option<&Path>) -> String {
-    let mut cmd = Command::new(tool("cmsutil", HINT));
-    cmd.args(["-D", "-h", "2", "-n", "-d", db.to_str().unwrap(), "-i"])
+fn cmsutil_status(db: &NssDb, cms: &Path, detached: Option<&Path>) -> String {
+    let mut cmd = nss::tool("cmsutil");
+    cmd.args(["-D", "-h", "2", "-n", "-d", &db.arg(), "-i"])
         .arg(cms);
     if let Some(c) = detached {
         cmd.arg("-c").arg(c);
     }
-    let out = run(&mut cmd);
+    let out = run_ok(&mut cmd);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -109,14 +87,16 @@ fn we_verify_what_cmsutil_signs() {
         ("detached-sha512", vec!["-T", "-H", "SHA512"]),
     ] {
         let out = dir.path().join(format!("{name}.p7m"));
-        run(Command::new(tool("cmsutil", HINT))
-            .args(["-S", "-N", "alice", "-G", "-P", "-Y", "NONE", "-d"])
-            .arg(&db)
-            .arg("-i")
-            .arg(&input)
-            .arg("-o")
-            .arg(&out)
-            .args(&extra));
+        run_ok(
+            nss::tool("cmsutil")
+                .args(["-S", "-N", "alice", "-G", "-P", "-Y", "NONE", "-d"])
+                .arg(db.arg())
+                .arg("-i")
+                .arg(&input)
+                .arg("-o")
+                .arg(&out)
+                .args(&extra),
+        );
         let der = std::fs::read(&out).unwrap();
         let from = "Alice <alice@smime.example>";
         let message = if name.starts_with("detached") {

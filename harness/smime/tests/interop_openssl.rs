@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 use smime::cms::{
     DigestAlgorithm, RsaPadding, SignOptions, SignedForm, Signer, Status, sign_message,
@@ -66,7 +64,7 @@ fn openssl_verifies(
     );
     let path = write(dir, &format!("{label}.eml"), &signed);
     let out_path = dir.join(format!("{label}.out"));
-    let out = run_any(Command::new(openssl()).args([
+    let out = run_any(openssl().args([
         "cms",
         "-verify",
         "-in",
@@ -240,25 +238,27 @@ fn we_verify_what_openssl_signs() {
         // The first two words are the subcommand; the rest (-keyopt in particular) must come
         // after -signer/-inkey, which they apply to.
         let (subcommand, options) = args.split_at(2);
-        run(Command::new(openssl())
-            .args(subcommand)
-            .args([
-                "-in",
-                content.to_str().unwrap(),
-                "-signer",
-                cert.to_str().unwrap(),
-                "-inkey",
-                k.to_str().unwrap(),
-                "-from",
-                from,
-                "-to",
-                "bob@smime.example",
-                "-subject",
-                name,
-                "-out",
-                out.to_str().unwrap(),
-            ])
-            .args(options));
+        run_ok(
+            openssl()
+                .args(subcommand)
+                .args([
+                    "-in",
+                    content.to_str().unwrap(),
+                    "-signer",
+                    cert.to_str().unwrap(),
+                    "-inkey",
+                    k.to_str().unwrap(),
+                    "-from",
+                    from,
+                    "-to",
+                    "bob@smime.example",
+                    "-subject",
+                    name,
+                    "-out",
+                    out.to_str().unwrap(),
+                ])
+                .args(options),
+        );
         let message = std::fs::read(&out).unwrap();
         let (anchors, at) = if ec {
             (ec_ca.clone(), now)

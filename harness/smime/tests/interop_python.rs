@@ -89,11 +89,13 @@ fn we_verify_what_python_cryptography_signs() {
         } else {
             (&alice_crt, &alice_key)
         };
-        run(Command::new(&python)
-            .arg(&script)
-            .args([crt, key])
-            .args([hash, pad, mode])
-            .arg(&out));
+        run_ok(
+            Command::new(&python)
+                .arg(&script)
+                .args([crt, key])
+                .args([hash, pad, mode])
+                .arg(&out),
+        );
         let from = if ec {
             "From: Erin <erin@example.test>\r\n"
         } else {

@@ -3,57 +3,16 @@
 //!
 //! A missing tool fails the test with what to install; it never passes silently.
 
-use std::ffi::OsStr;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use smime::pkcs12::{Pkcs12Error, Pkcs12Profile, public_key_matches, read_pkcs12, write_pkcs12};
+use test_support::gnupg::GnupgHome;
+use test_support::nss::{self, NssDb};
+use test_support::{openssl, run_any, run_any_with_stdin, run_ok, vector_path};
 
 const PASSWORD: &str = "Lab p4ss";
-
-/// Run a tool, failing the test with an install hint when it is missing.
-fn run(program: &str, args: &[&str], stdin: Option<&str>, env: &[(&str, &OsStr)]) -> Output {
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().unwrap_or_else(|e| {
-        let package = match program {
-            "gpgsm" | "gpgconf" => "gpgsm (Debian: apt-get install -y gpgsm)",
-            "pk12util" | "certutil" => "NSS tools (Debian: apt-get install -y libnss3-tools)",
-            _ => "openssl (Debian: apt-get install -y openssl)",
-        };
-        panic!("cannot run `{program}` ({e}): this interop test needs {package}")
-    });
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input.as_bytes()).expect("write stdin");
-    }
-    child.wait_with_output().expect("wait for the tool")
-}
-
-fn run_ok(program: &str, args: &[&str]) -> Output {
-    let output = run(program, args, None, &[]);
-    assert!(
-        output.status.success(),
-        "`{program} {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
@@ -121,7 +80,7 @@ impl Identity {
             &["-keyout", &ca_key, "-out", &ca_pem],
         ]
         .concat();
-        run_ok("openssl", &ca_args);
+        run_ok(openssl().args(&ca_args));
         let ee_args = [
             &[
                 "req",
@@ -133,7 +92,7 @@ impl Identity {
             &["-keyout", &ee_key, "-out", &ee_csr],
         ]
         .concat();
-        run_ok("openssl", &ee_args);
+        run_ok(openssl().args(&ee_args));
         let ee_ext = p("ee.ext");
         std::fs::write(
             &ee_ext,
@@ -145,28 +104,25 @@ impl Identity {
              authorityKeyIdentifier=keyid\n",
         )
         .expect("write the extension file");
-        run_ok(
-            "openssl",
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &ee_csr,
-                "-CA",
-                &ca_pem,
-                "-CAkey",
-                &ca_key,
-                "-set_serial",
-                "2",
-                "-days",
-                "365",
-                "-extfile",
-                &ee_ext,
-                "-out",
-                &ee_pem,
-            ],
-        );
-        let der_of = |args: &[&str]| run_ok("openssl", args).stdout;
+        run_ok(openssl().args(&[
+            "x509",
+            "-req",
+            "-in",
+            &ee_csr,
+            "-CA",
+            &ca_pem,
+            "-CAkey",
+            &ca_key,
+            "-set_serial",
+            "2",
+            "-days",
+            "365",
+            "-extfile",
+            &ee_ext,
+            "-out",
+            &ee_pem,
+        ]));
+        let der_of = |args: &[&str]| run_ok(openssl().args(args)).stdout;
         let key = der_of(&[
             "pkcs8", "-topk8", "-nocrypt", "-in", &ee_key, "-outform", "DER",
         ]);
@@ -200,17 +156,14 @@ fn openssl_reads_our_files_without_the_legacy_flag() {
             let file = identity.write(profile);
             // No `-legacy`: 3DES is in OpenSSL 3's default provider, which is why the Legacy
             // profile uses it for the certificates too (see the module documentation).
-            let output = run_ok(
-                "openssl",
-                &[
-                    "pkcs12",
-                    "-in",
-                    path(&file),
-                    "-passin",
-                    &format!("pass:{PASSWORD}"),
-                    "-nodes",
-                ],
-            );
+            let output = run_ok(openssl().args(&[
+                "pkcs12",
+                "-in",
+                path(&file),
+                "-passin",
+                &format!("pass:{PASSWORD}"),
+                "-nodes",
+            ]));
             let context = format!("{algorithm} {profile:?}");
             assert_eq!(
                 pem_blocks(&output.stdout, "PRIVATE KEY"),
@@ -222,19 +175,14 @@ fn openssl_reads_our_files_without_the_legacy_flag() {
                 [identity.cert.clone(), identity.ca.clone()],
                 "{context}"
             );
-            let wrong = run(
-                "openssl",
-                &[
-                    "pkcs12",
-                    "-in",
-                    path(&file),
-                    "-passin",
-                    "pass:wrong",
-                    "-nodes",
-                ],
-                None,
-                &[],
-            );
+            let wrong = run_any(openssl().args(&[
+                "pkcs12",
+                "-in",
+                path(&file),
+                "-passin",
+                "pass:wrong",
+                "-nodes",
+            ]));
             assert!(
                 !wrong.status.success(),
                 "{context}: OpenSSL accepted a wrong password"
@@ -247,21 +195,7 @@ fn openssl_reads_our_files_without_the_legacy_flag() {
 fn openssl_needs_its_legacy_provider_for_rc2_but_not_for_3des() {
     // The reason the Legacy profile does not copy Windows' RC2-40 certificate encryption: an
     // Outlook-made RC2 file needs `-legacy` in OpenSSL 3, while our 3DES one (previous test) does not.
-    let vectors = std::env::var_os("SMIME_LAB_VECTORS").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/vectors"
-            ))
-        },
-        PathBuf::from,
-    );
-    let rc2_file = vectors.join("hiraoka-tb128-outlook16/certs__smime-1-secret.pfx");
-    assert!(
-        rc2_file.exists(),
-        "{} is missing (shared/vectors)",
-        rc2_file.display()
-    );
+    let rc2_file = vector_path("hiraoka-tb128-outlook16/certs__smime-1-secret.pfx");
     let args = [
         "pkcs12",
         "-in",
@@ -270,7 +204,7 @@ fn openssl_needs_its_legacy_provider_for_rc2_but_not_for_3des() {
         "pass:smime1",
         "-nodes",
     ];
-    let without = run("openssl", &args, None, &[]);
+    let without = run_any(openssl().args(args));
     assert!(
         !without.status.success(),
         "OpenSSL read an RC2-40 file without -legacy: is the legacy provider loaded by default?"
@@ -279,7 +213,7 @@ fn openssl_needs_its_legacy_provider_for_rc2_but_not_for_3des() {
         String::from_utf8_lossy(&without.stderr).contains("RC2"),
         "{without:?}"
     );
-    run_ok("openssl", &[&args[..], &["-legacy"]].concat());
+    run_ok(openssl().args(&[&args[..], &["-legacy"]].concat()));
 }
 
 #[test]
@@ -340,7 +274,7 @@ fn we_read_what_openssl_exports() {
                 flags,
             ]
             .concat();
-            run_ok("openssl", &args);
+            run_ok(openssl().args(&args));
             let bytes = std::fs::read(&out).expect("read the export");
             let context = format!("{algorithm} {form}");
             let contents =
@@ -373,63 +307,30 @@ fn we_read_what_openssl_exports() {
     }
 }
 
-/// Kills the gpg-agent of a temporary GNUPGHOME even when the test fails.
-struct GnupgHome(tempfile::TempDir);
-
-impl Drop for GnupgHome {
-    fn drop(&mut self) {
-        let _ = run(
-            "gpgconf",
-            &["--kill", "all"],
-            None,
-            &[("GNUPGHOME", self.0.path().as_os_str())],
-        );
-    }
-}
-
 #[test]
 fn gpgsm_imports_our_legacy_file() {
     // gpgsm 2.2 (Debian 12) cannot parse PBES2 with an HMAC-SHA-256 PRF, so it refuses OpenSSL 3's
     // default export and our Modern file alike; the Legacy profile is the one for GnuPG users.
     let identity = Identity::new("rsa");
     let file = identity.write(Pkcs12Profile::Legacy);
-    let home = GnupgHome(tempfile::tempdir().expect("temp dir"));
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(home.0.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
+    let home = GnupgHome::new();
     // Loopback pinentry lets gpgsm take the passphrase from stdin instead of a dialog.
-    std::fs::write(
-        home.0.path().join("gpg-agent.conf"),
-        "allow-loopback-pinentry\n",
-    )
-    .unwrap();
-    let env = [("GNUPGHOME", home.0.path().as_os_str())];
-    let import = run(
-        "gpgsm",
-        &[
-            "--batch",
+    let import = run_any_with_stdin(
+        home.gpgsm().args([
             "--pinentry-mode",
             "loopback",
             "--passphrase-fd",
             "0",
             "--import",
             path(&file),
-        ],
-        Some(&format!("{PASSWORD}\n")),
-        &env,
+        ]),
+        format!("{PASSWORD}\n").as_bytes(),
     );
     let log = String::from_utf8_lossy(&import.stderr);
     assert!(import.status.success(), "gpgsm --import failed: {log}");
     assert!(log.contains("secret keys imported: 1"), "{log}");
 
-    let listing = run(
-        "gpgsm",
-        &["--batch", "--with-colons", "--list-secret-keys"],
-        None,
-        &env,
-    );
+    let listing = run_any(home.gpgsm().args(["--with-colons", "--list-secret-keys"]));
     let listing = String::from_utf8_lossy(&listing.stdout);
     let thumbprint = hex::encode_upper(<sha1::Sha1 as sha1::Digest>::digest(&identity.cert));
     assert!(
@@ -446,33 +347,33 @@ fn nss_imports_our_files_and_we_read_its_export() {
     for profile in [Pkcs12Profile::Modern, Pkcs12Profile::Legacy] {
         let file = identity.write(profile);
         let db_dir = tempfile::tempdir().expect("temp dir");
-        let db = format!("sql:{}", path(db_dir.path()));
-        run_ok("certutil", &["-N", "-d", &db, "--empty-password"]);
-        run_ok("pk12util", &["-i", path(&file), "-d", &db, "-W", PASSWORD]);
-        let keys = run_ok("certutil", &["-K", "-d", &db]);
+        let nss_db = NssDb::create(db_dir.path());
+        nss_db.import_pkcs12(&file, PASSWORD);
+        let db = nss_db.arg();
+        let keys = run_ok(nss::tool("certutil").args(["-K", "-d", &db]));
         assert!(
             String::from_utf8_lossy(&keys.stdout).contains("Alice Interop"),
             "{profile:?}: NSS holds no key named Alice Interop"
         );
-        let cert = run_ok("certutil", &["-L", "-d", &db, "-n", "Alice Interop", "-r"]);
+        let cert =
+            run_ok(nss::tool("certutil").args(["-L", "-d", &db, "-n", "Alice Interop", "-r"]));
         assert_eq!(cert.stdout, identity.cert, "{profile:?}");
 
         // And back: NSS's own export (600 000 PBKDF2 iterations by default; fewer keep the test quick).
         let export = db_dir.path().join("nss.p12");
-        let output = run(
-            "pk12util",
-            &[
-                "-o",
-                path(&export),
-                "-n",
-                "Alice Interop",
-                "-d",
-                &db,
-                "-W",
-                "nss export",
-            ],
-            None,
-            &[("NSS_PBE_DEFAULT_ITERATION_COUNT", OsStr::new("10000"))],
+        let output = run_any(
+            nss::tool("pk12util")
+                .args([
+                    "-o",
+                    path(&export),
+                    "-n",
+                    "Alice Interop",
+                    "-d",
+                    &db,
+                    "-W",
+                    "nss export",
+                ])
+                .env("NSS_PBE_DEFAULT_ITERATION_COUNT", "10000"),
         );
         assert!(
             output.status.success(),

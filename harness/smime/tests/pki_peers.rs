@@ -1,10 +1,11 @@
 //! The lab PKI against tools nobody here wrote: pkilint (S/MIME Baseline Requirements, RFC 5280)
 //! and OpenSSL (chain building, purposes, CRLs). A missing tool fails the test with what to install.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use smime::pki::{self, BuiltPki, Role};
+use test_support::{openssl_path, pkilint, run_any};
 
 const DEFAULT_LAB: &str = include_str!("../../../fixtures/pki/default.yaml");
 
@@ -17,66 +18,8 @@ fn build(yaml: &str) -> BuiltPki {
     pki::build(&description).expect("lab builds")
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-/// `lint_cabf_smime_cert` from `SMIME_LAB_PKILINT`, PATH or /work/venv/bin; the other pkilint
-/// programs are its siblings.
-fn pkilint(program: &str) -> PathBuf {
-    let smime_linter = std::env::var_os("SMIME_LAB_PKILINT")
-        .map(PathBuf::from)
-        .or_else(|| find_on_path("lint_cabf_smime_cert"))
-        .or_else(|| {
-            let venv = PathBuf::from("/work/venv/bin/lint_cabf_smime_cert");
-            venv.is_file().then_some(venv)
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "pkilint is not installed: run `python3 -m venv /work/venv && /work/venv/bin/pip install pkilint`, \
-                 or set SMIME_LAB_PKILINT=/path/to/lint_cabf_smime_cert"
-            )
-        });
-    assert!(
-        smime_linter.is_file(),
-        "pkilint not found at {} (from SMIME_LAB_PKILINT): install it with \
-         `python3 -m venv /work/venv && /work/venv/bin/pip install pkilint` and point the variable at lint_cabf_smime_cert",
-        smime_linter.display()
-    );
-    let found = smime_linter.with_file_name(program);
-    assert!(
-        found.is_file(),
-        "{} not found beside {}: reinstall pkilint (pip install --upgrade pkilint)",
-        program,
-        smime_linter.display()
-    );
-    found
-}
-
-fn openssl() -> PathBuf {
-    let openssl = std::env::var_os("SMIME_LAB_OPENSSL")
-        .map(PathBuf::from)
-        .or_else(|| find_on_path("openssl"))
-        .unwrap_or_else(|| {
-            panic!("openssl is not installed: apt-get install -y openssl, or set SMIME_LAB_OPENSSL")
-        });
-    let version = Command::new(&openssl).arg("version").output();
-    assert!(
-        version.is_ok_and(|o| o.status.success()),
-        "{} does not run: apt-get install -y openssl",
-        openssl.display()
-    );
-    openssl
-}
-
 fn run(program: &Path, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+    run_any(Command::new(program).args(args))
 }
 
 fn text(output: &Output) -> String {
@@ -251,7 +194,7 @@ fn verify(openssl: &Path, dir: &Path, purpose: &str, id: &str, extra: &[&str]) -
 
 #[test]
 fn openssl_verifies_every_chain_for_its_purpose() {
-    let openssl = openssl();
+    let openssl = openssl_path();
     let pki = build(DEFAULT_LAB);
     let dir = tempfile::tempdir().unwrap();
     write_out(&pki, dir.path());
@@ -305,7 +248,7 @@ fn openssl_verifies_every_chain_for_its_purpose() {
 
 #[test]
 fn openssl_reads_every_crl_and_refuses_the_revoked_user() {
-    let openssl = openssl();
+    let openssl = openssl_path();
     let pki = build(DEFAULT_LAB);
     let dir = tempfile::tempdir().unwrap();
     write_out(&pki, dir.path());

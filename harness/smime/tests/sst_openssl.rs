@@ -3,40 +3,13 @@
 //! must read back as exactly the certificates OpenSSL was given, in order, and the facts we
 //! report (thumbprint, NotAfter, subject) must agree with `openssl x509`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use der::Decode as _;
 use smime::certificate::{not_after, sha1_thumbprint, subject_string};
 use smime::sst::{CollectionFormat, read_certificate_collection, write_sst};
+use test_support::{fixture, run_openssl, vector, vector_path};
 use x509_cert::Certificate;
-
-fn vectors() -> PathBuf {
-    // `shared/` sits beside the repository root; walking up also finds it from a git worktree.
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}: put shared/ beside the repository",
-                manifest.display()
-            )
-        })
-}
-
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("openssl").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run openssl ({e}): install it (apt-get install -y openssl); this interop test needs it")
-    });
-    assert!(
-        output.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
 
 const INPUTS: [&str; 4] = [
     "rfc9216/ca.rsa.crt",
@@ -48,11 +21,7 @@ const INPUTS: [&str; 4] = [
 fn input_ders() -> Vec<Vec<u8>> {
     INPUTS
         .iter()
-        .map(|p| {
-            der::pem::decode_vec(&std::fs::read(vectors().join(p)).unwrap())
-                .unwrap()
-                .1
-        })
+        .map(|p| der::pem::decode_vec(&vector(p)).unwrap().1)
         .collect()
 }
 
@@ -60,13 +29,13 @@ fn crl2pkcs7(outform: &str) -> Vec<u8> {
     let mut args = vec!["crl2pkcs7", "-nocrl", "-outform", outform];
     let paths: Vec<String> = INPUTS
         .iter()
-        .map(|p| vectors().join(p).display().to_string())
+        .map(|p| vector_path(p).display().to_string())
         .collect();
     for path in &paths {
         args.push("-certfile");
         args.push(path);
     }
-    openssl(&args)
+    run_openssl(&args)
 }
 
 #[test]
@@ -109,8 +78,8 @@ fn p7b_converts_to_an_sst_with_the_same_certificates() {
 /// Our thumbprint, NotAfter and subject agree with `openssl x509` for every input certificate.
 #[test]
 fn certificate_facts_agree_with_openssl_x509() {
-    let mut paths: Vec<PathBuf> = INPUTS.iter().map(|p| vectors().join(p)).collect();
-    paths.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sst/tiny-124.der"));
+    let mut paths: Vec<PathBuf> = INPUTS.iter().map(|p| vector_path(p)).collect();
+    paths.push(fixture("sst/tiny-124.der"));
     for path in paths {
         let bytes = std::fs::read(&path).unwrap();
         let collection = read_certificate_collection(&bytes).unwrap();
@@ -119,7 +88,7 @@ fn certificate_facts_agree_with_openssl_x509() {
         };
         let inform = if collection.pem_armored { "PEM" } else { "DER" };
         let path_str = path.display().to_string();
-        let out = String::from_utf8(openssl(&[
+        let out = String::from_utf8(run_openssl(&[
             "x509",
             "-inform",
             inform,

@@ -202,7 +202,7 @@ fn johnny_baselines_are_valid_with_their_intermediate_as_anchor() {
 #[test]
 fn every_johnny_attack_is_refused() {
     let ctx = johnny_context("2020-06-01T00:00:00Z");
-    let dir = vectors_dir().join("johnny-fired-smime");
+    let dir = vector_path("johnny-fired-smime");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -3,7 +3,7 @@
 //! ECDSA P-256 and P-384 chains, and one certificate per mistake the checks must catch.
 //!
 //! Shared by the `smime` unit tests and the `runner` CLI tests (which include this file with
-//! `#[path]`), so it depends on nothing but `std` and `tempfile`. Everything is generated once per
+//! `#[path]`), so it depends on nothing but `std`, `tempfile` and `test-support`. Everything is generated once per
 //! test process into a temporary directory. A missing `openssl` fails the test, saying what to
 //! install: a test that cannot run must not pass.
 
@@ -11,7 +11,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 pub const ALICE: &str = "alice@contoso.com";
@@ -42,25 +41,9 @@ impl TestPki {
     }
 }
 
-/// Runs `openssl` in `dir`, panicking with its stderr (or with install advice) on failure.
+/// Runs `openssl` in `dir`, panicking with its output (or with install advice) on failure.
 pub fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `openssl` ({e}): these tests make their certificates with the OpenSSL \
-                 command-line tool; install it (Debian/Ubuntu: apt-get install -y openssl)"
-            )
-        });
-    assert!(
-        output.status.success(),
-        "openssl {} failed:\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    test_support::run_ok(test_support::openssl().args(args).current_dir(dir))
 }
 
 /// Extension lines of the good user certificate; variants replace or drop single lines.

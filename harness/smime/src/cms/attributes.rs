@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn capabilities_keep_their_order_and_attributes_sort() {
-        let cert = crate::certificate::parse_certificates(&super::super::test_support::vector(
+        let cert = crate::certificate::parse_certificates(&test_support::vector(
             "rfc9216/alice.encrypt.crt",
         ))
         .unwrap()

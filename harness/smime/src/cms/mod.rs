@@ -23,33 +23,3 @@ pub use verdict::{Status, Verdict};
 pub use verify::{Revocation, VerifyContext, verify_message, verify_signed_data};
 /// The certificate type of this API (x509-cert's), so callers need no direct dependency.
 pub use x509_cert::Certificate;
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    use std::path::PathBuf;
-
-    /// `shared/vectors`: `SMIME_LAB_VECTORS` if set, else the first ancestor of the crate that
-    /// holds `shared/vectors` (the shared folder sits beside the repository, or beside the
-    /// worktrees). Panics with what to do when it is missing: a test must not pass without it.
-    pub(crate) fn vectors_dir() -> PathBuf {
-        if let Some(dir) = std::env::var_os("SMIME_LAB_VECTORS") {
-            return PathBuf::from(dir);
-        }
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        manifest
-            .ancestors()
-            .map(|d| d.join("shared/vectors"))
-            .find(|d| d.is_dir())
-            .unwrap_or_else(|| {
-                panic!(
-                    "no shared/vectors above {}: put the shared/ folder beside the repository or set SMIME_LAB_VECTORS",
-                    manifest.display()
-                )
-            })
-    }
-
-    pub(crate) fn vector(relative: &str) -> Vec<u8> {
-        let path = vectors_dir().join(relative);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-}

@@ -968,7 +968,7 @@ mod tests {
     use rand_core::Rng;
 
     use super::*;
-    use crate::cms::test_support::vector;
+    use test_support::vector;
 
     fn context() -> VerifyContext {
         let anchors =

@@ -243,19 +243,7 @@ fn key_algorithm(pkcs8_der: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::pkcs12::read_pkcs12;
-
-    fn vector(name: &str) -> Vec<u8> {
-        let dir = std::env::var_os("SMIME_LAB_VECTORS").map_or_else(
-            || {
-                std::path::PathBuf::from(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../../../shared/vectors"
-                ))
-            },
-            std::path::PathBuf::from,
-        );
-        std::fs::read(dir.join(name)).expect("shared/vectors beside the repository")
-    }
+    use test_support::vector;
 
     #[test]
     fn a_key_paired_with_a_foreign_certificate_is_a_finding() {

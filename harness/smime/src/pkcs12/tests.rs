@@ -2,41 +2,15 @@
 //! and reading back, and robustness against damaged input. Interop with the OpenSSL and GnuPG
 //! command-line tools is in `tests/pkcs12_interop.rs`.
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use der::asn1::Any;
 use der::{Decode, Encode};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
+use test_support::vector;
 
 use super::asn1::{Pbmac1Params, Pfx};
 use super::*;
-
-/// The third-party vectors live beside the repository (see HELPERS.md); `SMIME_LAB_VECTORS`
-/// overrides the location for checkouts laid out differently.
-fn vectors() -> PathBuf {
-    std::env::var_os("SMIME_LAB_VECTORS").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/vectors"
-            ))
-        },
-        PathBuf::from,
-    )
-}
-
-fn vector(name: &str) -> Vec<u8> {
-    let path = vectors().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read test vector {}: {e}; the shared/vectors folder must sit beside the \
-             repository (or set SMIME_LAB_VECTORS)",
-            path.display()
-        )
-    })
-}
 
 /// The DER inside a single-block PEM file.
 fn pem_der(name: &str) -> Vec<u8> {

@@ -1,4 +1,5 @@
 use super::*;
+use test_support::vector;
 
 const TINY: &[u8] = include_bytes!("../../../../fixtures/sst/tiny-124.der");
 
@@ -7,23 +8,6 @@ const TINY: &[u8] = include_bytes!("../../../../fixtures/sst/tiny-124.der");
 const GOLDEN_HEADER_HEX: &str = "0000000043455254";
 const GOLDEN_ELEMENT_HEADER_HEX: &str = "20000000010000007c000000";
 const GOLDEN_END_HEX: &str = "000000000000000000000000";
-
-fn vector(path: &str) -> Vec<u8> {
-    // `shared/` sits beside the repository root; walking up also finds it from a git worktree.
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}: put the shared/ folder beside the repository",
-                manifest.display()
-            )
-        });
-    let full = root.join(path);
-    std::fs::read(&full).unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()))
-}
 
 fn pem_cert(path: &str) -> Vec<u8> {
     let pem = vector(path);

@@ -1,43 +1,18 @@
-//! Shared helpers for the S/MIME integration tests: the vectors folder, the RFC 9216 signers,
-//! peer tools (which must be installed: a missing peer fails the test with an install hint),
-//! and small MIME wrappers for CMS objects other tools produce.
+//! Shared helpers for the S/MIME signing tests: the RFC 9216 signers, the messages they sign, small
+//! MIME wrappers for CMS objects other tools produce, and signers made by OpenSSL. Where the vectors
+//! are and how peers run is `test_support`'s job (re-exported here for the tests' glob import).
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use smime::cms::mime;
 use smime::cms::{Signer, VerifyContext};
+#[allow(unused_imports)] // as with the functions below, each test binary uses a subset
+pub use test_support::{openssl, python, run_any, run_ok, vector, vector_path, write};
 use x509_cert::Certificate;
 
 /// The lab's fixed clock for the RFC 9216 material (valid 2019-2052).
 pub const NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-23 10:00 UTC);
-
-pub fn vectors_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SMIME_LAB_VECTORS") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|d| d.join("shared/vectors"))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}: put the shared/ folder beside the repository or set SMIME_LAB_VECTORS",
-                manifest.display()
-            )
-        })
-}
-
-pub fn vector_path(relative: &str) -> PathBuf {
-    vectors_dir().join(relative)
-}
-
-pub fn vector(relative: &str) -> Vec<u8> {
-    let path = vector_path(relative);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 pub fn certs(relative: &str) -> Vec<Certificate> {
     smime::certificate::parse_certificates(&vector(relative))
@@ -100,68 +75,6 @@ pub fn alice_message() -> Vec<u8> {
     message_from("Alice Lovelace <alice@smime.example>")
 }
 
-/// Finds an executable in PATH, or fails the test saying what to install.
-pub fn tool(name: &str, install_hint: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("peer tool `{name}` is not installed: {install_hint}"))
-}
-
-pub fn openssl() -> PathBuf {
-    tool("openssl", "apt-get install -y openssl")
-}
-
-/// The Python with `cryptography`: SMIME_LAB_PYTHON, else /work/venv/bin/python, else python3.
-pub fn python() -> PathBuf {
-    let candidate = std::env::var_os("SMIME_LAB_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let venv = PathBuf::from("/work/venv/bin/python");
-            venv.is_file().then_some(venv)
-        })
-        .unwrap_or_else(|| tool("python3", "apt-get install -y python3"));
-    let hint = "python3 -m venv /work/venv && /work/venv/bin/pip install cryptography pkilint, then set SMIME_LAB_PYTHON=/work/venv/bin/python";
-    let check = Command::new(&candidate)
-        .args(["-c", "import cryptography"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {} ({e}): {hint}", candidate.display()));
-    assert!(
-        check.status.success(),
-        "{} cannot `import cryptography`: {hint}",
-        candidate.display()
-    );
-    candidate
-}
-
-/// Runs a command, failing the test with its output when it does not succeed.
-pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Runs a command and returns its output whatever the exit status.
-pub fn run_any(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    p
-}
-
 /// The exact signed bytes (first part) and the DER signature of a clear-signed message.
 pub fn split_clear_signed(message: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let entity = mime::Entity::parse(message).unwrap();
@@ -218,10 +131,9 @@ Content-Transfer-Encoding: base64\r\n\r\n"
 /// An ECDSA CA and a signer under it, made by openssl in `dir` (valid from now for a year), with
 /// the S/MIME profile: digitalSignature, emailProtection, the address in subjectAltName.
 pub fn openssl_ecdsa_signer(dir: &Path, curve: &str, email: &str) -> (Vec<Certificate>, Signer) {
-    let openssl = openssl();
     let ca_key = dir.join(format!("ca-{curve}.key"));
     let ca_crt = dir.join(format!("ca-{curve}.crt"));
-    run(Command::new(&openssl).args([
+    run_ok(openssl().args([
         "req",
         "-x509",
         "-newkey",
@@ -245,7 +157,7 @@ pub fn openssl_ecdsa_signer(dir: &Path, curve: &str, email: &str) -> (Vec<Certif
     let ee_key = dir.join(format!("ee-{curve}.key"));
     let csr = dir.join(format!("ee-{curve}.csr"));
     let ee_crt = dir.join(format!("ee-{curve}.crt"));
-    run(Command::new(&openssl).args([
+    run_ok(openssl().args([
         "req",
         "-newkey",
         "ec",
@@ -267,7 +179,7 @@ pub fn openssl_ecdsa_signer(dir: &Path, curve: &str, email: &str) -> (Vec<Certif
         )
         .as_bytes(),
     );
-    run(Command::new(&openssl).args([
+    run_ok(openssl().args([
         "x509",
         "-req",
         "-in",
@@ -301,9 +213,8 @@ pub fn openssl_ecdsa_signer(dir: &Path, curve: &str, email: &str) -> (Vec<Certif
 /// (valid from now for a year). Returns (root, intermediate, signer with chain [intermediate,
 /// root]).
 pub fn openssl_rsa_three_level(dir: &Path, email: &str) -> (Certificate, Certificate, Signer) {
-    let openssl = openssl();
     let p = |n: &str| dir.join(n).to_str().unwrap().to_owned();
-    run(Command::new(&openssl).args([
+    run_ok(openssl().args([
         "req",
         "-x509",
         "-newkey",
@@ -327,7 +238,7 @@ pub fn openssl_rsa_three_level(dir: &Path, email: &str) -> (Certificate, Certifi
         "ca.ext",
         b"basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
     );
-    run(Command::new(&openssl).args([
+    run_ok(openssl().args([
         "req",
         "-newkey",
         "rsa:2048",
@@ -339,7 +250,7 @@ pub fn openssl_rsa_three_level(dir: &Path, email: &str) -> (Certificate, Certifi
         "-subj",
         "/O=smime-lab tests/CN=Test Issuing CA",
     ]));
-    run(Command::new(&openssl).args([
+    run_ok(openssl().args([
         "x509",
         "-req",
         "-in",
@@ -365,7 +276,7 @@ pub fn openssl_rsa_three_level(dir: &Path, email: &str) -> (Certificate, Certifi
         )
         .as_bytes(),
     );
-    run(Command::new(&openssl).args([
+    run_ok(openssl().args([
         "req",
         "-newkey",
         "rsa:2048",
@@ -377,7 +288,7 @@ pub fn openssl_rsa_three_level(dir: &Path, email: &str) -> (Certificate, Certifi
         "-subj",
         &format!("/O=smime-lab tests/CN={email}"),
     ]));
-    run(Command::new(&openssl).args([
+    run_ok(openssl().args([
         "x509",
         "-req",
         "-in",

@@ -932,14 +932,7 @@ mod tests {
         .unwrap();
         seeds.push(message);
         // A BER (indefinite-length) message from Thunderbird/NSS, for the BER normaliser.
-        let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(|dir| dir.join("shared/vectors"))
-            .find(|dir| dir.is_dir())
-            .expect(
-                "no shared/vectors above the crate: put the shared/ folder beside the repository",
-            );
-        let nss = std::fs::read(vectors.join("thunderbird-nss/alice.env.eml")).unwrap();
+        let nss = test_support::vector("thunderbird-nss/alice.env.eml");
         seeds.push(message::find_p7m(&nss, 0).unwrap().unwrap());
         seeds.push(nss);
 

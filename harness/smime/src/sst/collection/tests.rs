@@ -3,25 +3,9 @@ use crate::sst::{CERTIFICATE_ELEMENT, CRL_ELEMENT, END_MARKER, HEADER, write_sst
 use cms::cert::CertificateChoices;
 use cms::signed_data::{CertificateSet, EncapsulatedContentInfo, SignerInfos};
 use der::Encode as _;
+use test_support::vector;
 
 const TINY: &[u8] = include_bytes!("../../../../../fixtures/sst/tiny-124.der");
-
-fn vector(path: &str) -> Vec<u8> {
-    // `shared/` sits beside the repository root; walking up also finds it from a git worktree.
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}: put the shared/ folder beside the repository",
-                manifest.display()
-            )
-        });
-    let full = root.join(path);
-    std::fs::read(&full).unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()))
-}
 
 fn pem_to_der(pem: &[u8]) -> Vec<u8> {
     der::pem::decode_vec(pem).expect("one PEM block").1
