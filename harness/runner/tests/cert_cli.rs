@@ -282,10 +282,10 @@ fn key_material_never_appears_in_the_output() {
 
 /// The committed lab PKI: its PKCS#12 files and CA certificates exercise the other input formats.
 fn lab_fixture(name: &str) -> String {
-    format!(
-        "{}/../../fixtures/pki/default/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    test_support::fixture(&format!("pki/default/{name}"))
+        .to_str()
+        .expect("UTF-8 path")
+        .to_owned()
 }
 
 #[test]

@@ -4,36 +4,19 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use test_support::{openssl, run_ok, vector_path};
+
 const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
 const NOW: &str = "2026-11-23T10:00:00Z";
 
-fn vectors() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SMIME_LAB_VECTORS") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|d| d.join("shared/vectors"))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}: put the shared/ folder beside the repository or set SMIME_LAB_VECTORS",
-                manifest.display()
-            )
-        })
-}
-
 fn rfc9216(name: &str) -> String {
-    vectors()
-        .join("rfc9216")
-        .join(name)
+    vector_path(&format!("rfc9216/{name}"))
         .to_str()
         .unwrap()
         .to_owned()
@@ -43,30 +26,11 @@ fn smime_lab(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
-fn openssl() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("openssl"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("peer tool `openssl` is not installed: apt-get install -y openssl")
-        })
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p.to_str().unwrap().to_owned()
+    test_support::write(dir, name, bytes)
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn message(from: &str) -> Vec<u8> {
@@ -143,7 +107,7 @@ fn sign_is_byte_stable_and_verify_keeps_the_exit_contract() {
         assert!(signed.status.success(), "{name}");
         let path = write(dir.path(), &format!("{name}.eml"), &signed.stdout);
         // OpenSSL accepts what the CLI writes.
-        run(Command::new(openssl()).args([
+        run_ok(openssl().args([
             "cms",
             "-verify",
             "-in",
@@ -201,9 +165,7 @@ fn sign_is_byte_stable_and_verify_keeps_the_exit_contract() {
     let v = smime_lab(&[
         "verify",
         "--anchors",
-        &vectors()
-            .join("thunderbird-nss/TestCA.pem")
-            .to_string_lossy(),
+        &vector_path("thunderbird-nss/TestCA.pem").to_string_lossy(),
         "--now",
         NOW,
         &forged_path,
@@ -339,7 +301,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
         url = server.url
     );
     let cnf = write(d, "ca.cnf", config.as_bytes());
-    run(Command::new(openssl()).args([
+    run_ok(openssl().args([
         "req",
         "-x509",
         "-newkey",
@@ -360,7 +322,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
         "-addext",
         "subjectKeyIdentifier=hash",
     ]));
-    run(Command::new(openssl()).args([
+    run_ok(openssl().args([
         "req",
         "-newkey",
         "rsa:2048",
@@ -372,7 +334,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
         "-subj",
         "/O=smime-lab tests/CN=dave@example.test",
     ]));
-    run(Command::new(openssl()).args([
+    run_ok(openssl().args([
         "ca",
         "-batch",
         "-config",
@@ -386,7 +348,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
         &p("user.crt"),
     ]));
     let gencrl = |name: &str| -> Vec<u8> {
-        run(Command::new(openssl()).args([
+        run_ok(openssl().args([
             "ca",
             "-config",
             &cnf,
@@ -396,7 +358,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
             "-out",
             &p(&format!("{name}.pem")),
         ]));
-        run(Command::new(openssl()).args([
+        run_ok(openssl().args([
             "crl",
             "-in",
             &p(&format!("{name}.pem")),
@@ -452,7 +414,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
     assert_eq!((code, status.as_str()), (Some(0), "valid"), "{stderr}");
     assert!(stderr.contains("fetched the CRL"), "{stderr}");
 
-    run(Command::new(openssl()).args(["ca", "-config", &cnf, "-revoke", &p("user.crt")]));
+    run_ok(openssl().args(["ca", "-config", &cnf, "-revoke", &p("user.crt")]));
     let revoked = gencrl("crl-revoked");
     server.serve(revoked);
     let (code, status, json, _) = verify(&[]);

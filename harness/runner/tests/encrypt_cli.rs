@@ -2,18 +2,13 @@
 //! reverse, reproducible output with --seed, file modes, and exit code 2 for everything that
 //! cannot be done.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+use test_support::{fixture, run_openssl};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_smime-lab"))
-}
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/vectors/rfc9216"
-    ))
 }
 
 fn run(args: &[&str]) -> Output {
@@ -22,24 +17,6 @@ fn run(args: &[&str]) -> Output {
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
-}
-
-fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run openssl ({e}): this test needs OpenSSL 3 (apt-get install -y openssl)"
-            )
-        });
-    assert!(
-        out.status.success(),
-        "openssl {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 const MESSAGE: &[u8] = b"From: Alice <alice@example.com>\r\nTo: Bob <bob@example.com>\r\nSubject: quarterly numbers\r\nDate: Tue, 2 Jan 2024 10:00:00 +0000\r\nMessage-ID: <q1@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nRevenue up.\r\n";
@@ -51,12 +28,12 @@ fn encrypt_then_openssl_and_smime_lab_decrypt() {
     let input = tmp.path().join("in.eml");
     std::fs::write(&input, MESSAGE).unwrap();
     let (bob_cert, bob_key) = (
-        fixtures().join("bob.encrypt.crt"),
-        fixtures().join("bob.decrypt.key"),
+        fixture("vectors/rfc9216/bob.encrypt.crt"),
+        fixture("vectors/rfc9216/bob.decrypt.key"),
     );
     let (alice_cert, alice_key) = (
-        fixtures().join("alice.encrypt.crt"),
-        fixtures().join("alice.decrypt.key"),
+        fixture("vectors/rfc9216/alice.encrypt.crt"),
+        fixture("vectors/rfc9216/alice.decrypt.key"),
     );
     let out = tmp.path().join("out.eml");
     let r = run(&[
@@ -114,7 +91,7 @@ fn encrypt_then_openssl_and_smime_lab_decrypt() {
     assert_ne!(random.stdout, random2.stdout);
 
     for (cert, key) in [(&bob_cert, &bob_key), (&alice_cert, &alice_key)] {
-        let theirs = openssl(&[
+        let theirs = run_openssl(&[
             "cms",
             "-decrypt",
             "-in",
@@ -159,11 +136,11 @@ fn decrypt_what_openssl_encrypted_and_warn_about_weak_ciphers() {
     let entity = tmp.path().join("entity.txt");
     std::fs::write(&entity, ENTITY).unwrap();
     let (bob_cert, bob_key) = (
-        fixtures().join("bob.encrypt.crt"),
-        fixtures().join("bob.decrypt.key"),
+        fixture("vectors/rfc9216/bob.encrypt.crt"),
+        fixture("vectors/rfc9216/bob.decrypt.key"),
     );
     let eml = tmp.path().join("theirs.eml");
-    openssl(&[
+    run_openssl(&[
         "cms",
         "-encrypt",
         "-binary",
@@ -194,9 +171,9 @@ fn what_cannot_be_done_exits_2_with_a_reason() {
     let input = tmp.path().join("in.eml");
     std::fs::write(&input, MESSAGE).unwrap();
     let (bob_cert, alice_cert, alice_key) = (
-        fixtures().join("bob.encrypt.crt"),
-        fixtures().join("alice.encrypt.crt"),
-        fixtures().join("alice.decrypt.key"),
+        fixture("vectors/rfc9216/bob.encrypt.crt"),
+        fixture("vectors/rfc9216/alice.encrypt.crt"),
+        fixture("vectors/rfc9216/alice.decrypt.key"),
     );
     let out = tmp.path().join("out.eml");
     assert!(

@@ -1,30 +1,10 @@
 //! `smime-lab pkcs12 create` and `inspect` end to end: exit codes, file mode, what is printed and
 //! what never is (key material).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn vectors() -> PathBuf {
-    std::env::var_os("SMIME_LAB_VECTORS").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/vectors"
-            ))
-        },
-        PathBuf::from,
-    )
-}
-
-fn vector(name: &str) -> PathBuf {
-    let path = vectors().join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: shared/vectors must sit beside the repository (or set SMIME_LAB_VECTORS)",
-        path.display()
-    );
-    path
-}
+use test_support::{vector, vector_path};
 
 fn smime_lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_smime-lab"))
@@ -42,9 +22,9 @@ const ALICE_SIGN_THUMBPRINT: &str = "32933B035357A3D852DB338B1F27DA2405548976";
 
 fn create(out: &Path, extra: &[&str]) -> Output {
     let (cert, key, ca) = (
-        vector("rfc9216/alice.sign.crt"),
-        vector("rfc9216/alice.sign.key"),
-        vector("rfc9216/ca.rsa.crt"),
+        vector_path("rfc9216/alice.sign.crt"),
+        vector_path("rfc9216/alice.sign.key"),
+        vector_path("rfc9216/ca.rsa.crt"),
     );
     let args = [
         &[
@@ -121,9 +101,8 @@ fn create_writes_a_private_file_that_inspect_describes() {
 
 #[test]
 fn inspect_never_prints_key_material() {
-    let file = vector("rfc9216/alice.p12");
-    let (_, key) =
-        der::pem::decode_vec(&std::fs::read(vector("rfc9216/alice.sign.key")).unwrap()).unwrap();
+    let file = vector_path("rfc9216/alice.p12");
+    let (_, key) = der::pem::decode_vec(&vector("rfc9216/alice.sign.key")).unwrap();
     for extra in [&[][..], &["--json"][..]] {
         let output = smime_lab(
             &[
@@ -145,7 +124,7 @@ fn inspect_never_prints_key_material() {
 
 #[test]
 fn wrong_password_is_exit_2_naming_the_file_and_the_cause() {
-    let file = vector("thunderbird-nss/Alice.p12");
+    let file = vector_path("thunderbird-nss/Alice.p12");
     let output = smime_lab(&["pkcs12", "inspect", s(&file), "--password", "wrong"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -184,8 +163,8 @@ fn create_refuses_a_key_of_another_certificate_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mismatch.p12");
     let (cert, key) = (
-        vector("rfc9216/alice.sign.crt"),
-        vector("rfc9216/bob.sign.key"),
+        vector_path("rfc9216/alice.sign.crt"),
+        vector_path("rfc9216/bob.sign.key"),
     );
     let output = smime_lab(&[
         "pkcs12",

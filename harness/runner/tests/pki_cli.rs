@@ -2,19 +2,17 @@
 //! right, and failures leave nothing half-written.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
+use test_support::{fixture, repo_root};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
 
 fn smime_lab(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
-        .current_dir(repo())
+        .current_dir(repo_root())
         .output()
         .expect("smime-lab runs")
 }
@@ -52,7 +50,7 @@ fn rebuilding_the_default_lab_gives_the_committed_fixtures_byte_for_byte() {
     assert!(stdout.contains("8 certificates and 2 CRLs"), "{stdout}");
 
     let built = files(&out);
-    let committed = files(&repo().join("fixtures/pki/default"));
+    let committed = files(&fixture("pki/default"));
     let names = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<Vec<_>>();
     assert_eq!(
         names(&built),

@@ -1,31 +1,14 @@
 //! `smime-lab sst write` and `smime-lab sst read`, run as a user runs them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use test_support::{fixture, repo_root, vector, vector_path};
 
 const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn tiny() -> PathBuf {
-    repo_root().join("fixtures/sst/tiny-124.der")
-}
-
-fn vectors() -> PathBuf {
-    // `shared/` sits beside the repository root; walking up also finds it from a git worktree.
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}: put shared/ beside the repository",
-                manifest.display()
-            )
-        })
+    fixture("sst/tiny-124.der")
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
@@ -80,8 +63,8 @@ fn write_from_pem_bundle_and_der_then_read_table_and_json() {
     let dir = tempfile::tempdir().unwrap();
     // A PEM file holding two certificates, plus a DER one and a repeat.
     let bundle = dir.path().join("cas.pem");
-    let rsa = std::fs::read(vectors().join("rfc9216/ca.rsa.crt")).unwrap();
-    let ed = std::fs::read(vectors().join("rfc9216/ca.25519.crt")).unwrap();
+    let rsa = vector("rfc9216/ca.rsa.crt");
+    let ed = vector("rfc9216/ca.25519.crt");
     std::fs::write(&bundle, [rsa.clone(), ed].concat()).unwrap();
     let out = dir.path().join("issuing-ca.sst");
 
@@ -92,7 +75,7 @@ fn write_from_pem_bundle_and_der_then_read_table_and_json() {
         os(&out),
         os(&bundle),
         os(&tiny()),
-        os(&vectors().join("rfc9216/ca.rsa.crt")),
+        os(&vector_path("rfc9216/ca.rsa.crt")),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
