@@ -1,5 +1,6 @@
-//! Test helpers: a raw SMTP client that reads whole replies, and a raw HTTP/1.1 client. Both are
-//! written from the RFCs rather than reusing the sink's code, and every wait is bounded.
+//! Test helpers: a raw SMTP client that reads whole replies, and the sink's HTTP API through
+//! `test_support`'s raw HTTP/1.1 client. Both are written from the RFCs rather than reusing the
+//! sink's code, and every wait is bounded.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -148,87 +149,29 @@ impl Smtp {
     }
 }
 
-/// An HTTP response: status, lower-cased headers, body.
-#[derive(Debug)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
+pub use test_support::http::Response as HttpResponse;
 
-impl HttpResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One request on a fresh connection (`Connection: close`), read to EOF.
+/// One request on a fresh connection (`Connection: close`), read to EOF. The blocking client runs
+/// on tokio's blocking pool, so the sink, served by this test's runtime, keeps answering.
 pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> HttpResponse {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.expect("write");
-        stream.write_all(body).await.expect("write");
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.expect("read");
-        response
-    };
+    let (method, path, body) = (method.to_owned(), path.to_owned(), body.to_vec());
+    let exchange = tokio::task::spawn_blocking(move || {
+        test_support::http::request(addr, &method, &path, &[], &body)
+    });
     let response = tokio::time::timeout(WAIT, exchange)
         .await
-        .expect("HTTP answer in time");
-    parse_http(&response)
+        .expect("HTTP answer in time")
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    // The sink's answers all have a known length (the client checks the body against it).
+    assert!(
+        response.header("content-length").is_some(),
+        "Content-Length present"
+    );
+    response
 }
 
 pub async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
     http(addr, "GET", path, b"").await
-}
-
-fn parse_http(response: &[u8]) -> HttpResponse {
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of HTTP head");
-    let head = std::str::from_utf8(&response[..split]).expect("head is UTF-8");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().expect("status line");
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status code");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let body = response[split + 4..].to_vec();
-    let response = HttpResponse {
-        status,
-        headers,
-        body,
-    };
-    // This client does not decode chunked bodies: the sink's answers all have a known length.
-    let length: usize = response
-        .header("content-length")
-        .expect("Content-Length present")
-        .parse()
-        .expect("Content-Length is a number");
-    assert_eq!(length, response.body.len(), "body length");
-    response
 }
 
 /// `GET /api/v1/messages`, returning the `messages` array.

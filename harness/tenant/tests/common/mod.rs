@@ -1,13 +1,11 @@
-//! Test support: a tenant served in-process on 127.0.0.1, a minimal blocking HTTP/1.1 client
-//! (real sockets, no client library between the test and the wire), and the openssl peer.
+//! Test support: a tenant served in-process on 127.0.0.1, the EXO requests and error text, and
+//! certificates made by the openssl peer. The raw HTTP client and the vectors come from
+//! `test_support`.
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::path::Path;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -17,34 +15,15 @@ pub const TENANT: &str = "contoso.onmicrosoft.com";
 pub const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
 pub const CLIENT_SECRET: &str = "lab-secret~value";
 
-/// A response as it came off the socket.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+pub use test_support::http::{Response, request as http};
+
+/// The text a PowerShell user would read from an EXO error body.
+pub trait ExoMessage {
+    fn exo_message(&self) -> String;
 }
 
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "status {} body is not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    /// The text a PowerShell user would read from an EXO error body.
-    pub fn exo_message(&self) -> String {
+impl ExoMessage for Response {
+    fn exo_message(&self) -> String {
         let body = self.json();
         let error = &body["error"];
         error["innererror"]["internalexception"]["message"]
@@ -58,85 +37,6 @@ impl Response {
             })
             .or_else(|| error["message"].as_str().map(str::to_owned))
             .unwrap_or_default()
-    }
-}
-
-/// Sends one HTTP/1.1 request and reads the whole response.
-pub fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
-    let mut stream = TcpStream::connect(addr).expect("connect to the tenant");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("write request");
-    stream.write_all(body).expect("write body");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    parse_response(&raw)
-}
-
-fn parse_response(raw: &[u8]) -> Response {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("response has a header block");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().expect("status line");
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status code");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let rest = &raw[split + 4..];
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_vec()
-    };
-    Response {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size line");
-        let size_text = String::from_utf8_lossy(&data[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-            .expect("chunk size");
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
     }
 }
 
@@ -312,50 +212,17 @@ pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// `shared/vectors`, beside the repository root (walking up also finds it from a worktree).
-pub fn vectors() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}: put shared/ beside the repository",
-                manifest.display()
-            )
-        })
-}
-
 /// A PEM certificate file of the shared vectors, as DER.
 pub fn vector_der(relative: &str) -> Vec<u8> {
-    let path = vectors().join(relative);
-    let pem = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); shared/vectors must sit beside the repository",
-            path.display()
-        )
-    });
+    let pem = test_support::vector(relative);
     let (label, der) = der::pem::decode_vec(&pem).expect("PEM");
     assert_eq!(label, "CERTIFICATE");
     der
 }
 
-/// Runs openssl; a missing openssl fails the test with what to install.
+/// Runs openssl in `dir`; a missing openssl fails the test with what to install.
 pub fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run openssl ({e}): this test needs the OpenSSL CLI; install it (apt-get install -y openssl)")
-        });
-    assert!(
-        output.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    test_support::run_ok(test_support::openssl().args(args).current_dir(dir)).stdout
 }
 
 /// A self-signed certificate made by openssl, as DER. `key` is `rsa:2048` or `ec`; `exts` are
