@@ -9,7 +9,8 @@ use clap::Args;
 use smime::cms::envelope::{RecipientMatch, decrypt_message, decrypted_message};
 use smime::key::PrivateKey;
 
-use super::encrypt::{load_certificate, write_output};
+use super::encrypt::load_certificate;
+use super::output::{PRIVATE, write_output};
 
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
@@ -63,7 +64,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
         decrypted_message(&message, &decrypted.content)
     };
     // Decrypted mail is as confidential as the key that opened it.
-    write_output(args.output.as_deref(), &out, 0o600)?;
+    write_output(args.output.as_deref(), &out, PRIVATE)?;
     eprintln!(
         "decrypted {}: {}{}, {}, recipient matched by {}",
         args.input.display(),

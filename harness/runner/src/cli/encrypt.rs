@@ -1,18 +1,19 @@
 //! `smime-lab encrypt`: encrypt a message (.eml) to recipients' certificates, as an S/MIME client
 //! would: `application/pkcs7-mime; smime-type=enveloped-data` (authEnveloped-data for AES-GCM).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
-use rand_core::SeedableRng as _;
 use smime::cms::envelope::{
     ContentCipher, EncryptOptions, OaepHash, Recipient, RecipientIdType, RsaPadding,
     encrypt_message,
 };
 use x509_cert::Certificate;
+
+use super::output::{PUBLIC, write_output};
+use super::rng::rng;
 
 const CIPHERS: [&str; 11] = [
     "aes256-cbc",
@@ -75,60 +76,6 @@ pub(super) fn load_certificate(path: &Path) -> anyhow::Result<Certificate> {
     Ok(certificates.remove(0))
 }
 
-/// Writes `bytes` to `path` whole or not at all (temporary file in the same directory, then
-/// rename), with the given Unix permissions.
-pub(super) fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".smime-lab-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", temp.path().display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("cannot set permissions on {}", temp.path().display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    temp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-pub(super) fn write_output(output: Option<&Path>, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    match output {
-        Some(path) => write_atomically(path, bytes, mode),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(bytes)
-                .and_then(|()| stdout.flush())
-                .context("cannot write to standard output")
-        }
-    }
-}
-
-fn rng(seed: Option<&str>) -> anyhow::Result<rand_chacha::ChaCha20Rng> {
-    match seed {
-        Some(label) => Ok(smime::rng::seeded(label)),
-        None => {
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed)
-                .map_err(|e| anyhow::anyhow!("the operating system gave no randomness: {e}"))?;
-            Ok(rand_chacha::ChaCha20Rng::from_seed(seed))
-        }
-    }
-}
-
 pub fn run(args: EncryptArgs) -> anyhow::Result<ExitCode> {
     let cipher = ContentCipher::from_name(&args.cipher)
         .with_context(|| format!("unknown cipher {}", args.cipher))?;
@@ -170,7 +117,7 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<ExitCode> {
     )
     .with_context(|| format!("cannot encrypt {}", args.input.display()))?;
     // Encrypted mail is public by design: ordinary file permissions.
-    write_output(args.output.as_deref(), &encrypted, 0o644)?;
+    write_output(args.output.as_deref(), &encrypted, PUBLIC)?;
     let count = recipients.len() + usize::from(options.also_to_sender.is_some());
     eprintln!(
         "encrypted {} for {count} recipient{} with {}",

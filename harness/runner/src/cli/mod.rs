@@ -18,6 +18,8 @@ pub(crate) mod crl_fetch;
 mod decrypt;
 mod encrypt;
 mod input;
+mod output;
+mod rng;
 mod sign;
 mod verify;
 

@@ -2,15 +2,16 @@
 //! never the key itself) and make one from PEM files, as a user would install it in step 5.
 
 use std::fs;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::{Args as ClapArgs, Subcommand};
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use smime::pkcs12::{KeyMatch, Pkcs12Profile, Pkcs12Summary, read_pkcs12, summarize, write_pkcs12};
+
+use super::output::{PRIVATE, write_atomically};
+use super::rng::rng;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -86,10 +87,10 @@ struct CreateArgs {
     /// The name Windows and Thunderbird show for the identity.
     #[arg(long)]
     friendly_name: Option<String>,
-    /// Derive salts and IVs from this seed instead of the operating system, for byte-stable
-    /// fixtures.
-    #[arg(long)]
-    seed: Option<u64>,
+    /// Derive salts and IVs from this label instead of the operating system, for byte-stable
+    /// fixtures (any text; a number works too).
+    #[arg(long, value_name = "LABEL")]
+    seed: Option<String>,
     /// Where to write the .p12 (replaced atomically if it exists).
     #[arg(short, long, value_name = "OUT.p12")]
     out: PathBuf,
@@ -231,10 +232,7 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitCode> {
     } else {
         Pkcs12Profile::Modern
     };
-    let mut rng = match args.seed {
-        Some(seed) => ChaCha20Rng::seed_from_u64(seed),
-        None => ChaCha20Rng::from_seed(os_seed()?),
-    };
+    let mut rng = rng(args.seed.as_deref())?;
     let bytes = write_pkcs12(
         &key,
         &cert,
@@ -251,7 +249,7 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitCode> {
             args.key.display()
         )
     })?;
-    write_private_file(&args.out, &bytes)?;
+    write_atomically(&args.out, &bytes, PRIVATE)?;
     eprintln!(
         "wrote {} ({} bytes, {}, mode 0600)",
         args.out.display(),
@@ -298,49 +296,4 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window == needle)
-}
-
-/// 32 bytes from the operating system's CSPRNG, to seed the salts and IVs.
-fn os_seed() -> anyhow::Result<[u8; 32]> {
-    let mut seed = [0u8; 32];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut random| random.read_exact(&mut seed))
-        .context("cannot read /dev/urandom for salts and IVs; pass --seed on this platform")?;
-    Ok(seed)
-}
-
-/// Write `bytes` to `path` with mode 0600, atomically: a temporary file beside it, then a rename,
-/// so a reader never sees half a key file and the key is never world-readable, even briefly.
-fn write_private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let result = options
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&temp, path));
-    if let Err(error) = result {
-        let _ = fs::remove_file(&temp);
-        return Err(error).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
 }

@@ -2,7 +2,9 @@
 //! byte-identical for a given `--now` and `--seed`.
 
 use super::input::read_certificates;
-use std::io::{Read as _, Write as _};
+use super::output::{PUBLIC, write_output};
+use super::rng::rng;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -123,20 +125,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let input = read_input(&args.input)?;
-    let label = match &args.seed {
-        Some(label) => label.clone(),
-        None => os_random_label()?,
-    };
-    let mut rng = smime::rng::seeded(&label);
-    let signed = sign_message(&input, &signer, &options, &mut rng)
+    let signed = sign_message(&input, &signer, &options, &mut rng(args.seed.as_deref())?)
         .with_context(|| format!("cannot sign {}", args.input.display()))?;
-
-    match &args.output {
-        Some(path) => write_atomically(path, &signed)?,
-        None => std::io::stdout()
-            .write_all(&signed)
-            .context("cannot write to standard output")?,
-    }
+    // Signed mail is public: ordinary file permissions.
+    write_output(args.output.as_deref(), &signed, PUBLIC)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -149,44 +141,4 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
         return Ok(buf);
     }
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
-/// 32 bytes from the operating system, as a seed label.
-fn os_random_label() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("cannot read /dev/urandom for fresh randomness; pass --seed LABEL instead")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: readers see
-/// the old file or the new one, never half of one.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
 }

@@ -1,7 +1,6 @@
 //! `smime-lab sst`: write a Microsoft serialized certificate store (.sst) for
 //! `Set-SmimeConfig -SMIMECertificateIssuingCA`, and show what any certificate file holds.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,6 +9,8 @@ use clap::Subcommand;
 use serde::Serialize;
 use smime::certificate::{issuer_string, not_after, rfc3339, sha1_thumbprint, subject_string};
 use smime::sst::{CollectedCertificate, Collection, read_certificate_collection, write_sst};
+
+use super::output::{PUBLIC, write_atomically};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -81,7 +82,9 @@ fn write(output: &Path, inputs: &[PathBuf]) -> anyhow::Result<ExitCode> {
 
     let ders: Vec<&[u8]> = certificates.iter().map(|c| c.der.as_slice()).collect();
     let bytes = write_sst(&ders).context("cannot build the store")?;
-    write_atomically(output, &bytes)?;
+    // A store holds only public certificates: as readable as any other file. Written whole or
+    // not at all, so Exchange tooling never picks up half a store.
+    write_atomically(output, &bytes, PUBLIC)?;
 
     println!(
         "wrote {}: {}, {} bytes",
@@ -91,34 +94,6 @@ fn write(output: &Path, inputs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     );
     print_table(&certificates);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes through a temporary file in the same directory, then renames it over `path`, so a
-/// failure never leaves a half-written store where Exchange tooling would pick it up.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".smime-lab-sst-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", temp.path().display()))?;
-    // A store holds only public certificates: make it as readable as any other file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("cannot set permissions on {}", temp.path().display()))?;
-    }
-    temp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 #[derive(Serialize)]
