@@ -773,22 +773,18 @@ fn cross_check_with_webpki(
 }
 
 fn summary(facts: &Facts<'_>) -> CertificateSummary {
-    use sha1::Digest;
+    use crate::certificate::rfc3339;
     let tbs = facts.cert.tbs_certificate();
     let der = facts
         .der
         .as_ref()
         .map(|d| d.certificate.clone())
         .unwrap_or_default();
-    let rfc3339 = |t: OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|_| t.unix_timestamp().to_string())
-    };
     CertificateSummary {
         subject: tbs.subject().to_string(),
         issuer: tbs.issuer().to_string(),
         serial: hex::encode(tbs.serial_number().as_bytes()),
-        thumbprint: hex::encode_upper(sha1::Sha1::digest(&der)),
+        thumbprint: crate::certificate::sha1_thumbprint(&der),
         not_before: rfc3339(facts.not_before),
         not_after: rfc3339(facts.not_after),
         key: facts.key.name(),

@@ -1,9 +1,8 @@
 //! The outcome of verifying a signed message: one status a script can branch on, the reasons a
 //! person reads, and the facts (signer, algorithms, certificates, MIME anatomy) a report shows.
 
-use der::{Encode, Tag, Tagged};
+use der::{Tag, Tagged};
 use serde::{Deserialize, Serialize};
-use sha1::Digest;
 use x509_cert::Certificate;
 
 /// What a verifier concluded. Only `Valid` means "a valid signature from the From address".
@@ -316,13 +315,6 @@ pub(crate) fn rfc3339(unix_seconds: u64) -> String {
         .unwrap_or_else(|| format!("@{unix_seconds}"))
 }
 
-pub(crate) fn thumbprint(cert: &Certificate) -> String {
-    match cert.to_der() {
-        Ok(der) => hex::encode_upper(sha1::Sha1::digest(&der)),
-        Err(_) => String::new(),
-    }
-}
-
 /// A short name for a certificate's key: `RSA-2048`, `ECDSA P-256`, `Ed25519`, or the OID.
 pub(crate) fn key_description(cert: &Certificate) -> String {
     use const_oid::db::{rfc5912, rfc8410};
@@ -358,7 +350,7 @@ pub(crate) fn key_description(cert: &Certificate) -> String {
 /// The summary of a certificate as it arrived: the thumbprint over its original bytes.
 pub(crate) fn certificate_summary_der(cert: &Certificate, der: &[u8]) -> CertificateSummary {
     CertificateSummary {
-        thumbprint: hex::encode_upper(sha1::Sha1::digest(der)),
+        thumbprint: crate::certificate::sha1_thumbprint(der),
         ..certificate_summary(cert)
     }
 }
@@ -369,7 +361,8 @@ pub(crate) fn certificate_summary(cert: &Certificate) -> CertificateSummary {
         subject: tbs.subject().to_string(),
         issuer: tbs.issuer().to_string(),
         serial: hex::encode(tbs.serial_number().as_bytes()),
-        thumbprint: thumbprint(cert),
+        // Empty when the certificate does not re-encode (the report still names it).
+        thumbprint: crate::certificate::sha1_thumbprint_of(cert).unwrap_or_default(),
         not_before: format_time(&tbs.validity().not_before),
         not_after: format_time(&tbs.validity().not_after),
         key: key_description(cert),

@@ -6,7 +6,6 @@ use const_oid::db::{rfc5912, rfc8410};
 use der::Decode;
 use der::asn1::ObjectIdentifier;
 use serde::Serialize;
-use sha1::{Digest, Sha1};
 
 use super::{
     AlgorithmUse, EncryptedPart, Pkcs12Contents, Pkcs12Error, algorithm_name, public_key_matches,
@@ -172,7 +171,7 @@ fn algorithm_summary(algorithm: &AlgorithmUse) -> AlgorithmSummary {
 }
 
 fn certificate_summary(der: &[u8]) -> CertificateSummary {
-    let sha1_thumbprint = hex::encode_upper(Sha1::digest(der));
+    let sha1_thumbprint = crate::certificate::sha1_thumbprint(der);
     match x509_cert::Certificate::from_der(der) {
         Ok(cert) => {
             let tbs = cert.tbs_certificate();

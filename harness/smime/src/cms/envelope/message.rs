@@ -8,6 +8,7 @@
 use base64::Engine;
 
 use super::{DecryptError, Decrypted, EncryptError, EncryptOptions, Recipient};
+use crate::cms::mime;
 use crate::key::PrivateKey;
 use x509_cert::Certificate;
 
@@ -97,20 +98,6 @@ fn trim_eol(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// Every line ending becomes CRLF (RFC 8551 3.1.1: canonical form before encryption).
-fn to_crlf(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
-    let mut previous = 0u8;
-    for &b in data {
-        if b == b'\n' && previous != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        previous = b;
-    }
-    out
-}
-
 /// The value of `name` in a header like `type/subtype; name=value; other="quoted"`.
 fn parameter(value: &str, name: &str) -> Option<String> {
     value.split(';').skip(1).find_map(|part| {
@@ -155,19 +142,8 @@ fn inner_entity(headers: &[Header], body: &[u8]) -> Vec<u8> {
         }
     }
     entity.extend_from_slice(b"\r\n");
-    entity.extend_from_slice(&to_crlf(body));
+    entity.extend_from_slice(&mime::to_crlf(body));
     entity
-}
-
-/// Base64 in 76-character CRLF lines (RFC 2045 6.8).
-fn base64_lines(data: &[u8]) -> Vec<u8> {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
-    let mut out = Vec::with_capacity(encoded.len() + encoded.len() / 38 + 2);
-    for chunk in encoded.as_bytes().chunks(76) {
-        out.extend_from_slice(chunk);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 /// Encrypts a whole message: the result keeps the outer headers (From, To, Cc, Subject, Date,
@@ -205,7 +181,7 @@ pub fn encrypt_message<R: rand_core::CryptoRng + ?Sized>(
     out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
     out.extend_from_slice(b"Content-Disposition: attachment; filename=smime.p7m\r\n");
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&base64_lines(&der));
+    out.extend_from_slice(&mime::encode_base64_lines(&der));
     Ok(out)
 }
 
@@ -373,7 +349,7 @@ mod tests {
 
     #[test]
     fn base64_is_76_columns_with_crlf() {
-        let lines = base64_lines(&[0u8; 200]);
+        let lines = mime::encode_base64_lines(&[0u8; 200]);
         let text = String::from_utf8(lines).unwrap();
         assert!(text.split("\r\n").all(|l| l.len() <= 76));
         assert_eq!(text.split("\r\n").next().unwrap().len(), 76);
