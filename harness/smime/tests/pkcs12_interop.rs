@@ -104,7 +104,7 @@ impl Identity {
              authorityKeyIdentifier=keyid\n",
         )
         .expect("write the extension file");
-        run_ok(openssl().args(&[
+        run_ok(openssl().args([
             "x509",
             "-req",
             "-in",
@@ -156,7 +156,7 @@ fn openssl_reads_our_files_without_the_legacy_flag() {
             let file = identity.write(profile);
             // No `-legacy`: 3DES is in OpenSSL 3's default provider, which is why the Legacy
             // profile uses it for the certificates too (see the module documentation).
-            let output = run_ok(openssl().args(&[
+            let output = run_ok(openssl().args([
                 "pkcs12",
                 "-in",
                 path(&file),
@@ -175,7 +175,7 @@ fn openssl_reads_our_files_without_the_legacy_flag() {
                 [identity.cert.clone(), identity.ca.clone()],
                 "{context}"
             );
-            let wrong = run_any(openssl().args(&[
+            let wrong = run_any(openssl().args([
                 "pkcs12",
                 "-in",
                 path(&file),
@@ -213,7 +213,7 @@ fn openssl_needs_its_legacy_provider_for_rc2_but_not_for_3des() {
         String::from_utf8_lossy(&without.stderr).contains("RC2"),
         "{without:?}"
     );
-    run_ok(openssl().args(&[&args[..], &["-legacy"]].concat()));
+    run_ok(openssl().args([&args[..], &["-legacy"]].concat()));
 }
 
 #[test]
