@@ -18,6 +18,7 @@ pub(crate) mod crl_fetch;
 mod decrypt;
 mod encrypt;
 mod input;
+mod protect;
 mod sign;
 mod verify;
 
@@ -52,6 +53,9 @@ enum Command {
     Sign(sign::Args),
     /// Verify a signed message: signature, chain to the anchors, CRLs, signer = From.
     Verify(verify::Args),
+    /// Sign and encrypt in one step: signed inside encrypted, as Outlook and Thunderbird send
+    /// it, or triple-wrapped (RFC 2634).
+    Protect(protect::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -65,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Decrypt(args) => decrypt::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Protect(args) => protect::run(args),
     };
     match result {
         Ok(code) => code,
