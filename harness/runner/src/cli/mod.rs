@@ -7,6 +7,7 @@
 
 mod pkcs12;
 mod pki;
+mod scenario;
 mod sst;
 
 use std::process::ExitCode;
@@ -45,6 +46,9 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Decrypt an S/MIME message with a recipient's certificate and key.
     Decrypt(decrypt::DecryptArgs),
+    /// Scenario files: check them, print their JSON Schema, show a run's plan.
+    #[command(subcommand)]
+    Scenario(scenario::Command),
 }
 
 pub fn main() -> ExitCode {
@@ -56,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Cert(command) => cert::run(command),
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
+        Command::Scenario(command) => scenario::run(command),
     };
     match result {
         Ok(code) => code,
