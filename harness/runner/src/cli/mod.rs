@@ -15,9 +15,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cert;
+pub(crate) mod crl_fetch;
 mod decrypt;
 mod encrypt;
 mod input;
+mod sign;
+mod verify;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +52,10 @@ enum Command {
     /// Scenario files: check them, print their JSON Schema, show a run's plan.
     #[command(subcommand)]
     Scenario(scenario::Command),
+    /// Sign a message: clear (multipart/signed) or opaque (application/pkcs7-mime).
+    Sign(sign::Args),
+    /// Verify a signed message: signature, chain to the anchors, CRLs, signer = From.
+    Verify(verify::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -61,6 +68,8 @@ pub fn main() -> ExitCode {
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
         Command::Scenario(command) => scenario::run(command),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,
