@@ -290,3 +290,84 @@ fn the_schema_is_valid_and_accepts_the_catalogue() {
         }
     }
 }
+
+#[test]
+fn the_readme_lists_every_scenario() {
+    let readme = std::fs::read_to_string(repository().join("scenarios/README.md"))
+        .expect("scenarios/README.md");
+    let missing: Vec<String> = catalogue()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|name| !readme.contains(&format!("[`{name}`]({name}.yaml)")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "add these to the catalogue table of scenarios/README.md: {missing:?}"
+    );
+}
+
+/// Whatever the bytes, parsing ends in a scenario or a diagnostic, never a panic: every catalogue
+/// file cut at many places, and with characters that YAML treats specially written over it.
+#[test]
+fn damaged_files_never_panic() {
+    let replacements = [
+        "",
+        ":",
+        "{",
+        "]",
+        "- ",
+        "&a ",
+        "*a",
+        "!!binary ",
+        "\t",
+        "'",
+        "\u{feff}",
+    ];
+    let mut parsed = 0usize;
+    for file in catalogue() {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let boundaries: Vec<usize> = (0..=text.len())
+            .step_by(23)
+            .filter(|i| text.is_char_boundary(*i))
+            .collect();
+        for (n, cut) in boundaries.iter().enumerate() {
+            let damaged_prefix = &text[..*cut];
+            let _ = scenario::parse(damaged_prefix, "cut.yaml").map_err(|e| e.render(false));
+            let replacement = replacements[n % replacements.len()];
+            let end = text[*cut..]
+                .char_indices()
+                .nth(3)
+                .map_or(text.len(), |(i, _)| cut + i);
+            let damaged = format!("{}{replacement}{}", &text[..*cut], &text[end..]);
+            let _ = scenario::parse(&damaged, "damaged.yaml").map_err(|e| e.render(false));
+            parsed += 2;
+        }
+    }
+    assert!(parsed > 1000, "only {parsed} damaged files were tried");
+}
+
+/// Every key a person can write has a description in the schema (from its doc comment), so that
+/// an editor can show what it means.
+#[test]
+fn every_key_is_documented_in_the_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&scenario::schema::schema_json()).expect("JSON");
+    let mut undocumented = Vec::new();
+    let mut objects: Vec<(String, &serde_json::Value)> = vec![("(root)".to_owned(), &schema)];
+    if let Some(defs) = schema["$defs"].as_object() {
+        objects.extend(defs.iter().map(|(name, def)| (name.clone(), def)));
+    }
+    for (name, object) in objects {
+        if let Some(properties) = object["properties"].as_object() {
+            for (key, property) in properties {
+                let described = property["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.trim().is_empty());
+                if !described {
+                    undocumented.push(format!("{name}.{key}"));
+                }
+            }
+        }
+    }
+    assert!(undocumented.is_empty(), "undocumented: {undocumented:#?}");
+}

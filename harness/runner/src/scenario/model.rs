@@ -1338,10 +1338,15 @@ pub struct Device {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Digest {
+    /// MD5: broken; what `RequireSignedSMIMEAlgorithm: MD5` makes a phone use.
     Md5,
+    /// SHA-1: deprecated for signatures; Outlook on the web's default (`8004`).
     Sha1,
+    /// SHA-256.
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
 }
 
@@ -1628,11 +1633,17 @@ pub enum Fault {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
+    /// Step 1.
     Publish,
+    /// Step 2.
     VirtualCollection,
+    /// Step 3.
     Sync,
+    /// Step 4.
     BrowserPolicy,
+    /// Step 5.
     Clients,
+    /// The messages, after the steps.
     Messages,
 }
 
