@@ -214,6 +214,12 @@ impl<'de> Deserialize<'de> for PkiSection {
                 )
             }
 
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PkiSection, E> {
+                Err(E::custom(format!(
+                    "`pki: {v}` is neither a PKI description nor a fixture reference; for a committed lab PKI write `pki: {{ fixture: {v} }}`"
+                )))
+            }
+
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PkiSection, A::Error> {
                 // The first key decides which of the two shapes this is. An untagged enum would
                 // decide the same, but would buffer the mapping and lose every line and column
@@ -243,7 +249,8 @@ impl<'de> Deserialize<'de> for PkiSection {
             }
         }
 
-        deserializer.deserialize_map(PkiVisitor)
+        // `any`, not `map`, so that a scalar gets a message saying what to write.
+        deserializer.deserialize_any(PkiVisitor)
     }
 }
 
