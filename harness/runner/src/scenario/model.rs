@@ -97,8 +97,9 @@ pub struct OrgUser {
 struct OrgUserFields {
     /// The user id.
     id: Id,
-    /// The mailbox address. Default `<id>@<domain>`. When the PKI user has no `mailbox` of its
-    /// own, its certificates are issued for this address; when it has one, they must agree.
+    /// The mailbox address. Default `<id>@<domain>`. When the PKI description's user has no
+    /// `mailbox` of its own, its certificates are issued for this address; when it has one, they
+    /// must agree. With a fixture, it must be the fixture's address.
     #[serde(default)]
     mailbox: Option<Mailbox>,
 }

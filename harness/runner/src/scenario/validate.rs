@@ -130,9 +130,29 @@ pub(crate) fn validate(
                     given.as_str().to_owned()
                 }
                 Some(_) => given.as_str().to_owned(),
-                None => {
+                None if inline => {
                     // Issue the user's certificates for the address the tenant knows.
                     pki_user.value.mailbox = Some(given.clone());
+                    given.as_str().to_owned()
+                }
+                None => {
+                    // A fixture is the committed files: its certificates cannot change address.
+                    let issued = format!("{id}@{domain}");
+                    if !issued.eq_ignore_ascii_case(given.as_str()) {
+                        problems
+                            .at(
+                                &spanned.referenced,
+                                None,
+                                format!(
+                                    "the fixture's certificates for `{id}` are issued for {issued}, not {}",
+                                    given.as_str()
+                                ),
+                                "not the fixture's address",
+                            )
+                            .help(
+                                "leave `mailbox` out, or copy the fixture's description into the scenario to issue certificates for another address",
+                            );
+                    }
                     given.as_str().to_owned()
                 }
             },
@@ -1191,6 +1211,17 @@ mod tests {
             &p,
             "user `alice-laptop` has mailbox laptop@contoso.com here but alice@contoso.com in the PKI",
         );
+
+        // A fixture's certificates are the committed files: their addresses are fixed.
+        let p = problems(
+            "organisation: { tenant: contoso.onmicrosoft.com, users: [{ id: alice, mailbox: a.smith@contoso.com }] }\npki: { fixture: default }\n",
+        );
+        assert_problem(
+            &p,
+            "the fixture's certificates for `alice` are issued for alice@contoso.com, not a.smith@contoso.com",
+        );
+        load("organisation: { tenant: contoso.onmicrosoft.com, users: [{ id: alice, mailbox: alice@contoso.com }] }\npki: { fixture: default }\n")
+            .unwrap_or_else(|p| panic!("{p:#?}"));
 
         let p = problems(
             "organisation: { tenant: contoso.onmicrosoft.com, users: [] }\npki: { fixture: default }\n",
