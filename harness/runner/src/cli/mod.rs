@@ -7,6 +7,7 @@
 
 mod pkcs12;
 mod pki;
+mod scenario;
 mod sst;
 
 use std::process::ExitCode;
@@ -49,6 +50,9 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Decrypt an S/MIME message with a recipient's certificate and key.
     Decrypt(decrypt::DecryptArgs),
+    /// Scenario files: check them, print their JSON Schema, show a run's plan.
+    #[command(subcommand)]
+    Scenario(scenario::Command),
     /// Sign a message: clear (multipart/signed) or opaque (application/pkcs7-mime).
     Sign(sign::Args),
     /// Verify a signed message: signature, chain to the anchors, CRLs, signer = From.
@@ -67,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Cert(command) => cert::run(command),
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
+        Command::Scenario(command) => scenario::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Protect(args) => protect::run(args),
