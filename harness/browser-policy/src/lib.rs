@@ -270,7 +270,12 @@ pub fn check_artifact(bytes: &[u8], options: &CheckOptions<'_>) -> Result<CheckR
         Format::LinuxJson => linux_json::read(bytes, options.path)?,
     };
     let mut findings = parsed.findings;
-    findings.extend(rules::judge(&parsed.settings, options.browser));
+    let reader_errors = findings.iter().any(|f| f.severity == Severity::Error);
+    findings.extend(rules::judge(
+        &parsed.settings,
+        options.browser,
+        reader_errors,
+    ));
     // Stable: errors, warnings, information, each in the order raised.
     findings.sort_by_key(|f| f.severity);
     Ok(CheckReport {

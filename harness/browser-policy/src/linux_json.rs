@@ -103,43 +103,44 @@ pub fn read(bytes: &[u8], path: Option<&str>) -> Result<Parsed, Error> {
         });
     };
     let mut parsed = Parsed::default();
-    let (browser, level, read, location) = match path {
-        None => {
+    let has_policy = object.keys().any(|k| canonical_policy(k).is_some());
+    let known = path.and_then(|path| {
+        let dir = parent(path).trim_end_matches('/');
+        folders().into_iter().find(|(folder, _, _)| dir == folder)
+    });
+    // A path in a system folder that no browser reads is a mistake; anywhere else the file is a
+    // working copy not installed yet, and its folder says nothing.
+    let wrong =
+        path.filter(|p| known.is_none() && (p.starts_with("/etc/") || p.starts_with("/opt/")));
+    let (browser, level, read, location) = if let Some((folder, browser, level)) = known {
+        (Some(browser), level, true, folder)
+    } else if let Some(path) = wrong {
+        let why = WRONG_FOLDERS
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix))
+            .map_or(
+                "Chrome reads /etc/opt/chrome/policies/managed, Edge /etc/opt/edge/policies/managed, Chromium /etc/chromium/policies/managed",
+                |(_, why)| why,
+            );
+        let dir = parent(path);
+        let location = if dir.is_empty() { path } else { dir };
+        if has_policy {
+            parsed.findings.push(Finding::new(
+                &BRW_LOCATION_UNREAD,
+                location,
+                format!("no browser reads policy files in {location}: {why}"),
+            ));
+        }
+        (None, Level::Mandatory, false, location.to_owned())
+    } else {
+        if has_policy {
             parsed.findings.push(Finding::new(
                 &BRW_SCOPE_UNKNOWN,
                 "JSON policy",
-                "a JSON policy's browser and level depend on its folder, which was not given; assuming a managed (mandatory) folder",
+                "a JSON policy's browser and level depend on the folder it is installed in, which was not given; assuming a managed (mandatory) folder",
             ));
-            (None, Level::Mandatory, true, "JSON policy".to_owned())
         }
-        Some(path) => {
-            let dir = parent(path);
-            let known = folders()
-                .into_iter()
-                .find(|(folder, _, _)| dir.trim_end_matches('/') == folder);
-            match known {
-                Some((folder, browser, level)) => (Some(browser), level, true, folder),
-                None => {
-                    let why = WRONG_FOLDERS
-                        .iter()
-                        .find(|(prefix, _)| path.starts_with(prefix))
-                        .map_or(
-                            "Chrome reads /etc/opt/chrome/policies/managed, Edge /etc/opt/edge/policies/managed, Chromium /etc/chromium/policies/managed",
-                            |(_, why)| why,
-                        );
-                    let location = if dir.is_empty() { path } else { dir };
-                    let has_policy = object.keys().any(|k| canonical_policy(k).is_some());
-                    if has_policy {
-                        parsed.findings.push(Finding::new(
-                            &BRW_LOCATION_UNREAD,
-                            location,
-                            format!("no browser reads policy files in {location}: {why}"),
-                        ));
-                    }
-                    (None, Level::Mandatory, false, location.to_owned())
-                }
-            }
-        }
+        (None, Level::Mandatory, true, "JSON policy".to_owned())
     };
     for (name, value) in object {
         // JSON policy names are case-sensitive.

@@ -162,8 +162,13 @@ fn mentions_owa(value: &Value) -> bool {
 }
 
 /// Apply every rule to the settings a file makes. `expected` is the browser the admin means to
-/// configure, when known.
-pub(crate) fn judge(settings: &[Setting], expected: Option<Browser>) -> Vec<Finding> {
+/// configure, when known; `reader_errors` says whether reading the file already raised an error,
+/// which then explains a missing forcelist better than `BRW-FL-001` would.
+pub(crate) fn judge(
+    settings: &[Setting],
+    expected: Option<Browser>,
+    reader_errors: bool,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut correct = Vec::new();
     for setting in settings {
@@ -234,9 +239,10 @@ pub(crate) fn judge(settings: &[Setting], expected: Option<Browser>) -> Vec<Find
         }
     }
 
-    let errors_so_far = findings
-        .iter()
-        .any(|f| f.severity == smime::checks::Severity::Error);
+    let errors_so_far = reader_errors
+        || findings
+            .iter()
+            .any(|f| f.severity == smime::checks::Severity::Error);
     if correct.is_empty() && !errors_so_far {
         let message = if settings.iter().any(|s| s.policy == FORCELIST_POLICY) {
             "ExtensionInstallForcelist is set but has no entry for the S/MIME extension".to_owned()

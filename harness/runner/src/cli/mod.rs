@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod browser_policy;
 mod cert;
 mod decrypt;
 mod encrypt;
@@ -45,6 +46,9 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Decrypt an S/MIME message with a recipient's certificate and key.
     Decrypt(decrypt::DecryptArgs),
+    /// Step 4: the Edge/Chrome policy that installs Outlook on the web's S/MIME extension.
+    #[command(subcommand)]
+    BrowserPolicy(browser_policy::Command),
 }
 
 pub fn main() -> ExitCode {
@@ -56,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Cert(command) => cert::run(command),
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
+        Command::BrowserPolicy(command) => browser_policy::run(command),
     };
     match result {
         Ok(code) => code,
