@@ -1,6 +1,7 @@
 //! The independent peers the tests check our output against, and the environment tests find them in.
 //!
-//! Debian's packages give OpenSSL, gpgsm and NSS `cmsutil`; PyPI gives `cryptography` and `pkilint`,
+//! Debian's packages give OpenSSL, gpgsm and NSS `cmsutil`, Chromium (the browser-policy tests run it
+//! headless) and samba's Python bindings (its Registry.pol parser); PyPI gives `cryptography` and `pkilint`,
 //! installed in a venv under target/ so that nothing outside the checkout changes.
 
 use std::path::PathBuf;
@@ -14,6 +15,8 @@ const APT_PACKAGES: &[&str] = &[
     "gpg-agent",
     "libnss3-tools",
     "python3-venv",
+    "chromium",
+    "python3-samba",
 ];
 /// Pinned so that a new release cannot change what "the peer accepts" between two CI runs.
 const PYTHON_PACKAGES: &[&str] = &["cryptography==50.0.2", "pkilint==0.13.3"];

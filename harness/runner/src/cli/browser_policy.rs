@@ -254,10 +254,13 @@ fn render(file: &Path, report: &CheckReport, colour: bool) -> String {
     let mut text = format!("{}: {}\n", file.display(), report.format);
     for s in &report.settings {
         let browser = s.browser.map_or("browser not known", Browser::name);
-        let entries = s
-            .value
-            .as_array()
-            .map_or_else(|| "not a list".to_owned(), |a| plural(a.len(), "entry"));
+        let entries = s.value.as_array().map_or_else(
+            || "not a list".to_owned(),
+            |a| match a.len() {
+                1 => "1 entry".to_owned(),
+                n => format!("{n} entries"),
+            },
+        );
         text.push_str(&format!(
             "  {}  {}  {browser}, {} {}, {entries}\n",
             s.location,

@@ -438,7 +438,7 @@ pub const BRW_BLOCKLIST: CheckInfo = CheckInfo {
     severity: Severity::Warning,
     title: "Blocklist names the S/MIME extension",
     source: "Chrome Enterprise policy list, ExtensionInstallBlocklist",
-    remedy: "remove the extension ID from ExtensionInstallBlocklist, or rely on the forcelist explicitly: a force-installed extension overrides the blocklist, so the extension is blocked the moment its forcelist entry is wrong or removed",
+    remedy: "drop \"*\" or the extension's ID from ExtensionInstallBlocklist, or list the ID in ExtensionInstallAllowlist: the forcelist overrides the blocklist, but the extension is blocked the moment its forcelist entry is wrong or removed",
 };
 
 pub const BRW_SETTINGS_BLOCKED: CheckInfo = CheckInfo {
