@@ -7,6 +7,7 @@
 
 mod pkcs12;
 mod pki;
+mod scenario;
 mod sst;
 
 use std::process::ExitCode;
@@ -15,9 +16,12 @@ use clap::{Parser, Subcommand};
 
 mod browser_policy;
 mod cert;
+pub(crate) mod crl_fetch;
 mod decrypt;
 mod encrypt;
 mod input;
+mod sign;
+mod verify;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +53,13 @@ enum Command {
     /// Step 4: the Edge/Chrome policy that installs Outlook on the web's S/MIME extension.
     #[command(subcommand)]
     BrowserPolicy(browser_policy::Command),
+    /// Scenario files: check them, print their JSON Schema, show a run's plan.
+    #[command(subcommand)]
+    Scenario(scenario::Command),
+    /// Sign a message: clear (multipart/signed) or opaque (application/pkcs7-mime).
+    Sign(sign::Args),
+    /// Verify a signed message: signature, chain to the anchors, CRLs, signer = From.
+    Verify(verify::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -61,6 +72,9 @@ pub fn main() -> ExitCode {
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
         Command::BrowserPolicy(command) => browser_policy::run(command),
+        Command::Scenario(command) => scenario::run(command),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,
