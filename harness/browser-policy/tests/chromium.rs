@@ -12,6 +12,9 @@
 //! which is what an admin would read off the page: value, level, scope, source and the error
 //! Chromium itself reports.
 //!
+//! `SMIME_LAB_CHROMIUM` names the browser binary (default: `chromium` on PATH);
+//! `SMIME_LAB_CDP_DEBUG=1` prints every DevTools message received.
+//!
 //! Chromium never reaches the network here: every host name resolves to nothing and every
 //! connection goes to a loopback proxy port that is closed.
 
