@@ -1,6 +1,7 @@
 //! The independent peers the tests check our output against, and the environment tests find them in.
 //!
-//! Debian's packages give OpenSSL, gpgsm and NSS `cmsutil`; PyPI gives `cryptography`, `pkilint`
+//! Debian's packages give OpenSSL, gpgsm, NSS `cmsutil`, Chromium (run headless by the
+//! browser-policy tests) and samba's Python bindings (its Registry.pol parser); PyPI gives `cryptography`, `pkilint`
 //! and `jsonschema` (which checks the scenario schema), installed in a venv under target/ so that
 //! nothing outside the checkout changes.
 
@@ -15,6 +16,8 @@ const APT_PACKAGES: &[&str] = &[
     "gpg-agent",
     "libnss3-tools",
     "python3-venv",
+    "chromium",
+    "python3-samba",
 ];
 /// Pinned so that a new release cannot change what "the peer accepts" between two CI runs.
 const PYTHON_PACKAGES: &[&str] = &[

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod browser_policy;
 mod cert;
 pub(crate) mod crl_fetch;
 mod decrypt;
@@ -50,6 +51,9 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Decrypt an S/MIME message with a recipient's certificate and key.
     Decrypt(decrypt::DecryptArgs),
+    /// Step 4: the Edge/Chrome policy that installs Outlook on the web's S/MIME extension.
+    #[command(subcommand)]
+    BrowserPolicy(browser_policy::Command),
     /// Scenario files: check them, print their JSON Schema, show a run's plan.
     #[command(subcommand)]
     Scenario(scenario::Command),
@@ -71,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Cert(command) => cert::run(command),
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
+        Command::BrowserPolicy(command) => browser_policy::run(command),
         Command::Scenario(command) => scenario::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
