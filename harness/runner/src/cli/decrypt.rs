@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 use smime::cms::envelope::{RecipientMatch, decrypt_message, decrypted_message};
-use smime::key::PrivateKey;
 
 use super::encrypt::load_certificate;
 use super::output::{PRIVATE, write_output};
@@ -41,11 +40,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
     let (cert, key) = match (&args.cert, &args.key, &args.p12) {
         (Some(cert_path), Some(key_path), None) => {
             let cert = load_certificate(cert_path)?;
-            let bytes = std::fs::read(key_path)
-                .with_context(|| format!("cannot read {}", key_path.display()))?;
-            let key = PrivateKey::from_pem_or_der(&bytes)
-                .with_context(|| format!("{}", key_path.display()))?;
-            (cert, key)
+            (cert, super::input::read_key(key_path)?)
         }
         (None, None, Some(p12)) => {
             let password = args.password.as_deref().unwrap_or_default();

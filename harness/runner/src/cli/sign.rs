@@ -1,11 +1,10 @@
 //! `smime-lab sign`: sign a message clear (multipart/signed) or opaque (application/pkcs7-mime),
 //! byte-identical for a given `--now` and `--seed`.
 
-use super::input::read_certificates;
+use super::input::{read_certificates, read_message};
 use super::output::{PUBLIC, write_output};
 use super::rng::rng;
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -124,21 +123,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let input = read_input(&args.input)?;
+    let input = read_message(&args.input)?;
     let signed = sign_message(&input, &signer, &options, &mut rng(args.seed.as_deref())?)
         .with_context(|| format!("cannot sign {}", args.input.display()))?;
     // Signed mail is public: ordinary file permissions.
     write_output(args.output.as_deref(), &signed, PUBLIC)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("cannot read the message from standard input")?;
-        return Ok(buf);
-    }
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }

@@ -1,6 +1,8 @@
 //! `smime-lab verify`: verify a signed message as Exchange Online would — chain to the given
 //! anchors, revocation from the CRL distribution points (fetched unless told not to), the signer
-//! being the From address. Exit 0 only for a valid signature from the From address.
+//! being the From address. Layered messages (signed then encrypted, triple-wrapped) are opened
+//! layer by layer with the recipient's key ([`smime::cms::open_message`]). Exit 0 only for a
+//! valid signature from the From address on every signed layer.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,11 +10,22 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args as ClapArgs;
-use smime::cms::{Certificate, Revocation, Verdict, VerifyContext, verify_message};
+use smime::cms::{Certificate, Layer, OpenedMessage, Revocation, VerifyContext, open_message};
+use smime::key::PrivateKey;
 
 use super::crl_fetch;
+use super::input::{
+    OptionalPassword, read_certificates, read_key, read_message, read_pkcs12_identity,
+};
 
 #[derive(Debug, ClapArgs)]
+#[command(after_help = "\
+Encrypted messages (signed then encrypted as Outlook and Thunderbird send them, or RFC 2634
+triple-wrapped) are opened layer by layer: give the recipient's --cert and --key, or --p12 with
+--password. Every signature must be valid and from the From address; without a key an encrypted
+message exits 1 with status `encrypted`. --json shows each layer under \"layers\".
+
+Exit status: 0 a valid signature from the From address, 1 anything else, 2 unreadable input.")]
 pub struct Args {
     /// Trust anchors: PEM bundle or DER certificate (repeatable). Exchange trusts the
     /// certificates of the SST given to Set-SmimeConfig.
@@ -35,6 +48,17 @@ pub struct Args {
     /// of a decrypted message).
     #[arg(long, value_name = "ADDRESS")]
     sender: Option<String>,
+    /// The recipient's certificate, to decrypt an encrypted message (with --key).
+    #[arg(long, value_name = "CERT", requires = "key", conflicts_with = "p12")]
+    cert: Option<PathBuf>,
+    /// The recipient's private key (PKCS#8, PKCS#1 or SEC1; PEM or DER; unencrypted).
+    #[arg(long, value_name = "KEY", requires = "cert", conflicts_with = "p12")]
+    key: Option<PathBuf>,
+    /// The recipient's certificate and key as PKCS#12 (.p12/.pfx), instead of --cert/--key.
+    #[arg(long, value_name = "FILE")]
+    p12: Option<PathBuf>,
+    #[command(flatten)]
+    password: OptionalPassword,
     /// Print the verdict as JSON.
     #[arg(long)]
     json: bool,
@@ -42,16 +66,37 @@ pub struct Args {
     input: PathBuf,
 }
 
+/// The recipient's certificate and key from --cert/--key or --p12, if given.
+fn decryption_identity(args: &Args) -> anyhow::Result<Option<(Certificate, PrivateKey)>> {
+    let password = args.password.resolve()?;
+    match (&args.cert, &args.key, &args.p12) {
+        (Some(cert), Some(key), None) => {
+            if password.is_some() {
+                anyhow::bail!("--password goes with --p12, not with --cert/--key");
+            }
+            let mut certificates = read_certificates(cert)?;
+            Ok(Some((certificates.remove(0), read_key(key)?)))
+        }
+        (None, None, Some(p12)) => {
+            let Some(password) = password else {
+                anyhow::bail!(
+                    "{}: give the PKCS#12 password with --password or --password-file (--password '' for none)",
+                    p12.display()
+                );
+            };
+            let identity = read_pkcs12_identity(p12, &password)?;
+            Ok(Some((identity.certificate, identity.key)))
+        }
+        (None, None, None) if password.is_some() => {
+            anyhow::bail!("--password is for a --p12 file, and none was given")
+        }
+        (None, None, None) => Ok(None),
+        _ => anyhow::bail!("give --cert and --key, or --p12 and --password"),
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let message = if args.input == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .context("cannot read the message from standard input")?;
-        buf
-    } else {
-        std::fs::read(&args.input)
-            .with_context(|| format!("cannot read {}", args.input.display()))?
-    };
+    let message = read_message(&args.input)?;
     let mut anchors = Vec::new();
     for path in &args.anchors {
         anchors.extend(load_anchors(path)?);
@@ -65,6 +110,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{}", path.display()))?;
         given_crls.push(der);
     }
+    let identity = decryption_identity(&args)?;
+    let decryption = identity.as_ref().map(|(cert, key)| (cert, key));
 
     let mut ctx = VerifyContext::new(
         anchors,
@@ -72,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     ctx.sender = args.sender.clone();
 
-    let verdict = if args.no_crl_fetch {
+    let opened = if args.no_crl_fetch {
         ctx.revocation = if given_crls.is_empty() {
             Revocation::NotChecked
         } else {
@@ -81,26 +128,44 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 unreachable: Vec::new(),
             }
         };
-        verify_message(&message, &ctx)
+        open_message(&message, &ctx, decryption)
     } else {
-        // First pass without revocation: it validates the path and names the distribution
-        // points of the certificates on it. Then fetch them and verify again.
-        let first = verify_message(&message, &ctx);
-        if first.chain.is_empty() {
+        // First pass without revocation: it validates the paths and names the distribution
+        // points of the certificates on them (every signed layer's). Then fetch them and open
+        // the message again.
+        let first = open_message(&message, &ctx, decryption);
+        let mut urls: Vec<String> = Vec::new();
+        for layer in &first.layers {
+            if let Layer::Signed { verdict } = layer
+                && !verdict.chain.is_empty()
+            {
+                for url in &verdict.crl_distribution_points {
+                    if !urls.contains(url) {
+                        urls.push(url.clone());
+                    }
+                }
+            }
+        }
+        let any_path = first
+            .layers
+            .iter()
+            .any(|l| matches!(l, Layer::Signed { verdict } if !verdict.chain.is_empty()));
+        if !any_path {
             first
         } else {
-            let (fetched, unreachable) = fetch_all(
-                &first.crl_distribution_points,
-                Duration::from_secs(args.crl_timeout.max(1)),
-            );
+            let (fetched, unreachable) =
+                fetch_all(&urls, Duration::from_secs(args.crl_timeout.max(1)));
             let mut crls = given_crls;
             crls.extend(fetched);
             ctx.revocation = Revocation::Crls { crls, unreachable };
-            verify_message(&message, &ctx)
+            open_message(&message, &ctx, decryption)
         }
     };
-    print_verdict(&verdict, args.json)?;
-    Ok(if verdict.is_valid() {
+    print_opened(&opened, args.json)?;
+    if opened.verdict.status == smime::cms::Status::Encrypted && decryption.is_none() {
+        eprintln!("note: encrypted: pass --cert/--key or --p12 to decrypt it first");
+    }
+    Ok(if opened.is_valid() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -139,12 +204,12 @@ fn load_anchors(path: &Path) -> anyhow::Result<Vec<Certificate>> {
     super::input::read_certificates(path)
 }
 
-fn print_verdict(verdict: &Verdict, json: bool) -> anyhow::Result<()> {
+fn print_opened(opened: &OpenedMessage, json: bool) -> anyhow::Result<()> {
     if json {
-        let text = serde_json::to_string_pretty(verdict).context("cannot encode the verdict")?;
+        let text = serde_json::to_string_pretty(opened).context("cannot encode the verdict")?;
         println!("{text}");
     } else {
-        print!("{}", verdict.to_text());
+        print!("{}", opened.to_text());
     }
     Ok(())
 }

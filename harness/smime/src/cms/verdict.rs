@@ -18,6 +18,9 @@ pub enum Status {
     NotSigned,
     /// The message is encrypted (enveloped-data): decrypt it and verify the inner entity.
     Encrypted,
+    /// The message is encrypted and the certificate and key given do not open it: not a
+    /// recipient, a key that is not the certificate's, or content that does not decrypt.
+    CannotDecrypt,
     /// A signed part exists, but the signature does not cover what a reader sees as the message
     /// (prepended text, a signed part hidden in an attachment or nested in multipart/mixed).
     PartiallySigned,
@@ -55,6 +58,7 @@ impl Status {
             Status::Valid => "valid",
             Status::NotSigned => "not-signed",
             Status::Encrypted => "encrypted",
+            Status::CannotDecrypt => "cannot-decrypt",
             Status::PartiallySigned => "partially-signed",
             Status::Malformed => "malformed",
             Status::Unsupported => "unsupported",
@@ -229,6 +233,21 @@ impl Verdict {
         if !self.weak_reasons.contains(&why) {
             self.weak_reasons.push(why);
         }
+    }
+
+    /// The reasons that are failures (they come first), without the notes after them.
+    pub fn failures(&self) -> &[String] {
+        self.reasons.get(..self.failures).unwrap_or(&self.reasons)
+    }
+
+    /// Forgets every finding (status back to valid, no reasons), keeping the facts: for a
+    /// verdict that sums up others ([`super::open`]).
+    pub(crate) fn clear_findings(&mut self) {
+        self.status = Status::Valid;
+        self.reasons.clear();
+        self.failures = 0;
+        self.weak = false;
+        self.weak_reasons.clear();
     }
 
     pub fn is_valid(&self) -> bool {

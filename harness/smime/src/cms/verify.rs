@@ -112,6 +112,19 @@ struct Sender {
 /// Verifies a whole message (header fields, an empty line, a body). Never panics; anything that
 /// is not a valid signature from the From address gets a status other than `valid`.
 pub fn verify_message(message: &[u8], ctx: &VerifyContext) -> Verdict {
+    verify_layer(message, ctx, false).0
+}
+
+/// [`verify_message`], also returning the content the signature covers (the first part of
+/// multipart/signed, the eContent of an opaque signature) when the message is S/MIME signed at
+/// the top and that content could be taken out, whatever the verdict. `layered` says the caller
+/// ([`super::open`]) goes on into that content, so it is not worth a note that only the outer
+/// signature was verified.
+pub(crate) fn verify_layer(
+    message: &[u8],
+    ctx: &VerifyContext,
+    layered: bool,
+) -> (Verdict, Option<Vec<u8>>) {
     let mut v = Verdict::new();
     let entity = match Entity::parse(message) {
         Ok(e) => e,
@@ -120,7 +133,7 @@ pub fn verify_message(message: &[u8], ctx: &VerifyContext) -> Verdict {
                 Status::Malformed,
                 format!("the message does not parse: {e}"),
             );
-            return v;
+            return (v, None);
         }
     };
     let sender = sender_of(&entity, ctx);
@@ -134,11 +147,11 @@ pub fn verify_message(message: &[u8], ctx: &VerifyContext) -> Verdict {
         Err(e) => {
             v.fail(Status::Malformed, e.to_string());
             v.mime_tree = assign_roles(nodes, None, None);
-            return v;
+            return (v, None);
         }
     };
     if is_smime_container(&content_type) {
-        verify_entity(
+        let content = verify_entity(
             &entity,
             &content_type,
             "root",
@@ -146,8 +159,9 @@ pub fn verify_message(message: &[u8], ctx: &VerifyContext) -> Verdict {
             ctx,
             &mut v,
             &mut nodes,
+            layered,
         );
-        return v;
+        return (v, content);
     }
 
     // Not signed at the top. A signed part somewhere inside is the classic wrapping attack
@@ -167,6 +181,7 @@ pub fn verify_message(message: &[u8], ctx: &VerifyContext) -> Verdict {
                         ctx,
                         &mut inner,
                         &mut inner_nodes,
+                        false,
                     );
                 }
                 Err(e) => inner.fail(Status::Malformed, e.to_string()),
@@ -198,7 +213,7 @@ pub fn verify_message(message: &[u8], ctx: &VerifyContext) -> Verdict {
             v.mime_tree = assign_roles(nodes, None, None);
         }
     }
-    v
+    (v, None)
 }
 
 fn is_smime_container(ct: &ContentType) -> bool {
@@ -285,7 +300,9 @@ fn sender_of(entity: &Entity<'_>, ctx: &VerifyContext) -> Sender {
     sender
 }
 
-/// Verifies an entity whose Content-Type is multipart/signed or application/pkcs7-mime.
+/// Verifies an entity whose Content-Type is multipart/signed or application/pkcs7-mime; returns
+/// the signed content when it could be taken out.
+#[allow(clippy::too_many_arguments)] // private plumbing; a struct would only rename them
 fn verify_entity(
     entity: &Entity<'_>,
     ct: &ContentType,
@@ -294,23 +311,27 @@ fn verify_entity(
     ctx: &VerifyContext,
     v: &mut Verdict,
     nodes: &mut Vec<(String, String)>,
-) {
+    layered: bool,
+) -> Option<Vec<u8>> {
     if ct.is("multipart/signed") {
         v.packaging = Some(Packaging::ClearSigned);
         let signed_part = child_path(path, 1);
         v.signed_part = Some(signed_part.clone());
         let signature_part = child_path(path, 2);
-        verify_clear_signed(entity, ct, sender, ctx, v);
+        let content = verify_clear_signed(entity, ct, sender, ctx, v);
         let taken = std::mem::take(nodes);
         v.mime_tree = assign_roles(taken, Some(&signed_part), Some(&signature_part));
+        content
     } else {
         v.packaging = Some(Packaging::OpaqueSigned);
         let inner_path = format!("{path}/p7m");
-        if let Some(content) = verify_opaque(entity, ct, sender, ctx, v) {
+        let content = verify_opaque(entity, ct, sender, ctx, v);
+        if let Some(content) = &content {
             v.signed_part = Some(inner_path.clone());
-            if let Ok(inner) = Entity::parse(&content) {
+            if let Ok(inner) = Entity::parse(content) {
                 collect_tree(&inner, &inner_path, 1, nodes);
-                if let Ok(inner_ct) = inner.content_type()
+                if !layered
+                    && let Ok(inner_ct) = inner.content_type()
                     && (is_smime_container(&inner_ct))
                 {
                     v.note(format!(
@@ -328,16 +349,19 @@ fn verify_entity(
             root.role = PartRole::SignedData;
         }
         v.mime_tree = tree;
+        content
     }
 }
 
+/// Verifies multipart/signed; returns the first part (the signed entity) once the structure
+/// is sound enough to say which bytes were signed.
 fn verify_clear_signed(
     entity: &Entity<'_>,
     ct: &ContentType,
     sender: &Sender,
     ctx: &VerifyContext,
     v: &mut Verdict,
-) {
+) -> Option<Vec<u8>> {
     let protocol = ct.param("protocol").unwrap_or_default();
     if !protocol.eq_ignore_ascii_case("application/pkcs7-signature")
         && !protocol.eq_ignore_ascii_case("application/x-pkcs7-signature")
@@ -353,17 +377,17 @@ fn verify_clear_signed(
                 "multipart/signed with protocol {protocol:?}: S/MIME uses application/pkcs7-signature"
             ),
         );
-        return;
+        return None;
     }
     let Some(boundary) = ct.param("boundary") else {
         v.fail(Status::Malformed, "multipart/signed without a boundary");
-        return;
+        return None;
     };
     let parts = match mime::split_multipart(entity.body(), boundary) {
         Ok(p) => p,
         Err(e) => {
             v.fail(Status::Malformed, format!("multipart/signed: {e}"));
-            return;
+            return None;
         }
     };
     let [content, signature] = parts.parts.as_slice() else {
@@ -374,13 +398,13 @@ fn verify_clear_signed(
                 parts.parts.len()
             ),
         );
-        return;
+        return None;
     };
     let signature_entity = match Entity::parse(signature) {
         Ok(e) => e,
         Err(e) => {
             v.fail(Status::Malformed, format!("the signature part: {e}"));
-            return;
+            return None;
         }
     };
     match signature_entity.content_type() {
@@ -393,18 +417,18 @@ fn verify_clear_signed(
                     sct.essence
                 ),
             );
-            return;
+            return None;
         }
         Err(e) => {
             v.fail(Status::Malformed, format!("the signature part: {e}"));
-            return;
+            return None;
         }
     }
     let der = match signature_entity.decoded_body() {
         Ok(d) => d,
         Err(e) => {
             v.fail(Status::Malformed, format!("the signature part: {e}"));
-            return;
+            return None;
         }
     };
     // The exact bytes of the first part, with the line breaks the signer hashed (CRLF).
@@ -420,6 +444,7 @@ fn verify_clear_signed(
             "micalg={micalg} disagrees with the signature's digest {digest} (harmless: the digest algorithm in the signature counts)"
         ));
     }
+    Some(signed.into_owned())
 }
 
 /// Verifies an application/pkcs7-mime entity; returns the signed content when there is one.

@@ -8,7 +8,7 @@ use std::path::Path;
 use smime::cms::mime;
 use smime::cms::{Signer, VerifyContext};
 #[allow(unused_imports)] // as with the functions below, each test binary uses a subset
-pub use test_support::{openssl, python, run_any, run_ok, vector, vector_path, write};
+pub use test_support::{openssl, python, run_any, run_ok, run_openssl, vector, vector_path, write};
 use x509_cert::Certificate;
 
 /// The lab's fixed clock for the RFC 9216 material (valid 2019-2052).
