@@ -38,13 +38,11 @@ fn chromium() -> PathBuf {
     if let Some(path) = std::env::var_os("SMIME_LAB_CHROMIUM") {
         return PathBuf::from(path);
     }
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-        for name in ["chromium", "chromium-browser"] {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
+    if let Some(found) = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find_map(test_support::find_on_path)
+    {
+        return found;
     }
     panic!(
         "Chromium is not installed: these tests prove the policy against a real browser. Install it with `apt-get install -y chromium` (or `cargo xtask peers --install`), or point SMIME_LAB_CHROMIUM at the binary"

@@ -7,12 +7,13 @@
 //! browser-policy --test generated`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use browser_policy::{
     Browser, CheckOptions, Format, OWA_SMIME_EXTENSION_FORCELIST_VALUE, check_artifact, generate,
 };
 use serde_json::{Value, json};
+use test_support::run_any_with_stdin;
 
 const SEED: &str = "golden";
 
@@ -102,27 +103,30 @@ fn every_artifact_checks_clean_where_it_belongs() {
     }
 }
 
-fn python(var: &str, default: &str, script: &str, input: &[u8], install: &str) -> Value {
-    let interpreter = std::env::var(var).unwrap_or_else(|_| default.to_owned());
-    let mut child = Command::new(&interpreter)
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{interpreter}: cannot run ({e}); {install}"));
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(input).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+/// Runs `script` with `args` and `input` on standard input; its output is JSON.
+fn python(interpreter: &Path, script: &str, args: &[&str], input: &[u8], install: &str) -> Value {
+    assert!(
+        interpreter.is_file(),
+        "{}: no such interpreter; {install}",
+        interpreter.display()
+    );
+    let out = run_any_with_stdin(
+        Command::new(interpreter).args(["-c", script]).args(args),
+        input,
+    );
     assert!(
         out.status.success(),
-        "{interpreter} failed: {}\n{install}",
+        "{} failed: {}\n{install}",
+        interpreter.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The Python with samba's bindings: Debian's, which a venv does not see.
+fn debian_python() -> PathBuf {
+    std::env::var_os("SMIME_LAB_DEBIAN_PYTHON")
+        .map_or_else(|| PathBuf::from("/usr/bin/python3"), PathBuf::from)
 }
 
 /// samba's `preg` NDR parser: the one Samba's Group Policy code (samba-gpupdate) uses to read
@@ -149,9 +153,9 @@ fn samba_reads_our_registry_pol() {
     for browser in [Browser::Edge, Browser::Chrome] {
         let artifact = generate(browser, Format::Pol, SEED);
         let parsed = python(
-            "SMIME_LAB_DEBIAN_PYTHON",
-            "/usr/bin/python3",
+            &debian_python(),
             SAMBA_PREG,
+            &[],
             &artifact.bytes,
             "install Debian's samba bindings: apt-get install -y python3-samba (or cargo xtask peers --install); SMIME_LAB_DEBIAN_PYTHON names the interpreter that has them",
         );
@@ -186,31 +190,13 @@ print(json.dumps({"profile": p, "expected_uuids": [v5("profile"), v5("payload")]
 fn python_plistlib_reads_our_profile_and_uuid_agrees_on_its_payload_uuids() {
     for browser in [Browser::Edge, Browser::Chrome] {
         let artifact = generate(browser, Format::Mobileconfig, SEED);
-        let interpreter =
-            std::env::var("SMIME_LAB_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-        let mut child = Command::new(&interpreter)
-            .args(["-c", PLISTLIB, SEED, browser.slug()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{interpreter}: cannot run ({e}); install python3"));
-        {
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(&artifact.bytes)
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "plistlib refused the profile: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let parsed = python(
+            &test_support::python_with("plistlib"),
+            PLISTLIB,
+            &[SEED, browser.slug()],
+            &artifact.bytes,
+            "plistlib refused the profile",
         );
-        let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
         let profile = &parsed["profile"];
         assert_eq!(profile["PayloadType"], "Configuration");
         assert_eq!(profile["PayloadScope"], "System");
@@ -240,9 +226,9 @@ print(json.dumps({"crlf_only": "\n" not in text.replace("\r\n", ""), "lines": te
 fn python_decodes_our_reg_file_as_regedit_writes_it() {
     let artifact = generate(Browser::Chrome, Format::Reg, SEED);
     let parsed = python(
-        "SMIME_LAB_PYTHON",
-        "python3",
+        &test_support::python_with("json"),
         REG_TEXT,
+        &[],
         &artifact.bytes,
         "install python3",
     );

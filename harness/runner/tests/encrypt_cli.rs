@@ -255,7 +255,7 @@ fn what_cannot_be_done_exits_2_with_a_reason() {
 #[test]
 fn decrypt_with_the_users_pkcs12_file_in_both_profiles() {
     // The lab's own PKCS#12 files: what a user installs on a device is what opens their mail.
-    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pki/default");
+    let lab = fixture("pki/default");
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in.eml");
     std::fs::write(

@@ -3,9 +3,10 @@
 //! JSON, byte-stable output, pipes, OpenSSL opening what `protect` writes, and a real Outlook
 //! message.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use test_support::{fixture, run_any_with_stdin, run_openssl, vector_path};
 
 const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
 /// Inside the lab certificates' validity and the lab CRLs' (issued 2026-01-01, next update
@@ -13,28 +14,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
 const NOW: &str = "2026-01-02T12:00:00Z";
 
 fn pki(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/pki/default")
-        .join(name);
-    assert!(path.is_file(), "missing lab fixture {}", path.display());
-    path.to_str().unwrap().to_owned()
-}
-
-fn vectors() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SMIME_LAB_VECTORS") {
-        return PathBuf::from(dir);
-    }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|d| d.join("shared/vectors"))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "no shared/vectors above {}: put the shared/ folder beside the repository or set SMIME_LAB_VECTORS",
-                manifest.display()
-            )
-        })
+    fixture(&format!("pki/default/{name}"))
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn smime_lab(args: &[&str]) -> Output {
@@ -42,15 +25,7 @@ fn smime_lab(args: &[&str]) -> Output {
 }
 
 fn smime_lab_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    run_any_with_stdin(Command::new(BIN).args(args), stdin)
 }
 
 #[track_caller]
@@ -83,16 +58,6 @@ fn kinds(v: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|l| l["kind"].as_str().unwrap().to_owned())
         .collect()
-}
-
-fn openssl() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("openssl"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("peer tool `openssl` is not installed: apt-get install -y openssl")
-        })
 }
 
 fn message(from: &str) -> Vec<u8> {
@@ -389,13 +354,7 @@ fn openssl_opens_what_protect_writes() {
     .unwrap();
     let decrypted = dir.join("decrypted.eml");
     let run = |args: &[&str]| {
-        let out = Command::new(openssl()).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_openssl(args);
     };
     run(&[
         "cms",
@@ -432,7 +391,7 @@ fn openssl_opens_what_protect_writes() {
 /// A real Outlook 16 message, signed then encrypted, opened with the recipient's key files.
 #[test]
 fn verify_opens_an_outlook_message() {
-    let dir = vectors().join("hiraoka-tb128-outlook16");
+    let dir = vector_path("hiraoka-tb128-outlook16");
     let p = |n: &str| dir.join(n).to_str().unwrap().to_owned();
     let out = smime_lab(&[
         "verify",

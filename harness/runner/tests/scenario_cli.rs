@@ -1,14 +1,10 @@
 //! `smime-lab scenario check|schema|plan`, run as a user runs them: exit codes 0 (valid), 1 (a
 //! scenario with problems), 2 (a file that cannot be read).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(BIN)
@@ -25,7 +21,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn check_accepts_the_catalogue() {
-    let scenarios = repo_root().join("scenarios");
+    let scenarios = test_support::repo_root().join("scenarios");
     let out = run(&["scenario".as_ref(), "check".as_ref(), scenarios.as_os_str()]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
@@ -37,7 +33,7 @@ fn check_accepts_the_catalogue() {
 fn check_reports_file_line_and_column_and_exits_1() {
     let broken = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/broken-scenarios/unknown-user-in-message.yaml");
-    let good = repo_root().join("scenarios/rsa-happy-path.yaml");
+    let good = test_support::repo_root().join("scenarios/rsa-happy-path.yaml");
     let out = run(&[
         "scenario".as_ref(),
         "check".as_ref(),
@@ -102,7 +98,7 @@ fn schema_is_written_where_scenario_files_look_for_it() {
 
 #[test]
 fn plan_lists_the_actions() {
-    let file = repo_root().join("scenarios/expired-ca-in-sst.yaml");
+    let file = test_support::repo_root().join("scenarios/expired-ca-in-sst.yaml");
     let out = run(&["scenario".as_ref(), "plan".as_ref(), file.as_os_str()]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));

@@ -9,10 +9,6 @@ use std::process::Command;
 
 use runner::scenario::{self, ScenarioError};
 
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
@@ -24,7 +20,7 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn catalogue() -> Vec<PathBuf> {
-    yaml_files(&repository().join("scenarios"))
+    yaml_files(&test_support::repo_root().join("scenarios"))
 }
 
 /// Relative to the package, so that snapshots do not depend on where the repository is.
@@ -179,17 +175,6 @@ fn broken_scenarios_fail_at_their_line_and_column() {
     }
 }
 
-/// The Python with `jsonschema`: $SMIME_LAB_PYTHON, else /work/venv/bin/python, else python3.
-fn python() -> String {
-    if let Ok(p) = std::env::var("SMIME_LAB_PYTHON") {
-        return p;
-    }
-    if Path::new("/work/venv/bin/python").exists() {
-        return "/work/venv/bin/python".to_owned();
-    }
-    "python3".to_owned()
-}
-
 const JSONSCHEMA_HINT: &str = "install it with `cargo xtask peers --install`, or `pip install jsonschema` into the Python that SMIME_LAB_PYTHON names";
 
 /// Validates JSON documents against the schema with Python's jsonschema; prints one line per
@@ -254,18 +239,19 @@ fn the_schema_is_valid_and_accepts_the_catalogue() {
         documents.push((json, false));
     }
 
-    let python = python();
+    let python = test_support::python_with("jsonschema");
     let mut command = Command::new(&python);
     command.arg("-c").arg(VALIDATE).arg(&schema_path);
     command.args(documents.iter().map(|(p, _)| p));
     let output = command
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; {JSONSCHEMA_HINT}"));
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {JSONSCHEMA_HINT}", python.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !stdout.contains("NO-JSONSCHEMA"),
-        "{python} has no `jsonschema` module: {JSONSCHEMA_HINT}"
+        "{} has no `jsonschema` module: {JSONSCHEMA_HINT}",
+        python.display()
     );
     assert!(
         output.status.success(),
@@ -293,7 +279,7 @@ fn the_schema_is_valid_and_accepts_the_catalogue() {
 
 #[test]
 fn the_readme_lists_every_scenario() {
-    let readme = std::fs::read_to_string(repository().join("scenarios/README.md"))
+    let readme = std::fs::read_to_string(test_support::repo_root().join("scenarios/README.md"))
         .expect("scenarios/README.md");
     let missing: Vec<String> = catalogue()
         .iter()

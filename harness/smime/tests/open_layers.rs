@@ -399,7 +399,7 @@ fn openssl_opens_what_we_layer_step_by_step() {
 /// encryption to the sender too, so both can open it.
 #[test]
 fn lab_pki_ecdh_recipient_and_sender_copy() {
-    let pki = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pki/default");
+    let pki = test_support::fixture("pki/default");
     let read = |n: &str| std::fs::read(pki.join(n)).unwrap();
     let cert = |n: &str| {
         smime::certificate::parse_certificates(&read(n))

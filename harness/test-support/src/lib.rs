@@ -13,7 +13,7 @@ pub mod nss;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// What installs every peer at once; each panic names it next to the single package.
 const PEERS_HINT: &str = "`cargo xtask peers --install` installs every test peer";
@@ -153,30 +153,38 @@ pub fn run_openssl(args: &[&str]) -> Vec<u8> {
 /// The Python with `cryptography`: `SMIME_LAB_PYTHON` if set (a relative path is taken from the
 /// repository root), else `python3` on PATH. Fails the test when it cannot `import cryptography`.
 pub fn python() -> PathBuf {
-    static CHECKED: OnceLock<PathBuf> = OnceLock::new();
-    const HINT: &str = "run `cargo xtask peers --install` (a venv with cryptography and pkilint in \
+    python_with("cryptography")
+}
+
+/// The peers' Python (as [`python`]), which must be able to `import module`: the one venv that
+/// `cargo xtask peers --install` makes holds every module the tests use.
+pub fn python_with(module: &str) -> PathBuf {
+    static CHECKED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    const HINT: &str = "run `cargo xtask peers --install` (a venv with the Python peers in \
                         target/peers/venv) and set SMIME_LAB_PYTHON=target/peers/venv/bin/python";
-    CHECKED
-        .get_or_init(|| {
-            let candidate = match std::env::var_os("SMIME_LAB_PYTHON") {
-                Some(path) => resolve(path.into()),
-                None => find_on_path("python3").unwrap_or_else(|| {
-                    panic!("no python3 on PATH and SMIME_LAB_PYTHON is not set: {HINT}")
-                }),
-            };
-            let check = Command::new(&candidate)
-                .args(["-c", "import cryptography"])
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run {} ({e}): {HINT}", candidate.display()));
-            assert!(
-                check.status.success(),
-                "{} cannot `import cryptography`: {HINT}\n{}",
-                candidate.display(),
-                String::from_utf8_lossy(&check.stderr)
-            );
-            candidate
-        })
-        .clone()
+    let candidate = match std::env::var_os("SMIME_LAB_PYTHON") {
+        Some(path) => resolve(path.into()),
+        None => find_on_path("python3").unwrap_or_else(|| {
+            panic!("no python3 on PATH and SMIME_LAB_PYTHON is not set: {HINT}")
+        }),
+    };
+    let mut checked = CHECKED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !checked.iter().any(|m| m == module) {
+        let check = Command::new(&candidate)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {} ({e}): {HINT}", candidate.display()));
+        assert!(
+            check.status.success(),
+            "{} cannot `import {module}`: {HINT}\n{}",
+            candidate.display(),
+            String::from_utf8_lossy(&check.stderr)
+        );
+        checked.push(module.to_owned());
+    }
+    candidate
 }
 
 /// A pkilint program (`lint_cabf_smime_cert`, `lint_pkix_cert`, ...). They are installed side by

@@ -1051,10 +1051,10 @@ mod tests {
     use crate::scenario::load::{LoadedScenario, parse};
 
     fn catalogue(name: &str) -> LoadedScenario {
-        let path = format!("{}/../../scenarios/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-        parse(&text, &path).unwrap_or_else(|e| panic!("{}", e.render(false)))
+        let path = test_support::repo_root().join(format!("scenarios/{name}.yaml"));
+        let text = String::from_utf8(test_support::read(&path))
+            .unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()));
+        parse(&text, &path.to_string_lossy()).unwrap_or_else(|e| panic!("{}", e.render(false)))
     }
 
     fn plan_of(name: &str) -> Plan {
@@ -1229,14 +1229,16 @@ mod tests {
     fn the_default_fixture_is_the_committed_pki() {
         let plan = plan_of("separate-signing-and-encryption");
         for id in ["root", "issuing", "alice", "bob-sign", "bob-encrypt"] {
-            let path = format!(
-                "{}/../../fixtures/pki/default/{id}.crt.pem",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let path = test_support::fixture(&format!("pki/default/{id}.crt.pem"));
+            let pem = test_support::read(&path);
             let committed = smime::certificate::parse_certificates(&pem).expect("a certificate");
             let committed = der::Encode::to_der(&committed[0]).expect("DER");
-            assert_eq!(der(&plan, id), committed, "{id} differs from {path}");
+            assert_eq!(
+                der(&plan, id),
+                committed,
+                "{id} differs from {}",
+                path.display()
+            );
         }
     }
 

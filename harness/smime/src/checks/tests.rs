@@ -557,20 +557,20 @@ fn openssl_agrees_on_the_signatures() {
     let pki = TestPki::get();
     let dir = pki.dir();
     let verify = |untrusted: &str, root: &str, leaf: &str| {
-        std::process::Command::new("openssl")
-            .args([
-                "verify",
-                "-purpose",
-                "smimesign",
-                "-CAfile",
-                root,
-                "-untrusted",
-                untrusted,
-                leaf,
-            ])
-            .current_dir(dir)
-            .output()
-            .expect("openssl verify runs")
+        test_support::run_any(
+            test_support::openssl()
+                .args([
+                    "verify",
+                    "-purpose",
+                    "smimesign",
+                    "-CAfile",
+                    root,
+                    "-untrusted",
+                    untrusted,
+                    leaf,
+                ])
+                .current_dir(dir),
+        )
     };
     for (leaf, inter, root) in [
         ("good.pem", "inter.pem", "root.pem"),
