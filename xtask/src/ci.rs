@@ -24,6 +24,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    crate::images::run(&crate::images::Args::default())?;
     let mut test = cargo();
     if nextest_available() {
         test.args(["nextest", "run", "--workspace", "--no-fail-fast"]);

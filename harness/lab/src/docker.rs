@@ -1,7 +1,6 @@
 //! The containers runtime: one container per service on a Docker network of the run's own, from
 //! the images `cargo xtask images` builds, driven through testcontainers' re-exported `bollard`
-//! with the API version negotiated down to the engine's (see the crate docs for why not
-//! testcontainers' runner).
+//! client (see the crate docs for why not testcontainers' runner).
 //!
 //! Everything a run creates carries [`LABEL_RUN`] plus its owner's host name and pid, so that
 //! [`RunningLab::stop`], `Drop`, and the next lab on the same host (for owners that died without
@@ -13,6 +12,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
+use testcontainers::bollard::Docker;
 use testcontainers::bollard::container::LogOutput;
 use testcontainers::bollard::errors::Error as BollardError;
 use testcontainers::bollard::models::{
@@ -23,7 +23,6 @@ use testcontainers::bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
     RemoveContainerOptions, StopContainerOptions, UploadToContainerOptions,
 };
-use testcontainers::bollard::{ClientVersion, Docker};
 
 use crate::binaries::{MOCK_TENANT, SMTP_SINK};
 use crate::endpoints::{
@@ -32,8 +31,8 @@ use crate::endpoints::{
 use crate::images::{self, ImageRecipe};
 use crate::slapd::{self, SlapdLayout};
 use crate::{
-    Credentials, LabConfig, LabError, RunningLab, RunningServices, Runtime, RuntimeKind, Service,
-    nginx,
+    Credentials, HostResources, LabConfig, LabError, RunningLab, RunningServices, Runtime,
+    RuntimeKind, Service, nginx,
 };
 
 /// Marks everything the lab creates.
@@ -49,6 +48,8 @@ const LABEL_SERVICE: &str = "org.smime-lab.service";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Seconds between SIGTERM and SIGKILL when a service is stopped.
 const STOP_GRACE_SECONDS: i32 = 3;
+/// Attempts at host ports we picked, in case another process took one meanwhile.
+const PORT_ATTEMPTS: usize = 3;
 /// slapd sizes descriptor tables by the `nofile` limit; container defaults can be 1M.
 const NOFILE: i64 = 1024;
 
@@ -101,50 +102,23 @@ struct Engine {
     endpoint_host: String,
     /// The address ports are published on (loopback for a local engine).
     publish_ip: String,
+    /// The engine runs on this host (a unix socket, or tcp to localhost).
+    local: bool,
 }
 
 impl Engine {
-    /// Connects to `DOCKER_HOST` (else the local socket) and settles on an API version the
-    /// engine accepts: bollard asks for 1.53 in every URL, which engines before Docker 25 refuse
-    /// with "Maximum supported API version is X.Y"; then we ask again at X.Y.
+    /// Connects to `DOCKER_HOST` (else the local socket) and checks the engine answers.
     async fn connect() -> Result<Self, LabError> {
         let host = std::env::var("DOCKER_HOST")
             .ok()
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
-        let unreachable = |source| LabError::DockerUnreachable {
+        let unreachable = |cause| LabError::DockerUnreachable {
             host: host.clone(),
-            source,
+            cause,
         };
         let docker = Docker::connect_with_defaults().map_err(unreachable)?;
-        let docker = match docker.version().await {
-            Ok(_) => docker,
-            Err(BollardError::DockerResponseServerError { message, .. })
-                if message.contains("Maximum supported API version is") =>
-            {
-                let version = message
-                    .rsplit(' ')
-                    .next()
-                    .and_then(parse_api_version)
-                    .ok_or_else(|| {
-                        LabError::Other(format!("Docker engine at {host}: {message}"))
-                    })?;
-                let docker = if host.starts_with("unix://") {
-                    Docker::connect_with_unix(&host, 120, &version)
-                } else if host.starts_with("tcp://") || host.starts_with("http://") {
-                    Docker::connect_with_http(&host, 120, &version)
-                } else {
-                    return Err(LabError::Other(format!(
-                        "the Docker engine at {host} only speaks API {}.{}: reach it over unix:// or tcp://",
-                        version.major_version, version.minor_version
-                    )));
-                }
-                .map_err(unreachable)?;
-                docker.version().await.map_err(unreachable)?;
-                docker
-            }
-            Err(e) => return Err(unreachable(e)),
-        };
+        docker.version().await.map_err(unreachable)?;
         let remote_host = ["tcp://", "http://", "https://"]
             .iter()
             .find_map(|scheme| host.strip_prefix(scheme))
@@ -155,11 +129,13 @@ impl Engine {
                 docker,
                 endpoint_host: remote,
                 publish_ip: "0.0.0.0".into(),
+                local: false,
             },
             None => Engine {
                 docker,
                 endpoint_host: "127.0.0.1".into(),
                 publish_ip: "127.0.0.1".into(),
+                local: true,
             },
         })
     }
@@ -312,13 +288,22 @@ impl Engine {
     }
 }
 
-/// `1.41` → API version 1.41.
-fn parse_api_version(text: &str) -> Option<ClientVersion> {
-    let (major, minor) = text.trim().split_once('.')?;
-    Some(ClientVersion {
-        major_version: major.parse().ok()?,
-        minor_version: minor.parse().ok()?,
-    })
+/// A port free on this host's loopback right now.
+fn free_port() -> Result<u16, LabError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|e| LabError::Other(format!("cannot find a free port on 127.0.0.1: {e}")))
+}
+
+fn is_port_clash(error: &LabError) -> bool {
+    matches!(
+        error,
+        LabError::Docker {
+            cause: BollardError::DockerResponseServerError { message, .. },
+            ..
+        } if message.contains("port is already allocated") || message.contains("address already in use")
+    )
 }
 
 fn owner_host() -> String {
@@ -449,9 +434,35 @@ impl DockerLab {
             .await
             .map_err(|e| LabError::docker(format!("creating network {network}"), e))?;
         for service in self.config_services.clone() {
-            let spec = self.spec(service)?;
-            self.create(service, spec).await?;
-            self.start_container(service).await?;
+            let mut attempt = 1;
+            loop {
+                let spec = self.spec(service)?;
+                self.create(service, spec).await?;
+                match self.start_container(service).await {
+                    Ok(()) => break,
+                    // A port we picked was taken before the engine bound it: pick again.
+                    Err(e) if attempt < PORT_ATTEMPTS && is_port_clash(&e) => {
+                        attempt += 1;
+                        if let Some(container) = self.services.remove(&service) {
+                            self.engine
+                                .docker
+                                .remove_container(
+                                    &container.name,
+                                    Some(RemoveContainerOptions {
+                                        force: true,
+                                        v: true,
+                                        ..Default::default()
+                                    }),
+                                )
+                                .await
+                                .map_err(|e| {
+                                    LabError::docker(format!("removing {}", container.name), e)
+                                })?;
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         self.describe();
         Ok(())
@@ -634,16 +645,23 @@ impl DockerLab {
             .ports
             .iter()
             .map(|port| {
-                (
+                // A local engine publishes on a port we pick, so that a restarted container
+                // keeps it (the engine gives an ephemeral binding a new port on every start). A
+                // remote engine picks (empty host port), and endpoints follow each restart.
+                let host_port = if self.engine.local {
+                    free_port()?.to_string()
+                } else {
+                    String::new()
+                };
+                Ok((
                     format!("{port}/tcp"),
                     Some(vec![PortBinding {
                         host_ip: Some(self.engine.publish_ip.clone()),
-                        // Empty: the engine picks a free port; we read it after each start.
-                        host_port: Some(String::new()),
+                        host_port: Some(host_port),
                     }]),
-                )
+                ))
             })
-            .collect();
+            .collect::<Result<_, LabError>>()?;
         let body = ContainerCreateBody {
             image: Some(spec.image.reference()),
             cmd: Some(spec.cmd),
@@ -1139,6 +1157,10 @@ impl RunningServices for DockerLab {
         Box::pin(self.remove())
     }
 
+    fn host_resources(&self) -> HostResources {
+        HostResources::default()
+    }
+
     fn logs_hint(&self, service: Service) -> String {
         match self.services.get(&service) {
             Some(container) => format!("docker logs {}", container.name),
@@ -1183,14 +1205,6 @@ impl Drop for DockerLab {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn api_versions() {
-        let v = parse_api_version("1.41").map(|v| (v.major_version, v.minor_version));
-        assert_eq!(v, Some((1, 41)));
-        assert!(parse_api_version("1").is_none());
-        assert!(parse_api_version("x.y").is_none());
-    }
 
     #[test]
     fn ready_lines() {

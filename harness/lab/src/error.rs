@@ -1,4 +1,6 @@
 //! Everything that can go wrong starting, stopping or reaching a lab, each saying what to do next.
+//! Underlying errors are part of the message (fields named `cause`, not `source`), so a chain
+//! printed with `{:#}` does not say them twice.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,23 +23,21 @@ pub enum LabError {
     #[error("invalid lab configuration: {0}")]
     Config(String),
 
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error("{program} not found: {hint}")]
     ProgramMissing { program: String, hint: String },
 
-    #[error("cannot start {service} ({program}): {source}")]
+    #[error("cannot start {service} ({program}): {cause}")]
     Spawn {
         service: Service,
         program: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error("{service} exited before it was ready ({status}); its last output:\n{output}")]
@@ -59,12 +59,11 @@ pub enum LabError {
     },
 
     #[error(
-        "cannot reach the Docker engine at {host}: {source}\n  start Docker (or set DOCKER_HOST), or use the local runtime (--runtime local)"
+        "cannot reach the Docker engine at {host}: {cause}\n  start Docker (or set DOCKER_HOST), or use the local runtime (--runtime local)"
     )]
     DockerUnreachable {
         host: String,
-        #[source]
-        source: bollard::errors::Error,
+        cause: bollard::errors::Error,
     },
 
     #[error(
@@ -81,11 +80,10 @@ pub enum LabError {
         expected: String,
     },
 
-    #[error("Docker: {action}: {source}")]
+    #[error("Docker: {action}: {cause}")]
     Docker {
         action: String,
-        #[source]
-        source: bollard::errors::Error,
+        cause: bollard::errors::Error,
     },
 
     #[error("{0}")]
@@ -101,14 +99,14 @@ impl LabError {
         LabError::Io {
             action,
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 
     pub(crate) fn docker(action: impl Into<String>, source: bollard::errors::Error) -> Self {
         LabError::Docker {
             action: action.into(),
-            source,
+            cause: source,
         }
     }
 }

@@ -37,10 +37,13 @@
 //! lab started on the same host. The engine is the one `DOCKER_HOST` names, else the local
 //! socket.
 //!
-//! testcontainers 0.28's runner pins Docker API 1.53 (bollard 0.21) and never negotiates it down,
-//! so against an older engine such as Debian bookworm's docker.io 20.10 (API 1.41) every request
-//! fails. The Docker runtime therefore drives the engine through testcontainers' re-exported
-//! `bollard` client, negotiated to the engine's version.
+//! The runtime drives the engine through testcontainers' re-exported `bollard` client rather than
+//! testcontainers' runner, because: a restarted service must be waited for again (the runner's
+//! `ContainerAsync::start` does not wait, and its log-message wait would find the previous
+//! start's line; we count ready lines per start); an image must never be pulled (the runner pulls
+//! a missing one); host ports must survive a restart (an ephemeral binding gets a new port on
+//! every start, so the lab picks free ports itself); and every object must carry owner labels
+//! for the clean-up of orphans.
 //!
 //! **Auto** ([`RuntimeChoice::Auto`]) picks the Docker runtime when an engine answers *and* every
 //! image the lab needs is present and current, else the local runtime (and says why on stderr
@@ -71,6 +74,7 @@ use serde::{Deserialize, Serialize};
 
 pub use config::{Binaries, DirectoryConfig, LabConfig, PkiWebContent, SmtpConfig, TenantConfig};
 pub use docker::Containers;
+pub use docker::{LABEL_LAB, LABEL_RUN};
 pub use endpoints::{DirectoryEndpoint, Endpoints, PkiWebEndpoint, SmtpEndpoint, TenantEndpoint};
 pub use error::LabError;
 pub use local::Local;
@@ -142,6 +146,18 @@ pub trait RunningServices: Send {
 
     /// Where a person finds a service's output (a file, or a `docker logs` command).
     fn logs_hint(&self, service: Service) -> String;
+
+    /// The processes and directory the lab owns on this host (none for containers, whose
+    /// labels identify them), for cleaning up after an owner that was killed.
+    fn host_resources(&self) -> HostResources;
+}
+
+/// What a local lab leaves on the host if its owner is killed: its child processes and its
+/// temporary directory. Both have the run id in their command line or name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostResources {
+    pub processes: Vec<u32>,
+    pub directory: Option<std::path::PathBuf>,
 }
 
 /// A started lab. Dropping it stops everything too, but [`RunningLab::stop`] reports errors.
@@ -172,6 +188,10 @@ impl RunningLab {
 
     pub fn logs_hint(&self, service: Service) -> String {
         self.inner.logs_hint(service)
+    }
+
+    pub fn host_resources(&self) -> HostResources {
+        self.inner.host_resources()
     }
 
     pub async fn stop(mut self) -> Result<(), LabError> {

@@ -16,8 +16,8 @@ use crate::endpoints::{
 use crate::process::{Ready, Supervised};
 use crate::slapd::{self, SlapdLayout};
 use crate::{
-    Credentials, LabConfig, LabError, RunningLab, RunningServices, Runtime, RuntimeKind, Service,
-    TenantConfig, nginx,
+    Credentials, HostResources, LabConfig, LabError, RunningLab, RunningServices, Runtime,
+    RuntimeKind, Service, TenantConfig, nginx,
 };
 
 /// How long one service may take to become ready.
@@ -577,6 +577,17 @@ impl RunningServices for LocalLab {
 
     fn stop(&mut self) -> BoxFuture<'_, Result<(), LabError>> {
         Box::pin(self.shutdown())
+    }
+
+    fn host_resources(&self) -> HostResources {
+        HostResources {
+            processes: self
+                .services
+                .values()
+                .filter_map(|local| local.running.as_ref().and_then(Supervised::pid))
+                .collect(),
+            directory: self.dir.as_ref().map(|d| d.path().to_owned()),
+        }
     }
 
     fn logs_hint(&self, service: Service) -> String {

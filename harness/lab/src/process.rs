@@ -58,10 +58,10 @@ impl Supervised {
             .open(log_path)
             .await
             .map_err(|e| LabError::io("cannot open the log", log_path, e))?;
-        let mut child = command.spawn().map_err(|source| LabError::Spawn {
+        let mut child = command.spawn().map_err(|cause| LabError::Spawn {
             service,
             program,
-            source,
+            cause,
         })?;
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let log = Arc::new(tokio::sync::Mutex::new(log));
@@ -118,6 +118,11 @@ impl Supervised {
             }
         };
         Ok((supervised, value))
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// The last lines of output, for a person reading an error.
