@@ -24,6 +24,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // Doctests first: nextest does not run them, and the run should close on the summary of the
+    // whole suite rather than on the doctests' short count.
+    run_step(
+        cargo()
+            .args(["test", "--workspace", "--doc"])
+            .envs(peers::test_environment()),
+    )?;
     crate::images::run(&crate::images::Args::default())?;
     let mut test = cargo();
     if nextest_available() {
@@ -33,14 +40,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     test.envs(peers::test_environment());
     run_step(&mut test)?;
-    if nextest_available() {
-        // nextest does not run doctests.
-        run_step(
-            cargo()
-                .args(["test", "--workspace", "--doc"])
-                .envs(peers::test_environment()),
-        )?;
-    }
     Ok(())
 }
 

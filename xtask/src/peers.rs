@@ -1,7 +1,9 @@
 //! The independent peers the tests check our output against, and the environment tests find them in.
 //!
-//! Debian's packages give OpenSSL, gpgsm and NSS `cmsutil`; PyPI gives `cryptography` and `pkilint`,
-//! installed in a venv under target/ so that nothing outside the checkout changes.
+//! Debian's packages give OpenSSL, gpgsm, NSS `cmsutil`, Chromium (run headless by the
+//! browser-policy tests) and samba's Python bindings (its Registry.pol parser); PyPI gives `cryptography`, `pkilint`
+//! and `jsonschema` (which checks the scenario schema), installed in a venv under target/ so that
+//! nothing outside the checkout changes.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -14,6 +16,8 @@ const APT_PACKAGES: &[&str] = &[
     "gpg-agent",
     "libnss3-tools",
     "python3-venv",
+    "chromium",
+    "python3-samba",
     // The lab's local runtime (slapd, nginx) and `cargo xtask images` (mmdebstrap).
     "slapd",
     "ldap-utils",
@@ -21,7 +25,11 @@ const APT_PACKAGES: &[&str] = &[
     "mmdebstrap",
 ];
 /// Pinned so that a new release cannot change what "the peer accepts" between two CI runs.
-const PYTHON_PACKAGES: &[&str] = &["cryptography==50.0.2", "pkilint==0.13.3"];
+const PYTHON_PACKAGES: &[&str] = &[
+    "cryptography==50.0.2",
+    "pkilint==0.13.3",
+    "jsonschema==4.26.0",
+];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -89,14 +97,14 @@ fn missing() -> Vec<String> {
         }
     }
     let python_ok = Command::new(venv_python())
-        .args(["-c", "import cryptography, pkilint"])
+        .args(["-c", "import cryptography, pkilint, jsonschema"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !python_ok {
         missing.push(format!(
-            "python cryptography + pkilint in {}",
+            "python cryptography + pkilint + jsonschema in {}",
             venv_dir().display()
         ));
     }

@@ -1,17 +1,32 @@
-//! `cargo xtask run-scenarios`: the main job. The scenario runner (the five steps from YAML against
-//! the lab services) is not built yet; until it is, this says so and fails rather than pretend.
+//! `cargo xtask run-scenarios`: the main job. Today it does the offline half: every scenario in
+//! scenarios/ is loaded, validated (file:line:column on any mistake) and planned (PKI issued, SST
+//! built, policies generated). Executing the plans against the lab services is not built yet
+//! (issue 6); until it is, this says so and fails rather than pretend that anything was tested.
+
+use crate::{cargo, run_step};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Scenario name or tag filters (accepted now so scripts keep working once the runner lands).
-    filters: Vec<String>,
+    /// Scenario files or folders (default: scenarios/).
+    paths: Vec<String>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let _ = &args.filters;
+    let paths = if args.paths.is_empty() {
+        vec!["scenarios".to_owned()]
+    } else {
+        args.paths.clone()
+    };
+    run_step(
+        cargo()
+            .args(["run", "--quiet", "-p", "runner", "--bin", "smime-lab", "--"])
+            .args(["scenario", "check"])
+            .args(&paths),
+    )?;
     anyhow::bail!(
-        "the scenario runner is not built yet: nothing was run.\n\
-         What works today is offline: `cargo run -p runner --bin smime-lab -- --help` lists the PKI, \
-         certificate-check, SST, PKCS#12 and message commands, and `cargo xtask ci` runs every test."
+        "the scenarios above are valid, but running them against the lab is not built yet: no \
+         message was sent and nothing was verified.\n\
+         See one scenario's plan with `cargo run -q -p runner --bin smime-lab -- scenario plan \
+         scenarios/rsa-happy-path.yaml`; `cargo xtask ci` runs every test."
     )
 }

@@ -85,8 +85,13 @@ fn rebuilding_the_default_lab_gives_the_committed_fixtures_byte_for_byte() {
             )
             .unwrap();
             assert!(
-                p12_key.matches(&certificate.tbs_certificate().subject_public_key_info()),
+                p12_key.matches(certificate.tbs_certificate().subject_public_key_info()),
                 "{file}"
+            );
+            assert_eq!(
+                p12_key.to_pkcs8_der().unwrap(),
+                key.to_pkcs8_der().unwrap(),
+                "{file}: the same key as {user}.key.pem"
             );
             assert_eq!(contents.certificates.len(), 2, "{file}: user + issuing CA");
             assert!(

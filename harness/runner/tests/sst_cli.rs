@@ -258,3 +258,33 @@ fn usage_errors_exit_2() {
     let output = run(&[os("sst"), os("read")]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn an_empty_store_as_a_certificate_input_is_refused_not_a_panic() {
+    // An SST with no certificate is a valid file, but no certificate to sign, encrypt or check
+    // with: every command that takes certificates must say so (exit 2), never panic.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.sst");
+    std::fs::write(&empty, smime::sst::write_sst(&[] as &[Vec<u8>]).unwrap()).unwrap();
+    let empty = empty.to_str().unwrap();
+    let eml = dir.path().join("m.eml");
+    std::fs::write(&eml, "From: a@b.c\r\n\r\nx\r\n").unwrap();
+    let eml = eml.to_str().unwrap();
+    for args in [
+        vec!["cert", "check", empty],
+        vec!["encrypt", "--to", empty, eml],
+        vec!["sign", "--cert", empty, "--key", empty, eml],
+        vec!["verify", "--anchors", empty, "--no-crl-fetch", eml],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_smime-lab"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("holds no certificate"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -35,7 +35,7 @@ pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, CertificateE
     let mut certificates = Vec::new();
     for (index, block) in pem_blocks(&text).enumerate() {
         let (label, der) =
-            der::pem::decode_vec(block.as_bytes()).map_err(|e| CertificateError::Pem {
+            decode_pem_block(block.as_bytes()).map_err(|e| CertificateError::Pem {
                 index,
                 label: String::new(),
                 reason: e.to_string(),
@@ -54,6 +54,16 @@ pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, CertificateE
     } else {
         Ok(certificates)
     }
+}
+
+/// Decodes one PEM block whatever its line width: Java keytool, Windows and several mail tools
+/// wrap base64 at 76 columns, which RFC 7468's strict 64-column decoder refuses.
+pub(crate) fn decode_pem_block(block: &[u8]) -> Result<(String, Vec<u8>), der::pem::Error> {
+    let mut decoder = der::pem::Decoder::new_detect_wrap(block)?;
+    let label = decoder.type_label().to_owned();
+    let mut der = Vec::new();
+    decoder.decode_to_end(&mut der)?;
+    Ok((label, der))
 }
 
 /// Splits PEM text into its `-----BEGIN ...----- ... -----END ...-----` blocks, ignoring text around
@@ -131,7 +141,6 @@ fn x509_time(at: x509_cert::time::Time) -> time::OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use der::Decode as _;
 
     const TINY: &[u8] = include_bytes!("../../../fixtures/sst/tiny-124.der");
 
@@ -153,6 +162,24 @@ mod tests {
         assert_eq!(issuer_string(&certificate), "CN=a");
         assert_eq!(rfc3339(not_after(&certificate)), "2035-01-01T00:00:00Z");
         assert_eq!(rfc3339(not_before(&certificate)), "2025-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn pem_with_76_column_lines_is_read() {
+        let strict = crate::cms::test_support::vector("rfc9216/alice.sign.crt");
+        let expected = parse_certificates(&strict).unwrap();
+        let text = String::from_utf8(strict).unwrap();
+        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let pem = format!(
+            "subject=CN = Alice\n-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        );
+        assert_eq!(parse_certificates(pem.as_bytes()).unwrap(), expected);
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub struct EncryptArgs {
     /// label. Without it they come from the operating system.
     #[arg(long, value_name = "LABEL")]
     seed: Option<String>,
-    /// The message to encrypt (.eml: headers, blank line, body).
+    /// The message to encrypt (.eml: headers, blank line, body); `-` for standard input.
     input: PathBuf,
     /// Where to write the encrypted message (atomically); standard output if absent.
     #[arg(short, long, value_name = "OUT.eml")]
@@ -160,8 +160,7 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<ExitCode> {
         },
         also_to_sender,
     };
-    let message = std::fs::read(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    let message = super::input::read_message(&args.input)?;
     let encrypted = encrypt_message(
         &message,
         &recipients,

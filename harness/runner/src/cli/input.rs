@@ -13,7 +13,19 @@ use x509_cert::Certificate;
 pub const CERTIFICATE_FORMATS: &str = "accepted: PEM (-----BEGIN CERTIFICATE-----, several per file), \
      DER, a serialized store (.sst) or PKCS#7 (.p7b); a PKCS#12 file (.p12/.pfx) needs --password";
 
-/// Every certificate in a file, in file order.
+/// A message (or any input file); `-` reads standard input, so subcommands compose with pipes
+/// (`smime-lab sign ... | smime-lab encrypt --to bob.pem - | smime-lab sign ... -`).
+pub fn read_message(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .context("cannot read the message from standard input")?;
+        return Ok(buf);
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Every certificate in a file, in file order; at least one, so callers may take the first.
 pub fn read_certificates(path: &Path) -> anyhow::Result<Vec<Certificate>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let collection = read_certificate_collection(&bytes).map_err(|e| {
@@ -22,6 +34,13 @@ pub fn read_certificates(path: &Path) -> anyhow::Result<Vec<Certificate>> {
             path.display()
         )
     })?;
+    if collection.certificates.is_empty() {
+        bail!(
+            "{}: the {} holds no certificate",
+            path.display(),
+            collection.format_description()
+        );
+    }
     Ok(collection
         .certificates
         .into_iter()

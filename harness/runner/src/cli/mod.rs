@@ -7,16 +7,22 @@
 
 mod pkcs12;
 mod pki;
+mod scenario;
 mod sst;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod browser_policy;
 mod cert;
+pub(crate) mod crl_fetch;
 mod decrypt;
 mod encrypt;
 mod input;
+mod protect;
+mod sign;
+mod verify;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +51,19 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Decrypt an S/MIME message with a recipient's certificate and key.
     Decrypt(decrypt::DecryptArgs),
+    /// Step 4: the Edge/Chrome policy that installs Outlook on the web's S/MIME extension.
+    #[command(subcommand)]
+    BrowserPolicy(browser_policy::Command),
+    /// Scenario files: check them, print their JSON Schema, show a run's plan.
+    #[command(subcommand)]
+    Scenario(scenario::Command),
+    /// Sign a message: clear (multipart/signed) or opaque (application/pkcs7-mime).
+    Sign(sign::Args),
+    /// Verify a signed message: signature, chain to the anchors, CRLs, signer = From.
+    Verify(verify::Args),
+    /// Sign and encrypt in one step: signed inside encrypted, as Outlook and Thunderbird send
+    /// it, or triple-wrapped (RFC 2634).
+    Protect(protect::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -56,6 +75,11 @@ pub fn main() -> ExitCode {
         Command::Cert(command) => cert::run(command),
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
+        Command::BrowserPolicy(command) => browser_policy::run(command),
+        Command::Scenario(command) => scenario::run(command),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Protect(args) => protect::run(args),
     };
     match result {
         Ok(code) => code,

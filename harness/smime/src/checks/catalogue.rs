@@ -6,8 +6,10 @@
 //! every `CheckInfo` defined here is in the table and that ids are unique, so adding a check is:
 //! write the row here, add it to [`CATALOGUE`], raise it where it belongs.
 //!
-//! Id scheme: `AREA-TOPIC-NNN`. Areas: `PKI` (certificates, step 1), and later `SST` (the virtual
-//! certificate collection, step 2), `SYNC` (step 3), `MSG` (messages), `TEN` (tenant settings).
+//! Id scheme: `AREA-TOPIC-NNN`. Areas: `PKI` (certificates, step 1), `BRW` (the browser policy
+//! that installs Outlook on the web's S/MIME extension, step 4; raised by the `browser-policy`
+//! crate), and later `SST` (the virtual certificate collection, step 2), `SYNC` (step 3), `MSG`
+//! (messages), `TEN` (tenant settings).
 //! An id, once published, keeps its meaning: retire a check rather than reuse its id.
 
 use serde::Serialize;
@@ -30,6 +32,10 @@ pub struct CheckInfo {
 
 const MS_STEP_1: &str = "\"Configure S/MIME in Exchange Online\", step 1";
 const MS_STEP_2: &str = "\"Configure S/MIME in Exchange Online\", step 2";
+const MS_STEP_4: &str = "\"Configure S/MIME in Exchange Online\", step 4";
+const CHROME_FORCELIST: &str = "Chrome Enterprise policy list, ExtensionInstallForcelist";
+const CHROMIUM_REGISTRY: &str =
+    "Chromium's Windows policy loader (components/policy/core/common/registry_dict.cc)";
 
 // --- PKI: the certificate, its key and its chain (step 1) ---------------------------------------
 
@@ -305,6 +311,160 @@ pub const PKI_EXTENSION_MALFORMED: CheckInfo = CheckInfo {
     remedy: "the CA wrote an extension that cannot be decoded, or wrote one twice: fix the template and reissue",
 };
 
+// --- BRW: the browser policy for Outlook on the web (step 4) ------------------------------------
+
+pub const BRW_JOINED_DEVICES: CheckInfo = CheckInfo {
+    id: "BRW-GEN-001",
+    severity: Severity::Info,
+    title: "Applies only on domain- or Entra-joined devices",
+    source: MS_STEP_4,
+    remedy: "deploy it to devices joined to Active Directory or Microsoft Entra ID (on macOS: enrolled in MDM); on other devices Edge and Chrome ignore ExtensionInstallForcelist and Outlook on the web cannot sign or encrypt",
+};
+
+pub const BRW_FORCELIST_OK: CheckInfo = CheckInfo {
+    id: "BRW-FL-002",
+    severity: Severity::Info,
+    title: "S/MIME extension force-installed",
+    source: MS_STEP_4,
+    remedy: "nothing to change here",
+};
+
+pub const BRW_FORCELIST_MISSING: CheckInfo = CheckInfo {
+    id: "BRW-FL-001",
+    severity: Severity::Error,
+    title: "No forcelist entry for the S/MIME extension",
+    source: MS_STEP_4,
+    remedy: "set the mandatory machine policy ExtensionInstallForcelist to a list holding maafgiompdekodanheihhgilkjchcakm;https://outlook.office.com/owa/SmimeCrxUpdate.ashx (`smime-lab browser-policy generate` writes it)",
+};
+
+pub const BRW_VALUE_TYPE: CheckInfo = CheckInfo {
+    id: "BRW-TYPE-001",
+    severity: Severity::Error,
+    title: "Policy value has the wrong type",
+    source: CHROME_FORCELIST,
+    remedy: "ExtensionInstallForcelist is a list of strings: a JSON array [\"...\"], an <array> of <string> in a profile, or in the registry a key of that name holding REG_SZ values named 1, 2, 3",
+};
+
+pub const BRW_LIST_ENTRY_NAME: CheckInfo = CheckInfo {
+    id: "BRW-REG-001",
+    severity: Severity::Error,
+    title: "List entry with a non-numeric value name",
+    source: CHROMIUM_REGISTRY,
+    remedy: "name the REG_SZ values of a list key 1, 2, 3: Edge and Chrome skip values whose names are not numbers",
+};
+
+pub const BRW_REG_HIVE: CheckInfo = CheckInfo {
+    id: "BRW-REG-002",
+    severity: Severity::Error,
+    title: "Hive abbreviated or unknown",
+    source: "Windows registry file format (regedit)",
+    remedy: "write the hive in full, e.g. [HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\...]: regedit does not import HKLM\\ or other abbreviations",
+};
+
+pub const BRW_REG_TYPE: CheckInfo = CheckInfo {
+    id: "BRW-REG-003",
+    severity: Severity::Error,
+    title: "Registry value of a type the browser does not read",
+    source: CHROMIUM_REGISTRY,
+    remedy: "write each list entry as a REG_SZ string value (\"1\"=\"...\"); Edge and Chrome ignore REG_MULTI_SZ, REG_BINARY and REG_QWORD policy values",
+};
+
+pub const BRW_ID_WRONG: CheckInfo = CheckInfo {
+    id: "BRW-ID-001",
+    severity: Severity::Error,
+    title: "Wrong extension ID",
+    source: MS_STEP_4,
+    remedy: "use the extension ID maafgiompdekodanheihhgilkjchcakm exactly: 32 lower-case letters a-p, no spaces",
+};
+
+pub const BRW_URL_MISSING: CheckInfo = CheckInfo {
+    id: "BRW-URL-001",
+    severity: Severity::Error,
+    title: "Update URL missing",
+    source: MS_STEP_4,
+    remedy: "append ;https://outlook.office.com/owa/SmimeCrxUpdate.ashx to the ID: without it the browser looks for the extension in its web store, which does not have it",
+};
+
+pub const BRW_URL_WRONG: CheckInfo = CheckInfo {
+    id: "BRW-URL-002",
+    severity: Severity::Error,
+    title: "Wrong update URL",
+    source: MS_STEP_4,
+    remedy: "use the update URL https://outlook.office.com/owa/SmimeCrxUpdate.ashx exactly, with nothing around it",
+};
+
+pub const BRW_SEPARATOR: CheckInfo = CheckInfo {
+    id: "BRW-SEP-001",
+    severity: Severity::Error,
+    title: "Wrong separator between ID and update URL",
+    source: CHROME_FORCELIST,
+    remedy: "separate the extension ID from the update URL with a semicolon and nothing else: maafgiompdekodanheihhgilkjchcakm;https://outlook.office.com/owa/SmimeCrxUpdate.ashx",
+};
+
+pub const BRW_USER_SCOPE: CheckInfo = CheckInfo {
+    id: "BRW-SCOPE-001",
+    severity: Severity::Warning,
+    title: "User policy instead of machine policy",
+    source: MS_STEP_4,
+    remedy: "set it as machine policy (HKEY_LOCAL_MACHINE, Computer Configuration, Machine\\Registry.pol, a System-scope profile) so it covers every user of the device; user policy reaches only the users who receive it and loses to machine policy in a conflict",
+};
+
+pub const BRW_SCOPE_UNKNOWN: CheckInfo = CheckInfo {
+    id: "BRW-SCOPE-002",
+    severity: Severity::Info,
+    title: "Meaning depends on where the file is installed",
+    source: MS_STEP_4,
+    remedy: "install a Registry.pol in the GPO's Machine folder (Computer Configuration), a Linux JSON policy in the browser's policies/managed folder (not recommended); pass the install path (--path) to check it",
+};
+
+pub const BRW_RECOMMENDED: CheckInfo = CheckInfo {
+    id: "BRW-LVL-001",
+    severity: Severity::Error,
+    title: "Recommended instead of mandatory",
+    source: CHROME_FORCELIST,
+    remedy: "ExtensionInstallForcelist can only be mandatory: move it out of the Recommended key, the policies/recommended folder or a Set-Once/Often preference into the mandatory place",
+};
+
+pub const BRW_ALLOWLIST: CheckInfo = CheckInfo {
+    id: "BRW-ALW-001",
+    severity: Severity::Error,
+    title: "Allowlist where the forcelist belongs",
+    source: MS_STEP_4,
+    remedy: "an allowlist only permits an install the user starts: put the entry in ExtensionInstallForcelist, which installs the extension and keeps it installed",
+};
+
+pub const BRW_BLOCKLIST: CheckInfo = CheckInfo {
+    id: "BRW-BLK-001",
+    severity: Severity::Warning,
+    title: "Blocklist names the S/MIME extension",
+    source: "Chrome Enterprise policy list, ExtensionInstallBlocklist",
+    remedy: "drop \"*\" or the extension's ID from ExtensionInstallBlocklist, or list the ID in ExtensionInstallAllowlist: the forcelist overrides the blocklist, but the extension is blocked the moment its forcelist entry is wrong or removed",
+};
+
+pub const BRW_SETTINGS_BLOCKED: CheckInfo = CheckInfo {
+    id: "BRW-BLK-002",
+    severity: Severity::Error,
+    title: "ExtensionSettings blocks or removes the S/MIME extension",
+    source: "Chrome Enterprise policy list, ExtensionSettings",
+    remedy: "remove the extension's entry from ExtensionSettings or set its installation_mode to force_installed with update_url https://outlook.office.com/owa/SmimeCrxUpdate.ashx: ExtensionSettings overrides ExtensionInstallForcelist",
+};
+
+pub const BRW_WRONG_BROWSER: CheckInfo = CheckInfo {
+    id: "BRW-BRW-001",
+    severity: Severity::Error,
+    title: "Policy written for another browser",
+    source: MS_STEP_4,
+    remedy: "write it under the browser you deploy: Edge reads SOFTWARE\\Policies\\Microsoft\\Edge, com.microsoft.Edge and /etc/opt/edge/policies/managed; Chrome reads SOFTWARE\\Policies\\Google\\Chrome, com.google.Chrome and /etc/opt/chrome/policies/managed",
+};
+
+pub const BRW_LOCATION_UNREAD: CheckInfo = CheckInfo {
+    id: "BRW-LOC-001",
+    severity: Severity::Error,
+    title: "Location no browser reads",
+    source: MS_STEP_4,
+    remedy: "move the policy to where the browser reads it (`smime-lab browser-policy generate` shows each place)",
+};
+
 /// Every check, once, in documentation order.
 pub static CATALOGUE: &[CheckInfo] = &[
     PKI_KEY_MISMATCH,
@@ -341,6 +501,25 @@ pub static CATALOGUE: &[CheckInfo] = &[
     PKI_CRL_INTERNAL_HOST,
     PKI_PROFILE_CA,
     PKI_EXTENSION_MALFORMED,
+    BRW_JOINED_DEVICES,
+    BRW_FORCELIST_OK,
+    BRW_FORCELIST_MISSING,
+    BRW_VALUE_TYPE,
+    BRW_LIST_ENTRY_NAME,
+    BRW_REG_HIVE,
+    BRW_REG_TYPE,
+    BRW_ID_WRONG,
+    BRW_URL_MISSING,
+    BRW_URL_WRONG,
+    BRW_SEPARATOR,
+    BRW_USER_SCOPE,
+    BRW_SCOPE_UNKNOWN,
+    BRW_RECOMMENDED,
+    BRW_ALLOWLIST,
+    BRW_BLOCKLIST,
+    BRW_SETTINGS_BLOCKED,
+    BRW_WRONG_BROWSER,
+    BRW_LOCATION_UNREAD,
 ];
 
 /// The catalogue row with this id.

@@ -1,0 +1,163 @@
+//! `smime-lab scenario`: the scenario files' JSON Schema, checking files without running them, and
+//! the plan a run would follow.
+//!
+//! `check` exits 0 when every file is a valid scenario, 1 when one is not (each problem printed
+//! with its file, line and column), 2 when a file cannot be read.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use runner::scenario::{self, ScenarioError, schema};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the JSON Schema of scenario files, or write it to a file (editors use it to complete
+    /// and check the YAML; scenario files name target/smime-lab/scenario.schema.json).
+    Schema {
+        /// Write the schema here instead of printing it; parent directories are created.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Load and validate scenario files (or every .yaml in a directory) without running them.
+    Check {
+        /// Scenario files or directories of them.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Show the actions a run of one scenario takes, with the PKI issued and the SST written.
+    Plan {
+        /// The scenario file.
+        file: PathBuf,
+    },
+}
+
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Schema { output } => write_schema(output.as_deref()),
+        Command::Check { files } => check(&files),
+        Command::Plan { file } => plan(&file),
+    }
+}
+
+fn write_schema(output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let json = schema::schema_json();
+    let Some(output) = output else {
+        std::io::stdout()
+            .write_all(json.as_bytes())
+            .context("cannot write the schema to standard output")?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create the directory {}", parent.display()))?;
+    // Written beside the target and renamed, so an editor never reads half a schema.
+    let mut temporary = tempfile::NamedTempFile::new_in(parent)
+        .with_context(|| format!("cannot create a file in {}", parent.display()))?;
+    temporary
+        .write_all(json.as_bytes())
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    temporary
+        .persist(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    eprintln!("wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The files named, with directories expanded to their `.yaml` files in name order.
+fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+                .with_context(|| format!("cannot list {}", input.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                anyhow::bail!("{}: no .yaml files in this directory", input.display());
+            }
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn check(inputs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let files = expand(inputs)?;
+    let (mut valid, mut invalid, mut unreadable) = (0usize, 0usize, 0usize);
+    for file in &files {
+        match scenario::load(file) {
+            Ok(loaded) => {
+                valid += 1;
+                println!("ok    {} ({})", file.display(), loaded.name());
+            }
+            Err(ScenarioError::Invalid(e)) => {
+                invalid += 1;
+                eprint!("{}", e.render(color()));
+                let count = e.count();
+                println!(
+                    "FAIL  {} ({count} problem{})",
+                    file.display(),
+                    if count == 1 { "" } else { "s" }
+                );
+            }
+            Err(e @ ScenarioError::Read { .. }) => {
+                unreadable += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    println!(
+        "{} scenario{} checked: {valid} valid, {invalid} invalid{}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        if unreadable > 0 {
+            format!(", {unreadable} unreadable")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if unreadable > 0 {
+        ExitCode::from(2)
+    } else if invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn plan(file: &Path) -> anyhow::Result<ExitCode> {
+    let loaded = match scenario::load(file) {
+        Ok(loaded) => loaded,
+        Err(ScenarioError::Invalid(e)) => {
+            eprint!("{}", e.render(color()));
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let plan = scenario::plan(&loaded)?;
+    println!(
+        "{}: tenant {}, domain {}, clock {}",
+        plan.scenario,
+        plan.tenant,
+        plan.domain,
+        smime::certificate::rfc3339(plan.now)
+    );
+    for (i, action) in plan.actions.iter().enumerate() {
+        println!("{:>3}. {action}", i.saturating_add(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,2 @@
+//! The runner's library: the scenario model. The `smime-lab` binary (`main.rs`) uses it.
+pub mod scenario;

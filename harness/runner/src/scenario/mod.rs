@@ -1,0 +1,17 @@
+//! Scenario files: the YAML format ([`model`]), reading it with errors that name file, line and
+//! column ([`load`]), the checks of how its parts refer to each other ([`validate`]), its JSON
+//! Schema ([`schema`]) and the ordered list of actions a run takes ([`plan`]).
+//!
+//! ```text
+//! scenarios/<name>.yaml --load--> Scenario --validate--> LoadedScenario --plan--> Plan
+//! ```
+
+pub mod load;
+pub mod model;
+pub mod plan;
+pub mod schema;
+pub mod validate;
+
+pub use load::{InvalidScenario, LoadedScenario, Problem, ScenarioError, User, load, parse};
+pub use model::Scenario;
+pub use plan::{Action, Plan, PlanError, plan};

@@ -1,0 +1,66 @@
+//! The mock Exchange Online tenant that admins' scripts and the lab talk to (binary
+//! `mock-tenant`). Fidelity matters: it is what users test against.
+//!
+//! # What it serves
+//!
+//! - `POST /{tenant}/oauth2/v2.0/token`: the client-credentials grant for the one app registration
+//!   the tenant is started with, answering as the Microsoft identity platform does (including its
+//!   `AADSTS` errors). See [`auth`].
+//! - `POST /adminapi/beta/{tenant}/InvokeCommand`: the ExchangeOnlineManagement V3 module's
+//!   transport. Body `{"CmdletInput":{"CmdletName":"Set-SmimeConfig","Parameters":{...}}}`,
+//!   `Authorization: Bearer ...`; answers
+//!   `{"@odata.context":...,"@adminapi.warnings":[],"value":[...]}`, pages with
+//!   `@odata.nextLink` (`Prefer: odata.maxpagesize=N`, server page size 1000 by default), errors
+//!   `{"error":{"code","message","details":[{"message":"<ExCode>|<ExceptionType>|<text>"}]}}`.
+//!   Cmdlets: `Get-/Set-SmimeConfig`, `Get-/New-/Set-/Remove-MobileDeviceMailboxPolicy`,
+//!   `Get-Mailbox`, `Get-Recipient`, `Set-Mailbox` (certificates). See [`wire`] and
+//!   [`cmdlets`].
+//! - Lab endpoints, which are ours and not Microsoft's: `POST /lab/sync/{tenant}/export` (the
+//!   Entra Connect export, [`sync`]), `GET /lab/recipients/{address}/certificate` (Outlook's
+//!   certificate lookup, [`lookup`]), `GET|PUT /lab/clock`. They take no token: they stand for
+//!   machinery (Entra Connect, Outlook's directory lookup) that authenticates by other means.
+//! - `GET /health`, `GET /openapi.json` ([`openapi`]).
+//!
+//! # Wire facts, and where they come from
+//!
+//! Microsoft documents the cmdlets, not their REST transport. The shapes here are transcribed
+//! from live responses published by people who captured them (error bodies, the
+//! `Collection(Exchange.GenericHashTable)` context, `#Collection(String)` annotations, the 403
+//! with a NUL-byte body for an unknown cmdlet, "Expired or Invalid pagination request"), and the
+//! `Set-SmimeConfig` behaviour from the decompiled Exchange task. **`Byte[]` parameters
+//! (`SMIMECertificateIssuingCA`, `UserCertificate`) travel as base64 strings: this is not
+//! documented by Microsoft.** A JSON array of numbers (what `ConvertTo-Json` makes of a
+//! `byte[]`) is taken too.
+//!
+//! Over REST, Exchange Online refuses an unknown parameter with `AmbiguousParameterSetException`
+//! ("Parameter set cannot be resolved using the specified named parameters. Invalid cmdlet
+//! parameters specified. X"); the text "A parameter cannot be found that matches parameter name
+//! 'X'." is what the module's client-side proxy functions say before a request is sent.
+//!
+//! Texts that are reconstructed because the original is not public are marked where they are
+//! built (the SST size and expiry messages, removing the default mobile policy). Refusals that
+//! are the mock's own (`MockTenant.*` exception types: a documented parameter the mock does not
+//! model, `--strict-algorithms`) say so. Where Exchange's answer says nothing useful (the 401's
+//! empty body, the 403's NUL bytes), an `X-Mock-Tenant-Reason` header says what was wrong; the
+//! body stays faithful.
+//!
+//! # State
+//!
+//! Everything lives in `--data-dir/state.json`, written atomically before each answer
+//! ([`store`]); the clock is the system's or fixed ([`clock`]), so certificate expiry is
+//! reproducible.
+
+pub mod auth;
+pub mod capi_alg;
+pub mod clock;
+pub mod cmdlets;
+pub mod ids;
+pub mod lookup;
+pub mod openapi;
+pub mod server;
+pub mod store;
+pub mod sync;
+pub mod wire;
+
+pub use clock::{Clock, SharedClock};
+pub use server::{OpenError, Tenant, TenantConfig, serve};

@@ -1,0 +1,277 @@
+//! The tenant's OpenAPI 3 document, served at `/openapi.json`: hand-written, and checked
+//! against the router by the integration tests (every path it lists answers).
+
+use serde_json::{Value, json};
+
+use crate::cmdlets;
+
+/// The document.
+pub fn document() -> Value {
+    let cmdlet_names: Vec<&str> = cmdlets::all().iter().map(|c| c.name).collect();
+    let tenant_param = json!({
+        "name": "tenant", "in": "path", "required": true,
+        "description": "The tenant's name (contoso.onmicrosoft.com) or GUID.",
+        "schema": {"type": "string"}
+    });
+    let lab_error = json!({"$ref": "#/components/schemas/LabError"});
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "mock-tenant",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "A mock Exchange Online tenant for smime-lab: the ExchangeOnlineManagement V3 \
+                admin API (InvokeCommand) for the S/MIME cmdlets, a client-credentials token endpoint, \
+                and lab endpoints (sync import, certificate lookup, clock) that are not Microsoft's. \
+                Byte[] cmdlet parameters travel as base64 strings: Microsoft does not document this."
+        },
+        "paths": {
+            "/health": {"get": {
+                "summary": "Liveness",
+                "responses": {"200": {"description": "Up", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"status": {"type": "string"}, "tenant": {"type": "string"}}
+                }}}}}
+            }},
+            "/openapi.json": {"get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3 document"}}
+            }},
+            "/{tenant}/oauth2/v2.0/token": {"post": {
+                "summary": "Client-credentials token (Microsoft identity platform v2.0 shape)",
+                "parameters": [tenant_param.clone()],
+                "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object",
+                    "required": ["grant_type", "client_id", "client_secret", "scope"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string"},
+                        "scope": {"type": "string", "example": "https://outlook.office365.com/.default"}
+                    }
+                }}}},
+                "responses": {
+                    "200": {"description": "Token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TokenResponse"}}}},
+                    "400": {"description": "Entra error (AADSTS900144, 90002, 70003, 700016, 1002012, 500011)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EntraError"}}}},
+                    "401": {"description": "Entra error (AADSTS7000215 wrong secret, 7000218 no secret)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EntraError"}}}}
+                }
+            }},
+            "/adminapi/beta/{tenant}/InvokeCommand": {
+                "post": {
+                    "summary": "Run a cmdlet",
+                    "description": "Needs `Authorization: Bearer <token>`. `Prefer` or `X-Prefer: odata.maxpagesize=N` \
+                        lowers the page size. Cmdlet and parameter names match without regard to case.",
+                    "parameters": [
+                        tenant_param.clone(),
+                        {"name": "$select", "in": "query", "required": false, "schema": {"type": "string"},
+                         "description": "Comma-separated property names to keep."},
+                        {"name": "$skiptoken", "in": "query", "required": false, "schema": {"type": "string"},
+                         "description": "From @odata.nextLink; the body is then ignored."}
+                    ],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvokeRequest"}}}},
+                    "responses": {
+                        "200": {"description": "Cmdlet output", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CmdletPage"}}}},
+                        "400": {"description": "Binding or cmdlet error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExoError"}}}},
+                        "401": {"description": "No valid bearer token; `WWW-Authenticate` carries the challenge, the body is empty"},
+                        "403": {"description": "Unknown cmdlet: the body is NUL bytes (as Exchange Online answers); `X-Mock-Tenant-Reason` says why"},
+                        "404": {"description": "Object not found (ManagementObjectNotFoundException)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExoError"}}}}
+                    }
+                },
+                "get": {
+                    "summary": "Follow @odata.nextLink",
+                    "parameters": [
+                        tenant_param.clone(),
+                        {"name": "$skiptoken", "in": "query", "required": true, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {"description": "Next page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CmdletPage"}}}},
+                        "400": {"description": "Expired or invalid pagination request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExoError"}}}},
+                        "401": {"description": "No valid bearer token"}
+                    }
+                }
+            },
+            "/lab/sync/{tenant}/export": {"post": {
+                "summary": "Apply one Entra Connect export cycle (lab endpoint, not Microsoft's)",
+                "parameters": [tenant_param],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncExport"}}}},
+                "responses": {
+                    "200": {"description": "Per-object results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncResult"}}}},
+                    "400": {"description": "Malformed export; nothing applied", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error.clone()}}}
+                }
+            }},
+            "/lab/recipients/{address}/certificate": {"get": {
+                "summary": "The certificate Outlook would find for a recipient (lab endpoint)",
+                "parameters": [
+                    {"name": "address", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "purpose", "in": "query", "required": false, "schema": {"type": "string", "enum": ["encrypt", "sign"], "default": "encrypt"}},
+                    {"name": "now", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"},
+                     "description": "Defaults to the tenant clock."}
+                ],
+                "responses": {
+                    "200": {"description": "Lookup result (found may be false)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LookupResult"}}}},
+                    "400": {"description": "Bad purpose or time", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "404": {"description": "No such recipient", "content": {"application/json": {"schema": lab_error.clone()}}}
+                }
+            }},
+            "/lab/clock": {
+                "get": {"summary": "The tenant clock (lab endpoint)", "responses": {"200": {"description": "Clock", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Clock"}}}}}},
+                "put": {
+                    "summary": "Fix the tenant clock, or return it to system time with null",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["now"],
+                        "properties": {"now": {"type": "string", "format": "date-time", "nullable": true}}
+                    }}}},
+                    "responses": {
+                        "200": {"description": "Clock", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Clock"}}}},
+                        "400": {"description": "Bad time", "content": {"application/json": {"schema": lab_error}}}
+                    }
+                }
+            }
+        },
+        "components": {"schemas": {
+            "InvokeRequest": {
+                "type": "object", "required": ["CmdletInput"],
+                "properties": {"CmdletInput": {
+                    "type": "object", "required": ["CmdletName"],
+                    "properties": {
+                        "CmdletName": {"type": "string", "enum": cmdlet_names},
+                        "Parameters": {"type": "object", "additionalProperties": true,
+                            "description": "Byte[] values as base64 strings (or arrays of numbers); \
+                                MultiValuedProperty values as arrays or {\"Add\":[..],\"Remove\":[..]}."}
+                    }
+                }}
+            },
+            "CmdletPage": {
+                "type": "object",
+                "properties": {
+                    "@odata.context": {"type": "string"},
+                    "adminapi.warnings@odata.type": {"type": "string"},
+                    "@adminapi.warnings": {"type": "array", "items": {"type": "string"}},
+                    "@odata.nextLink": {"type": "string"},
+                    "value": {"type": "array", "items": {"type": "object", "additionalProperties": true}}
+                }
+            },
+            "ExoError": {
+                "type": "object",
+                "properties": {"error": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "details": {"type": "array", "items": {"type": "object", "properties": {
+                            "code": {"type": "string"}, "target": {"type": "string"},
+                            "message": {"type": "string", "description": "<ExCode>|<ExceptionType>|<text>"}
+                        }}},
+                        "innererror": {"type": "object", "additionalProperties": true}
+                    }
+                }}
+            },
+            "TokenResponse": {
+                "type": "object",
+                "properties": {
+                    "token_type": {"type": "string"}, "expires_in": {"type": "integer"},
+                    "ext_expires_in": {"type": "integer"}, "access_token": {"type": "string"}
+                }
+            },
+            "EntraError": {
+                "type": "object",
+                "properties": {
+                    "error": {"type": "string"}, "error_description": {"type": "string"},
+                    "error_codes": {"type": "array", "items": {"type": "integer"}},
+                    "timestamp": {"type": "string"}, "trace_id": {"type": "string"},
+                    "correlation_id": {"type": "string"}, "error_uri": {"type": "string"}
+                }
+            },
+            "SyncExport": {
+                "type": "object", "required": ["cycle", "objects"],
+                "properties": {
+                    "cycle": {"type": "string", "enum": ["full", "delta"]},
+                    "legacyRules": {"type": "boolean", "default": false,
+                        "description": "Rules of Entra Connect before 1.1.524.0: more than 15 userCertificate values is a LargeObject error."},
+                    "objects": {"type": "array", "items": {
+                        "type": "object", "required": ["sourceAnchor"],
+                        "properties": {
+                            "sourceAnchor": {"type": "string"},
+                            "userPrincipalName": {"type": "string"},
+                            "mail": {"type": "string"},
+                            "displayName": {"type": "string"},
+                            "userCertificate": {"type": "array", "items": {"type": "string", "format": "byte"}},
+                            "userSMIMECertificate": {"type": "array", "items": {"type": "string", "format": "byte"}},
+                            "deleted": {"type": "boolean", "default": false}
+                        }
+                    }}
+                }
+            },
+            "SyncResult": {
+                "type": "object",
+                "properties": {
+                    "cycle": {"type": "string"}, "rules": {"type": "string"}, "cycleNumber": {"type": "integer"},
+                    "objects": {"type": "array", "items": {"type": "object", "properties": {
+                        "sourceAnchor": {"type": "string"}, "userPrincipalName": {"type": "string"},
+                        "action": {"type": "string", "enum": ["add", "update", "delete", "none", "error"]},
+                        "error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
+                        "warnings": {"type": "array", "items": {"type": "string"}},
+                        "exported": {"type": "object", "properties": {
+                            "userCertificate": {"type": "integer"}, "userSMIMECertificate": {"type": "integer"}
+                        }}
+                    }}}
+                }
+            },
+            "LookupResult": {
+                "type": "object",
+                "properties": {
+                    "recipient": {"type": "string"},
+                    "purpose": {"type": "string", "enum": ["encrypt", "sign"]},
+                    "now": {"type": "string", "format": "date-time"},
+                    "found": {"type": "boolean"},
+                    "chosen": {"type": "object", "nullable": true, "properties": {
+                        "attribute": {"type": "string"}, "index": {"type": "integer"},
+                        "certificateIndex": {"type": "integer"}, "thumbprint": {"type": "string"},
+                        "subject": {"type": "string"}, "notAfter": {"type": "string"},
+                        "certificate": {"type": "string", "format": "byte"}
+                    }},
+                    "candidates": {"type": "array", "items": {"type": "object", "properties": {
+                        "attribute": {"type": "string"}, "index": {"type": "integer"},
+                        "certificateIndex": {"type": "integer"}, "thumbprint": {"type": "string"},
+                        "subject": {"type": "string"}, "notAfter": {"type": "string"},
+                        "chosen": {"type": "boolean"},
+                        "reasons": {"type": "array", "items": {"type": "string"}}
+                    }}}
+                }
+            },
+            "Clock": {
+                "type": "object",
+                "properties": {"now": {"type": "string", "format": "date-time"}, "fixed": {"type": "boolean"}}
+            },
+            "LabError": {
+                "type": "object",
+                "properties": {"error": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}
+                }}}
+            }
+        }}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_cmdlet_and_resolves_its_refs() {
+        let doc = document();
+        let names = doc["components"]["schemas"]["InvokeRequest"]["properties"]["CmdletInput"]
+            ["properties"]["CmdletName"]["enum"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(names, cmdlets::all().len());
+        let text = doc.to_string();
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "dangling $ref {name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,567 @@
+//! The HTTP side: routes, request parsing that never panics and never answers outside the
+//! documented shapes, and the tenant handle that ties configuration, tokens, clock and state
+//! together.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::auth::Credentials;
+use crate::clock::{Clock, SharedClock};
+use crate::cmdlets::recipients::Recipient;
+use crate::cmdlets::{self, Invocation, TenantContext};
+use crate::lookup::{self, Purpose};
+use crate::store::{Store, StoreError, TenantData};
+use crate::sync::{self, ExportRequest};
+use crate::wire::{ExoError, InvokeRequest, Page, SKIPTOKEN_LIFETIME_SECONDS, SkipToken};
+
+/// The server's default page size, as Exchange Online's (`odata.maxpagesize=1000`).
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+/// Largest request body taken (a sync export of many users with many certificates).
+pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// How to start a tenant.
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// `contoso.onmicrosoft.com`.
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub data_dir: PathBuf,
+    pub clock: Clock,
+    /// Most objects per page; clients may ask for fewer with `Prefer: odata.maxpagesize=N`.
+    pub page_size: usize,
+    /// Refuse malformed `OWA*Algorithms` strings (Exchange accepts them).
+    pub strict_algorithms: bool,
+    /// Cloud-only mailboxes to create at start if missing (`alice@contoso.com`).
+    pub users: Vec<String>,
+}
+
+impl TenantConfig {
+    pub fn new(
+        tenant: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        data_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            tenant: tenant.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            data_dir: data_dir.into(),
+            clock: Clock::System,
+            page_size: DEFAULT_PAGE_SIZE,
+            strict_algorithms: false,
+            users: Vec::new(),
+        }
+    }
+}
+
+/// Why a tenant could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("--tenant is empty; give the tenant's name, e.g. contoso.onmicrosoft.com")]
+    NoTenant,
+    #[error("--client-id and --client-secret must both be non-empty")]
+    NoCredentials,
+    #[error("--users entry '{0}' is not an email address")]
+    BadUser(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A running tenant's shared parts.
+struct Inner {
+    config: TenantConfig,
+    credentials: Credentials,
+    store: Store,
+    clock: SharedClock,
+}
+
+/// A tenant: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Tenant {
+    inner: Arc<Inner>,
+}
+
+impl Tenant {
+    /// Opens (or creates) the tenant's data directory and seeds `users`.
+    pub fn open(config: TenantConfig) -> Result<Self, OpenError> {
+        let tenant = config.tenant.trim().to_owned();
+        if tenant.is_empty() {
+            return Err(OpenError::NoTenant);
+        }
+        if config.client_id.trim().is_empty() || config.client_secret.is_empty() {
+            return Err(OpenError::NoCredentials);
+        }
+        for user in &config.users {
+            if !user.contains('@') {
+                return Err(OpenError::BadUser(user.clone()));
+            }
+        }
+        let clock = SharedClock::new(config.clock);
+        let now = clock.now();
+        let store = Store::open(&config.data_dir, &tenant, TenantData::new(&tenant, now))?;
+        store.update(|data| {
+            for user in &config.users {
+                let user = user.trim();
+                if !data.recipients.iter().any(|r| r.has_address(user)) {
+                    data.recipients
+                        .push(Recipient::new(&tenant, user, user, None, now));
+                }
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        let credentials = Credentials::new(&tenant, config.client_id.trim(), &config.client_secret);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config: TenantConfig { tenant, ..config },
+                credentials,
+                store,
+                clock,
+            }),
+        })
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.inner.config.tenant
+    }
+
+    /// The tenant's GUID (accepted wherever the name is).
+    pub fn tenant_id(&self) -> &str {
+        &self.inner.credentials.tenant_id
+    }
+
+    /// Every route.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/health", get(health))
+            .route("/openapi.json", get(openapi))
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .route(
+                "/adminapi/beta/{tenant}/InvokeCommand",
+                post(invoke_command).get(invoke_command),
+            )
+            .route("/lab/sync/{tenant}/export", post(sync_export))
+            .route(
+                "/lab/recipients/{address}/certificate",
+                get(certificate_lookup),
+            )
+            .route("/lab/clock", get(get_clock).put(put_clock))
+            .fallback(not_found)
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .with_state(self.clone())
+    }
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    tenant: Tenant,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, tenant.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The lab endpoints' error shape (ours, not Microsoft's).
+fn lab_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message.into()}})),
+    )
+        .into_response()
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    lab_error(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!(
+            "no endpoint {method} {}; the endpoints are listed at /openapi.json",
+            uri.path()
+        ),
+    )
+}
+
+async fn health(State(tenant): State<Tenant>) -> Response {
+    axum::Json(json!({"status": "ok", "tenant": tenant.tenant()})).into_response()
+}
+
+async fn openapi() -> Response {
+    axum::Json(crate::openapi::document()).into_response()
+}
+
+async fn token(
+    State(tenant): State<Tenant>,
+    path: Result<Path<String>, PathRejection>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let path_tenant = path.map(|Path(t)| t).unwrap_or_default();
+    // A body that is not a form reads as an empty form: Entra then names the first missing field.
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let now = tenant.clock().now();
+    match tenant.inner.credentials.issue(&path_tenant, &form, now) {
+        Ok(token) => {
+            tracing::info!(client_id = %token_client(&form), "token issued");
+            let mut response = axum::Json(token).into_response();
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store, no-cache"),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::info!(%error, "token refused");
+            error.into_response()
+        }
+    }
+}
+
+fn token_client(form: &HashMap<String, String>) -> String {
+    form.get("client_id").cloned().unwrap_or_default()
+}
+
+/// `odata.maxpagesize=N` from `Prefer` or `X-Prefer` (the module sends the latter).
+fn preferred_page_size(headers: &HeaderMap) -> Option<usize> {
+    ["prefer", "x-prefer"]
+        .iter()
+        .filter_map(|name| headers.get(*name))
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|part| {
+            let (key, value) = part.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("odata.maxpagesize")
+                .then(|| value.trim().trim_matches('"').parse::<usize>().ok())
+                .flatten()
+        })
+        .find(|n| *n > 0)
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_else(|| "http://localhost".into())
+}
+
+async fn invoke_command(
+    State(tenant): State<Tenant>,
+    method: Method,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = tenant.clock().now();
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if let Err(failure) = tenant.inner.credentials.validate(authorization, now) {
+        tracing::info!(%failure, "admin call refused");
+        return failure.into_response();
+    }
+    let path_tenant = path.map(|Path(t)| t).unwrap_or_default();
+    if !tenant.inner.credentials.is_tenant(&path_tenant) {
+        return crate::auth::AuthFailure::WrongTenant(path_tenant).into_response();
+    }
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let lookup = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+
+    let invocation = if let Some(token) = lookup("$skiptoken") {
+        let Some(token) = SkipToken::decode(&token) else {
+            return ExoError::InvalidPagination.into_response();
+        };
+        if now.unix_timestamp().saturating_sub(token.issued) > SKIPTOKEN_LIFETIME_SECONDS {
+            return ExoError::InvalidPagination.into_response();
+        }
+        Invocation {
+            cmdlet: token.cmdlet,
+            parameters: token.parameters,
+            select: token.select,
+            offset: token.offset,
+            page_size: token.page_size,
+            issued: token.issued,
+        }
+    } else {
+        if method != Method::POST {
+            return ExoError::BadRequest(
+                "InvokeCommand takes a POST with {\"CmdletInput\":{\"CmdletName\":...,\
+                 \"Parameters\":{...}}}; GET only follows an @odata.nextLink"
+                    .into(),
+            )
+            .into_response();
+        }
+        let request: InvokeRequest = match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return ExoError::BadRequest(format!(
+                    "The request body is not a cmdlet invocation: {e}. Expected \
+                     {{\"CmdletInput\":{{\"CmdletName\":\"Get-Mailbox\",\"Parameters\":{{...}}}}}}."
+                ))
+                .into_response();
+            }
+        };
+        let page_size = preferred_page_size(&headers)
+            .map(|n| n.min(tenant.inner.config.page_size))
+            .unwrap_or(tenant.inner.config.page_size);
+        Invocation {
+            cmdlet: request.cmdlet_input.cmdlet_name,
+            parameters: request.cmdlet_input.parameters.unwrap_or_default(),
+            select: lookup("$select").map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            }),
+            offset: 0,
+            page_size,
+            issued: now.unix_timestamp(),
+        }
+    };
+
+    let ctx = TenantContext {
+        tenant: tenant.tenant().to_owned(),
+        now,
+        strict_algorithms: tenant.inner.config.strict_algorithms,
+    };
+    let cmdlet = invocation.cmdlet.clone();
+    let worker = tenant.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || cmdlets::invoke(worker.store(), &ctx, &invocation))
+            .await
+            .unwrap_or_else(|e| Err(ExoError::Internal(format!("the cmdlet task failed: {e}"))));
+    match outcome {
+        Ok(output) => {
+            tracing::info!(cmdlet = %cmdlet, objects = output.values.len(), "cmdlet ran");
+            Page {
+                base_url: base_url(&headers),
+                tenant: path_tenant,
+                values: output.values,
+                warnings: output.warnings,
+                next_skiptoken: output.next.map(|t| t.encode()),
+            }
+            .into_response()
+        }
+        Err(error) => {
+            tracing::info!(cmdlet = %cmdlet, error = %error, "cmdlet failed");
+            error.into_response()
+        }
+    }
+}
+
+async fn sync_export(
+    State(tenant): State<Tenant>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let path_tenant = path.map(|Path(t)| t).unwrap_or_default();
+    if !tenant.inner.credentials.is_tenant(&path_tenant) {
+        return lab_error(
+            StatusCode::NOT_FOUND,
+            "TenantNotFound",
+            format!("this is tenant '{}', not '{path_tenant}'", tenant.tenant()),
+        );
+    }
+    let request: ExportRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return lab_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!(
+                    "the body is not a sync export: {e}. Expected {{\"cycle\":\"full\"|\"delta\", \
+                     \"legacyRules\":false, \"objects\":[{{\"sourceAnchor\":..., \
+                     \"userPrincipalName\":..., \"userCertificate\":[base64 DER], ...}}]}}"
+                ),
+            );
+        }
+    };
+    let now = tenant.clock().now();
+    let worker = tenant.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        worker
+            .store()
+            .update(|data| sync::apply(data, &request, now).map_err(SyncFailure::Request))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(result)) => {
+            tracing::info!(
+                objects = result.objects.len(),
+                cycle = result.cycle_number,
+                "sync export applied"
+            );
+            axum::Json(result).into_response()
+        }
+        Ok(Err(SyncFailure::Request(e))) => {
+            lab_error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string())
+        }
+        Ok(Err(SyncFailure::Store(e))) => lab_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            e.to_string(),
+        ),
+        Err(e) => lab_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            format!("the sync task failed: {e}"),
+        ),
+    }
+}
+
+enum SyncFailure {
+    Request(sync::SyncRequestError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for SyncFailure {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+async fn certificate_lookup(
+    State(tenant): State<Tenant>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
+    let address = path.map(|Path(a)| a).unwrap_or_default();
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let purpose = match query.get("purpose").map(String::as_str) {
+        None => Purpose::Encrypt,
+        Some(text) => match Purpose::parse(text) {
+            Some(p) => p,
+            None => {
+                return lab_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!("purpose '{text}' is neither 'encrypt' nor 'sign'"),
+                );
+            }
+        },
+    };
+    let now = match query.get("now") {
+        None => tenant.clock().now(),
+        Some(text) => match crate::clock::parse_rfc3339(text) {
+            Ok(at) => at,
+            Err(e) => {
+                return lab_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!(
+                        "now '{text}' is not an RFC 3339 time ({e}); e.g. 2030-01-01T00:00:00Z"
+                    ),
+                );
+            }
+        },
+    };
+    let result = tenant.store().read(|data| {
+        data.recipients
+            .iter()
+            .find(|r| r.has_address(&address))
+            .map(|r| lookup::lookup(r, purpose, now))
+    });
+    match result {
+        Some(result) => axum::Json(result).into_response(),
+        None => lab_error(
+            StatusCode::NOT_FOUND,
+            "RecipientNotFound",
+            format!("no recipient has the address '{address}'"),
+        ),
+    }
+}
+
+async fn get_clock(State(tenant): State<Tenant>) -> Response {
+    let clock = tenant.clock().get();
+    axum::Json(json!({
+        "now": smime::certificate::rfc3339(clock.now()),
+        "fixed": matches!(clock, Clock::Fixed(_)),
+    }))
+    .into_response()
+}
+
+async fn put_clock(State(tenant): State<Tenant>, body: Bytes) -> Response {
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return lab_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("expected {{\"now\": \"2030-01-01T00:00:00Z\"}} or {{\"now\": null}}: {e}"),
+            );
+        }
+    };
+    let clock = match value.get("now") {
+        Some(Value::Null) => Clock::System,
+        Some(Value::String(text)) => match crate::clock::parse_rfc3339(text) {
+            Ok(at) => Clock::Fixed(at),
+            Err(e) => {
+                return lab_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!("now '{text}' is not an RFC 3339 time: {e}"),
+                );
+            }
+        },
+        _ => {
+            return lab_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "expected {\"now\": \"2030-01-01T00:00:00Z\"} (fixed) or {\"now\": null} (system)",
+            );
+        }
+    };
+    tenant.clock().set(clock);
+    get_clock(State(tenant)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefer_header_page_size() {
+        let mut headers = HeaderMap::new();
+        headers.insert("Prefer", "odata.maxpagesize=2".parse().unwrap());
+        assert_eq!(preferred_page_size(&headers), Some(2));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "X-Prefer",
+            "odata.include-annotations=\"*\", odata.maxpagesize=5"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(preferred_page_size(&headers), Some(5));
+        let mut headers = HeaderMap::new();
+        headers.insert("Prefer", "odata.maxpagesize=zero".parse().unwrap());
+        assert_eq!(preferred_page_size(&headers), None);
+    }
+}
