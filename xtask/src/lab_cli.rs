@@ -107,7 +107,17 @@ fn up(choice: RuntimeChoice) -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        eprintln!("lab: starting ({choice:?} runtime)...");
+        let choice = match choice {
+            RuntimeChoice::Auto => match lab::Containers.usable_for(&config).await {
+                Ok(()) => RuntimeChoice::Containers,
+                Err(reason) => {
+                    eprintln!("lab: using the local runtime: {reason}");
+                    RuntimeChoice::Local
+                }
+            },
+            explicit => explicit,
+        };
+        eprintln!("lab: starting...");
         let lab = lab::start(&config, choice).await?;
         let state = State {
             pid: std::process::id(),

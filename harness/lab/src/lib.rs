@@ -2,7 +2,7 @@
 //!
 //! | service | what it stands for | program | ready when |
 //! |---|---|---|---|
-//! | `directory` | on-premises AD DS | OpenLDAP `slapd` (core, cosine, inetorgperson schema; mdb; the configured suffix, whose base entry exists; admin `cn=admin,<suffix>` with a generated password) | `slapd starting` on stderr (`-d none`) |
+//! | `directory` | on-premises AD DS | OpenLDAP `slapd` (core, cosine, inetorgperson schema; mdb; the configured suffix, whose base entry exists; admin `cn=admin,<suffix>` with a generated password) | `slapd starting` on stderr (`-d none`), then its port answers (slapd prints the line just before it listens) |
 //! | `smtp` | the mail flow | our `smtp-sink` | its `{"smtp":..,"http":..}` line |
 //! | `tenant` | Exchange Online + Entra ID | our `mock-tenant` | its `{"http":..}` line |
 //! | `pki-web` | the CA's public CRL/AIA server | `nginx` serving `/crl/<ca>.crl` and `/aia/<ca>.crt` | `GET` of the first CRL answers 200 |
@@ -12,6 +12,8 @@
 //! [`RunningLab::start_service`] (a restarted service keeps its address and data; "the CRL server
 //! is down" is `stop_service(Service::PkiWeb)`), and [`RunningLab::stop`]. Dropping a
 //! `RunningLab` without `stop` (an error, a panic) still kills or removes everything it started.
+//! Passwords, the tenant's client id and secret are generated per run unless the config sets
+//! them; configuration files holding them are mode 0600.
 //!
 //! # Two runtimes behind one trait ([`Runtime`])
 //!
@@ -32,7 +34,7 @@
 //! it, and nothing is ever pulled. Our binaries are not baked into images (they change on every
 //! build): they are copied into a container of the `smime-lab-base` image before it starts,
 //! so they must run on Debian bookworm's glibc. Every container and the network carry labels
-//! (`smime-lab.run`, the owner's pid and host): they are removed by [`RunningLab::stop`], by
+//! ([`LABEL_RUN`] `org.smime-lab.run`, the owner's pid and host name): they are removed by [`RunningLab::stop`], by
 //! `Drop`, and, when the owner died without either (SIGKILL, a killed test binary), by the next
 //! lab started on the same host. The engine is the one `DOCKER_HOST` names, else the local
 //! socket.
@@ -46,12 +48,15 @@
 //! for the clean-up of orphans.
 //!
 //! **Auto** ([`RuntimeChoice::Auto`]) picks the Docker runtime when an engine answers *and* every
-//! image the lab needs is present and current, else the local runtime (and says why on stderr
-//! via `tracing`): a developer without images still gets a lab, while an explicit
-//! `RuntimeChoice::Containers` fails with the reason.
+//! image the lab needs is present and current ([`Containers::usable_for`]), else the local
+//! runtime (logging why with `tracing`): a developer without images still gets a lab, while an
+//! explicit `RuntimeChoice::Containers` fails with the reason.
 //!
-//! Binaries that own a lab for a long time (`cargo xtask lab up`) stop it on Ctrl-C themselves;
-//! the crate installs no signal handlers.
+//! Binaries that own a lab for a long time (`cargo xtask lab up`) stop it on Ctrl-C and SIGTERM
+//! themselves; the crate installs no signal handlers. An owner killed outright (SIGKILL, Ctrl-C on
+//! a test binary) leaves its containers until the next lab starts on the host (they are labelled
+//! with a dead owner), and its local child processes running: [`RunningLab::host_resources`]
+//! lists them, which is how `cargo xtask lab down` cleans up after a killed `lab up`.
 
 pub mod binaries;
 mod config;

@@ -35,6 +35,14 @@ async fn smtp_stores_and_serves_messages() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn tenant_answers_admin_calls() -> anyhow::Result<()> {
+    let lab = common::start(RUNTIME, &[Service::Tenant]).await?;
+    let result = common::tenant_answers_admin_calls(&lab).await;
+    lab.stop().await?;
+    result
+}
+
+#[tokio::test]
 async fn pki_web_serves_crls_and_can_go_down() -> anyhow::Result<()> {
     let mut lab = common::start(RUNTIME, &[Service::PkiWeb]).await?;
     let result = common::pki_web_and_crl_down(&mut lab).await;
@@ -59,10 +67,11 @@ fn run_objects(run_id: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     ))
 }
 
-/// Services reach each other by name on the run's network, and the lab's in-lab URLs say so.
+/// The whole lab at once: services reach each other by name on the run's network, and the
+/// lab's in-lab URLs say so.
 #[tokio::test]
 async fn services_reach_each_other_by_name() -> anyhow::Result<()> {
-    let lab = common::start(RUNTIME, &[Service::Smtp, Service::PkiWeb]).await?;
+    let lab = common::start(RUNTIME, &Service::ALL).await?;
     let endpoints = lab.endpoints().clone();
     let result = async {
         let pki = endpoints.pki_web()?;

@@ -1,7 +1,7 @@
 //! The local runtime: the host's slapd and nginx and our binaries as child processes. Needs
 //! slapd, ldap-utils and nginx installed (`cargo xtask peers --install`) and our binaries built
-//! (`cargo build -p smtp-sink`, done by `cargo test --workspace`); a missing one fails the test
-//! with that hint.
+//! (`cargo build -p smtp-sink -p tenant`, done by `cargo test --workspace`); a missing one fails
+//! the test with that hint.
 
 mod common;
 
@@ -34,6 +34,14 @@ async fn smtp_stores_and_serves_messages() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn tenant_answers_admin_calls() -> anyhow::Result<()> {
+    let lab = common::start(RUNTIME, &[Service::Tenant]).await?;
+    let result = common::tenant_answers_admin_calls(&lab).await;
+    lab.stop().await?;
+    result
+}
+
+#[tokio::test]
 async fn pki_web_serves_crls_and_can_go_down() -> anyhow::Result<()> {
     let mut lab = common::start(RUNTIME, &[Service::PkiWeb]).await?;
     let result = common::pki_web_and_crl_down(&mut lab).await;
@@ -41,10 +49,12 @@ async fn pki_web_serves_crls_and_can_go_down() -> anyhow::Result<()> {
     result
 }
 
-/// Dropping a lab (an error, a panic) kills its processes and removes its directory.
+/// The whole lab at once; dropping it (an error, a panic) kills its processes and removes its
+/// directory.
 #[tokio::test]
 async fn drop_kills_everything() -> anyhow::Result<()> {
-    let lab = common::start(RUNTIME, &[Service::Directory, Service::PkiWeb]).await?;
+    let lab = common::start(RUNTIME, &Service::ALL).await?;
+    anyhow::ensure!(lab.host_resources().processes.len() == 4);
     let listeners = lab.endpoints().listeners();
     let log = std::path::PathBuf::from(lab.logs_hint(Service::Directory));
     anyhow::ensure!(log.is_file(), "no log at {}", log.display());

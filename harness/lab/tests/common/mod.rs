@@ -18,10 +18,11 @@ pub fn fixtures() -> PathBuf {
     ))
 }
 
-/// The services the tests start. The tenant joins once `mock-tenant` is on main.
+/// A lab of `services` with the default fixtures on pki-web and alice's mailbox in the tenant.
 pub fn config(services: &[Service]) -> anyhow::Result<LabConfig> {
     let mut config = LabConfig::default().only(services.iter().copied());
     config.pki_web = PkiWebContent::from_pki_dir(&fixtures())?;
+    config.tenant.users = vec!["alice@contoso.com".into()];
     Ok(config)
 }
 
@@ -337,5 +338,84 @@ pub async fn directory_restart_keeps_data(lab: &mut RunningLab) -> anyhow::Resul
         .await?
         .success()?;
     ensure!(entries.len() == 1, "ou=people is gone after a restart");
+    Ok(())
+}
+
+/// The tenant: health, a client-credentials token, and one `InvokeCommand` (`Get-SmimeConfig`
+/// answers Exchange's defaults; without a token the call is 401).
+pub async fn tenant_answers_admin_calls(lab: &RunningLab) -> anyhow::Result<()> {
+    let tenant = lab.endpoints().tenant()?.clone();
+    let client = http()?;
+    let health = client.get(format!("{}/health", tenant.url)).send().await?;
+    ensure!(
+        health.status() == 200,
+        "GET /health answered {}",
+        health.status()
+    );
+
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Foutlook.office365.com%2F.default",
+        tenant.client_id, tenant.client_secret
+    );
+    let token: serde_json::Value = client
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            tenant.url, tenant.tenant
+        ))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form)
+        .send()
+        .await?
+        .error_for_status()
+        .context("the token endpoint refused the lab's client credentials")?
+        .json()
+        .await?;
+    let access_token = token["access_token"].as_str().context("no access_token")?;
+
+    let invoke = format!(
+        "{}/adminapi/beta/{}/InvokeCommand",
+        tenant.url, tenant.tenant
+    );
+    let body = serde_json::json!({
+        "CmdletInput": { "CmdletName": "Get-SmimeConfig", "Parameters": {} }
+    });
+    let unauthenticated = client.post(&invoke).json(&body).send().await?;
+    ensure!(
+        unauthenticated.status() == 401,
+        "InvokeCommand without a token answered {}",
+        unauthenticated.status()
+    );
+    let config: serde_json::Value = client
+        .post(&invoke)
+        .bearer_auth(access_token)
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    ensure!(
+        config["value"][0]["OWAEncryptionAlgorithms"] == "6610",
+        "Get-SmimeConfig answered {config}"
+    );
+    let mailbox: serde_json::Value = client
+        .post(&invoke)
+        .bearer_auth(access_token)
+        .json(&serde_json::json!({
+            "CmdletInput": { "CmdletName": "Get-Mailbox", "Parameters": { "Identity": "alice@contoso.com" } }
+        }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("Get-Mailbox alice@contoso.com (created by --users)")?
+        .json()
+        .await?;
+    ensure!(
+        mailbox["value"].as_array().is_some_and(|v| v.len() == 1),
+        "Get-Mailbox answered {mailbox}"
+    );
     Ok(())
 }
