@@ -120,20 +120,16 @@ async fn nothing_left_behind() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A lab whose owner died without cleaning up (SIGKILL) is removed by the next one started.
-#[tokio::test]
-async fn orphans_of_dead_owners_are_removed() -> anyhow::Result<()> {
-    // A container labelled as a lab run whose owner pid does not exist.
+/// A container labelled as a lab run owned by `pid` on this host.
+fn fake_run(run: &str, pid: &str) -> anyhow::Result<()> {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")?
         .trim()
         .to_owned();
-    let run = format!("orphan-{}", std::process::id());
     let labels: HashMap<&str, String> = HashMap::from([
         ("org.smime-lab.lab", "1".to_owned()),
-        ("org.smime-lab.run", run.clone()),
+        ("org.smime-lab.run", run.to_owned()),
         ("org.smime-lab.owner-host", host),
-        // Above any pid_max: never a live process.
-        ("org.smime-lab.owner-pid", "4294967295".to_owned()),
+        ("org.smime-lab.owner-pid", pid.to_owned()),
     ]);
     let mut create = std::process::Command::new("docker");
     create.args(["create", "--name", &format!("smime-lab-{run}")]);
@@ -147,9 +143,31 @@ async fn orphans_of_dead_owners_are_removed() -> anyhow::Result<()> {
         "docker create: {} (run `cargo xtask images`)",
         String::from_utf8_lossy(&output.stderr)
     );
-    anyhow::ensure!(run_objects(&run)?.0.len() == 1);
+    anyhow::ensure!(run_objects(run)?.0.len() == 1);
+    Ok(())
+}
+
+/// A lab whose owner died without cleaning up (SIGKILL) is removed by the next one started; a
+/// live owner's lab is left alone unless asked for by run id.
+#[tokio::test]
+async fn orphans_of_dead_owners_are_removed() -> anyhow::Result<()> {
+    let live = format!("live-{}", std::process::id());
+    fake_run(&live, &std::process::id().to_string())?;
+    let run = format!("orphan-{}", std::process::id());
+    // Above any pid_max: never a live process.
+    fake_run(&run, "4294967295")?;
+    // Every lab start reaps orphans too, so a test starting a lab in parallel may get there
+    // first: what must hold is that the orphan is gone once clean_up returns.
     let removed = Containers.clean_up(None).await?;
-    anyhow::ensure!(removed.contains(&run), "clean_up removed {removed:?}");
-    anyhow::ensure!(run_objects(&run)?.0.is_empty(), "the orphan survived");
+    anyhow::ensure!(
+        run_objects(&run)?.0.is_empty(),
+        "the orphan survived clean_up (which removed {removed:?})"
+    );
+    anyhow::ensure!(
+        run_objects(&live)?.0.len() == 1,
+        "clean_up removed a run whose owner is alive"
+    );
+    Containers.clean_up(Some(&live)).await?;
+    anyhow::ensure!(run_objects(&live)?.0.is_empty(), "clean_up(run) left it");
     Ok(())
 }
