@@ -31,6 +31,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .args(["test", "--workspace", "--doc"])
             .envs(peers::test_environment()),
     )?;
+    crate::images::run(&crate::images::Args::default())?;
     let mut test = cargo();
     if nextest_available() {
         test.args(["nextest", "run", "--workspace", "--no-fail-fast"]);

@@ -3,6 +3,8 @@
 
 mod ci;
 mod fixtures;
+mod images;
+mod lab_cli;
 mod peers;
 mod scenarios;
 
@@ -29,6 +31,10 @@ enum Task {
     Fixtures,
     /// Run the YAML scenarios in scenarios/ against the lab.
     RunScenarios(scenarios::Args),
+    /// Build the lab's Docker images offline (mmdebstrap + docker import); skips current ones.
+    Images(images::Args),
+    /// Start (`up`), stop (`down`) or check (`status`) a lab with the default fixtures.
+    Lab(lab_cli::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +43,8 @@ fn main() -> ExitCode {
         Task::Peers(args) => peers::run(&args),
         Task::Fixtures => fixtures::run(),
         Task::RunScenarios(args) => scenarios::run(&args),
+        Task::Images(args) => images::run(&args),
+        Task::Lab(args) => lab_cli::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,11 @@ const APT_PACKAGES: &[&str] = &[
     "python3-venv",
     "chromium",
     "python3-samba",
+    // The lab's local runtime (slapd, nginx) and `cargo xtask images` (mmdebstrap).
+    "slapd",
+    "ldap-utils",
+    "nginx",
+    "mmdebstrap",
 ];
 /// Pinned so that a new release cannot change what "the peer accepts" between two CI runs.
 const PYTHON_PACKAGES: &[&str] = &[
@@ -121,6 +126,15 @@ fn install() -> anyhow::Result<()> {
                 .args(APT_PACKAGES)
                 .env("DEBIAN_FRONTEND", "noninteractive"),
         )?;
+        // Installing slapd and nginx may start system daemons on ports 389 and 80; the lab runs
+        // its own on other ports and needs neither. Best effort: there may be no init system.
+        for daemon in ["slapd", "nginx"] {
+            let _ = Command::new("service")
+                .args([daemon, "stop"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
     if !venv_python().exists() {
         run_step(

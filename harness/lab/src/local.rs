@@ -1,0 +1,603 @@
+//! The local runtime: every service a child process on 127.0.0.1, all files in one temporary
+//! directory (`smime-lab-<run id>-*` under the system temp dir) removed when the lab stops.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+use tokio::process::Command;
+
+use crate::binaries::{self, MOCK_TENANT, SMTP_SINK};
+use crate::endpoints::{
+    DirectoryEndpoint, Endpoints, PkiWebEndpoint, SmtpEndpoint, TenantEndpoint,
+};
+use crate::process::{Ready, Supervised};
+use crate::slapd::{self, SlapdLayout};
+use crate::{
+    Credentials, HostResources, LabConfig, LabError, RunningLab, RunningServices, Runtime,
+    RuntimeKind, Service, TenantConfig, nginx,
+};
+
+/// How long one service may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts at a port we picked, in case another process took it between pick and bind.
+const PORT_ATTEMPTS: usize = 3;
+
+/// The local-process runtime.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Local;
+
+impl Runtime for Local {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::Local
+    }
+
+    fn start<'a>(&'a self, config: &'a LabConfig) -> BoxFuture<'a, Result<RunningLab, LabError>> {
+        Box::pin(async move {
+            config.validate()?;
+            let lab = LocalLab::start(config).await?;
+            Ok(RunningLab::new(Box::new(lab)))
+        })
+    }
+}
+
+struct LocalLab {
+    // Declared before `dir`: the processes die before their directory is removed.
+    services: BTreeMap<Service, LocalService>,
+    endpoints: Endpoints,
+    dir: Option<tempfile::TempDir>,
+}
+
+struct LocalService {
+    service: Service,
+    dir: PathBuf,
+    spec: Spec,
+    running: Option<Supervised>,
+}
+
+enum Spec {
+    Directory {
+        sh: PathBuf,
+        slapd: PathBuf,
+        slapadd: PathBuf,
+        layout: SlapdLayout,
+        port: u16,
+    },
+    Smtp {
+        program: PathBuf,
+        max_size: usize,
+        /// 0 until the first start has picked them.
+        smtp: u16,
+        http: u16,
+    },
+    Tenant {
+        program: PathBuf,
+        config: TenantConfig,
+        client_id: String,
+        client_secret: String,
+        port: u16,
+    },
+    PkiWeb {
+        nginx: PathBuf,
+        docroot: PathBuf,
+        probe_path: String,
+        port: u16,
+    },
+}
+
+impl LocalLab {
+    async fn start(config: &LabConfig) -> Result<Self, LabError> {
+        let run_id = crate::new_run_id();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("smime-lab-{run_id}-"))
+            .tempdir()
+            .map_err(|e| {
+                LabError::io(
+                    "cannot create a temporary directory in",
+                    std::env::temp_dir(),
+                    e,
+                )
+            })?;
+        check_plain_path(dir.path())?;
+        let credentials = Credentials::for_config(config);
+        let mut lab = LocalLab {
+            services: BTreeMap::new(),
+            endpoints: Endpoints {
+                run_id,
+                runtime: RuntimeKind::Local,
+                directory: None,
+                smtp: None,
+                tenant: None,
+                pki_web: None,
+            },
+            dir: Some(dir),
+        };
+        match lab.start_all(config, &credentials).await {
+            Ok(()) => Ok(lab),
+            Err(error) => {
+                // Best effort: the error that matters is the first one.
+                let _ = lab.shutdown().await;
+                Err(error)
+            }
+        }
+    }
+
+    fn root(&self) -> Result<&Path, LabError> {
+        self.dir
+            .as_ref()
+            .map(tempfile::TempDir::path)
+            .ok_or_else(|| LabError::Other("the lab was stopped".into()))
+    }
+
+    async fn start_all(
+        &mut self,
+        config: &LabConfig,
+        credentials: &Credentials,
+    ) -> Result<(), LabError> {
+        let root = self.root()?.to_owned();
+        for service in config.services.iter().copied() {
+            let dir = root.join(service.name());
+            std::fs::create_dir_all(&dir).map_err(|e| LabError::io("cannot create", &dir, e))?;
+            let spec = prepare(service, &dir, config, credentials)?;
+            let mut local = LocalService {
+                service,
+                dir,
+                spec,
+                running: None,
+            };
+            local.launch_first().await?;
+            self.services.insert(service, local);
+        }
+        for local in self.services.values() {
+            local.describe(&mut self.endpoints, config, credentials);
+        }
+        Ok(())
+    }
+
+    async fn shutdown(&mut self) -> Result<(), LabError> {
+        let mut first_error = None;
+        for local in self.services.values_mut() {
+            if let Some(running) = local.running.take()
+                && let Err(e) = running.kill().await
+            {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            let path = dir.path().to_owned();
+            if let Err(e) = dir.close() {
+                first_error.get_or_insert(LabError::io("cannot remove", path, e));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// slapd.conf and nginx.conf take paths unquoted: keep the temporary directory's path plain.
+fn check_plain_path(path: &Path) -> Result<(), LabError> {
+    let plain = path.to_str().is_some_and(|s| {
+        s.chars().all(|c| {
+            c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | ';' | '#' | '{' | '}')
+        })
+    });
+    if plain {
+        Ok(())
+    } else {
+        Err(LabError::Config(format!(
+            "the temporary directory {} has spaces, quotes or other characters slapd.conf and nginx.conf cannot take: set TMPDIR to a plain path",
+            path.display()
+        )))
+    }
+}
+
+/// Writes a service's files and finds its programs.
+fn prepare(
+    service: Service,
+    dir: &Path,
+    config: &LabConfig,
+    credentials: &Credentials,
+) -> Result<Spec, LabError> {
+    Ok(match service {
+        Service::Directory => {
+            let slapd = binaries::host_program("slapd", "SMIME_LAB_SLAPD", "slapd")?;
+            let slapadd = binaries::host_program("slapadd", "SMIME_LAB_SLAPADD", "slapd")?;
+            let sh = binaries::host_program("sh", "SMIME_LAB_SH", "dash")?;
+            let layout = SlapdLayout::host(dir, &dir.join("db"))?;
+            write_private(
+                &layout.conf_file(),
+                slapd::slapd_conf(&layout, &config.directory, &credentials.directory_password)
+                    .as_bytes(),
+            )?;
+            write_private(
+                &layout.base_ldif(),
+                slapd::base_ldif(&config.directory)?.as_bytes(),
+            )?;
+            Spec::Directory {
+                sh,
+                slapd,
+                slapadd,
+                layout,
+                port: free_port()?,
+            }
+        }
+        Service::Smtp => {
+            let data = dir.join("data");
+            std::fs::create_dir_all(&data).map_err(|e| LabError::io("cannot create", &data, e))?;
+            Spec::Smtp {
+                program: SMTP_SINK.locate(config.binaries.smtp_sink.as_deref())?,
+                max_size: config.smtp.max_message_size,
+                smtp: 0,
+                http: 0,
+            }
+        }
+        Service::Tenant => {
+            let data = dir.join("data");
+            std::fs::create_dir_all(&data).map_err(|e| LabError::io("cannot create", &data, e))?;
+            Spec::Tenant {
+                program: MOCK_TENANT.locate(config.binaries.mock_tenant.as_deref())?,
+                config: config.tenant.clone(),
+                client_id: credentials.client_id.clone(),
+                client_secret: credentials.client_secret.clone(),
+                port: 0,
+            }
+        }
+        Service::PkiWeb => {
+            let nginx = binaries::host_program("nginx", "SMIME_LAB_NGINX", "nginx")?;
+            let docroot = dir.join("root");
+            for (path, bytes) in config.pki_web.files() {
+                let target = docroot.join(path);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| LabError::io("cannot create", parent, e))?;
+                }
+                std::fs::write(&target, bytes)
+                    .map_err(|e| LabError::io("cannot write", &target, e))?;
+            }
+            std::fs::create_dir_all(&docroot)
+                .map_err(|e| LabError::io("cannot create", &docroot, e))?;
+            let tmp = dir.join("tmp");
+            std::fs::create_dir_all(&tmp).map_err(|e| LabError::io("cannot create", &tmp, e))?;
+            Spec::PkiWeb {
+                nginx,
+                docroot,
+                probe_path: config.pki_web.probe_path(),
+                port: free_port()?,
+            }
+        }
+    })
+}
+
+/// Configuration holding passwords: readable by the owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), LabError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| LabError::io("cannot create", path, e))?;
+    file.write_all(bytes)
+        .map_err(|e| LabError::io("cannot write", path, e))
+}
+
+/// A port free on 127.0.0.1 right now, for programs that cannot report the one they bound.
+fn free_port() -> Result<u16, LabError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|e| LabError::Other(format!("cannot find a free port on 127.0.0.1: {e}")))
+}
+
+/// The `{"smtp":..,"http":..}` / `{"http":..}` line our binaries print when ready.
+#[derive(Debug, Deserialize)]
+struct ReadyLine {
+    smtp: Option<String>,
+    http: Option<String>,
+}
+
+fn port_of(address: Option<&str>) -> Option<u16> {
+    address?
+        .parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|a| a.port())
+}
+
+impl LocalService {
+    /// The first start: ports we picked may have been taken meanwhile, so pick again.
+    async fn launch_first(&mut self) -> Result<(), LabError> {
+        let mut attempt = 1;
+        loop {
+            match self.launch().await {
+                Err(LabError::Exited { output, .. })
+                    if attempt < PORT_ATTEMPTS && output.contains("in use") =>
+                {
+                    attempt += 1;
+                    match &mut self.spec {
+                        Spec::Directory { port, .. } | Spec::PkiWeb { port, .. } => {
+                            *port = free_port()?
+                        }
+                        Spec::Smtp { .. } | Spec::Tenant { .. } => {
+                            return Err(LabError::Other(format!(
+                                "{}: port in use although it picked its own: {output}",
+                                self.service
+                            )));
+                        }
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn launch(&mut self) -> Result<(), LabError> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        let log = self.dir.join(format!("{}.log", self.service.name()));
+        let service = self.service;
+        let (running, ()) = match &mut self.spec {
+            Spec::Directory {
+                sh,
+                slapd,
+                slapadd,
+                layout,
+                port,
+            } => {
+                let script = slapd::start_script(
+                    layout,
+                    slapd,
+                    slapadd,
+                    &format!("ldap://127.0.0.1:{port}/"),
+                );
+                let mut command = Command::new(&*sh);
+                command.arg("-c").arg(script);
+                let mut matcher = |line: &str| line.contains(slapd::READY_LINE).then_some(());
+                let started = tokio::time::Instant::now();
+                let (running, ()) = Supervised::start(
+                    service,
+                    command,
+                    &log,
+                    Ready::Line(&mut matcher),
+                    READY_TIMEOUT,
+                )
+                .await?;
+                // slapd prints its line just before its listener thread calls listen().
+                let host_port = format!("127.0.0.1:{port}");
+                while !crate::probe::server_alive(&host_port).await {
+                    if started.elapsed() > READY_TIMEOUT {
+                        let output = running.tail();
+                        let _ = running.kill().await;
+                        return Err(LabError::NotReady {
+                            service,
+                            waited: READY_TIMEOUT,
+                            detail: format!("it said it started but {host_port} does not answer"),
+                            output,
+                        });
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                (running, ())
+            }
+            Spec::Smtp {
+                program,
+                max_size,
+                smtp,
+                http,
+            } => {
+                let mut command = Command::new(&*program);
+                command
+                    .arg("--smtp")
+                    .arg(format!("127.0.0.1:{smtp}"))
+                    .arg("--http")
+                    .arg(format!("127.0.0.1:{http}"))
+                    .arg("--max-size")
+                    .arg(max_size.to_string())
+                    .arg("--data-dir")
+                    .arg(self.dir.join("data"))
+                    .arg("--hostname")
+                    .arg("smtp-sink.lab");
+                let mut matcher = |line: &str| {
+                    let ready: ReadyLine = serde_json::from_str(line).ok()?;
+                    Some((
+                        port_of(ready.smtp.as_deref())?,
+                        port_of(ready.http.as_deref())?,
+                    ))
+                };
+                let (running, (smtp_port, http_port)) = Supervised::start(
+                    service,
+                    command,
+                    &log,
+                    Ready::Line(&mut matcher),
+                    READY_TIMEOUT,
+                )
+                .await?;
+                *smtp = smtp_port;
+                *http = http_port;
+                (running, ())
+            }
+            Spec::Tenant {
+                program,
+                config,
+                client_id,
+                client_secret,
+                port,
+            } => {
+                let mut command = Command::new(&*program);
+                command
+                    .arg("--listen")
+                    .arg(format!("127.0.0.1:{port}"))
+                    .arg("--tenant")
+                    .arg(&config.tenant)
+                    .arg("--client-id")
+                    .arg(&*client_id)
+                    .arg("--data-dir")
+                    .arg(self.dir.join("data"))
+                    // The secret goes through the environment, not the process list.
+                    .env("MOCK_TENANT_CLIENT_SECRET", &*client_secret);
+                if let Some(now) = &config.now {
+                    command.arg("--now").arg(now);
+                }
+                if !config.users.is_empty() {
+                    command.arg("--users").arg(config.users.join(","));
+                }
+                let mut matcher = |line: &str| {
+                    let ready: ReadyLine = serde_json::from_str(line).ok()?;
+                    port_of(ready.http.as_deref())
+                };
+                let (running, bound) = Supervised::start(
+                    service,
+                    command,
+                    &log,
+                    Ready::Line(&mut matcher),
+                    READY_TIMEOUT,
+                )
+                .await?;
+                *port = bound;
+                (running, ())
+            }
+            Spec::PkiWeb {
+                nginx,
+                docroot,
+                probe_path,
+                port,
+            } => {
+                let conf = self.dir.join("nginx.conf");
+                std::fs::write(
+                    &conf,
+                    nginx::nginx_conf(&self.dir, docroot, &format!("127.0.0.1:{port}")),
+                )
+                .map_err(|e| LabError::io("cannot write", &conf, e))?;
+                let mut command = Command::new(&*nginx);
+                command
+                    .arg("-p")
+                    .arg(&self.dir)
+                    .arg("-c")
+                    .arg(&conf)
+                    // Before the configuration is read, nginx would log to its compiled-in path.
+                    .arg("-e")
+                    .arg("stderr");
+                let host_port = format!("127.0.0.1:{port}");
+                Supervised::start(
+                    service,
+                    command,
+                    &log,
+                    Ready::Http {
+                        host_port: &host_port,
+                        path: probe_path,
+                        value: (),
+                    },
+                    READY_TIMEOUT,
+                )
+                .await?
+            }
+        };
+        self.running = Some(running);
+        Ok(())
+    }
+
+    fn describe(&self, endpoints: &mut Endpoints, config: &LabConfig, credentials: &Credentials) {
+        match &self.spec {
+            Spec::Directory { port, .. } => {
+                let url = format!("ldap://127.0.0.1:{port}");
+                endpoints.directory = Some(DirectoryEndpoint {
+                    lab_url: url.clone(),
+                    url,
+                    suffix: config.directory.suffix.clone(),
+                    bind_dn: config.directory.admin_dn(),
+                    password: credentials.directory_password.clone(),
+                });
+            }
+            Spec::Smtp { smtp, http, .. } => {
+                let smtp = std::net::SocketAddr::from(([127, 0, 0, 1], *smtp));
+                let http_url = format!("http://127.0.0.1:{http}");
+                endpoints.smtp = Some(SmtpEndpoint {
+                    smtp,
+                    lab_smtp: smtp.to_string(),
+                    lab_http_url: http_url.clone(),
+                    http_url,
+                });
+            }
+            Spec::Tenant {
+                config,
+                client_id,
+                client_secret,
+                port,
+                ..
+            } => {
+                let url = format!("http://127.0.0.1:{port}");
+                endpoints.tenant = Some(TenantEndpoint {
+                    lab_url: url.clone(),
+                    url,
+                    tenant: config.tenant.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                });
+            }
+            Spec::PkiWeb { port, .. } => {
+                let url = format!("http://127.0.0.1:{port}");
+                endpoints.pki_web = Some(PkiWebEndpoint {
+                    lab_url: url.clone(),
+                    url,
+                });
+            }
+        }
+    }
+}
+
+impl RunningServices for LocalLab {
+    fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    fn stop_service(&mut self, service: Service) -> BoxFuture<'_, Result<(), LabError>> {
+        Box::pin(async move {
+            let local = self
+                .services
+                .get_mut(&service)
+                .ok_or(LabError::NotInLab(service))?;
+            match local.running.take() {
+                Some(running) => running.kill().await,
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn start_service(&mut self, service: Service) -> BoxFuture<'_, Result<(), LabError>> {
+        Box::pin(async move {
+            let local = self
+                .services
+                .get_mut(&service)
+                .ok_or(LabError::NotInLab(service))?;
+            local.launch().await
+        })
+    }
+
+    fn stop(&mut self) -> BoxFuture<'_, Result<(), LabError>> {
+        Box::pin(self.shutdown())
+    }
+
+    fn host_resources(&self) -> HostResources {
+        HostResources {
+            processes: self
+                .services
+                .values()
+                .filter_map(|local| local.running.as_ref().and_then(Supervised::pid))
+                .collect(),
+            directory: self.dir.as_ref().map(|d| d.path().to_owned()),
+        }
+    }
+
+    fn logs_hint(&self, service: Service) -> String {
+        match self.services.get(&service) {
+            Some(local) => local
+                .dir
+                .join(format!("{}.log", service.name()))
+                .display()
+                .to_string(),
+            None => format!("({service} is not part of this lab)"),
+        }
+    }
+}
