@@ -2,6 +2,7 @@
 //! the web's S/MIME extension (step 4), in the form an admin deploys, and check the files admins
 //! bring (the catalogue's `BRW-*` rows).
 
+use super::report::{paint, plural};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -203,49 +204,16 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
 
-    let mut out = std::io::stdout().lock();
-    let written = if args.json {
-        let json = serde_json::json!({
-            "file": args.file.display().to_string(),
-            "report": report,
-        });
-        serde_json::to_writer_pretty(&mut out, &json)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
-    } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        out.write_all(render(&args.file, &report, colour).as_bytes())
-    };
-    if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(e).context("writing the report to stdout");
-    }
-    Ok(if report.has_errors() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn paint(text: &str, severity: Severity, colour: bool) -> String {
-    if !colour {
-        return text.to_owned();
-    }
-    let code = match severity {
-        Severity::Error => "1;31",
-        Severity::Warning => "1;33",
-        Severity::Info => "36",
-    };
-    format!("\x1b[{code}m{text}\x1b[0m")
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    let json = serde_json::json!({
+        "file": args.file.display().to_string(),
+        "report": report,
+    });
+    super::report::emit(
+        args.json,
+        &json,
+        |colour| render(&args.file, &report, colour),
+        report.has_errors(),
+    )
 }
 
 /// The human report: what the file sets, the findings by severity (remedy indented below), a

@@ -1,14 +1,13 @@
 //! `smime-lab cert check`: the certificate profile checks (the catalogue's `PKI-*` rows) on one
 //! user certificate, with its key, chain and mailbox, for a person or a CI job.
 
-use std::io::{IsTerminal as _, Write as _};
+use super::report::{paint, plural};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::input::{
     CERTIFICATE_FORMATS, OptionalPassword, read_certificates, read_key, read_pkcs12_identity,
 };
-use anyhow::Context as _;
 use clap::Subcommand;
 use smime::checks::{CertificateUnderTest, Finding, Report, Severity, check_certificate};
 use time::OffsetDateTime;
@@ -91,46 +90,12 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         now: args.now.unwrap_or_else(OffsetDateTime::now_utc),
     });
 
-    let mut out = std::io::stdout().lock();
-    let written = if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
-    } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        out.write_all(render(&args.cert, &report, colour).as_bytes())
-    };
-    // A closed pipe (`| head`) is not a failed check.
-    if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(e).context("writing the report to stdout");
-    }
-    Ok(if report.has_errors() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn paint(text: &str, severity: Severity, colour: bool) -> String {
-    if !colour {
-        return text.to_owned();
-    }
-    let code = match severity {
-        Severity::Error => "1;31",
-        Severity::Warning => "1;33",
-        Severity::Info => "36",
-    };
-    format!("\x1b[{code}m{text}\x1b[0m")
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    super::report::emit(
+        args.json,
+        &report,
+        |colour| render(&args.cert, &report, colour),
+        report.has_errors(),
+    )
 }
 
 /// The human report: a header naming the certificate, the findings grouped by severity (one line

@@ -22,6 +22,7 @@ mod encrypt;
 mod input;
 mod output;
 mod protect;
+mod report;
 mod rng;
 mod sign;
 mod verify;
