@@ -558,7 +558,8 @@ fn nesting_bomb_is_malformed() {
 }
 
 /// Bounded mutation of a triple-wrapped message: nothing panics, nothing mutated in the
-/// signed or encrypted bytes comes out valid with different content.
+/// signed or encrypted bytes comes out valid with different content. The anatomy of each
+/// mutant (what a snapshot would show) is described too, with the same key.
 #[test]
 fn mutated_layered_messages_never_panic() {
     let (bob_cert, bob_pk) = bob_recipient();
@@ -596,6 +597,8 @@ fn mutated_layered_messages_never_panic() {
             }
         }
         let opened = open_message(&m, &ctx, Some((&bob_cert, &bob_pk)));
+        let anatomy = smime::cms::anatomy::describe(&m, &[(&bob_cert, &bob_pk)]);
+        assert!(!anatomy.to_yaml().is_empty());
         if opened.is_valid() {
             assert_eq!(
                 opened.content, ENTITY,

@@ -276,7 +276,7 @@ pub fn attribute_name(oid: &ObjectIdentifier) -> String {
         .unwrap_or_else(|| oid_name(oid))
 }
 
-fn describe_capability(c: &SmimeCapability) -> String {
+pub(crate) fn describe_capability(c: &SmimeCapability) -> String {
     let name = oid_name(&c.capability_id);
     if c.capability_id == rfc5911::RC_2_CBC
         && let Some(bits) = c

@@ -10,6 +10,7 @@
 
 pub mod address;
 pub mod algorithms;
+pub mod anatomy;
 pub mod attributes;
 pub mod envelope;
 pub mod mime;

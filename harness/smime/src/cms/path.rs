@@ -3,7 +3,7 @@
 //! leaves out for S/MIME — key usage of the signer, naming the weak algorithms webpki refuses,
 //! and the CRL distribution points a caller must fetch.
 
-use der::Encode;
+use der::{Decode, Encode};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use webpki::{
     CertRevocationList, ExpirationPolicy, ExtendedKeyUsageValidator, KeyPurposeId,
@@ -13,8 +13,10 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{CrlDistributionPoints, KeyUsage};
 
+use super::address::certificate_mailboxes;
 use super::algorithms::{oid_name, oids, rsa_public_key};
-use super::verdict::Status;
+use super::verdict::{SignerReport, Status, Verdict, certificate_summary_der};
+use super::verify::{VerifyContext, check_signer_key_size, check_signer_path};
 
 /// Revocation checking, decided by the caller (this crate does no I/O).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,6 +56,74 @@ pub fn crl_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
     webpki::BorrowedCertRevocationList::from_der(&der)
         .map_err(|e| format!("not a DER X.509 CRL ({e:?})"))?;
     Ok(der)
+}
+
+/// Checks a certificate on its own, as Outlook on the web checks the sender's certificate
+/// before it signs (and, with `OWACheckCRLOnSend`, refuses to send when a CRL is offline): the
+/// path from it to `ctx.anchors` at `ctx.now`, with `intermediates_der` (DER certificates, may be
+/// empty: anchors need no intermediates), its key usage for signing, its key size, weak
+/// algorithms on the path, and revocation as `ctx.revocation` says. `ctx.sender`, when given,
+/// must be one of the certificate's mailboxes (`signer-mismatch` otherwise).
+///
+/// The verdict's `signer` and `certificates` describe the certificate, `chain` and
+/// `crl_distribution_points` its path (check once without revocation to learn what to fetch,
+/// then again with the CRLs, as for a message); the message fields stay empty. Never panics:
+/// bytes that are not a certificate are `malformed`.
+pub fn check_certificate(
+    certificate_der: &[u8],
+    intermediates_der: &[Vec<u8>],
+    ctx: &VerifyContext,
+) -> Verdict {
+    let mut v = Verdict::new();
+    let certificate = match Certificate::from_der(certificate_der) {
+        Ok(c) => c,
+        Err(e) => {
+            v.fail(
+                Status::Malformed,
+                format!("the certificate is not a DER X.509 certificate: {e}"),
+            );
+            return v;
+        }
+    };
+    let held = Held {
+        cert: certificate,
+        der: certificate_der.to_vec(),
+    };
+    let intermediates: Vec<Held> = intermediates_der
+        .iter()
+        .filter_map(|der| {
+            Certificate::from_der(der).ok().map(|cert| Held {
+                cert,
+                der: der.clone(),
+            })
+        })
+        .collect();
+    let summary = certificate_summary_der(&held.cert, &held.der);
+    let mailboxes = certificate_mailboxes(&held.cert);
+    v.certificates = vec![summary.clone()];
+    v.signer = Some(SignerReport {
+        certificate: summary,
+        mailboxes: mailboxes.clone(),
+    });
+    check_signer_key_size(&held.cert, &mut v);
+    check_signer_path(&held, &intermediates, ctx, &mut v);
+    if let Some(sender) = &ctx.sender {
+        let wanted = sender.trim().to_ascii_lowercase();
+        if !mailboxes.contains(&wanted) {
+            v.fail(
+                Status::SignerMismatch,
+                format!(
+                    "the certificate is issued to {}, not to {sender}",
+                    if mailboxes.is_empty() {
+                        "no mailbox".to_owned()
+                    } else {
+                        mailboxes.join(", ")
+                    }
+                ),
+            );
+        }
+    }
+    v
 }
 
 /// The text Exchange Online and OWA show when a CRL cannot be fetched.
@@ -411,7 +481,7 @@ fn check_signer_key_usage(signer: &Certificate, out: &mut PathOutcome) {
 }
 
 /// The URIs of a certificate's CRL distribution points.
-pub(crate) fn crl_distribution_points(cert: &Certificate) -> Vec<String> {
+pub fn crl_distribution_points(cert: &Certificate) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(Some((_, dps))) = cert
         .tbs_certificate()

@@ -30,10 +30,10 @@ use super::verdict::{
 /// of `Any`: `Any` forgets that a BER OCTET STRING was constructed (NSS and OpenSSL stream the
 /// content as indefinite-length chunks), while `OctetString` in BER mode reassembles the chunks.
 #[derive(Clone, Debug, Sequence)]
-struct SignedDataBer {
-    version: CmsVersion,
-    digest_algorithms: DigestAlgorithmIdentifiers,
-    encap_content_info: EncapsulatedContentInfoBer,
+pub(crate) struct SignedDataBer {
+    pub(crate) version: CmsVersion,
+    pub(crate) digest_algorithms: DigestAlgorithmIdentifiers,
+    pub(crate) encap_content_info: EncapsulatedContentInfoBer,
     /// Kept as raw TLVs so each certificate's exact bytes reach the path validator; decoded
     /// one by one below.
     #[asn1(
@@ -42,7 +42,7 @@ struct SignedDataBer {
         constructed = "true",
         optional = "true"
     )]
-    certificates: Option<SetOfVec<Any>>,
+    pub(crate) certificates: Option<SetOfVec<Any>>,
     /// Not used (revocation comes from the caller), and kept opaque: x509-cert cannot decode
     /// version-1 CRLs, which RFC 4134's examples carry.
     #[asn1(
@@ -51,15 +51,26 @@ struct SignedDataBer {
         constructed = "true",
         optional = "true"
     )]
-    crls: Option<SetOfVec<Any>>,
-    signer_infos: SignerInfos,
+    pub(crate) crls: Option<SetOfVec<Any>>,
+    pub(crate) signer_infos: SignerInfos,
 }
 
 #[derive(Clone, Debug, Sequence)]
-struct EncapsulatedContentInfoBer {
-    econtent_type: ObjectIdentifier,
+pub(crate) struct EncapsulatedContentInfoBer {
+    pub(crate) econtent_type: ObjectIdentifier,
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    econtent: Option<OctetString>,
+    pub(crate) econtent: Option<OctetString>,
+}
+
+/// The SignedData inside a ContentInfo whose type is id-signedData, read the BER-tolerant way
+/// (see [`SignedDataBer`]). Shared with [`super::anatomy`], so that a snapshot shows exactly
+/// the structure the verifier judged.
+pub(crate) fn decode_signed_data(content_info: &ContentInfo) -> Result<SignedDataBer, String> {
+    content_info
+        .content
+        .to_der()
+        .map_err(|e| e.to_string())
+        .and_then(|d| SignedDataBer::from_ber(&d).map_err(|e| e.to_string()))
 }
 
 /// What a verification depends on besides the message.
@@ -547,12 +558,7 @@ fn verify_cms(
         );
         return None;
     }
-    let signed_data = match content_info
-        .content
-        .to_der()
-        .map_err(|e| e.to_string())
-        .and_then(|d| SignedDataBer::from_ber(&d).map_err(|e| e.to_string()))
-    {
+    let signed_data = match decode_signed_data(&content_info) {
         Ok(sd) => sd,
         Err(e) => {
             v.fail(
@@ -658,6 +664,16 @@ fn verify_cms(
     if digest.is_weak() {
         v.weak(format!("the message digest is {}", digest.name()));
     }
+    // SHA-1 is still what Outlook on the web signs with by default (OWASigningAlgorithms 8004)
+    // and what Exchange accepts, flagged; MD5 (what RequireSignedSMIMEAlgorithm MD5 makes a phone
+    // use) has chosen-prefix collisions in seconds, and Windows' and OpenSSL's default policies
+    // refuse MD5 signatures outright.
+    if digest == DigestAlgorithm::Md5 {
+        v.fail(
+            Status::Weak,
+            "the message digest is MD5, which no current client accepts for a signature (chosen-prefix collisions are practical)",
+        );
+    }
     if !signed_data
         .digest_algorithms
         .iter()
@@ -756,40 +772,8 @@ fn verify_cms(
         }
     }
 
-    if let Some(bits) = rsa_bits(signer_cert)
-        && bits < 2048
-    {
-        v.weak(format!("the signer's key is RSA-{bits}"));
-        v.fail(
-            Status::Weak,
-            format!(
-                "the signer's key is RSA-{bits}, below the 2048 bits any current policy requires"
-            ),
-        );
-    }
-
-    let outcome = path::validate(
-        signer_held,
-        &certificates,
-        &ctx.anchors,
-        ctx.now_unix(),
-        &ctx.revocation,
-    );
-    for w in &outcome.weak {
-        v.weak(w.clone());
-    }
-    if let Some((status, reason)) = outcome.failure {
-        v.fail(status, reason);
-    }
-    for n in outcome.notes {
-        v.note(n);
-    }
-    v.chain = outcome
-        .chain
-        .iter()
-        .map(|c| c.tbs_certificate().subject().to_string())
-        .collect();
-    v.crl_distribution_points = outcome.crl_distribution_points;
+    check_signer_key_size(signer_cert, v);
+    check_signer_path(signer_held, &certificates, ctx, v);
 
     let signer_mailboxes = certificate_mailboxes(signer_cert);
     if let Some(problem) = &sender.problem {
@@ -842,6 +826,53 @@ fn fail_signature_problem(v: &mut Verdict, p: SignatureProblem) {
         SignatureProblem::Malformed(why) => v.fail(Status::Malformed, why),
         SignatureProblem::Invalid(why) => v.fail(Status::InvalidSignature, why),
     }
+}
+
+/// An RSA signer key below 2048 bits makes the verdict `weak`.
+pub(crate) fn check_signer_key_size(signer: &Certificate, v: &mut Verdict) {
+    if let Some(bits) = rsa_bits(signer)
+        && bits < 2048
+    {
+        v.weak(format!("the signer's key is RSA-{bits}"));
+        v.fail(
+            Status::Weak,
+            format!(
+                "the signer's key is RSA-{bits}, below the 2048 bits any current policy requires"
+            ),
+        );
+    }
+}
+
+/// The signer's path ([`path::validate`]) into the verdict: its failure, notes, weaknesses,
+/// chain and the CRL distribution points a caller fetches.
+pub(crate) fn check_signer_path(
+    signer: &Held,
+    intermediates: &[Held],
+    ctx: &VerifyContext,
+    v: &mut Verdict,
+) {
+    let outcome = path::validate(
+        signer,
+        intermediates,
+        &ctx.anchors,
+        ctx.now_unix(),
+        &ctx.revocation,
+    );
+    for w in &outcome.weak {
+        v.weak(w.clone());
+    }
+    if let Some((status, reason)) = outcome.failure {
+        v.fail(status, reason);
+    }
+    for n in outcome.notes {
+        v.note(n);
+    }
+    v.chain = outcome
+        .chain
+        .iter()
+        .map(|c| c.tbs_certificate().subject().to_string())
+        .collect();
+    v.crl_distribution_points = outcome.crl_distribution_points;
 }
 
 fn rsa_bits(cert: &Certificate) -> Option<u32> {

@@ -193,57 +193,71 @@ pub(crate) fn unwrap(
             });
     }
     if alg.oid == rfc5912::ID_RSAES_OAEP {
-        let params: pkcs1::RsaOaepParamsOwned = match &alg.parameters {
-            None => pkcs1::RsaOaepParamsOwned::default(),
-            Some(any) => any.decode_as().map_err(|e| DecryptError::Malformed {
-                what: format!("RSAES-OAEP-params: {e}"),
-            })?,
-        };
-        let hash =
-            OaepHash::from_oid(params.hash.oid).ok_or_else(|| DecryptError::Unsupported {
-                what: format!("RSA-OAEP hash {}", params.hash.oid),
-            })?;
-        if params.mask_gen.oid != rfc5912::ID_MGF_1 {
-            return Err(DecryptError::Unsupported {
-                what: format!("RSA-OAEP mask generation function {}", params.mask_gen.oid),
-            });
-        }
-        let mgf_oid = params
-            .mask_gen
-            .parameters
-            .as_ref()
-            .map_or(rfc5912::ID_SHA_1, |ai| ai.oid);
-        let mgf1_hash = OaepHash::from_oid(mgf_oid).ok_or_else(|| DecryptError::Unsupported {
-            what: format!("RSA-OAEP MGF1 hash {mgf_oid}"),
-        })?;
-        if params.p_source.oid != rfc5912::ID_P_SPECIFIED {
-            return Err(DecryptError::Unsupported {
-                what: format!("RSA-OAEP label source {}", params.p_source.oid),
-            });
-        }
-        let label = match &params.p_source.parameters {
-            None => Vec::new(),
-            Some(any) => any
-                .decode_as::<OctetString>()
-                .map_err(|e| DecryptError::Malformed {
-                    what: format!("RSA-OAEP pSpecified label: {e}"),
-                })?
-                .as_bytes()
-                .to_vec(),
-        };
-        let plain = oaep_decrypt(key, hash, mgf1_hash, &label, encrypted_key)?;
-        return Ok(Unwrapped::Oaep(
-            plain,
-            OaepDescription {
-                hash,
-                mgf1_hash,
-                labelled: !label.is_empty(),
-            },
-        ));
+        let (description, label) = oaep_parameters(alg)?;
+        let plain = oaep_decrypt(
+            key,
+            description.hash,
+            description.mgf1_hash,
+            &label,
+            encrypted_key,
+        )?;
+        return Ok(Unwrapped::Oaep(plain, description));
     }
     Err(DecryptError::Unsupported {
         what: format!("key-transport algorithm {}", alg.oid),
     })
+}
+
+/// The RSAES-OAEP-params of an id-RSAES-OAEP keyEncryptionAlgorithm (absent = the RFC 8017
+/// SHA-1 defaults) and the label. Shared by [`unwrap`] and [`crate::cms::anatomy`].
+pub(crate) fn oaep_parameters(
+    alg: &AlgorithmIdentifierOwned,
+) -> Result<(OaepDescription, Vec<u8>), DecryptError> {
+    let params: pkcs1::RsaOaepParamsOwned = match &alg.parameters {
+        None => pkcs1::RsaOaepParamsOwned::default(),
+        Some(any) => any.decode_as().map_err(|e| DecryptError::Malformed {
+            what: format!("RSAES-OAEP-params: {e}"),
+        })?,
+    };
+    let hash = OaepHash::from_oid(params.hash.oid).ok_or_else(|| DecryptError::Unsupported {
+        what: format!("RSA-OAEP hash {}", params.hash.oid),
+    })?;
+    if params.mask_gen.oid != rfc5912::ID_MGF_1 {
+        return Err(DecryptError::Unsupported {
+            what: format!("RSA-OAEP mask generation function {}", params.mask_gen.oid),
+        });
+    }
+    let mgf_oid = params
+        .mask_gen
+        .parameters
+        .as_ref()
+        .map_or(rfc5912::ID_SHA_1, |ai| ai.oid);
+    let mgf1_hash = OaepHash::from_oid(mgf_oid).ok_or_else(|| DecryptError::Unsupported {
+        what: format!("RSA-OAEP MGF1 hash {mgf_oid}"),
+    })?;
+    if params.p_source.oid != rfc5912::ID_P_SPECIFIED {
+        return Err(DecryptError::Unsupported {
+            what: format!("RSA-OAEP label source {}", params.p_source.oid),
+        });
+    }
+    let label = match &params.p_source.parameters {
+        None => Vec::new(),
+        Some(any) => any
+            .decode_as::<OctetString>()
+            .map_err(|e| DecryptError::Malformed {
+                what: format!("RSA-OAEP pSpecified label: {e}"),
+            })?
+            .as_bytes()
+            .to_vec(),
+    };
+    Ok((
+        OaepDescription {
+            hash,
+            mgf1_hash,
+            labelled: !label.is_empty(),
+        },
+        label,
+    ))
 }
 
 fn oaep_decrypt(

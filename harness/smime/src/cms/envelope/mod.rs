@@ -416,13 +416,18 @@ enum Candidate<'a> {
     ),
 }
 
-/// Decrypts a DER or BER ContentInfo holding EnvelopedData or AuthEnvelopedData with `key`, the
-/// private key of `cert`, which must be one of the recipients.
-pub fn decrypt(
-    content_info_der: &[u8],
-    cert: &Certificate,
-    key: &PrivateKey,
-) -> Result<Decrypted, DecryptError> {
+/// An envelope as it was sent, before any key is used.
+#[derive(Clone, Debug)]
+pub(crate) enum Envelope {
+    Enveloped(EnvelopedData),
+    /// AES-GCM (RFC 5083).
+    AuthEnveloped(AuthEnvelopedData),
+}
+
+/// Reads a DER or BER ContentInfo holding EnvelopedData or AuthEnvelopedData (BER normalised by
+/// [`ber`]). [`decrypt`] starts here, and so does [`super::anatomy`], so that a snapshot shows
+/// the structure the decryptor works on.
+pub(crate) fn parse_envelope(content_info_der: &[u8]) -> Result<Envelope, DecryptError> {
     let der = ber::cms_to_der(content_info_der).map_err(|e| DecryptError::Malformed {
         what: e.to_string(),
     })?;
@@ -432,48 +437,62 @@ pub fn decrypt(
     let content_der = ci.content.to_der().map_err(|e| DecryptError::Malformed {
         what: e.to_string(),
     })?;
-    let (recip_infos, eci, aad, tag, authenticated) = if ci.content_type
-        == rfc5911::ID_ENVELOPED_DATA
-    {
-        let ed = EnvelopedData::from_der(&content_der).map_err(|e| DecryptError::Malformed {
-            what: format!("EnvelopedData: {e}"),
-        })?;
-        (
-            ed.recip_infos,
-            ed.encrypted_content,
-            Vec::new(),
-            None,
-            false,
-        )
+    if ci.content_type == rfc5911::ID_ENVELOPED_DATA {
+        EnvelopedData::from_der(&content_der)
+            .map(Envelope::Enveloped)
+            .map_err(|e| DecryptError::Malformed {
+                what: format!("EnvelopedData: {e}"),
+            })
     } else if ci.content_type == rfc5911::ID_CT_AUTH_ENVELOPED_DATA {
-        let aed =
-            AuthEnvelopedData::from_der(&content_der).map_err(|e| DecryptError::Malformed {
+        AuthEnvelopedData::from_der(&content_der)
+            .map(Envelope::AuthEnveloped)
+            .map_err(|e| DecryptError::Malformed {
                 what: format!("AuthEnvelopedData: {e}"),
-            })?;
-        // RFC 5083 2.2: the AAD is the DER of authAttrs with its universal SET OF tag.
-        let aad = match &aed.auth_attrs {
-            Some(attrs) => attrs.to_der().map_err(|e| DecryptError::Malformed {
-                what: format!("authAttrs: {e}"),
-            })?,
-            None => Vec::new(),
-        };
-        (
-            aed.recip_infos,
-            aed.auth_encrypted_content_info,
-            aad,
-            Some(aed.mac.as_bytes().to_vec()),
-            true,
-        )
+            })
     } else {
         let hint = if ci.content_type == rfc5911::ID_SIGNED_DATA {
             ": it is a signed message (verify it instead)".to_owned()
         } else {
             String::new()
         };
-        return Err(DecryptError::NotEnveloped {
+        Err(DecryptError::NotEnveloped {
             content_type: ci.content_type.to_string(),
             hint,
-        });
+        })
+    }
+}
+
+/// Decrypts a DER or BER ContentInfo holding EnvelopedData or AuthEnvelopedData with `key`, the
+/// private key of `cert`, which must be one of the recipients.
+pub fn decrypt(
+    content_info_der: &[u8],
+    cert: &Certificate,
+    key: &PrivateKey,
+) -> Result<Decrypted, DecryptError> {
+    let (recip_infos, eci, aad, tag, authenticated) = match parse_envelope(content_info_der)? {
+        Envelope::Enveloped(ed) => (
+            ed.recip_infos,
+            ed.encrypted_content,
+            Vec::new(),
+            None,
+            false,
+        ),
+        Envelope::AuthEnveloped(aed) => {
+            // RFC 5083 2.2: the AAD is the DER of authAttrs with its universal SET OF tag.
+            let aad = match &aed.auth_attrs {
+                Some(attrs) => attrs.to_der().map_err(|e| DecryptError::Malformed {
+                    what: format!("authAttrs: {e}"),
+                })?,
+                None => Vec::new(),
+            };
+            (
+                aed.recip_infos,
+                aed.auth_encrypted_content_info,
+                aad,
+                Some(aed.mac.as_bytes().to_vec()),
+                true,
+            )
+        }
     };
 
     let our_ias = issuer_and_serial(cert);
