@@ -46,6 +46,15 @@ impl LabConfig {
     pub(crate) fn validate(&self) -> Result<(), LabError> {
         self.directory.validate()?;
         self.tenant.validate()?;
+        if !self.tenant.crl_hosts.is_empty()
+            && self.services.contains(&Service::Tenant)
+            && !self.services.contains(&Service::PkiWeb)
+        {
+            return Err(LabError::Config(format!(
+                "tenant.crl_hosts ({}) are mapped to pki-web, which is not among the services: add pki-web or leave crl_hosts empty",
+                self.tenant.crl_hosts.join(", ")
+            )));
+        }
         if self.smtp.max_message_size == 0 {
             return Err(LabError::Config(
                 "smtp.max_message_size must be at least 1 byte".into(),
@@ -176,6 +185,10 @@ pub struct TenantConfig {
     pub now: Option<String>,
     /// Cloud-only mailboxes to create at start (`alice@contoso.com`, ...).
     pub users: Vec<String>,
+    /// Host names of CRL distribution points (`pki.contoso.com`) the tenant fetches from
+    /// pki-web instead: each becomes `mock-tenant --crl-host NAME=<pki-web's in-lab address>`
+    /// (local: `127.0.0.1:<port>`, containers: `pki-web:80`). Needs pki-web in the lab.
+    pub crl_hosts: Vec<String>,
 }
 
 impl Default for TenantConfig {
@@ -186,6 +199,7 @@ impl Default for TenantConfig {
             client_secret: None,
             now: None,
             users: Vec::new(),
+            crl_hosts: Vec::new(),
         }
     }
 }
@@ -218,6 +232,9 @@ impl TenantConfig {
         }
         for user in &self.users {
             plain("users", user, &['@', '_'])?;
+        }
+        for host in &self.crl_hosts {
+            plain("crl_hosts", host, &[])?;
         }
         Ok(())
     }
@@ -343,6 +360,21 @@ mod tests {
         ] {
             assert!(base_entry_class(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn crl_hosts_need_pki_web_and_plain_names() {
+        let mut config = LabConfig::default();
+        config.tenant.crl_hosts = vec!["pki.contoso.com".into()];
+        assert!(config.validate().is_ok());
+        let only_tenant = config.clone().only([Service::Tenant]);
+        let error = only_tenant.validate().err().map(|e| e.to_string());
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("pki-web")),
+            "{error:?}"
+        );
+        config.tenant.crl_hosts = vec!["pki.contoso.com=1.2.3.4:80".into()];
+        assert!(config.validate().is_err());
     }
 
     #[test]

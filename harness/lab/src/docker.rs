@@ -575,6 +575,12 @@ impl DockerLab {
                     cmd.push("--users".into());
                     cmd.push(config.tenant.users.join(","));
                 }
+                // pki-web by its name on the run's network; resolved when a CRL is fetched, so
+                // the start order does not matter.
+                for host in &config.tenant.crl_hosts {
+                    cmd.push("--crl-host".into());
+                    cmd.push(format!("{host}={}:80", Service::PkiWeb.name()));
+                }
                 ContainerSpec {
                     image: images::BASE,
                     cmd,

@@ -75,6 +75,8 @@ enum Spec {
     Tenant {
         program: PathBuf,
         config: TenantConfig,
+        /// `--crl-host` values: each CRL host name to pki-web's address.
+        crl_hosts: Vec<String>,
         client_id: String,
         client_secret: String,
         port: u16,
@@ -137,10 +139,17 @@ impl LocalLab {
         credentials: &Credentials,
     ) -> Result<(), LabError> {
         let root = self.root()?.to_owned();
-        for service in config.services.iter().copied() {
+        for service in start_order(&config.services) {
             let dir = root.join(service.name());
             std::fs::create_dir_all(&dir).map_err(|e| LabError::io("cannot create", &dir, e))?;
-            let spec = prepare(service, &dir, config, credentials)?;
+            let pki_web_port = self
+                .services
+                .get(&Service::PkiWeb)
+                .and_then(|s| match s.spec {
+                    Spec::PkiWeb { port, .. } => Some(port),
+                    _ => None,
+                });
+            let spec = prepare(service, &dir, config, credentials, pki_web_port)?;
             let mut local = LocalService {
                 service,
                 dir,
@@ -192,12 +201,29 @@ fn check_plain_path(path: &Path) -> Result<(), LabError> {
     }
 }
 
-/// Writes a service's files and finds its programs.
+/// The order services start in: the configured one, except that pki-web comes before the tenant,
+/// which is told pki-web's port for its CRL host map (a port that stays across restarts).
+fn start_order(services: &std::collections::BTreeSet<Service>) -> Vec<Service> {
+    let mut order: Vec<Service> = services.iter().copied().collect();
+    if let (Some(tenant), Some(pki_web)) = (
+        order.iter().position(|s| *s == Service::Tenant),
+        order.iter().position(|s| *s == Service::PkiWeb),
+    ) && pki_web > tenant
+    {
+        let moved = order.remove(pki_web);
+        order.insert(tenant, moved);
+    }
+    order
+}
+
+/// Writes a service's files and finds its programs. `pki_web_port` is pki-web's, when it has
+/// started already.
 fn prepare(
     service: Service,
     dir: &Path,
     config: &LabConfig,
     credentials: &Credentials,
+    pki_web_port: Option<u16>,
 ) -> Result<Spec, LabError> {
     Ok(match service {
         Service::Directory => {
@@ -235,9 +261,22 @@ fn prepare(
         Service::Tenant => {
             let data = dir.join("data");
             std::fs::create_dir_all(&data).map_err(|e| LabError::io("cannot create", &data, e))?;
+            let crl_hosts = match (config.tenant.crl_hosts.as_slice(), pki_web_port) {
+                ([], _) => Vec::new(),
+                (hosts, Some(port)) => hosts
+                    .iter()
+                    .map(|host| format!("{host}=127.0.0.1:{port}"))
+                    .collect(),
+                (_, None) => {
+                    return Err(LabError::Config(
+                        "tenant.crl_hosts are mapped to pki-web, which has not started".into(),
+                    ));
+                }
+            };
             Spec::Tenant {
                 program: MOCK_TENANT.locate(config.binaries.mock_tenant.as_deref())?,
                 config: config.tenant.clone(),
+                crl_hosts,
                 client_id: credentials.client_id.clone(),
                 client_secret: credentials.client_secret.clone(),
                 port: 0,
@@ -421,6 +460,7 @@ impl LocalService {
             Spec::Tenant {
                 program,
                 config,
+                crl_hosts,
                 client_id,
                 client_secret,
                 port,
@@ -442,6 +482,9 @@ impl LocalService {
                 }
                 if !config.users.is_empty() {
                     command.arg("--users").arg(config.users.join(","));
+                }
+                for entry in crl_hosts.iter() {
+                    command.arg("--crl-host").arg(entry);
                 }
                 let mut matcher = |line: &str| {
                     let ready: ReadyLine = serde_json::from_str(line).ok()?;

@@ -41,6 +41,16 @@ async fn tenant_answers_admin_calls() -> anyhow::Result<()> {
     result
 }
 
+/// The tenant's OWA validation fetches CRLs from pki-web through `tenant.crl_hosts`, and says
+/// the CRL is offline when pki-web is stopped.
+#[tokio::test]
+async fn owa_validation_fetches_crls_from_pki_web() -> anyhow::Result<()> {
+    let mut lab = common::start_with(RUNTIME, &common::owa_config()?).await?;
+    let result = common::owa_validation_follows_pki_web(&mut lab).await;
+    lab.stop().await?;
+    result
+}
+
 #[tokio::test]
 async fn pki_web_serves_crls_and_can_go_down() -> anyhow::Result<()> {
     let mut lab = common::start(RUNTIME, &[Service::PkiWeb]).await?;

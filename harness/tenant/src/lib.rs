@@ -17,8 +17,12 @@
 //!   [`cmdlets`].
 //! - Lab endpoints, which are ours and not Microsoft's: `POST /lab/sync/{tenant}/export` (the
 //!   Entra Connect export, [`sync`]), `GET /lab/recipients/{address}/certificate` (Outlook's
-//!   certificate lookup, [`lookup`]), `GET|PUT /lab/clock`. They take no token: they stand for
-//!   machinery (Entra Connect, Outlook's directory lookup) that authenticates by other means.
+//!   certificate lookup, [`lookup`]), `POST /lab/owa/{tenant}/validate` (Outlook on the web's
+//!   judgement of a received message or of the sender's certificate, with CRLs fetched as the
+//!   stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock`. They take no token
+//!   (one sent is ignored): they stand for machinery (Entra Connect, Outlook's directory lookup,
+//!   OWA's client control) that authenticates by other means. CRL hosts are mapped to the lab's
+//!   pki-web with `--crl-host pki.contoso.com=HOST:PORT` ([`crl`]).
 //! - `GET /health`, `GET /openapi.json` ([`openapi`]).
 //!
 //! # Wire facts, and where they come from
@@ -54,12 +58,14 @@ pub mod auth;
 pub mod capi_alg;
 pub mod clock;
 pub mod cmdlets;
+pub mod crl;
 pub mod ids;
 pub mod lookup;
 pub mod openapi;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod validation;
 pub mod wire;
 
 pub use clock::{Clock, SharedClock};

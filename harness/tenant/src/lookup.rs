@@ -85,6 +85,32 @@ pub fn lookup(recipient: &Recipient, purpose: Purpose, now: OffsetDateTime) -> L
     let mut candidates = Vec::new();
     let mut chosen: Option<Chosen> = None;
 
+    // Which userSMIMECertificate value is taken: the first holding a certificate fit for the
+    // purpose, else the first readable one. A directory attribute's values have no order (LDAP
+    // and AD return them as stored, which depends on how they were written), so taking "the
+    // first value" blindly would make a user with separate signing and encryption certificates
+    // encryptable or not by chance; Outlook reads the attribute as one set of certificates.
+    let readable: Vec<(usize, smime::sst::collection::Collection)> = recipient
+        .user_smime_certificate
+        .iter()
+        .enumerate()
+        .filter_map(|(index, value)| {
+            smime::sst::read_certificate_collection(value)
+                .ok()
+                .filter(|c| !c.certificates.is_empty())
+                .map(|c| (index, c))
+        })
+        .collect();
+    let taken_index = readable
+        .iter()
+        .find(|(_, c)| {
+            c.certificates
+                .iter()
+                .any(|cert| problems(&cert.certificate, purpose, now).is_empty())
+        })
+        .or(readable.first())
+        .map(|(index, _)| *index);
+
     for (index, value) in recipient.user_smime_certificate.iter().enumerate() {
         if chosen.is_some() {
             candidates.push(passed_over(
@@ -113,6 +139,19 @@ pub fn lookup(recipient: &Recipient, purpose: Purpose, now: OffsetDateTime) -> L
                 continue;
             }
         };
+        if Some(index) != taken_index {
+            let why = collection
+                .certificates
+                .first()
+                .map(|c| problems(&c.certificate, purpose, now).join("; "))
+                .unwrap_or_default();
+            candidates.push(passed_over(
+                "userSMIMECertificate",
+                index,
+                &format!("not fit for the purpose ({why}); a later value is"),
+            ));
+            continue;
+        }
         // A PKCS#7 blob (as Outlook publishes it) carries the signing and the encryption
         // certificate: take the first one fit for the purpose, else the first.
         let pick = collection

@@ -42,6 +42,10 @@ struct Args {
     /// and Outlook on the web falls back to the default).
     #[arg(long)]
     strict_algorithms: bool,
+    /// Fetch CRLs of this host from HOST:PORT instead (repeatable), e.g.
+    /// pki.contoso.com=127.0.0.1:8080: the URL's host and port are replaced, the path kept.
+    #[arg(long, value_name = "NAME=HOST:PORT")]
+    crl_host: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -85,6 +89,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .map(|u| u.trim().to_owned())
         .filter(|u| !u.is_empty())
         .collect();
+    config.crl_hosts = tenant::crl::HostMap::from_specs(&args.crl_host).context("--crl-host")?;
     let tenant = Tenant::open(config)
         .with_context(|| format!("cannot open the tenant in {}", args.data_dir.display()))?;
 

@@ -21,7 +21,7 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "A mock Exchange Online tenant for smime-lab: the ExchangeOnlineManagement V3 \
                 admin API (InvokeCommand) for the S/MIME cmdlets, a client-credentials token endpoint, \
-                and lab endpoints (sync import, certificate lookup, clock) that are not Microsoft's. \
+                and lab endpoints (sync import, certificate lookup, OWA validation, clock) that are not Microsoft's. \
                 Byte[] cmdlet parameters travel as base64 strings: Microsoft does not document this."
         },
         "paths": {
@@ -90,11 +90,26 @@ pub fn document() -> Value {
             },
             "/lab/sync/{tenant}/export": {"post": {
                 "summary": "Apply one Entra Connect export cycle (lab endpoint, not Microsoft's)",
-                "parameters": [tenant_param],
+                "parameters": [tenant_param.clone()],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncExport"}}}},
                 "responses": {
                     "200": {"description": "Per-object results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncResult"}}}},
                     "400": {"description": "Malformed export; nothing applied", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error.clone()}}}
+                }
+            }},
+            "/lab/owa/{tenant}/validate": {"post": {
+                "summary": "Judge a received message, or the sender's certificate before sending, as Outlook on the web does (lab endpoint)",
+                "description": "Anchors: the certificates of the stored SMIMECertificateIssuingCA (none: nothing is trusted). \
+                    Time: the tenant clock. CRLs: fetched from every distribution point of the validated paths (through \
+                    --crl-host), unless OWADisableCRLCheck; OWACRLConnectionTimeout bounds each connection, \
+                    OWACRLRetrievalTimeout all CRLs of one validation together; a CRL not fetched in time is \
+                    crl-unreachable with Exchange's text. A bearer token is accepted, not required.",
+                "parameters": [tenant_param],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OwaValidateRequest"}}}},
+                "responses": {
+                    "200": {"description": "The judgement", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OwaValidation"}}}},
+                    "400": {"description": "Bad request; the message names the field (not base64, neither or both of message and certificate, unknown field, a PKCS#12 that does not open)", "content": {"application/json": {"schema": lab_error.clone()}}},
                     "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error.clone()}}}
                 }
             }},
@@ -236,6 +251,47 @@ pub fn document() -> Value {
                         "chosen": {"type": "boolean"},
                         "reasons": {"type": "array", "items": {"type": "string"}}
                     }}}
+                }
+            },
+            "OwaValidateRequest": {
+                "type": "object",
+                "description": "Either message (with optional decryption) or certificate with purpose; JSON null counts as absent, other fields are refused.",
+                "properties": {
+                    "message": {"type": "string", "format": "byte", "description": "The whole RFC 5322 message as delivered, base64."},
+                    "decryption": {"type": "array", "description": "The reader's identities: each one whose certificate is a recipient of an envelope is tried.",
+                        "items": {"type": "object", "required": ["pkcs12", "password"], "properties": {
+                            "pkcs12": {"type": "string", "format": "byte"},
+                            "password": {"type": "string"}
+                        }}},
+                    "certificate": {"type": "string", "format": "byte", "description": "The sender's certificate, DER, base64."},
+                    "purpose": {"type": "string", "enum": ["send"]}
+                }
+            },
+            "OwaValidation": {
+                "type": "object", "required": ["status", "reasons", "weak", "crl"],
+                "properties": {
+                    "status": {"type": "string", "enum": ["valid", "not-signed", "encrypted", "cannot-decrypt", "partially-signed",
+                        "malformed", "unsupported", "invalid-signature", "weak", "untrusted", "expired", "not-yet-valid",
+                        "revoked", "crl-unreachable", "signer-mismatch"]},
+                    "reasons": {"type": "array", "items": {"type": "string"}},
+                    "weak": {"type": "boolean"},
+                    "opened": {"type": "object", "additionalProperties": true,
+                        "description": "A message only: smime::cms::OpenedMessage as serde writes it (the overall verdict's fields flat, and layers)."},
+                    "certificate": {"type": "object", "description": "A certificate only.", "properties": {
+                        "subject": {"type": "string"}, "issuer": {"type": "string"}, "serial": {"type": "string"},
+                        "thumbprint": {"type": "string"}, "not_before": {"type": "string"}, "not_after": {"type": "string"},
+                        "key": {"type": "string"}
+                    }},
+                    "sendAllowed": {"type": "boolean", "description": "A certificate only: false when OWACheckCRLOnSend is true and a CRL is unreachable."},
+                    "crl": {"type": "object", "properties": {
+                        "check": {"type": "string", "enum": ["checked", "disabled", "none-needed"]},
+                        "fetches": {"type": "array", "items": {"type": "object", "properties": {
+                            "url": {"type": "string", "description": "As the certificate names it, before --crl-host."},
+                            "fetched": {"type": "boolean"},
+                            "error": {"type": "string", "nullable": true},
+                            "elapsedMs": {"type": "integer"}
+                        }}}
+                    }}
                 }
             },
             "Clock": {

@@ -20,9 +20,11 @@ use crate::auth::Credentials;
 use crate::clock::{Clock, SharedClock};
 use crate::cmdlets::recipients::Recipient;
 use crate::cmdlets::{self, Invocation, TenantContext};
+use crate::crl::HostMap;
 use crate::lookup::{self, Purpose};
 use crate::store::{Store, StoreError, TenantData};
 use crate::sync::{self, ExportRequest};
+use crate::validation::{self, Settings};
 use crate::wire::{ExoError, InvokeRequest, Page, SKIPTOKEN_LIFETIME_SECONDS, SkipToken};
 
 /// The server's default page size, as Exchange Online's (`odata.maxpagesize=1000`).
@@ -45,6 +47,9 @@ pub struct TenantConfig {
     pub strict_algorithms: bool,
     /// Cloud-only mailboxes to create at start if missing (`alice@contoso.com`).
     pub users: Vec<String>,
+    /// Where CRL distribution points' hosts really are (`pki.contoso.com` → the lab's pki-web),
+    /// for `POST /lab/owa/{tenant}/validate`.
+    pub crl_hosts: HostMap,
 }
 
 impl TenantConfig {
@@ -63,6 +68,7 @@ impl TenantConfig {
             page_size: DEFAULT_PAGE_SIZE,
             strict_algorithms: false,
             users: Vec::new(),
+            crl_hosts: HostMap::default(),
         }
     }
 }
@@ -161,6 +167,7 @@ impl Tenant {
                 post(invoke_command).get(invoke_command),
             )
             .route("/lab/sync/{tenant}/export", post(sync_export))
+            .route("/lab/owa/{tenant}/validate", post(owa_validate))
             .route(
                 "/lab/recipients/{address}/certificate",
                 get(certificate_lookup),
@@ -445,6 +452,57 @@ enum SyncFailure {
 impl From<StoreError> for SyncFailure {
     fn from(e: StoreError) -> Self {
         Self::Store(e)
+    }
+}
+
+/// Outlook on the web's judgement of a received message or of the sender's certificate
+/// ([`validation`]). A bearer token is accepted and not required, as on the other lab endpoints.
+/// Parsing (PKCS#12 key derivation) and validation (CRL downloads) block: both run on the
+/// blocking pool.
+async fn owa_validate(
+    State(tenant): State<Tenant>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let path_tenant = path.map(|Path(t)| t).unwrap_or_default();
+    if !tenant.inner.credentials.is_tenant(&path_tenant) {
+        return lab_error(
+            StatusCode::NOT_FOUND,
+            "TenantNotFound",
+            format!("this is tenant '{}', not '{path_tenant}'", tenant.tenant()),
+        );
+    }
+    let worker = tenant.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let request = validation::parse_request(&body)?;
+        let settings = worker
+            .store()
+            .read(|data| Settings::from_config(&data.smime_config));
+        let now = worker.clock().now();
+        Ok::<_, validation::RequestError>(validation::validate(
+            &request,
+            &settings,
+            &worker.inner.config.crl_hosts,
+            now,
+        ))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(result)) => {
+            tracing::info!(
+                status = %result.status,
+                crl = ?result.crl.check,
+                fetches = result.crl.fetches.len(),
+                "OWA validation"
+            );
+            axum::Json(result).into_response()
+        }
+        Ok(Err(e)) => lab_error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
+        Err(e) => lab_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            format!("the validation task failed: {e}"),
+        ),
     }
 }
 

@@ -226,6 +226,30 @@ fn bad_command_lines_exit_2_with_a_message() {
             .contains("--now 'tomorrow' is not an RFC 3339 time")
     );
 
+    let output = Command::new(env!("CARGO_BIN_EXE_mock-tenant"))
+        .args([
+            "--tenant",
+            TENANT,
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            "x",
+            "--crl-host",
+            "pki.contoso.com=127.0.0.1:8080",
+            "--crl-host",
+            "pki.contoso.com",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--crl-host") && stderr.contains("expected NAME=HOST:PORT"),
+        "{stderr}"
+    );
+
     std::fs::write(data.path().join("state.json"), b"not json").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_mock-tenant"))
         .args([

@@ -27,9 +27,16 @@ pub fn config(services: &[Service]) -> anyhow::Result<LabConfig> {
 }
 
 pub async fn start(runtime: RuntimeChoice, services: &[Service]) -> anyhow::Result<RunningLab> {
-    lab::start(&config(services)?, runtime)
-        .await
-        .with_context(|| format!("starting a {runtime:?} lab with {services:?}"))
+    start_with(runtime, &config(services)?).await
+}
+
+pub async fn start_with(runtime: RuntimeChoice, config: &LabConfig) -> anyhow::Result<RunningLab> {
+    lab::start(config, runtime).await.with_context(|| {
+        format!(
+            "starting a {runtime:?} lab with {:?}",
+            config.services.iter().collect::<Vec<_>>()
+        )
+    })
 }
 
 fn http() -> anyhow::Result<reqwest::Client> {
@@ -353,27 +360,8 @@ pub async fn tenant_answers_admin_calls(lab: &RunningLab) -> anyhow::Result<()> 
         health.status()
     );
 
-    let form = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Foutlook.office365.com%2F.default",
-        tenant.client_id, tenant.client_secret
-    );
-    let token: serde_json::Value = client
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            tenant.url, tenant.tenant
-        ))
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(form)
-        .send()
-        .await?
-        .error_for_status()
-        .context("the token endpoint refused the lab's client credentials")?
-        .json()
-        .await?;
-    let access_token = token["access_token"].as_str().context("no access_token")?;
+    let access_token = tenant_token(&client, &tenant).await?;
+    let access_token = access_token.as_str();
 
     let invoke = format!(
         "{}/adminapi/beta/{}/InvokeCommand",
@@ -417,5 +405,144 @@ pub async fn tenant_answers_admin_calls(lab: &RunningLab) -> anyhow::Result<()> 
         mailbox["value"].as_array().is_some_and(|v| v.len() == 1),
         "Get-Mailbox answered {mailbox}"
     );
+    Ok(())
+}
+
+/// A client-credentials token from the lab's tenant.
+async fn tenant_token(
+    client: &reqwest::Client,
+    tenant: &lab::TenantEndpoint,
+) -> anyhow::Result<String> {
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Foutlook.office365.com%2F.default",
+        tenant.client_id, tenant.client_secret
+    );
+    let token: serde_json::Value = client
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            tenant.url, tenant.tenant
+        ))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form)
+        .send()
+        .await?
+        .error_for_status()
+        .context("the token endpoint refused the lab's client credentials")?
+        .json()
+        .await?;
+    Ok(token["access_token"]
+        .as_str()
+        .context("no access_token")?
+        .to_owned())
+}
+
+/// The tenant and pki-web of the default PKI at its clock, the tenant fetching
+/// `pki.contoso.com`'s CRLs from pki-web.
+pub fn owa_config() -> anyhow::Result<LabConfig> {
+    let mut config = config(&[Service::Tenant, Service::PkiWeb])?;
+    config.tenant.now = Some("2026-01-01T12:00:00Z".into());
+    config.tenant.crl_hosts = vec!["pki.contoso.com".into()];
+    Ok(config)
+}
+
+/// A message alice signed at the PKI's clock, with the issuing CA in it.
+fn alice_signed_message() -> anyhow::Result<Vec<u8>> {
+    let certificate = |name: &str| -> anyhow::Result<smime::cms::Certificate> {
+        Ok(smime::certificate::parse_der(&der_of_pem_certificate(
+            &fixtures().join(format!("{name}.crt.pem")),
+        )?)?)
+    };
+    let signer = smime::cms::Signer {
+        certificate: certificate("alice")?,
+        key: smime::key::PrivateKey::from_pem_or_der(&std::fs::read(
+            fixtures().join("alice.key.pem"),
+        )?)?,
+        chain: vec![certificate("issuing")?],
+        encryption_certificate: None,
+    };
+    let message = b"From: alice@contoso.com\r\nTo: bob@contoso.com\r\nSubject: lab OWA check\r\n\
+        Date: Thu, 01 Jan 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\nSigned in the lab.\r\n";
+    let mut rng = smime::rng::seeded("lab-tests/owa/alice");
+    Ok(smime::cms::sign_message(
+        message,
+        &signer,
+        &smime::cms::SignOptions::new(time::macros::datetime!(2026-01-01 00:00 UTC)),
+        &mut rng,
+    )?)
+}
+
+/// Imports the lab's SST through InvokeCommand, then has the tenant validate alice's signed
+/// message: valid with pki-web up (the CRL fetched through the `crl_hosts` map), the CRL offline
+/// once pki-web is stopped, valid again once it is back on the same address.
+pub async fn owa_validation_follows_pki_web(lab: &mut RunningLab) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let tenant = lab.endpoints().tenant()?.clone();
+    let client = http()?;
+    let token = tenant_token(&client, &tenant).await?;
+    let sst = smime::sst::write_sst(&[
+        der_of_pem_certificate(&fixtures().join("root.crt.pem"))?,
+        der_of_pem_certificate(&fixtures().join("issuing.crt.pem"))?,
+    ])?;
+    client
+        .post(format!(
+            "{}/adminapi/beta/{}/InvokeCommand",
+            tenant.url, tenant.tenant
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "CmdletInput": {
+                "CmdletName": "Set-SmimeConfig",
+                "Parameters": { "SMIMECertificateIssuingCA": b64(&sst) }
+            }
+        }))
+        .send()
+        .await?
+        .error_for_status()
+        .context("Set-SmimeConfig -SMIMECertificateIssuingCA")?;
+
+    let request = serde_json::json!({ "message": b64(&alice_signed_message()?) });
+    let validate = || async {
+        let response = client
+            .post(format!("{}/lab/owa/{}/validate", tenant.url, tenant.tenant))
+            .bearer_auth(&token)
+            .json(&request)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await?;
+        ensure!(status == 200, "validate answered {status}: {body}");
+        anyhow::Ok(body)
+    };
+
+    let body = validate().await?;
+    ensure!(body["status"] == "valid", "with pki-web up: {body:#}");
+    let fetch = &body["crl"]["fetches"][0];
+    ensure!(
+        fetch["url"] == "http://pki.contoso.com/crl/issuing.crl" && fetch["fetched"] == true,
+        "the CRL was not fetched from pki-web: {body:#}"
+    );
+
+    lab.stop_service(Service::PkiWeb).await?;
+    let body = validate().await?;
+    ensure!(
+        body["status"] == "crl-unreachable",
+        "with pki-web stopped: {body:#}"
+    );
+    ensure!(
+        body["reasons"][0].as_str().is_some_and(|r| r.contains(
+            "The online certificate revocation list (CRL) that the certificate chain relies on is currently offline"
+        )),
+        "not Exchange's text: {body:#}"
+    );
+    ensure!(body["crl"]["fetches"][0]["fetched"] == false, "{body:#}");
+
+    lab.start_service(Service::PkiWeb).await?;
+    let body = validate().await?;
+    ensure!(body["status"] == "valid", "with pki-web back: {body:#}");
     Ok(())
 }

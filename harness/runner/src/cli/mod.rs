@@ -8,6 +8,7 @@
 mod pkcs12;
 mod pki;
 mod scenario;
+mod scenario_run;
 mod sst;
 
 use std::process::ExitCode;
@@ -16,7 +17,6 @@ use clap::{Parser, Subcommand};
 
 mod browser_policy;
 mod cert;
-pub(crate) mod crl_fetch;
 mod decrypt;
 mod encrypt;
 mod input;
@@ -57,7 +57,7 @@ enum Command {
     /// Step 4: the Edge/Chrome policy that installs Outlook on the web's S/MIME extension.
     #[command(subcommand)]
     BrowserPolicy(browser_policy::Command),
-    /// Scenario files: check them, print their JSON Schema, show a run's plan.
+    /// Scenario files: check them, print their JSON Schema, show a run's plan, run them.
     #[command(subcommand)]
     Scenario(scenario::Command),
     /// Sign a message: clear (multipart/signed) or opaque (application/pkcs7-mime).

@@ -13,7 +13,8 @@ use clap::Args as ClapArgs;
 use smime::cms::{Certificate, Layer, OpenedMessage, Revocation, VerifyContext, open_message};
 use smime::key::PrivateKey;
 
-use super::crl_fetch;
+use tenant::crl::{self, FetchError, FetchPolicy};
+
 use super::input::{
     OptionalPassword, read_certificates, read_key, read_message, read_pkcs12_identity,
 };
@@ -177,17 +178,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn fetch_all(urls: &[String], timeout: Duration) -> (Vec<Vec<u8>>, Vec<String>) {
     let mut crls = Vec::new();
     let mut unreachable = Vec::new();
-    let http: Vec<&String> = urls.iter().filter(|u| u.starts_with("http://")).collect();
-    if http.is_empty() {
-        for u in urls {
-            unreachable.push(format!("{u}: smime-lab fetches http:// only"));
-        }
-    }
-    for url in http {
-        match crl_fetch::fetch_crl(url, timeout) {
+    for fetch in crl::fetch_all(urls, &FetchPolicy::per_connection(timeout)) {
+        match fetch.result {
             Ok(der) => {
-                eprintln!("note: fetched the CRL at {url} ({} bytes)", der.len());
+                eprintln!(
+                    "note: fetched the CRL at {} ({} bytes)",
+                    fetch.url,
+                    der.len()
+                );
                 crls.push(der);
+            }
+            // Named by the certificate, not reached by a redirect: never tried.
+            Err(FetchError::Scheme { .. }) if !fetch.url.starts_with("http://") => {
+                unreachable.push(format!("{}: smime-lab fetches http:// only", fetch.url));
             }
             Err(e) => {
                 eprintln!("note: {e}");

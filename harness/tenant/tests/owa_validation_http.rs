@@ -1,0 +1,478 @@
+//! `POST /lab/owa/{tenant}/validate` over HTTP with the lab PKI (`fixtures/pki/default`: root,
+//! issuing CA, alice, carol, eve revoked): messages signed here at the PKI's clock, CRLs served by
+//! a small HTTP server of this test that the tenant reaches through its CRL host map, and the
+//! Set-SmimeConfig settings that change the outcome (OWADisableCRLCheck, OWACRLConnectionTimeout,
+//! OWACRLRetrievalTimeout, OWACheckCRLOnSend).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use smime::cms::envelope::{EncryptOptions, Recipient};
+use smime::cms::path::CRL_OFFLINE_TEXT;
+use smime::cms::{Certificate, SignOptions, Signer};
+use tenant::Clock;
+use tenant::crl::HostMap;
+
+/// The PKI's `now`; the tenant clock is set a little later on the same day (CRLs are fresh until
+/// 2026-01-08, certificates valid until the end of 2026).
+const PKI_NOW: &str = "2026-01-01T00:00:00Z";
+const TENANT_NOW: &str = "2026-01-01T12:00:00Z";
+const P12_PASSWORD: &str = "smime-lab";
+const ISSUING_CRL: &str = "http://pki.contoso.com/crl/issuing.crl";
+
+fn pki(name: &str) -> Vec<u8> {
+    test_support::read(test_support::fixture(&format!("pki/default/{name}")))
+}
+
+fn certificate_der(name: &str) -> Vec<u8> {
+    let pem = pki(&format!("{name}.crt.pem"));
+    let (label, der) = der::pem::decode_vec(&pem).expect("PEM");
+    assert_eq!(label, "CERTIFICATE");
+    der
+}
+
+fn certificate(name: &str) -> Certificate {
+    smime::certificate::parse_der(&certificate_der(name)).expect("certificate")
+}
+
+fn signer(name: &str) -> Signer {
+    Signer {
+        certificate: certificate(name),
+        key: smime::key::PrivateKey::from_pem_or_der(&pki(&format!("{name}.key.pem")))
+            .expect("key"),
+        chain: vec![certificate("issuing")],
+        encryption_certificate: None,
+    }
+}
+
+fn plain_message(from: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: carol@contoso.com\r\nSubject: quarterly figures\r\n\
+         Date: Thu, 01 Jan 2026 09:00:00 +0000\r\nMessage-ID: <owa-validation.1@contoso.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         The figures are in.\r\n"
+    )
+    .into_bytes()
+}
+
+/// A clear-signed message from `name`@contoso.com, signed at the PKI's clock.
+fn signed_by(name: &str) -> Vec<u8> {
+    let mut rng = smime::rng::seeded(&format!("owa-validation/{name}/signed"));
+    smime::cms::sign_message(
+        &plain_message(&format!("{name}@contoso.com")),
+        &signer(name),
+        &SignOptions::new(at(PKI_NOW)),
+        &mut rng,
+    )
+    .expect("sign")
+}
+
+/// Signed by alice, then encrypted to carol (as Outlook sends).
+fn alice_to_carol_encrypted() -> Vec<u8> {
+    let mut rng = smime::rng::seeded("owa-validation/alice/encrypted");
+    smime::cms::sign_then_encrypt(
+        &plain_message("alice@contoso.com"),
+        &signer("alice"),
+        &SignOptions::new(at(PKI_NOW)),
+        &[Recipient::new(certificate("carol"))],
+        &EncryptOptions::default(),
+        &mut rng,
+    )
+    .expect("sign and encrypt")
+}
+
+/// A CRL server of the test: `/crl/<ca>.crl` from the fixtures, 404 otherwise; or, `silent`,
+/// one that accepts connections and never answers. It records the request lines.
+struct CrlServer {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CrlServer {
+    fn start(silent: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopping) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                if silent {
+                    held.push(stream);
+                } else {
+                    serve(stream, &seen);
+                }
+            }
+        });
+        Self {
+            addr,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The host map entry that sends pki.contoso.com here.
+    fn hosts(&self) -> HostMap {
+        HostMap::from_specs([format!("pki.contoso.com={}", self.addr)]).expect("host map")
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("requests").clone()
+    }
+}
+
+fn serve(mut stream: TcpStream, seen: &Mutex<Vec<String>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&request).into_owned();
+    let line = text.lines().next().unwrap_or_default().to_owned();
+    seen.lock().expect("requests").push(line.clone());
+    let path = line.split_whitespace().nth(1).unwrap_or_default();
+    let file = path
+        .strip_prefix("/crl/")
+        .filter(|name| ["issuing.crl", "root.crl"].contains(name));
+    let answer = match file {
+        Some(name) => {
+            let body = pki(name);
+            let mut answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            answer.extend_from_slice(&body);
+            answer
+        }
+        None => {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+        }
+    };
+    let _ = stream.write_all(&answer);
+}
+
+impl Drop for CrlServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A host map to a port nothing listens on: the CRL server is down.
+fn down_hosts() -> HostMap {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    HostMap::from_specs([format!("pki.contoso.com={addr}")]).expect("host map")
+}
+
+/// A tenant at the lab clock with `hosts` as its CRL host map.
+fn tenant_with(hosts: HostMap) -> Lab {
+    Lab::start_with(|config| {
+        config.clock = Clock::Fixed(at(TENANT_NOW));
+        config.crl_hosts = hosts;
+    })
+}
+
+/// Set-SmimeConfig with the lab's SST (root and issuing CA) and `settings`.
+fn configure(lab: &Lab, settings: Value) {
+    let sst =
+        smime::sst::write_sst(&[certificate_der("root"), certificate_der("issuing")]).expect("SST");
+    let mut parameters = settings;
+    parameters["SMIMECertificateIssuingCA"] = json!(b64(&sst));
+    lab.ok("Set-SmimeConfig", parameters);
+}
+
+fn validate_raw(lab: &Lab, body: &[u8]) -> Response {
+    http(
+        lab.addr,
+        "POST",
+        &format!("/lab/owa/{TENANT}/validate"),
+        &[("Content-Type", "application/json")],
+        body,
+    )
+}
+
+/// A validation that must answer 200; returns the body.
+fn validate(lab: &Lab, body: Value) -> Value {
+    let response = validate_raw(lab, body.to_string().as_bytes());
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.json()
+}
+
+fn message_request(message: &[u8]) -> Value {
+    json!({ "message": b64(message) })
+}
+
+fn identity(name: &str) -> Value {
+    json!({ "pkcs12": b64(&pki(&format!("{name}.p12"))), "password": P12_PASSWORD })
+}
+
+#[test]
+fn alice_is_valid_with_the_crl_fetched_through_the_host_map() {
+    let server = CrlServer::start(false);
+    let lab = tenant_with(server.hosts());
+    configure(&lab, json!({}));
+    // The runner sends a bearer token; it is accepted, not required.
+    let response = http(
+        lab.addr,
+        "POST",
+        &format!("/lab/owa/{TENANT}/validate"),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", "Bearer anything"),
+        ],
+        message_request(&signed_by("alice")).to_string().as_bytes(),
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+    let body = response.json();
+    assert_eq!(body["status"], "valid", "{body:#}");
+    assert_eq!(body["weak"], false);
+    assert_eq!(body["opened"]["status"], "valid");
+    assert_eq!(body["opened"]["layers"][0]["kind"], "signed");
+    assert_eq!(
+        body["opened"]["signer"]["mailboxes"],
+        json!(["alice@contoso.com"])
+    );
+    assert!(body.get("certificate").is_none() && body.get("sendAllowed").is_none());
+    assert_eq!(body["crl"]["check"], "checked");
+    let fetches = body["crl"]["fetches"].as_array().expect("fetches");
+    assert_eq!(fetches.len(), 1, "{body:#}");
+    assert_eq!(fetches[0]["url"], ISSUING_CRL);
+    assert_eq!(fetches[0]["fetched"], true);
+    assert_eq!(fetches[0]["error"], Value::Null);
+    assert!(fetches[0]["elapsedMs"].is_u64());
+    assert_eq!(server.requests(), ["GET /crl/issuing.crl HTTP/1.0"]);
+}
+
+#[test]
+fn eve_is_revoked() {
+    let server = CrlServer::start(false);
+    let lab = tenant_with(server.hosts());
+    configure(&lab, json!({}));
+    let body = validate(&lab, message_request(&signed_by("eve")));
+    assert_eq!(body["status"], "revoked", "{body:#}");
+    assert_eq!(body["crl"]["fetches"][0]["fetched"], true);
+}
+
+#[test]
+fn a_crl_server_that_is_down_is_exchanges_offline_crl() {
+    let lab = tenant_with(down_hosts());
+    configure(&lab, json!({}));
+    let body = validate(&lab, message_request(&signed_by("alice")));
+    assert_eq!(body["status"], "crl-unreachable", "{body:#}");
+    let reason = body["reasons"][0].as_str().expect("a reason");
+    assert!(reason.contains(CRL_OFFLINE_TEXT), "{reason}");
+    let fetch = &body["crl"]["fetches"][0];
+    assert_eq!(fetch["url"], ISSUING_CRL);
+    assert_eq!(fetch["fetched"], false);
+    assert!(
+        fetch["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot connect")),
+        "{fetch}"
+    );
+}
+
+#[test]
+fn owa_disable_crl_check_fetches_nothing() {
+    let lab = tenant_with(down_hosts());
+    configure(&lab, json!({"OWADisableCRLCheck": true}));
+    let body = validate(&lab, message_request(&signed_by("alice")));
+    assert_eq!(body["status"], "valid", "{body:#}");
+    assert_eq!(body["crl"]["check"], "disabled");
+    assert_eq!(body["crl"]["fetches"], json!([]));
+    // Even eve passes: revocation is not checked at all.
+    let body = validate(&lab, message_request(&signed_by("eve")));
+    assert_eq!(body["status"], "valid", "{body:#}");
+}
+
+#[test]
+fn a_silent_crl_server_ends_at_the_retrieval_timeout() {
+    let server = CrlServer::start(true);
+    let lab = tenant_with(server.hosts());
+    // Each connection may wait the default 60 s; all CRLs together 300 ms.
+    configure(&lab, json!({"OWACRLRetrievalTimeout": 300}));
+    let body = validate(&lab, message_request(&signed_by("alice")));
+    assert_eq!(body["status"], "crl-unreachable", "{body:#}");
+    let error = body["crl"]["fetches"][0]["error"].as_str().expect("error");
+    assert!(error.contains("retrieval time limit of 300 ms"), "{error}");
+}
+
+#[test]
+fn a_silent_crl_server_ends_at_the_connection_timeout() {
+    let server = CrlServer::start(true);
+    let lab = tenant_with(server.hosts());
+    configure(&lab, json!({"OWACRLConnectionTimeout": 200}));
+    let body = validate(&lab, message_request(&signed_by("alice")));
+    assert_eq!(body["status"], "crl-unreachable", "{body:#}");
+    let error = body["crl"]["fetches"][0]["error"].as_str().expect("error");
+    assert!(error.contains("no answer within 200 ms"), "{error}");
+}
+
+#[test]
+fn without_an_imported_sst_nothing_is_trusted() {
+    let server = CrlServer::start(false);
+    let lab = tenant_with(server.hosts());
+    let body = validate(&lab, message_request(&signed_by("alice")));
+    assert_eq!(body["status"], "untrusted", "{body:#}");
+    assert_eq!(body["crl"]["check"], "none-needed");
+    assert!(
+        body["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .any(|r| r
+                .as_str()
+                .is_some_and(|r| r.contains("SMIMECertificateIssuingCA"))),
+        "{body:#}"
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn an_encrypted_message_opens_with_the_readers_identity() {
+    let server = CrlServer::start(false);
+    let lab = tenant_with(server.hosts());
+    configure(&lab, json!({}));
+    let message = alice_to_carol_encrypted();
+
+    // alice's identity is not a recipient; carol's is, and is the one used.
+    let body = validate(
+        &lab,
+        json!({
+            "message": b64(&message),
+            "decryption": [identity("alice"), identity("carol")]
+        }),
+    );
+    assert_eq!(body["status"], "valid", "{body:#}");
+    let layers = body["opened"]["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), 2, "{body:#}");
+    assert_eq!(layers[0]["kind"], "encrypted");
+    assert_eq!(layers[0]["decrypted"], true);
+    assert_eq!(layers[1]["kind"], "signed");
+    assert_eq!(body["crl"]["fetches"][0]["url"], ISSUING_CRL);
+
+    let body = validate(&lab, message_request(&message));
+    assert_eq!(body["status"], "encrypted", "{body:#}");
+    assert_eq!(body["crl"]["check"], "none-needed");
+
+    let body = validate(
+        &lab,
+        json!({ "message": b64(&message), "decryption": [identity("alice")] }),
+    );
+    assert_eq!(body["status"], "cannot-decrypt", "{body:#}");
+}
+
+fn send_request(name: &str) -> Value {
+    json!({ "certificate": b64(&certificate_der(name)), "purpose": "send" })
+}
+
+#[test]
+fn sending_with_the_crl_offline_depends_on_owa_check_crl_on_send() {
+    let lab = tenant_with(down_hosts());
+    configure(&lab, json!({"OWACheckCRLOnSend": true}));
+    let body = validate(&lab, send_request("alice"));
+    assert_eq!(body["status"], "crl-unreachable", "{body:#}");
+    assert_eq!(body["sendAllowed"], false);
+    assert_eq!(body["certificate"]["subject"], "CN=alice@contoso.com");
+    assert!(body.get("opened").is_none());
+
+    configure(&lab, json!({"OWACheckCRLOnSend": false}));
+    let body = validate(&lab, send_request("alice"));
+    assert_eq!(body["status"], "crl-unreachable", "{body:#}");
+    assert_eq!(body["sendAllowed"], true);
+}
+
+#[test]
+fn sending_with_the_crl_online() {
+    let server = CrlServer::start(false);
+    let lab = tenant_with(server.hosts());
+    configure(&lab, json!({"OWACheckCRLOnSend": true}));
+    let body = validate(&lab, send_request("alice"));
+    assert_eq!(body["status"], "valid", "{body:#}");
+    assert_eq!(body["sendAllowed"], true);
+    assert_eq!(body["crl"]["check"], "checked");
+    let body = validate(&lab, send_request("eve"));
+    assert_eq!(body["status"], "revoked", "{body:#}");
+}
+
+#[test]
+fn bad_requests_are_400_naming_the_field() {
+    let lab = tenant_with(down_hosts());
+    configure(&lab, json!({}));
+    let wrong_password = json!({
+        "message": b64(&signed_by("alice")),
+        "decryption": [{ "pkcs12": b64(&pki("carol.p12")), "password": "wrong" }]
+    });
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"\x00 not json".to_vec(), "body:"),
+        (br#"{"message": "not base64!"}"#.to_vec(), "message:"),
+        (br#"{}"#.to_vec(), "message:"),
+        (
+            json!({"message": "QUJD", "certificate": "QUJD", "purpose": "send"})
+                .to_string()
+                .into_bytes(),
+            "certificate:",
+        ),
+        (br#"{"message": "QUJD", "sender": "x"}"#.to_vec(), "sender:"),
+        (
+            wrong_password.to_string().into_bytes(),
+            "decryption[0].pkcs12:",
+        ),
+        (
+            json!({"certificate": b64(&certificate_der("alice"))})
+                .to_string()
+                .into_bytes(),
+            "purpose:",
+        ),
+        (
+            json!({"certificate": b64(b"not DER"), "purpose": "send"})
+                .to_string()
+                .into_bytes(),
+            "certificate:",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = validate_raw(&lab, &body);
+        assert_eq!(response.status, 400, "{}", response.text());
+        let json = response.json();
+        assert_eq!(json["error"]["code"], "BadRequest");
+        let message = json["error"]["message"].as_str().expect("message");
+        assert!(message.starts_with(field), "{field}: {message}");
+    }
+    let other = http(
+        lab.addr,
+        "POST",
+        "/lab/owa/fabrikam.onmicrosoft.com/validate",
+        &[],
+        message_request(b"x").to_string().as_bytes(),
+    );
+    assert_eq!(other.status, 404);
+    assert_eq!(other.json()["error"]["code"], "TenantNotFound");
+}
