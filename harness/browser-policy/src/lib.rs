@@ -159,23 +159,34 @@ pub struct Artifact {
     pub bytes: Vec<u8>,
 }
 
-/// The policy for `browser` in `format`. `seed` makes the identifiers that must be unique but
+/// The policy for `browser` in `format`, with exactly the documented entry
+/// ([`OWA_SMIME_EXTENSION_FORCELIST_VALUE`]). `seed` makes the identifiers that must be unique but
 /// need not be random (a configuration profile's PayloadUUIDs) deterministic, so the same seed
 /// gives the same bytes.
 pub fn generate(browser: Browser, format: Format, seed: &str) -> Artifact {
+    generate_entry(browser, format, seed, OWA_SMIME_EXTENSION_FORCELIST_VALUE)
+}
+
+/// The policy for `browser` in `format` with `entry` as its one `ExtensionInstallForcelist`
+/// string, written exactly as given (escaped as the format needs): how a rehearsal reproduces an
+/// admin's typo, which [`check`] then finds.
+pub fn generate_entry(browser: Browser, format: Format, seed: &str, entry: &str) -> Artifact {
     let (path_hint, bytes) = match format {
         Format::Reg => (
             format!("smime-owa-extension-{}.reg", browser.slug()),
-            reg::write(browser),
+            reg::write(browser, entry),
         ),
-        Format::Pol => ("Machine/Registry.pol".to_owned(), pol::write(browser)),
+        Format::Pol => (
+            "Machine/Registry.pol".to_owned(),
+            pol::write(browser, entry),
+        ),
         Format::Mobileconfig => (
             format!("smime-owa-extension-{}.mobileconfig", browser.slug()),
-            mobileconfig::write(browser, seed),
+            mobileconfig::write(browser, seed, entry),
         ),
         Format::LinuxJson => (
             format!("{}/smime-owa-extension.json", browser.linux_managed_dir()),
-            linux_json::write(),
+            linux_json::write(entry),
         ),
     };
     Artifact {

@@ -13,11 +13,11 @@ use smime::checks::Finding;
 use smime::checks::catalogue::{BRW_LOCATION_UNREAD, BRW_SCOPE_UNKNOWN};
 
 use crate::model::{Level, Parsed, Scope, Setting, canonical_policy};
-use crate::{Browser, Error, FORCELIST_POLICY, OWA_SMIME_EXTENSION_FORCELIST_VALUE};
+use crate::{Browser, Error, FORCELIST_POLICY};
 
 /// The policy file, pretty-printed with a final newline.
-pub fn write() -> Vec<u8> {
-    let value = serde_json::json!({ FORCELIST_POLICY: [OWA_SMIME_EXTENSION_FORCELIST_VALUE] });
+pub fn write(entry: &str) -> Vec<u8> {
+    let value = serde_json::json!({ FORCELIST_POLICY: [entry] });
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text.into_bytes()
@@ -163,10 +163,15 @@ pub fn read(bytes: &[u8], path: Option<&str>) -> Result<Parsed, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::OWA_SMIME_EXTENSION_FORCELIST_VALUE;
 
     #[test]
     fn written_file_reads_back() {
-        let parsed = read(&write(), Some("/etc/opt/edge/policies/managed/x.json")).unwrap();
+        let parsed = read(
+            &write(OWA_SMIME_EXTENSION_FORCELIST_VALUE),
+            Some("/etc/opt/edge/policies/managed/x.json"),
+        )
+        .unwrap();
         assert!(parsed.findings.is_empty());
         assert_eq!(parsed.settings.len(), 1);
         assert_eq!(parsed.settings[0].browser, Some(Browser::Edge));
@@ -175,7 +180,12 @@ mod tests {
 
     #[test]
     fn folders_decide_browser_and_level() {
-        let at = |p| read(&write(), Some(p)).unwrap().settings[0].clone();
+        let at = |p| {
+            read(&write(OWA_SMIME_EXTENSION_FORCELIST_VALUE), Some(p))
+                .unwrap()
+                .settings[0]
+                .clone()
+        };
         assert_eq!(
             at("/etc/opt/chrome/policies/recommended/a.json").level,
             Level::Recommended
@@ -185,7 +195,7 @@ mod tests {
             Some(Browser::Chromium)
         );
         let unread = read(
-            &write(),
+            &write(OWA_SMIME_EXTENSION_FORCELIST_VALUE),
             Some("/etc/opt/google/chrome/policies/managed/a.json"),
         )
         .unwrap();

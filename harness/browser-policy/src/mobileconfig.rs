@@ -17,7 +17,7 @@ use smime::checks::Finding;
 use smime::checks::catalogue::BRW_LOCATION_UNREAD;
 
 use crate::model::{Level, Parsed, Scope, Setting, canonical_policy};
-use crate::{Browser, Error, FORCELIST_POLICY, OWA_SMIME_EXTENSION_FORCELIST_VALUE};
+use crate::{Browser, Error, FORCELIST_POLICY};
 
 /// Deeper than any profile needs; bounds the work and the stack on hostile input.
 const MAX_DEPTH: usize = 32;
@@ -70,13 +70,11 @@ fn dict(entries: Vec<(&str, plist::Value)>) -> plist::Value {
 }
 
 /// A System-scope profile with one payload for the browser's preference domain.
-pub fn write(browser: Browser, seed: &str) -> Vec<u8> {
+/// `entry` is its one forcelist string.
+pub fn write(browser: Browser, seed: &str, entry: &str) -> Vec<u8> {
     let identifier = format!("com.smime-lab.owa-smime-extension.{}", browser.slug());
     let payload = dict(vec![
-        (
-            FORCELIST_POLICY,
-            plist::Value::Array(vec![OWA_SMIME_EXTENSION_FORCELIST_VALUE.into()]),
-        ),
+        (FORCELIST_POLICY, plist::Value::Array(vec![entry.into()])),
         ("PayloadDisplayName", format!("{browser} policy").into()),
         ("PayloadIdentifier", format!("{identifier}.policy").into()),
         ("PayloadType", browser.macos_domain().into()),

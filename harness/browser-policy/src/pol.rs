@@ -17,7 +17,7 @@ use smime::checks::catalogue::BRW_SCOPE_UNKNOWN;
 
 use crate::model::{Parsed, Scope};
 use crate::registry::{RegValue, Tree};
-use crate::{Browser, Error, FORCELIST_POLICY, OWA_SMIME_EXTENSION_FORCELIST_VALUE};
+use crate::{Browser, Error, FORCELIST_POLICY};
 
 pub const SIGNATURE: &[u8; 4] = b"PReg";
 pub const VERSION: u32 = 1;
@@ -77,9 +77,9 @@ pub fn encode(instructions: &[Instruction]) -> Vec<u8> {
 }
 
 /// The instructions the Group Policy editor writes when ExtensionInstallForcelist is enabled
-/// with our one entry: first `**delvals.` (a list policy replaces the key's values rather than
+/// with one entry: first `**delvals.` (a list policy replaces the key's values rather than
 /// adding to them; its data is a single space, as the editor writes it), then value `1`.
-pub fn instructions(browser: Browser) -> Vec<Instruction> {
+pub fn instructions(browser: Browser, entry: &str) -> Vec<Instruction> {
     // ADMX templates spell the key `Software\Policies\...`; case does not matter to Windows.
     let key = format!(
         "Software{}\\{FORCELIST_POLICY}",
@@ -99,14 +99,15 @@ pub fn instructions(browser: Browser) -> Vec<Instruction> {
             key,
             value: "1".into(),
             kind: REG_SZ,
-            data: utf16z(OWA_SMIME_EXTENSION_FORCELIST_VALUE),
+            data: utf16z(entry),
         },
     ]
 }
 
-/// The policy as the machine half of a GPO: `<GPO>\Machine\Registry.pol`.
-pub fn write(browser: Browser) -> Vec<u8> {
-    encode(&instructions(browser))
+/// The policy as the machine half of a GPO (`<GPO>\Machine\Registry.pol`), with `entry` as its
+/// one forcelist string.
+pub fn write(browser: Browser, entry: &str) -> Vec<u8> {
+    encode(&instructions(browser, entry))
 }
 
 struct Cursor<'a> {
@@ -327,10 +328,11 @@ pub fn read(bytes: &[u8], path: Option<&str>) -> Result<Parsed, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::OWA_SMIME_EXTENSION_FORCELIST_VALUE;
 
     #[test]
     fn round_trip() {
-        let ours = instructions(Browser::Edge);
+        let ours = instructions(Browser::Edge, OWA_SMIME_EXTENSION_FORCELIST_VALUE);
         assert_eq!(decode(&encode(&ours)).unwrap(), ours);
     }
 
@@ -362,12 +364,12 @@ mod tests {
             decode(b"PReg\x02\0\0\0"),
             Err(Error::Pol { offset: 4, .. })
         ));
-        let mut good = write(Browser::Chrome);
+        let mut good = write(Browser::Chrome, OWA_SMIME_EXTENSION_FORCELIST_VALUE);
         // A size larger than the file must not allocate or panic.
         let size_at = good.len() - 2 - 2 * (OWA_SMIME_EXTENSION_FORCELIST_VALUE.len() + 1) - 2 - 4;
         good[size_at..size_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(decode(&good), Err(Error::Pol { .. })));
-        let truncated = &write(Browser::Chrome)[..20];
+        let truncated = &write(Browser::Chrome, OWA_SMIME_EXTENSION_FORCELIST_VALUE)[..20];
         assert!(matches!(decode(truncated), Err(Error::Pol { .. })));
     }
 

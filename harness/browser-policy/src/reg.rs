@@ -13,17 +13,18 @@ use smime::checks::catalogue::BRW_REG_HIVE;
 
 use crate::model::{Parsed, Scope};
 use crate::registry::{RegValue, Tree};
-use crate::{Browser, Error, FORCELIST_POLICY, OWA_SMIME_EXTENSION_FORCELIST_VALUE};
+use crate::{Browser, Error, FORCELIST_POLICY};
 
 pub const HEADER: &str = "Windows Registry Editor Version 5.00";
 const HEADER_4: &str = "REGEDIT4";
 
-/// The policy as regedit would export it: UTF-16LE with a byte-order mark.
-pub fn write(browser: Browser) -> Vec<u8> {
+/// The policy as regedit would export it, with `entry` as its one forcelist string: UTF-16LE
+/// with a byte-order mark.
+pub fn write(browser: Browser, entry: &str) -> Vec<u8> {
     let text = format!(
         "{HEADER}\r\n\r\n[HKEY_LOCAL_MACHINE\\{}\\{FORCELIST_POLICY}]\r\n\"1\"=\"{}\"\r\n\r\n",
         browser.registry_key(),
-        escape(OWA_SMIME_EXTENSION_FORCELIST_VALUE)
+        escape(entry)
     );
     let mut bytes = vec![0xFF, 0xFE];
     for unit in text.encode_utf16() {

@@ -103,6 +103,53 @@ fn every_artifact_checks_clean_where_it_belongs() {
     }
 }
 
+/// An entry given to `generate_entry` is written exactly, in every format (escaped as each needs),
+/// and the checker finds what is wrong with it: the rehearsal of an admin's typo.
+#[test]
+fn a_given_entry_is_written_exactly_and_its_mistake_found() {
+    let typo = "maafgiompdekodanheihhgilkjchcakm;http://outlook.office.com/owa/SmimeCrxUpdate.ashx";
+    // Characters each format must escape (quote, backslash, XML markup) survive the round trip.
+    let odd = r#"maafgiompdekodanheihhgilkjchcakm;https://outlook.office.com/owa/"a\b"<&>"#;
+    for browser in [Browser::Edge, Browser::Chrome] {
+        for format in Format::ALL {
+            for entry in [typo, odd] {
+                let artifact = browser_policy::generate_entry(browser, format, SEED, entry);
+                let report = check_artifact(
+                    &artifact.bytes,
+                    &CheckOptions {
+                        path: Some(&artifact.path_hint),
+                        browser: Some(browser),
+                    },
+                )
+                .unwrap_or_else(|e| panic!("{browser} {format}: {e}"));
+                assert_eq!(report.settings.len(), 1, "{browser} {format}");
+                assert_eq!(
+                    report.settings[0].value,
+                    json!([entry]),
+                    "{browser} {format}"
+                );
+                let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+                assert!(
+                    ids.contains(&"BRW-URL-002"),
+                    "{browser} {format} {entry}: {ids:?}"
+                );
+                assert!(report.has_errors());
+            }
+        }
+    }
+    // The documented entry through generate_entry is what generate writes.
+    for format in Format::ALL {
+        assert_eq!(
+            browser_policy::generate_entry(
+                Browser::Edge,
+                format,
+                SEED,
+                OWA_SMIME_EXTENSION_FORCELIST_VALUE
+            ),
+            generate(Browser::Edge, format, SEED)
+        );
+    }
+}
 /// Runs `script` with `args` and `input` on standard input; its output is JSON.
 fn python(interpreter: &Path, script: &str, args: &[&str], input: &[u8], install: &str) -> Value {
     assert!(
@@ -267,6 +314,9 @@ fn our_readers_read_back_what_we_write() {
         }
         let instructions =
             browser_policy::pol::decode(&generate(browser, Format::Pol, SEED).bytes).unwrap();
-        assert_eq!(instructions, browser_policy::pol::instructions(browser));
+        assert_eq!(
+            instructions,
+            browser_policy::pol::instructions(browser, OWA_SMIME_EXTENSION_FORCELIST_VALUE)
+        );
     }
 }

@@ -137,7 +137,7 @@ fn a_broken_policy_exits_1_and_says_what_to_change() {
     assert!(stdout.contains("BRW-GEN-001 info"), "{stdout}");
 
     // The install path given separately decides the level.
-    let good = browser_policy::linux_json::write();
+    let good = browser_policy::linux_json::write(VALUE);
     let out = check_file(
         dir.path(),
         "good.json",
