@@ -32,6 +32,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .envs(peers::test_environment()),
     )?;
     crate::images::run(&crate::images::Args::default())?;
+    // The main job itself: the whole scenario catalogue in the containers runtime, with the
+    // committed snapshots (CI never writes one). The local runtime runs scenarios in the tests.
+    // Before nextest, so that the run closes on the summary of the whole test suite.
+    let scenarios = crate::scenarios::run(&crate::scenarios::Args {
+        args: ["--runtime", "containers", "--out", "target/smime-lab/ci"]
+            .map(String::from)
+            .to_vec(),
+    })?;
+    if scenarios != std::process::ExitCode::SUCCESS {
+        anyhow::bail!(
+            "`cargo xtask run-scenarios --runtime containers` failed: see its summary above, and \
+             target/smime-lab/ci/report.html"
+        );
+    }
     let mut test = cargo();
     if nextest_available() {
         test.args(["nextest", "run", "--workspace", "--no-fail-fast"]);

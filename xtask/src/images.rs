@@ -96,7 +96,7 @@ fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
-fn docker_answers() -> anyhow::Result<()> {
+pub(crate) fn docker_answers() -> anyhow::Result<()> {
     let output = Command::new("docker")
         .args(["version", "--format", "{{.Server.APIVersion}}"])
         .output()

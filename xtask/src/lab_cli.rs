@@ -100,6 +100,8 @@ fn up(choice: RuntimeChoice) -> anyhow::Result<()> {
         .iter()
         .map(|user| format!("{user}@contoso.com"))
         .collect();
+    // The default PKI's distribution points: the tenant fetches them from pki-web.
+    config.tenant.crl_hosts = vec!["pki.contoso.com".into()];
     if !tenant_here {
         config.services.remove(&Service::Tenant);
         eprintln!("lab: harness/tenant is not in this checkout: starting without the tenant");

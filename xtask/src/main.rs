@@ -29,7 +29,8 @@ enum Task {
     Peers(peers::Args),
     /// Rebuild the deterministic lab PKI in fixtures/pki/default from fixtures/pki/default.yaml.
     Fixtures,
-    /// Run the YAML scenarios in scenarios/ against the lab.
+    /// Run the YAML scenarios against the lab: builds the binaries (and the images when
+    /// containers may be used), then `smime-lab scenario run` with every argument given.
     RunScenarios(scenarios::Args),
     /// Build the lab's Docker images offline (mmdebstrap + docker import); skips current ones.
     Images(images::Args),
@@ -39,10 +40,14 @@ enum Task {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
+        // Passes smime-lab's exit code on: 1 (a scenario failed) and 2 (usage) differ for CI.
+        Task::RunScenarios(args) => match scenarios::run(&args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
         Task::Ci(args) => ci::run(&args),
         Task::Peers(args) => peers::run(&args),
         Task::Fixtures => fixtures::run(),
-        Task::RunScenarios(args) => scenarios::run(&args),
         Task::Images(args) => images::run(&args),
         Task::Lab(args) => lab_cli::run(&args),
     };

@@ -1,32 +1,161 @@
-//! `cargo xtask run-scenarios`: the main job. Today it does the offline half: every scenario in
-//! scenarios/ is loaded, validated (file:line:column on any mistake) and planned (PKI issued, SST
-//! built, policies generated). Executing the plans against the lab services is not built yet
-//! (issue 6); until it is, this says so and fails rather than pretend that anything was tested.
+//! `cargo xtask run-scenarios [OPTIONS] [FILES|DIRS...]`: the main job. Builds what a run
+//! needs (`smime-lab`, `mock-tenant`, `smtp-sink`), builds the lab's Docker images when the run
+//! may use containers, then hands every argument unchanged to `smime-lab scenario run` and exits
+//! with its code (0 all passed, 1 a scenario failed or could not run, 2 usage).
+//!
+//! Forwarding verbatim keeps one definition of the options: `cargo xtask run-scenarios --help`
+//! prints `smime-lab scenario run --help`. Only `--runtime` and `--list` are looked at here.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::Context as _;
 
 use crate::{cargo, run_step};
 
 #[derive(Debug, clap::Args)]
+#[command(disable_help_flag = true)]
 pub struct Args {
-    /// Scenario files or folders (default: scenarios/).
-    paths: Vec<String>,
+    /// Everything `smime-lab scenario run` takes (see `cargo xtask run-scenarios --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<()> {
-    let paths = if args.paths.is_empty() {
-        vec!["scenarios".to_owned()]
-    } else {
-        args.paths.clone()
-    };
-    run_step(
-        cargo()
-            .args(["run", "--quiet", "-p", "runner", "--bin", "smime-lab", "--"])
-            .args(["scenario", "check"])
-            .args(&paths),
-    )?;
-    anyhow::bail!(
-        "the scenarios above are valid, but running them against the lab is not built yet: no \
-         message was sent and nothing was verified.\n\
-         See one scenario's plan with `cargo run -q -p runner --bin smime-lab -- scenario plan \
-         scenarios/rsa-happy-path.yaml`; `cargo xtask ci` runs every test."
-    )
+/// What the forwarded arguments ask of the runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runtime {
+    Auto,
+    Containers,
+    Local,
+}
+
+/// `--runtime X` or `--runtime=X` (the last one wins, as clap takes it); anything unknown is
+/// left for `smime-lab` to refuse.
+fn requested_runtime(args: &[String]) -> Runtime {
+    let mut runtime = Runtime::Auto;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let value = if arg == "--runtime" {
+            iter.next().map(String::as_str)
+        } else {
+            arg.strip_prefix("--runtime=")
+        };
+        match value {
+            Some("containers" | "docker") => runtime = Runtime::Containers,
+            Some("local") => runtime = Runtime::Local,
+            Some(_) => runtime = Runtime::Auto,
+            None => {}
+        }
+    }
+    runtime
+}
+
+/// Nothing runs: no images needed.
+fn runs_nothing(args: &[String]) -> bool {
+    args.iter()
+        .any(|a| a == "--list" || a == "--help" || a == "-h")
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    run_step(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "runner",
+        "-p",
+        "tenant",
+        "-p",
+        "smtp-sink",
+    ]))?;
+    if !runs_nothing(&args.args) {
+        match requested_runtime(&args.args) {
+            Runtime::Local => {}
+            Runtime::Containers => crate::images::run(&crate::images::Args::default())?,
+            Runtime::Auto => match crate::images::docker_answers() {
+                // The run falls back to the local runtime if the images cannot be built here
+                // (no root, no mirror): say why, and let it.
+                Ok(()) => {
+                    if let Err(e) = crate::images::run(&crate::images::Args::default()) {
+                        eprintln!(
+                            "run-scenarios: the lab images could not be built ({e:#}); \
+                             the run uses the local runtime unless they already exist"
+                        );
+                    }
+                }
+                Err(e) => eprintln!("run-scenarios: no containers ({e:#}): local runtime"),
+            },
+        }
+    }
+    // The binary just built, run directly: `cargo run -p runner` alone would unify features
+    // differently from the build of the three packages and build runner a second time. The lab
+    // finds mock-tenant and smtp-sink beside it.
+    let smime_lab = target_dir()?.join("debug").join("smime-lab");
+    let mut command = Command::new(&smime_lab);
+    command
+        .args(["scenario", "run"])
+        .args(&args.args)
+        .current_dir(crate::project_root());
+    eprintln!("$ {}", crate::describe(&command));
+    let status = command
+        .status()
+        .map_err(|e| anyhow::anyhow!("could not start `{}`: {e}", crate::describe(&command)))?;
+    Ok(match status.code() {
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        // Killed by a signal: not a pass.
+        None => ExitCode::FAILURE,
+    })
+}
+
+/// Cargo's target directory as Cargo resolves it (CARGO_TARGET_DIR, configuration, default).
+fn target_dir() -> anyhow::Result<PathBuf> {
+    let output = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(crate::project_root())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run `cargo metadata`")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`cargo metadata` failed ({})",
+        output.status
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("`cargo metadata` printed no JSON")?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("`cargo metadata` names no target_directory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_runtime_is_read_from_the_forwarded_arguments() {
+        assert_eq!(requested_runtime(&args(&[])), Runtime::Auto);
+        assert_eq!(
+            requested_runtime(&args(&["--runtime", "local", "scenarios"])),
+            Runtime::Local
+        );
+        assert_eq!(
+            requested_runtime(&args(&["--runtime=containers"])),
+            Runtime::Containers
+        );
+        assert_eq!(
+            requested_runtime(&args(&["--runtime", "local", "--runtime", "auto"])),
+            Runtime::Auto
+        );
+        // A file named like a runtime is not a runtime.
+        assert_eq!(
+            requested_runtime(&args(&["local", "--filter", "local"])),
+            Runtime::Auto
+        );
+        assert!(runs_nothing(&args(&["--partition", "1/4", "--list"])));
+        assert!(!runs_nothing(&args(&["--partition", "1/4"])));
+    }
 }

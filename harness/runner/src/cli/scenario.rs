@@ -1,5 +1,5 @@
-//! `smime-lab scenario`: the scenario files' JSON Schema, checking files without running them, and
-//! the plan a run would follow.
+//! `smime-lab scenario`: the scenario files' JSON Schema, checking files without running them,
+//! the plan a run would follow, and running them (`run`, in [`super::scenario_run`]).
 //!
 //! `check` exits 0 when every file is a valid scenario, 1 when one is not (each problem printed
 //! with its file, line and column), 2 when a file cannot be read.
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use runner::scenario::{self, ScenarioError, schema};
+use runner::scenario::{self, LoadedScenario, ScenarioError, schema};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -32,6 +32,10 @@ pub enum Command {
         /// The scenario file.
         file: PathBuf,
     },
+    /// Run scenarios, each in a lab of its own: progress, a summary, report.json, JUnit XML and
+    /// an HTML report. Exit 0 when every scenario passed, 1 when one failed or could not run (or
+    /// a file is not a valid scenario), 2 on a usage error or a file that cannot be read.
+    Run(super::scenario_run::Args),
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -39,6 +43,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Schema { output } => write_schema(output.as_deref()),
         Command::Check { files } => check(&files),
         Command::Plan { file } => plan(&file),
+        Command::Run(args) => super::scenario_run::run(&args),
     }
 }
 
@@ -70,7 +75,7 @@ fn write_schema(output: Option<&Path>) -> anyhow::Result<ExitCode> {
 }
 
 /// The files named, with directories expanded to their `.yaml` files in name order.
-fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub(super) fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -91,52 +96,87 @@ fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn color() -> bool {
+pub(super) fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn check(inputs: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let files = expand(inputs)?;
-    let (mut valid, mut invalid, mut unreadable) = (0usize, 0usize, 0usize);
-    for file in &files {
+/// Every file loaded, and what went wrong with those that did not load.
+pub(super) struct Loaded {
+    pub scenarios: Vec<LoadedScenario>,
+    /// Files with problems (each printed with file, line and column as it was found).
+    pub invalid: usize,
+    /// Files that could not be read (each printed as it was found).
+    pub unreadable: usize,
+}
+
+impl Loaded {
+    /// The exit code a command that needs every file whole returns: 2 when a file could not be
+    /// read, 1 when one is not a valid scenario, 0 otherwise.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.unreadable > 0 {
+            ExitCode::from(2)
+        } else if self.invalid > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Loads each file; problems go to standard error as they are found (miette's rendering with
+/// file, line and column), and with `list_each` an `ok`/`FAIL` line per file to standard output.
+/// `scenario check` and `scenario run` share it, so a run refuses exactly what check refuses.
+pub(super) fn load_files(files: &[PathBuf], list_each: bool) -> Loaded {
+    let mut loaded = Loaded {
+        scenarios: Vec::new(),
+        invalid: 0,
+        unreadable: 0,
+    };
+    for file in files {
         match scenario::load(file) {
-            Ok(loaded) => {
-                valid += 1;
-                println!("ok    {} ({})", file.display(), loaded.name());
+            Ok(scenario) => {
+                if list_each {
+                    println!("ok    {} ({})", file.display(), scenario.name());
+                }
+                loaded.scenarios.push(scenario);
             }
             Err(ScenarioError::Invalid(e)) => {
-                invalid += 1;
+                loaded.invalid += 1;
                 eprint!("{}", e.render(color()));
-                let count = e.count();
-                println!(
-                    "FAIL  {} ({count} problem{})",
-                    file.display(),
-                    if count == 1 { "" } else { "s" }
-                );
+                if list_each {
+                    let count = e.count();
+                    println!(
+                        "FAIL  {} ({count} problem{})",
+                        file.display(),
+                        if count == 1 { "" } else { "s" }
+                    );
+                }
             }
             Err(e @ ScenarioError::Read { .. }) => {
-                unreadable += 1;
+                loaded.unreadable += 1;
                 eprintln!("error: {e}");
             }
         }
     }
+    loaded
+}
+
+fn check(inputs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let files = expand(inputs)?;
+    let loaded = load_files(&files, true);
     println!(
-        "{} scenario{} checked: {valid} valid, {invalid} invalid{}",
+        "{} scenario{} checked: {} valid, {} invalid{}",
         files.len(),
         if files.len() == 1 { "" } else { "s" },
-        if unreadable > 0 {
-            format!(", {unreadable} unreadable")
+        loaded.scenarios.len(),
+        loaded.invalid,
+        if loaded.unreadable > 0 {
+            format!(", {} unreadable", loaded.unreadable)
         } else {
             String::new()
         }
     );
-    Ok(if unreadable > 0 {
-        ExitCode::from(2)
-    } else if invalid > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(loaded.exit_code())
 }
 
 fn plan(file: &Path) -> anyhow::Result<ExitCode> {

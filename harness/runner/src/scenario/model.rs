@@ -590,7 +590,9 @@ pub enum PolicyFormat {
     Reg,
     /// A managed-policy JSON file, as Linux reads from `/etc/opt/<browser>/policies/managed/`.
     Json,
-    /// A macOS property list for the browser's preference domain.
+    /// A macOS configuration profile (`.mobileconfig`, an XML property list) whose payload is the
+    /// browser's preference domain, as MDM installs it: a bare preferences plist does not take
+    /// effect on its own.
     Plist,
 }
 
@@ -1370,6 +1372,19 @@ impl Digest {
     }
 }
 
+/// The scenario's digest names are the engine's algorithms; this is the one place they meet.
+impl From<Digest> for smime::cms::DigestAlgorithm {
+    fn from(digest: Digest) -> Self {
+        match digest {
+            Digest::Md5 => smime::cms::DigestAlgorithm::Md5,
+            Digest::Sha1 => smime::cms::DigestAlgorithm::Sha1,
+            Digest::Sha256 => smime::cms::DigestAlgorithm::Sha256,
+            Digest::Sha384 => smime::cms::DigestAlgorithm::Sha384,
+            Digest::Sha512 => smime::cms::DigestAlgorithm::Sha512,
+        }
+    }
+}
+
 /// Which certificates a message carries besides the signer's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -1380,6 +1395,18 @@ pub enum ChainInclusion {
     Chain,
     /// The chain and the root (`OWAIncludeCertificateChainAndRootCertificate`).
     ChainAndRoot,
+}
+
+/// `none` still carries the signer's own certificate: without it a signature cannot be checked
+/// from the message, and the engine always includes it.
+impl From<ChainInclusion> for smime::cms::CertificateInclusion {
+    fn from(inclusion: ChainInclusion) -> Self {
+        match inclusion {
+            ChainInclusion::None => smime::cms::CertificateInclusion::SignerOnly,
+            ChainInclusion::Chain => smime::cms::CertificateInclusion::Chain,
+            ChainInclusion::ChainAndRoot => smime::cms::CertificateInclusion::ChainWithRoot,
+        }
+    }
 }
 
 /// Choices the sending client would otherwise make itself (for Outlook on the web, from
@@ -1437,6 +1464,12 @@ pub enum Verdict {
     WeakAlgorithm,
     /// The message carries no signature.
     NotSigned,
+    /// The message is encrypted and the recipient has no certificate and key installed to open
+    /// it, so the signature inside cannot be judged.
+    Encrypted,
+    /// The message is encrypted and none of the recipient's installed identities opens it (not a
+    /// recipient of the envelope, or a key that does not decrypt it).
+    CannotDecrypt,
 }
 
 impl Verdict {
@@ -1453,6 +1486,8 @@ impl Verdict {
             Verdict::WrongUsage => "wrong-usage",
             Verdict::WeakAlgorithm => "weak-algorithm",
             Verdict::NotSigned => "not-signed",
+            Verdict::Encrypted => "encrypted",
+            Verdict::CannotDecrypt => "cannot-decrypt",
         }
     }
 }

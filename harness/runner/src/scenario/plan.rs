@@ -31,12 +31,11 @@ use super::validate::extra_certificate_id;
 /// The password of every PKCS#12 file the lab makes: these are lab identities, never real ones.
 pub const PKCS12_PASSWORD: &str = "smime-lab";
 /// The Microsoft S/MIME extension's id in the Chrome Web Store.
-pub const EXTENSION_ID: &str = "maafgiompdekodanheihhgilkjchcakm";
+pub const EXTENSION_ID: &str = browser_policy::OWA_SMIME_EXTENSION_ID;
 /// Where browsers fetch the extension ("Configure S/MIME in Exchange Online", step 4).
-pub const EXTENSION_UPDATE_URL: &str = "https://outlook.office.com/owa/SmimeCrxUpdate.ashx";
+pub const EXTENSION_UPDATE_URL: &str = browser_policy::OWA_SMIME_UPDATE_URL;
 /// The `ExtensionInstallForcelist` value the documentation gives, exactly.
-pub const FORCELIST_VALUE: &str =
-    "maafgiompdekodanheihhgilkjchcakm;https://outlook.office.com/owa/SmimeCrxUpdate.ashx";
+pub const FORCELIST_VALUE: &str = browser_policy::OWA_SMIME_EXTENSION_FORCELIST_VALUE;
 /// The largest `SMIMECertificateIssuingCA` value Exchange accepts, in bytes.
 pub const MAX_COLLECTION_BYTES: usize = 70_000;
 
@@ -198,10 +197,14 @@ pub struct PolicyArtifact {
     pub format: PolicyFormat,
     /// Where the policy lives on a managed machine: a registry key or a file path.
     pub location: String,
-    /// The file the runner writes (`edge.reg`, `chrome.json`).
+    /// The file the runner writes (`edge.reg`, `chrome.json`, `edge.mobileconfig`).
     pub file_name: String,
-    /// The file's content.
-    pub content: String,
+    /// The file's bytes, as [`browser_policy::generate_entry`] writes them (a `.reg` file is
+    /// UTF-16LE, as regedit writes it).
+    pub content: Vec<u8>,
+    /// The path the policy checker is told the file is installed at (a Linux JSON file's folder
+    /// decides which browser reads it), from the same writer.
+    pub check_path: String,
     /// The `ExtensionInstallForcelist` entry in it.
     pub value: String,
     /// Whether the entry is exactly [`FORCELIST_VALUE`].
@@ -501,6 +504,7 @@ pub fn plan(loaded: &LoadedScenario) -> Result<Plan, PlanError> {
                     *format,
                     value,
                     p.expect.valid,
+                    &name,
                 )));
             }
         }
@@ -714,72 +718,71 @@ fn parameters<T: serde::Serialize>(settings: &T) -> serde_json::Map<String, serd
     }
 }
 
-/// The policy file for one browser in one format.
+/// The policy file for one browser in one format, written by the one writer of policy files,
+/// [`browser_policy::generate_entry`], with `value` as its forcelist entry (the documented one,
+/// or the typo a scenario rehearses). `seed` keeps a configuration profile's PayloadUUIDs stable.
 pub fn policy_artifact(
     browser: Browser,
     format: PolicyFormat,
     value: &str,
     expect_valid: bool,
+    seed: &str,
 ) -> PolicyArtifact {
-    let (vendor_key, linux_dir, mac_domain) = match browser {
-        Browser::Edge => (
-            r"Microsoft\Edge",
-            "/etc/opt/edge/policies/managed",
-            "com.microsoft.Edge",
+    let target = policy_browser(browser);
+    let artifact = browser_policy::generate_entry(target, policy_format(format), seed, value);
+    let (location, extension) = match format {
+        PolicyFormat::Reg => (
+            format!(
+                "HKEY_LOCAL_MACHINE\\{}\\{}",
+                target.registry_key(),
+                browser_policy::FORCELIST_POLICY
+            ),
+            "reg",
         ),
-        Browser::Chrome => (
-            r"Google\Chrome",
-            "/etc/opt/chrome/policies/managed",
-            "com.google.Chrome",
+        // The file's place decides whether the browser reads it, and as mandatory policy.
+        PolicyFormat::Json => (artifact.path_hint.clone(), "json"),
+        // A configuration profile is installed through MDM from anywhere; what it makes is the
+        // managed preferences of the browser's domain.
+        PolicyFormat::Plist => (
+            format!(
+                "/Library/Managed Preferences/{}.plist",
+                target.macos_domain()
+            ),
+            "mobileconfig",
         ),
-    };
-    let (location, file_name, content) = match format {
-        PolicyFormat::Reg => {
-            let key = format!(
-                r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\{vendor_key}\ExtensionInstallForcelist"
-            );
-            // .reg string values escape backslashes and quotes.
-            let escaped = value.replace('\\', r"\\").replace('"', "\\\"");
-            let content = format!(
-                "Windows Registry Editor Version 5.00\r\n\r\n[{key}]\r\n\"1\"=\"{escaped}\"\r\n"
-            );
-            (key, format!("{}.reg", browser.name()), content)
-        }
-        PolicyFormat::Json => {
-            let document = serde_json::json!({ "ExtensionInstallForcelist": [value] });
-            let content = serde_json::to_string_pretty(&document)
-                .map(|s| s + "\n")
-                .unwrap_or_default();
-            (
-                format!("{linux_dir}/smime-lab.json"),
-                format!("{}.json", browser.name()),
-                content,
-            )
-        }
-        PolicyFormat::Plist => {
-            let escaped = value
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;");
-            let content = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n<plist version=\"1.0\">\n<dict>\n\t<key>ExtensionInstallForcelist</key>\n\t<array>\n\t\t<string>{escaped}</string>\n\t</array>\n</dict>\n</plist>\n"
-            );
-            (
-                format!("/Library/Managed Preferences/{mac_domain}.plist"),
-                format!("{}.plist", browser.name()),
-                content,
-            )
-        }
     };
     PolicyArtifact {
         browser,
         format,
         location,
-        file_name,
-        content,
+        file_name: format!("{}.{extension}", browser.name()),
+        content: artifact.bytes,
+        check_path: artifact.path_hint,
         value: value.to_owned(),
         documented: value == FORCELIST_VALUE,
         expect_valid,
+    }
+}
+
+fn policy_browser(browser: Browser) -> browser_policy::Browser {
+    match browser {
+        Browser::Edge => browser_policy::Browser::Edge,
+        Browser::Chrome => browser_policy::Browser::Chrome,
+    }
+}
+
+fn policy_format(format: PolicyFormat) -> browser_policy::Format {
+    match format {
+        PolicyFormat::Reg => browser_policy::Format::Reg,
+        PolicyFormat::Json => browser_policy::Format::LinuxJson,
+        PolicyFormat::Plist => browser_policy::Format::Mobileconfig,
+    }
+}
+
+impl PolicyArtifact {
+    /// The browser-policy crate's name for the artifact's browser.
+    pub fn target_browser(&self) -> browser_policy::Browser {
+        policy_browser(self.browser)
     }
 }
 
@@ -1431,56 +1434,81 @@ services:
 
     #[test]
     fn browser_policy_files() {
-        let reg = policy_artifact(Browser::Edge, PolicyFormat::Reg, FORCELIST_VALUE, true);
-        assert_eq!(
-            reg.content,
-            "Windows Registry Editor Version 5.00\r\n\r\n\
-             [HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge\\ExtensionInstallForcelist]\r\n\
-             \"1\"=\"maafgiompdekodanheihhgilkjchcakm;https://outlook.office.com/owa/SmimeCrxUpdate.ashx\"\r\n"
-        );
-        assert!(reg.documented);
         assert_eq!(
             FORCELIST_VALUE,
             format!("{EXTENSION_ID};{EXTENSION_UPDATE_URL}")
         );
+        // One writer: the artifact is browser_policy's, byte for byte.
+        let reg = policy_artifact(Browser::Edge, PolicyFormat::Reg, FORCELIST_VALUE, true, "s");
+        assert_eq!(
+            reg.content,
+            browser_policy::generate(
+                browser_policy::Browser::Edge,
+                browser_policy::Format::Reg,
+                "s"
+            )
+            .bytes
+        );
+        assert_eq!(
+            reg.location,
+            "HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge\\ExtensionInstallForcelist"
+        );
+        assert_eq!(reg.file_name, "edge.reg");
+        assert!(reg.documented);
 
-        let json = policy_artifact(Browser::Chrome, PolicyFormat::Json, FORCELIST_VALUE, true);
+        let json = policy_artifact(
+            Browser::Chrome,
+            PolicyFormat::Json,
+            FORCELIST_VALUE,
+            true,
+            "s",
+        );
         assert_eq!(
             json.location,
-            "/etc/opt/chrome/policies/managed/smime-lab.json"
+            "/etc/opt/chrome/policies/managed/smime-owa-extension.json"
         );
-        let parsed: serde_json::Value = serde_json::from_str(&json.content).expect("JSON");
+        let parsed: serde_json::Value = serde_json::from_slice(&json.content).expect("JSON");
         assert_eq!(
             parsed,
             serde_json::json!({ "ExtensionInstallForcelist": [FORCELIST_VALUE] })
         );
 
-        let plist = policy_artifact(Browser::Edge, PolicyFormat::Plist, FORCELIST_VALUE, true);
+        let plist = policy_artifact(
+            Browser::Edge,
+            PolicyFormat::Plist,
+            FORCELIST_VALUE,
+            true,
+            "s",
+        );
         assert_eq!(
             plist.location,
             "/Library/Managed Preferences/com.microsoft.Edge.plist"
         );
-        assert!(
-            plist
-                .content
-                .contains(&format!("<string>{FORCELIST_VALUE}</string>"))
-        );
+        assert_eq!(plist.file_name, "edge.mobileconfig");
+        let text = String::from_utf8(plist.content.clone()).expect("XML");
+        assert!(text.contains(&format!("<string>{FORCELIST_VALUE}</string>")));
 
-        // A value with characters each format must escape stays intact.
+        // A value with characters each format must escape is written as given, and the checker
+        // reads back exactly that value.
         let odd = r#"a"b\c<d>&e"#;
-        let reg = policy_artifact(Browser::Chrome, PolicyFormat::Reg, odd, false);
-        assert!(
-            reg.content.contains(r#""1"="a\"b\\c<d>&e""#),
-            "{}",
-            reg.content
-        );
-        let plist = policy_artifact(Browser::Chrome, PolicyFormat::Plist, odd, false);
-        assert!(
-            plist
-                .content
-                .contains("<string>a\"b\\c&lt;d&gt;&amp;e</string>")
-        );
-        assert!(!reg.documented);
+        for format in [PolicyFormat::Reg, PolicyFormat::Json, PolicyFormat::Plist] {
+            let artifact = policy_artifact(Browser::Chrome, format, odd, false, "s");
+            assert!(!artifact.documented);
+            let report = browser_policy::check_artifact(
+                &artifact.content,
+                &browser_policy::CheckOptions {
+                    path: Some(&artifact.check_path),
+                    browser: Some(artifact.target_browser()),
+                },
+            )
+            .expect("reads");
+            assert_eq!(
+                report.settings[0].value,
+                serde_json::json!([odd]),
+                "{format:?}"
+            );
+            assert!(report.has_errors());
+        }
 
         let typo = plan_of("browser-policy-typo");
         let artifacts: Vec<&PolicyArtifact> = typo

@@ -1004,11 +1004,18 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(verdict) = &expect.verdict {
+            let envelope_verdict =
+                matches!(verdict.value, Verdict::Encrypted | Verdict::CannotDecrypt);
             let contradiction = match (verdict.value, sign) {
                 (Verdict::NotSigned, true) => Some((
                     "`not-signed` is expected of a message that is signed",
                     "set `sign: false`, or expect another verdict",
                 )),
+                _ if envelope_verdict && !encrypt => Some((
+                    "an envelope verdict is expected of a message that is not encrypted",
+                    "set `encrypt: true`, or expect another verdict",
+                )),
+                _ if envelope_verdict => None,
                 (v, false) if v != Verdict::NotSigned => Some((
                     "a signature verdict is expected of a message that is not signed",
                     "set `sign: true`, or expect `not-signed`",
@@ -1317,6 +1324,29 @@ mod tests {
         assert_problem(&p, "a refusal reason without `refused: true`");
         assert_problem(&p, "`not-signed` is expected of a message that is signed");
         assert_problem(&p, "`root` is not a user certificate of the PKI");
+    }
+
+    #[test]
+    fn envelope_verdicts_need_an_envelope() {
+        let p = problems(&format!(
+            "{FIXTURE}messages:\n  - {{ from: alice, to: [bob], client: owa, sign: true, expect: {{ verdict: encrypted }} }}\n  - {{ from: alice, to: [bob], client: owa, expect: {{ verdict: cannot-decrypt }} }}\n"
+        ));
+        assert_problem(
+            &p,
+            "an envelope verdict is expected of a message that is not encrypted",
+        );
+        assert_eq!(
+            p.iter()
+                .filter(|problem| problem.contains("envelope verdict"))
+                .count(),
+            2,
+            "{p:#?}"
+        );
+        // Encrypted, signed or not, an envelope verdict is what a reader without a key sees.
+        load(&format!(
+            "{FIXTURE}messages:\n  - {{ from: alice, to: [bob], client: owa, encrypt: true, expect: {{ verdict: encrypted }} }}\n  - {{ from: alice, to: [bob], client: owa, sign: true, encrypt: true, expect: {{ verdict: cannot-decrypt }} }}\n"
+        ))
+        .unwrap_or_else(|p| panic!("{p:#?}"));
     }
 
     #[test]

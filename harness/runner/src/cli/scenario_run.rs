@@ -1,0 +1,486 @@
+//! `smime-lab scenario run`: the main job. Loads every scenario file named (a broken one stops
+//! the run before any lab starts, with its file, line and column), selects by `--filter`,
+//! `--tag` and `--partition`, runs the selection with `--jobs` scenarios at a time (each in a
+//! lab of its own), and reports: a line per finished scenario and a summary on the terminal,
+//! `report.json`, JUnit XML and one HTML page.
+//!
+//! Each job is a thread with its own single-threaded tokio runtime: scenarios share nothing, a
+//! slow PKI issue in one does not stall another's lab, and the executor's futures need not be
+//! `Send`. A scenario whose executor panics is reported as `error` and the run goes on.
+//!
+//! Exit codes: 0 every selected scenario passed; 1 one failed or could not run, or a file is not
+//! a valid scenario; 2 a usage error, a file that cannot be read, or reports that cannot be
+//! written.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use runner::execute::{self, RunOptions};
+use runner::report::model::{Outcome, RunReport, ScenarioReport};
+use runner::report::{html, junit, terminal};
+use runner::scenario::{LoadedScenario, Partition, Selection};
+
+use super::output::{PUBLIC, write_atomically};
+use super::scenario::{expand, load_files};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scenario files or directories of them (default: scenarios/).
+    #[arg(value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Where the lab runs: auto (containers when a Docker engine answers and the images are
+    /// built, else local), containers, local.
+    #[arg(long, default_value = "auto", value_parser = parse_runtime)]
+    runtime: lab::RuntimeChoice,
+    /// Scenarios run at the same time, each in a lab of its own.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// Only scenarios whose name contains TEXT (repeatable: any of them).
+    #[arg(long = "filter", value_name = "TEXT")]
+    filters: Vec<String>,
+    /// Only scenarios with this tag (repeatable: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Run the K-th of N slices (CI matrices): scenarios sorted by name, the i-th goes to slice
+    /// i mod N + 1. Applies after --filter and --tag.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
+    /// Output directory: one directory per scenario, report.json, and by default the JUnit and
+    /// HTML reports.
+    #[arg(long, value_name = "DIR", default_value = "target/smime-lab/run")]
+    out: PathBuf,
+    /// JUnit XML report [default: <out>/junit.xml].
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// HTML report, one self-contained file [default: <out>/report.html].
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Where message snapshots live (`cargo insta review` reviews them).
+    #[arg(long, value_name = "DIR", default_value = "scenarios/snapshots")]
+    snapshots: PathBuf,
+    /// Print the run's report as JSON on standard output (the summary goes to standard error).
+    #[arg(long)]
+    json: bool,
+    /// Print the selected scenarios (name and file) and stop: nothing is run, no lab starts.
+    #[arg(long)]
+    list: bool,
+    /// Vendor mode: run the conformance profile with the certificates of the bundle in DIR
+    /// (`vendor.yaml`, the CA chain, users' PKCS#12 files; see fixtures/vendor/README.md)
+    /// instead of scenario files.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "filters", "tags", "partition", "list"])]
+    vendor: Option<PathBuf>,
+}
+
+fn parse_runtime(text: &str) -> Result<lab::RuntimeChoice, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a runtime: auto, containers or local"))
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &args.vendor {
+        return run_vendor(dir, args);
+    }
+    let inputs = if args.paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        args.paths.clone()
+    };
+    let mut files = expand(&inputs)?;
+    // A file named twice (a directory and a file in it) runs once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.clone()));
+
+    let loaded = load_files(&files, false);
+    if loaded.invalid > 0 || loaded.unreadable > 0 {
+        eprintln!(
+            "nothing was run: {} of {} scenario file{} cannot be used (see above; `smime-lab \
+             scenario check` checks files without running them)",
+            loaded.invalid + loaded.unreadable,
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        );
+        return Ok(loaded.exit_code());
+    }
+    let scenarios = loaded.scenarios;
+    refuse_duplicate_names(&scenarios)?;
+
+    let selection = Selection {
+        filters: args.filters.clone(),
+        tags: args.tags.clone(),
+        partition: args.partition,
+    };
+    let total = scenarios.len();
+    let selected = selection.select(scenarios);
+    if args.list {
+        return list(&selected, args.json);
+    }
+    if selected.is_empty() {
+        anyhow::bail!(
+            "no scenario is selected (of {total}): check --filter, --tag and --partition \
+             (`--list` shows the selection)"
+        );
+    }
+
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let runtime = tokio.block_on(resolve_runtime(args.runtime));
+    eprintln!(
+        "running {} scenario{} ({} at a time) on the {} runtime{}",
+        selected.len(),
+        if selected.len() == 1 { "" } else { "s" },
+        args.jobs
+            .min(u16::try_from(selected.len()).unwrap_or(u16::MAX)),
+        runtime_name(runtime),
+        args.partition
+            .map(|p| format!(", partition {p}"))
+            .unwrap_or_default()
+    );
+
+    let started = Instant::now();
+    let reports = run_all(&selected, args, runtime);
+    let report = RunReport {
+        runtime: runtime_name(runtime).to_owned(),
+        partition: args.partition.map(|p| (p.index, p.count)),
+        vendor: None,
+        scenarios: reports,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    write_reports(&report, args)?;
+
+    let summary_colour = if args.json {
+        terminal::stderr_wants_colour()
+    } else {
+        terminal::stdout_wants_colour()
+    };
+    let summary = terminal::summary(&report, summary_colour);
+    if args.json {
+        eprint!("\n{summary}");
+        let json = serde_json::to_string_pretty(&report).context("serialising the report")?;
+        print_stdout(&format!("{json}\n"))?;
+    } else {
+        print_stdout(&format!("\n{summary}"))?;
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Vendor mode: the bundle is read and checked before any lab starts (a mistake in it is exit
+/// 2 naming the file and field), then the profile runs like one scenario.
+fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let now = time::OffsetDateTime::now_utc();
+    let bundle = runner::vendor::VendorBundle::read(dir, now)
+        .with_context(|| format!("the vendor bundle in {} cannot be used", dir.display()))?;
+    let checks = runner::vendor::profile::certificate_checks(&bundle);
+    let plan = runner::vendor::profile::plan(&bundle)
+        .with_context(|| format!("the vendor bundle in {}", dir.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let runtime = tokio.block_on(resolve_runtime(args.runtime));
+    eprintln!(
+        "running the vendor conformance profile for {} ({} user{}) on the {} runtime",
+        bundle.vendor,
+        bundle.users.len(),
+        if bundle.users.len() == 1 { "" } else { "s" },
+        runtime_name(runtime)
+    );
+    let options = RunOptions {
+        runtime,
+        out_dir: args.out.join(runner::vendor::profile::PROFILE_NAME),
+        snapshot_dir: args.snapshots.clone(),
+        binaries: lab::Binaries::default(),
+    };
+    let about = execute::ScenarioAbout {
+        name: runner::vendor::profile::PROFILE_NAME.to_owned(),
+        file: dir.join(runner::vendor::bundle::DESCRIPTION_FILE).display().to_string(),
+        summary: format!("{}: the five steps and mail on every client with the vendor's certificates", bundle.vendor),
+        source: "smime-lab vendor conformance profile (\"Configure S/MIME in Exchange Online\", steps 1-5)".to_owned(),
+        tags: vec!["vendor".to_owned()],
+    };
+    let started = Instant::now();
+    let scenario = tokio.block_on(execute::run_plan(about, &plan, checks, &options));
+    let report = RunReport {
+        runtime: runtime_name(runtime).to_owned(),
+        partition: None,
+        vendor: Some(dir.display().to_string()),
+        scenarios: vec![scenario],
+        duration_ms: elapsed_ms(started),
+    };
+    write_reports(&report, args)?;
+    let colour = terminal::stdout_wants_colour();
+    let mut text = terminal::summary(&report, colour);
+    text.push_str(&runner::vendor::summary(&report));
+    if args.json {
+        eprint!("\n{text}");
+        let json = serde_json::to_string_pretty(&report).context("serialising the report")?;
+        print_stdout(&format!("{json}\n"))?;
+    } else {
+        print_stdout(&format!("\n{text}"))?;
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Names become directories and snapshot prefixes: two files with one name would overwrite
+/// each other's output.
+fn refuse_duplicate_names(scenarios: &[LoadedScenario]) -> anyhow::Result<()> {
+    let mut by_name: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for scenario in scenarios {
+        by_name
+            .entry(scenario.name())
+            .or_default()
+            .push(scenario.file.as_str());
+    }
+    if let Some((name, files)) = by_name.iter().find(|(_, files)| files.len() > 1) {
+        anyhow::bail!(
+            "two scenario files are named `{name}`: {}. Names must be unique in a run (they \
+             name the output directories and snapshots): rename one, or run them separately",
+            files.join(" and ")
+        );
+    }
+    Ok(())
+}
+
+fn list(selected: &[LoadedScenario], as_json: bool) -> anyhow::Result<ExitCode> {
+    let text = if as_json {
+        let entries: Vec<serde_json::Value> = selected
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name(),
+                    "file": s.file,
+                    "tags": s.scenario.tags.iter().map(|t| t.value.as_str()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&entries).context("serialising the list")?
+        )
+    } else {
+        let width = selected.iter().map(|s| s.name().len()).max().unwrap_or(0);
+        selected
+            .iter()
+            .map(|s| format!("{:<width$}  {}\n", s.name(), s.file))
+            .collect()
+    };
+    if selected.is_empty() {
+        eprintln!("no scenario is selected");
+    }
+    print_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // `| head` closing the pipe is the reader's choice, not a failure.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `auto` decided once for the whole run, so every scenario runs on the same runtime and the
+/// report can say which.
+async fn resolve_runtime(choice: lab::RuntimeChoice) -> lab::RuntimeChoice {
+    match choice {
+        lab::RuntimeChoice::Auto => {
+            match lab::Containers.usable_for(&lab::LabConfig::default()).await {
+                Ok(()) => lab::RuntimeChoice::Containers,
+                Err(reason) => {
+                    eprintln!("using the local runtime: {reason}");
+                    lab::RuntimeChoice::Local
+                }
+            }
+        }
+        explicit => explicit,
+    }
+}
+
+fn runtime_name(choice: lab::RuntimeChoice) -> &'static str {
+    match choice {
+        lab::RuntimeChoice::Containers => "containers",
+        lab::RuntimeChoice::Local => "local",
+        lab::RuntimeChoice::Auto => "auto",
+    }
+}
+
+enum Event {
+    Started(usize),
+    Finished(usize, Box<ScenarioReport>),
+}
+
+/// Runs the scenarios `--jobs` at a time and returns their reports in the order given.
+fn run_all(
+    selected: &[LoadedScenario],
+    args: &Args,
+    runtime: lab::RuntimeChoice,
+) -> Vec<ScenarioReport> {
+    let next = AtomicUsize::new(0);
+    let jobs = usize::from(args.jobs).clamp(1, selected.len().max(1));
+    let mut reports: Vec<Option<ScenarioReport>> = vec![None; selected.len()];
+    let mut progress = terminal::Progress::on_stderr(selected.len());
+    std::thread::scope(|scope| {
+        let (events, received) = mpsc::channel::<Event>();
+        for _ in 0..jobs {
+            let events = events.clone();
+            let next = &next;
+            scope.spawn(move || worker(selected, args, runtime, next, &events));
+        }
+        drop(events);
+        // Ends when every worker has dropped its sender, i.e. every scenario is done.
+        for event in received {
+            match event {
+                Event::Started(i) => progress.started(selected[i].name()),
+                Event::Finished(i, report) => {
+                    progress.finished(&report);
+                    reports[i] = Some(*report);
+                }
+            }
+        }
+    });
+    progress.finish();
+    reports
+        .into_iter()
+        .zip(selected)
+        .map(|(report, scenario)| {
+            // Only a worker thread that died outside the executor leaves a hole.
+            report.unwrap_or_else(|| error_report(scenario, "the scenario was not run".into(), 0))
+        })
+        .collect()
+}
+
+fn worker(
+    selected: &[LoadedScenario],
+    args: &Args,
+    runtime: lab::RuntimeChoice,
+    next: &AtomicUsize,
+    events: &mpsc::Sender<Event>,
+) {
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    loop {
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        let Some(scenario) = selected.get(i) else {
+            return;
+        };
+        let _ = events.send(Event::Started(i));
+        let started = Instant::now();
+        let report = match &tokio {
+            Ok(tokio) => {
+                let options = RunOptions {
+                    runtime,
+                    out_dir: args.out.join(scenario.name()),
+                    snapshot_dir: args.snapshots.clone(),
+                    binaries: lab::Binaries::default(),
+                };
+                let run = std::panic::AssertUnwindSafe(|| {
+                    tokio.block_on(execute::run_scenario(scenario, &options))
+                });
+                std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "no message".to_owned());
+                    error_report(
+                        scenario,
+                        format!("the harness panicked running this scenario (a bug: please report it): {what}"),
+                        elapsed_ms(started),
+                    )
+                })
+            }
+            Err(e) => error_report(
+                scenario,
+                format!("cannot start an async runtime for this scenario: {e}"),
+                elapsed_ms(started),
+            ),
+        };
+        let _ = events.send(Event::Finished(i, Box::new(report)));
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The report of a scenario the harness could not run at all.
+fn error_report(scenario: &LoadedScenario, error: String, duration_ms: u64) -> ScenarioReport {
+    ScenarioReport {
+        name: scenario.name().to_owned(),
+        file: scenario.file.clone(),
+        summary: scenario.scenario.summary.as_str().to_owned(),
+        source: scenario.scenario.source.as_str().to_owned(),
+        tags: scenario
+            .scenario
+            .tags
+            .iter()
+            .map(|t| t.value.as_str().to_owned())
+            .collect(),
+        outcome: Outcome::Error,
+        error: Some(error),
+        steps: Vec::new(),
+        duration_ms,
+    }
+}
+
+/// report.json in the output directory, the JUnit XML and the HTML page where asked (by default
+/// beside it); each written whole or not at all.
+fn write_reports(report: &RunReport, args: &Args) -> anyhow::Result<()> {
+    let json_path = args.out.join("report.json");
+    let junit_path = args
+        .junit
+        .clone()
+        .unwrap_or_else(|| args.out.join("junit.xml"));
+    let html_path = args
+        .html
+        .clone()
+        .unwrap_or_else(|| args.out.join("report.html"));
+    let json = serde_json::to_vec_pretty(report).context("serialising the report")?;
+    let xml = junit::render(report).context("writing the JUnit XML")?;
+    let page = html::render(report);
+    for (path, bytes) in [
+        (&json_path, json.as_slice()),
+        (&junit_path, xml.as_bytes()),
+        (&html_path, page.as_bytes()),
+    ] {
+        create_parent(path)?;
+        write_atomically(path, bytes, PUBLIC)?;
+    }
+    eprintln!(
+        "\nreports: {}, {}, {}",
+        json_path.display(),
+        junit_path.display(),
+        html_path.display()
+    );
+    Ok(())
+}
+
+fn create_parent(path: &Path) -> anyhow::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display())),
+        _ => Ok(()),
+    }
+}

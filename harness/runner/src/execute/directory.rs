@@ -1,0 +1,417 @@
+//! The on-premises directory (slapd standing for AD DS) over LDAP, with ldap3: the users' objects
+//! and step 1, publishing certificates on them.
+//!
+//! A user is an `inetOrgPerson` at `cn=<user id>,<suffix>` with `cn`, `sn`, `displayName`, `mail`
+//! and a source anchor in `employeeNumber`. Entra Connect matches directory objects to cloud
+//! objects by an immutable source anchor (`ms-DS-ConsistencyGuid`, from `objectGUID`; admins may
+//! pick another attribute such as `employeeID`). slapd has neither AD attribute, so the lab keeps
+//! an ImmutableId-shaped value (base64 of a GUID) in `employeeNumber`, derived from the scenario
+//! and the user id so that reports are byte-stable.
+//!
+//! slapd's rules, which are AD's: `userCertificate` must be written with the `;binary` option and
+//! hold a certificate; `userSMIMECertificate` takes any bytes. Values are a set: order is not
+//! kept, duplicates are refused.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use base64::Engine as _;
+use ldap3::{LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
+use rand_core::Rng as _;
+
+use super::{Context, fail, new_step};
+use crate::report::model::{Outcome, Stage, StepReport};
+use crate::scenario::plan::{DirectoryAttribute, PublishValues};
+
+/// How long one LDAP operation may take.
+const LDAP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The attribute the lab keeps the source anchor in.
+pub const ANCHOR_ATTRIBUTE: &str = "employeeNumber";
+
+/// What went wrong talking to the directory.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// No answer: refused, reset, timed out.
+    #[error("{what}: the directory at {url} did not answer: {source}")]
+    Unreachable {
+        what: String,
+        url: String,
+        #[source]
+        source: Box<ldap3::LdapError>,
+    },
+    /// The directory answered with an LDAP error result.
+    #[error("{what}: the directory refused (LDAP result {rc}{text})")]
+    Refused { what: String, rc: u32, text: String },
+}
+
+impl DirectoryError {
+    /// Whether the directory answered at all (a refusal is an answer).
+    pub fn answered(&self) -> bool {
+        matches!(self, DirectoryError::Refused { .. })
+    }
+}
+
+/// A user object as the directory holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryUser {
+    pub dn: String,
+    /// `cn`: the scenario's user id.
+    pub id: String,
+    pub mail: String,
+    pub display_name: String,
+    /// The source anchor (`employeeNumber`).
+    pub anchor: String,
+    /// `userCertificate;binary`, DER, in the order the directory returned them.
+    pub user_certificate: Vec<Vec<u8>>,
+    /// `userSMIMECertificate`, as stored.
+    pub user_smime_certificate: Vec<Vec<u8>>,
+}
+
+/// A bound session with the directory, as its administrator.
+pub struct Directory {
+    ldap: ldap3::Ldap,
+    url: String,
+    suffix: String,
+}
+
+/// The DN of a user's object.
+pub fn user_dn(suffix: &str, user_id: &str) -> String {
+    format!("cn={user_id},{suffix}")
+}
+
+/// The user's source anchor: base64 of a GUID (version 4 layout) from the seeded RNG, the form
+/// Entra Connect's ImmutableId takes.
+pub fn source_anchor(scenario: &str, user_id: &str) -> String {
+    let mut bytes = [0u8; 16];
+    smime::rng::seeded(&format!("{scenario}/directory/{user_id}/source-anchor"))
+        .fill_bytes(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+impl Directory {
+    /// Connects to the lab's directory and binds as its administrator.
+    pub async fn connect(endpoint: &lab::DirectoryEndpoint) -> Result<Self, DirectoryError> {
+        let unreachable = |what: &str, source| DirectoryError::Unreachable {
+            what: what.to_owned(),
+            url: endpoint.url.clone(),
+            source: Box::new(source),
+        };
+        let settings = LdapConnSettings::new().set_conn_timeout(LDAP_TIMEOUT);
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &endpoint.url)
+            .await
+            .map_err(|e| unreachable("connecting", e))?;
+        ldap3::drive!(conn);
+        let result = ldap
+            .with_timeout(LDAP_TIMEOUT)
+            .simple_bind(&endpoint.bind_dn, &endpoint.password)
+            .await
+            .map_err(|e| unreachable("binding as the administrator", e))?;
+        check(result, &format!("binding as {}", endpoint.bind_dn))?;
+        Ok(Self {
+            ldap,
+            url: endpoint.url.clone(),
+            suffix: endpoint.suffix.clone(),
+        })
+    }
+
+    fn unreachable(&self, what: &str, source: ldap3::LdapError) -> DirectoryError {
+        DirectoryError::Unreachable {
+            what: what.to_owned(),
+            url: self.url.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Adds a user's object.
+    pub async fn add_user(
+        &mut self,
+        user_id: &str,
+        mail: &str,
+        anchor: &str,
+    ) -> Result<String, DirectoryError> {
+        let dn = user_dn(&self.suffix, user_id);
+        let one = |v: &str| HashSet::from([v.as_bytes().to_vec()]);
+        let attributes: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![
+            (b"objectClass".to_vec(), one("inetOrgPerson")),
+            (b"cn".to_vec(), one(user_id)),
+            (b"sn".to_vec(), one(user_id)),
+            (b"displayName".to_vec(), one(user_id)),
+            (b"mail".to_vec(), one(mail)),
+            (ANCHOR_ATTRIBUTE.as_bytes().to_vec(), one(anchor)),
+        ];
+        let what = format!("adding {dn}");
+        let result = self
+            .ldap
+            .with_timeout(LDAP_TIMEOUT)
+            .add(&dn, attributes)
+            .await
+            .map_err(|e| self.unreachable(&what, e))?;
+        check(result, &what)?;
+        Ok(dn)
+    }
+
+    /// Replaces an attribute's values (no values: removes the attribute).
+    pub async fn replace(
+        &mut self,
+        dn: &str,
+        attribute: DirectoryAttribute,
+        values: &[Vec<u8>],
+    ) -> Result<(), DirectoryError> {
+        let name = write_name(attribute).as_bytes().to_vec();
+        let set: HashSet<Vec<u8>> = values.iter().cloned().collect();
+        let what = format!("writing {} on {dn}", attribute.ldap_name());
+        let result = self
+            .ldap
+            .with_timeout(LDAP_TIMEOUT)
+            .modify(dn, vec![Mod::Replace(name, set)])
+            .await
+            .map_err(|e| self.unreachable(&what, e))?;
+        check(result, &what)
+    }
+
+    /// Every user object below the suffix, with its certificates.
+    pub async fn users(&mut self) -> Result<Vec<DirectoryUser>, DirectoryError> {
+        let what = format!("searching {} for users", self.suffix);
+        let suffix = self.suffix.clone();
+        let found = self
+            .ldap
+            .with_timeout(LDAP_TIMEOUT)
+            .search(
+                &suffix,
+                Scope::Subtree,
+                "(objectClass=inetOrgPerson)",
+                vec![
+                    "cn",
+                    "mail",
+                    "displayName",
+                    ANCHOR_ATTRIBUTE,
+                    "userCertificate;binary",
+                    "userSMIMECertificate",
+                ],
+            )
+            .await
+            .map_err(|e| self.unreachable(&what, e))?;
+        let (entries, result) = (found.0, found.1);
+        check(result, &what)?;
+        let mut users: Vec<DirectoryUser> = entries
+            .into_iter()
+            .map(SearchEntry::construct)
+            .map(|entry| DirectoryUser {
+                id: first_text(&entry, "cn"),
+                mail: first_text(&entry, "mail"),
+                display_name: first_text(&entry, "displayName"),
+                anchor: first_text(&entry, ANCHOR_ATTRIBUTE),
+                user_certificate: values(&entry, "userCertificate"),
+                user_smime_certificate: values(&entry, "userSMIMECertificate"),
+                dn: entry.dn,
+            })
+            .collect();
+        users.sort_by(|a, b| a.dn.cmp(&b.dn));
+        Ok(users)
+    }
+
+    /// One object's values of one attribute.
+    pub async fn read(
+        &mut self,
+        dn: &str,
+        attribute: DirectoryAttribute,
+    ) -> Result<Vec<Vec<u8>>, DirectoryError> {
+        let what = format!("reading {} of {dn}", attribute.ldap_name());
+        let found = self
+            .ldap
+            .with_timeout(LDAP_TIMEOUT)
+            .search(
+                dn,
+                Scope::Base,
+                "(objectClass=*)",
+                vec![write_name(attribute)],
+            )
+            .await
+            .map_err(|e| self.unreachable(&what, e))?;
+        let (entries, result) = (found.0, found.1);
+        check(result, &what)?;
+        Ok(entries
+            .into_iter()
+            .map(SearchEntry::construct)
+            .flat_map(|entry| values(&entry, attribute.ldap_name()))
+            .collect())
+    }
+
+    /// Ends the session politely; a directory that has gone away meanwhile is no error.
+    pub async fn close(mut self) {
+        let _ = self.ldap.unbind().await;
+    }
+}
+
+/// The name an attribute is written and requested under.
+fn write_name(attribute: DirectoryAttribute) -> &'static str {
+    match attribute {
+        DirectoryAttribute::UserCertificate => "userCertificate;binary",
+        DirectoryAttribute::UserSmimeCertificate => "userSMIMECertificate",
+    }
+}
+
+fn check(result: ldap3::LdapResult, what: &str) -> Result<(), DirectoryError> {
+    if result.rc == 0 {
+        return Ok(());
+    }
+    Err(DirectoryError::Refused {
+        what: what.to_owned(),
+        rc: result.rc,
+        text: if result.text.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", result.text)
+        },
+    })
+}
+
+/// Every value of `name`, with or without options (`userCertificate;binary`), text or binary:
+/// ldap3 files an attribute under `bin_attrs` when any value is not UTF-8.
+fn values(entry: &SearchEntry, name: &str) -> Vec<Vec<u8>> {
+    let matches = |key: &str| {
+        let base = key.split(';').next().unwrap_or(key);
+        base.eq_ignore_ascii_case(name)
+    };
+    let mut out = Vec::new();
+    for (key, values) in &entry.bin_attrs {
+        if matches(key) {
+            out.extend(values.iter().cloned());
+        }
+    }
+    for (key, values) in &entry.attrs {
+        if matches(key) {
+            out.extend(values.iter().map(|v| v.as_bytes().to_vec()));
+        }
+    }
+    out
+}
+
+fn first_text(entry: &SearchEntry, name: &str) -> String {
+    values(entry, name)
+        .into_iter()
+        .next()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .unwrap_or_default()
+}
+
+/// Values as a sorted list, to compare sets.
+pub fn sorted(values: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut values = values.to_vec();
+    values.sort();
+    values
+}
+
+/// Step 1: writes the certificates into the attribute, then reads them back and compares.
+pub async fn publish(ctx: &mut Context<'_>, publish: &PublishValues) -> StepReport {
+    let ids: Vec<&str> = publish.certificates.iter().map(|c| c.id.as_str()).collect();
+    let count = ids.len();
+    let mut step = new_step(
+        Stage::Publish,
+        format!(
+            "publish {}: {} ({count} value{})",
+            publish.user,
+            publish.attribute.ldap_name(),
+            if count == 1 { "" } else { "s" }
+        ),
+    );
+    step.expected = Some(format!(
+        "{} of {} holds exactly {}",
+        publish.attribute.ldap_name(),
+        publish.mailbox,
+        summarise_ids(&ids)
+    ));
+    let endpoint = match ctx.endpoints.directory() {
+        Ok(endpoint) => endpoint.clone(),
+        Err(e) => {
+            fail(&mut step, Outcome::Error, e.to_string());
+            return step;
+        }
+    };
+    let values: Vec<Vec<u8>> = publish.certificates.iter().map(|c| c.der.clone()).collect();
+    let dn = user_dn(&endpoint.suffix, &publish.user);
+    let written = async {
+        let mut directory = Directory::connect(&endpoint).await?;
+        directory.replace(&dn, publish.attribute, &values).await?;
+        let back = directory.read(&dn, publish.attribute).await?;
+        directory.close().await;
+        Ok::<_, DirectoryError>(back)
+    }
+    .await;
+    match written {
+        Ok(back) if sorted(&back) == sorted(&values) => {
+            step.details.push(format!(
+                "{dn}: {} read back byte for byte ({count} value{})",
+                publish.attribute.ldap_name(),
+                if count == 1 { "" } else { "s" }
+            ));
+        }
+        Ok(back) => fail(
+            &mut step,
+            Outcome::Error,
+            format!(
+                "the directory stored {} value{} that differ from what was written ({count})",
+                back.len(),
+                if back.len() == 1 { "" } else { "s" }
+            ),
+        ),
+        // The directory refusing the values is a finding about them (AD refuses the same).
+        Err(e) if e.answered() => fail(&mut step, Outcome::Failed, e.to_string()),
+        Err(e) => {
+            let (outcome, why) =
+                ctx.unreachable(lab::Service::Directory, "publishing", &e.to_string());
+            fail(&mut step, outcome, why);
+        }
+    }
+    step
+}
+
+/// `alice, alice.previous-01, ... (16 certificates)` for long lists.
+pub fn summarise_ids(ids: &[&str]) -> String {
+    match ids {
+        [] => "no certificate".to_owned(),
+        [first, second, .., last] if ids.len() > 4 => {
+            format!(
+                "{first}, {second}, ..., {last} ({} certificates)",
+                ids.len()
+            )
+        }
+        _ => ids.join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_are_stable_guids_per_scenario_and_user() {
+        let a = source_anchor("rsa-happy-path", "alice");
+        assert_eq!(a, source_anchor("rsa-happy-path", "alice"));
+        assert_ne!(a, source_anchor("rsa-happy-path", "carol"));
+        assert_ne!(a, source_anchor("other", "alice"));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&a)
+            .expect("base64");
+        assert_eq!(bytes.len(), 16);
+        assert_eq!(bytes[6] >> 4, 4, "version 4 layout");
+        assert_eq!(bytes[8] >> 6, 0b10, "RFC 4122 variant");
+    }
+
+    #[test]
+    fn long_id_lists_are_summarised() {
+        assert_eq!(summarise_ids(&["alice"]), "alice");
+        assert_eq!(summarise_ids(&["a", "b", "c"]), "a, b, c");
+        assert_eq!(
+            summarise_ids(&["a", "b", "c", "d", "e"]),
+            "a, b, ..., e (5 certificates)"
+        );
+        assert_eq!(
+            user_dn("dc=contoso,dc=com", "alice"),
+            "cn=alice,dc=contoso,dc=com"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The mail flow: a message goes to the lab's SMTP sink with lettre (`send_raw`, the bytes as
+//! the client made them, envelope recipients To + Cc + Bcc), and comes back through the sink's
+//! Mailpit-shaped API (found by Message-ID, read raw, its SMTP envelope) so that what arrived can
+//! be compared byte for byte with what was sent.
+
+use std::time::Duration;
+
+use lettre::address::{Address, Envelope};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde_json::Value;
+
+use lab::SmtpEndpoint;
+
+/// How long the sink may take to show a message it acknowledged (it stores before answering
+/// `250`, so one look normally finds it).
+const FETCH_ATTEMPTS: u32 = 50;
+const FETCH_INTERVAL: Duration = Duration::from_millis(100);
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What went wrong in the mail flow.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("{address:?} is not a mail address lettre accepts: {why}")]
+    Address { address: String, why: String },
+    #[error("the SMTP sink at {server} did not take the message: {why}")]
+    Smtp { server: String, why: String },
+    #[error("the sink's API at {url} failed: {why}")]
+    Api { url: String, why: String },
+    #[error(
+        "the sink acknowledged the message but does not show Message-ID {message_id} after {waited_ms} ms"
+    )]
+    NotStored { message_id: String, waited_ms: u64 },
+}
+
+/// A message as the sink stored it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// The sink's id.
+    pub id: String,
+    pub raw: Vec<u8>,
+    /// The SMTP envelope's recipients.
+    pub rcpt_to: Vec<String>,
+}
+
+impl Delivered {
+    /// The envelope named this mailbox (addresses compare case-insensitively).
+    pub fn reached(&self, mailbox: &str) -> bool {
+        self.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(mailbox))
+    }
+}
+
+fn address(text: &str) -> Result<Address, MailError> {
+    text.parse()
+        .map_err(|e: lettre::address::AddressError| MailError::Address {
+            address: text.to_owned(),
+            why: e.to_string(),
+        })
+}
+
+/// Sends `bytes` unchanged to the sink, from `from` to every address of `recipients`.
+pub async fn send(
+    smtp: &SmtpEndpoint,
+    from: &str,
+    recipients: &[String],
+    bytes: &[u8],
+) -> Result<(), MailError> {
+    let to = recipients
+        .iter()
+        .map(|r| address(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let envelope = Envelope::new(Some(address(from)?), to).map_err(|e| MailError::Address {
+        address: recipients.join(", "),
+        why: e.to_string(),
+    })?;
+    let server = smtp.smtp.to_string();
+    let transport =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.smtp.ip().to_string())
+            .port(smtp.smtp.port())
+            .timeout(Some(SMTP_TIMEOUT))
+            .build();
+    transport
+        .send_raw(&envelope, without_final_line_break(bytes))
+        .await
+        .map(|_| ())
+        .map_err(|e| MailError::Smtp {
+            server,
+            why: e.to_string(),
+        })
+}
+
+/// lettre always ends the data with `CRLF . CRLF`, and RFC 5321 §4.1.1.4 counts that first CRLF
+/// as the end of the last line: a message that already ends with CRLF would arrive with an empty
+/// line more than was sent. Leaving its final CRLF to the terminator delivers the bytes exactly.
+fn without_final_line_break(bytes: &[u8]) -> &[u8] {
+    bytes.strip_suffix(b"\r\n").unwrap_or(bytes)
+}
+
+/// Finds the message whose Message-ID is `message_id` (with or without angle brackets) and
+/// reads it back, looking again briefly while the sink has not shown it yet.
+pub async fn fetch(
+    http: &reqwest::Client,
+    smtp: &SmtpEndpoint,
+    message_id: &str,
+) -> Result<Delivered, MailError> {
+    let bare = message_id.trim_start_matches('<').trim_end_matches('>');
+    let search = reqwest::Url::parse_with_params(
+        &format!("{}/api/v1/search", smtp.http_url),
+        &[("query", bare)],
+    )
+    .map_err(|e| MailError::Api {
+        url: smtp.http_url.clone(),
+        why: e.to_string(),
+    })?;
+    for attempt in 0..FETCH_ATTEMPTS {
+        let found: Value = get_json(http, search.as_str()).await?;
+        let id = found["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["MessageID"] == bare)
+            .and_then(|m| m["ID"].as_str().map(str::to_owned));
+        if let Some(id) = id {
+            let raw_url = format!("{}/api/v1/message/{id}/raw", smtp.http_url);
+            let raw = get(http, &raw_url)
+                .await?
+                .bytes()
+                .await
+                .map_err(|e| MailError::Api {
+                    url: raw_url.clone(),
+                    why: e.to_string(),
+                })?;
+            let envelope_url = format!("{}/api/v1/message/{id}/envelope", smtp.http_url);
+            let envelope = get_json(http, &envelope_url).await?;
+            let rcpt_to = envelope["RcptTo"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect();
+            return Ok(Delivered {
+                id,
+                raw: raw.to_vec(),
+                rcpt_to,
+            });
+        }
+        if attempt + 1 < FETCH_ATTEMPTS {
+            tokio::time::sleep(FETCH_INTERVAL).await;
+        }
+    }
+    Err(MailError::NotStored {
+        message_id: message_id.to_owned(),
+        waited_ms: u64::from(FETCH_ATTEMPTS)
+            * u64::try_from(FETCH_INTERVAL.as_millis()).unwrap_or(0),
+    })
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> Result<reqwest::Response, MailError> {
+    let api = |why: String| MailError::Api {
+        url: url.to_owned(),
+        why,
+    };
+    let response = http.get(url).send().await.map_err(|e| api(e.to_string()))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        return Err(api(format!("HTTP {status}: {text}")));
+    }
+    Ok(response)
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, MailError> {
+    get(http, url)
+        .await?
+        .json()
+        .await
+        .map_err(|e| MailError::Api {
+            url: url.to_owned(),
+            why: format!("not JSON: {e}"),
+        })
+}
+
+/// Where two byte strings first differ, for a report (`None` when equal).
+pub fn first_difference(sent: &[u8], stored: &[u8]) -> Option<usize> {
+    if sent == stored {
+        return None;
+    }
+    Some(
+        sent.iter()
+            .zip(stored)
+            .position(|(a, b)| a != b)
+            .unwrap_or(sent.len().min(stored.len())),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences() {
+        assert_eq!(first_difference(b"abc", b"abc"), None);
+        assert_eq!(first_difference(b"abc", b"abd"), Some(2));
+        assert_eq!(first_difference(b"abc", b"abcd"), Some(3));
+        assert_eq!(first_difference(b"", b"x"), Some(0));
+    }
+
+    #[test]
+    fn the_terminator_ends_the_last_line() {
+        assert_eq!(without_final_line_break(b"a\r\nb\r\n"), b"a\r\nb");
+        assert_eq!(without_final_line_break(b"a\r\nb"), b"a\r\nb");
+        assert_eq!(without_final_line_break(b"a\r\n\r\n"), b"a\r\n");
+    }
+
+    #[test]
+    fn reached_ignores_case() {
+        let delivered = Delivered {
+            id: "1".into(),
+            raw: Vec::new(),
+            rcpt_to: vec!["Carol@Contoso.com".into()],
+        };
+        assert!(delivered.reached("carol@contoso.com"));
+        assert!(!delivered.reached("alice@contoso.com"));
+    }
+}

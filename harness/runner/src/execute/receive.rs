@@ -1,0 +1,46 @@
+//! The receiving side: each recipient opens the delivered message in Outlook on the web, which
+//! the tenant judges (CONTRACTS §1 a) with every identity the recipient has installed on any
+//! client, as a reader decrypts with whatever key they hold.
+
+use super::Context;
+use super::mail::Delivered;
+use super::tenant_api::TenantApiError;
+use super::validation::{self, MessageValidation};
+use crate::report::model::RecipientReport;
+use crate::scenario::plan::Recipient;
+
+/// What `recipient` saw of the message: not delivered, or the tenant's verdict.
+pub async fn receive(
+    ctx: &Context<'_>,
+    delivered: Option<&Delivered>,
+    recipient: &Recipient,
+) -> Result<(RecipientReport, Option<MessageValidation>), TenantApiError> {
+    let Some(message) = delivered.filter(|d| d.reached(&recipient.mailbox)) else {
+        return Ok((not_delivered(recipient), None));
+    };
+    let identities = ctx.devices.of_user(&recipient.user);
+    let judged = validation::validate_message(&ctx.tenant, &message.raw, &identities).await?;
+    Ok((
+        RecipientReport {
+            mailbox: recipient.mailbox.clone(),
+            delivered: true,
+            verdict: Some(judged.status.clone()),
+            reasons: judged.reasons.clone(),
+            decrypted: judged.decrypted,
+            weak: judged.weak,
+        },
+        Some(judged),
+    ))
+}
+
+/// A recipient the message never reached.
+pub fn not_delivered(recipient: &Recipient) -> RecipientReport {
+    RecipientReport {
+        mailbox: recipient.mailbox.clone(),
+        delivered: false,
+        verdict: None,
+        reasons: Vec::new(),
+        decrypted: None,
+        weak: false,
+    }
+}

@@ -1,0 +1,292 @@
+//! The mock tenant as the runner talks to it: the admin API exactly as the ExchangeOnlineManagement
+//! V3 module calls it (client-credentials token, `POST /adminapi/beta/{tenant}/InvokeCommand`,
+//! `@odata.nextLink` pages, EXO error shape), and the lab-only endpoints (`/lab/...`).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use lab::TenantEndpoint;
+
+/// The resource whose `/.default` scope the module asks a token for.
+const EXCHANGE_SCOPE: &str = "https://outlook.office365.com/.default";
+/// More pages than any cmdlet the lab calls can produce: a loop in `@odata.nextLink` ends here.
+const MAX_PAGES: usize = 1000;
+
+/// What went wrong talking to the tenant.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantApiError {
+    /// The request did not get an answer (refused, reset, timed out).
+    #[error("{what}: the mock tenant at {url} did not answer: {source}")]
+    Transport {
+        what: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The tenant answered with an EXO-shaped error: an outcome a scenario may expect.
+    #[error("{cmdlet} failed: {message}")]
+    Cmdlet {
+        cmdlet: String,
+        status: u16,
+        /// `error.code`.
+        code: String,
+        /// `error.message`.
+        message: String,
+        /// `error.details[].message`, `<ExCode>|<ExceptionType>|<text>`.
+        details: Vec<String>,
+    },
+    /// The answer is not what the wire format says (a bug in the tenant or the runner).
+    #[error("{what}: unexpected answer from the mock tenant (HTTP {status}): {body}")]
+    Protocol {
+        what: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// A session with one tenant: its token is fetched on first use and renewed when refused.
+#[derive(Clone, Debug)]
+pub struct TenantApi {
+    http: reqwest::Client,
+    endpoint: TenantEndpoint,
+    token: std::sync::Arc<tokio::sync::Mutex<Option<String>>>,
+}
+
+impl TenantApi {
+    pub fn new(http: reqwest::Client, endpoint: TenantEndpoint) -> Self {
+        Self {
+            http,
+            endpoint,
+            token: Default::default(),
+        }
+    }
+
+    pub fn endpoint(&self) -> &TenantEndpoint {
+        &self.endpoint
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    async fn token(&self, renew: bool) -> Result<String, TenantApiError> {
+        let mut cached = self.token.lock().await;
+        if !renew && let Some(token) = cached.as_ref() {
+            return Ok(token.clone());
+        }
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.endpoint.url, self.endpoint.tenant
+        );
+        let response = self
+            .http
+            .post(&url)
+            // A form body, built by hand: reqwest's `form` feature is off in the workspace set.
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form_body(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.endpoint.client_id.as_str()),
+                ("client_secret", self.endpoint.client_secret.as_str()),
+                ("scope", EXCHANGE_SCOPE),
+            ]))
+            .send()
+            .await
+            .map_err(|source| TenantApiError::Transport {
+                what: "token request".into(),
+                url: url.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let Some(token) = body["access_token"].as_str().filter(|_| status == 200) else {
+            return Err(TenantApiError::Protocol {
+                what: "token request with the lab's client credentials".into(),
+                status,
+                body: body.to_string(),
+            });
+        };
+        *cached = Some(token.to_owned());
+        Ok(token.to_owned())
+    }
+
+    /// Runs a cmdlet and returns every object of its output (all pages). An EXO error is
+    /// [`TenantApiError::Cmdlet`].
+    pub async fn invoke(
+        &self,
+        cmdlet: &str,
+        parameters: serde_json::Map<String, Value>,
+    ) -> Result<Invoked, TenantApiError> {
+        let mut url = format!(
+            "{}/adminapi/beta/{}/InvokeCommand",
+            self.endpoint.url, self.endpoint.tenant
+        );
+        let body = json!({ "CmdletInput": { "CmdletName": cmdlet, "Parameters": parameters } });
+        let mut out = Invoked::default();
+        for page in 0..MAX_PAGES {
+            let mut renewed = false;
+            let (status, answer) = loop {
+                let token = self.token(renewed).await?;
+                // The first page is the POST; `@odata.nextLink` pages are GETs, as the module does.
+                let request = if page == 0 {
+                    self.http.post(&url).json(&body)
+                } else {
+                    self.http.get(&url)
+                };
+                let response = request.bearer_auth(&token).send().await.map_err(|source| {
+                    TenantApiError::Transport {
+                        what: cmdlet.to_owned(),
+                        url: url.clone(),
+                        source,
+                    }
+                })?;
+                let status = response.status().as_u16();
+                if status == 401 && !renewed {
+                    renewed = true;
+                    continue;
+                }
+                let text = response.text().await.unwrap_or_default();
+                break (status, text);
+            };
+            let value: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+            if !(200..300).contains(&status) {
+                return Err(cmdlet_error(cmdlet, status, &value, &answer));
+            }
+            let Some(objects) = value["value"].as_array() else {
+                return Err(TenantApiError::Protocol {
+                    what: cmdlet.to_owned(),
+                    status,
+                    body: answer,
+                });
+            };
+            out.objects.extend(objects.iter().cloned());
+            if let Some(warnings) = value["@adminapi.warnings"].as_array() {
+                out.warnings.extend(
+                    warnings
+                        .iter()
+                        .filter_map(|w| w.as_str().map(str::to_owned)),
+                );
+            }
+            match value["@odata.nextLink"].as_str() {
+                Some(next) => url = next.to_owned(),
+                None => return Ok(out),
+            }
+        }
+        Err(TenantApiError::Protocol {
+            what: cmdlet.to_owned(),
+            status: 200,
+            body: format!("more than {MAX_PAGES} pages of output"),
+        })
+    }
+
+    /// `GET` or `POST` a lab-only endpoint (`/lab/...`) with the bearer token; the JSON answer, or
+    /// the lab's `{"error": {code, message}}` as [`TenantApiError::Cmdlet`] named `what`.
+    pub async fn lab_call(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Value, TenantApiError> {
+        let url = format!("{}{path}", self.endpoint.url);
+        let mut renewed = false;
+        loop {
+            let token = self.token(renewed).await?;
+            let mut request = self.http.request(method.clone(), &url).bearer_auth(&token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            if let Some(timeout) = timeout {
+                request = request.timeout(timeout);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|source| TenantApiError::Transport {
+                    what: what.to_owned(),
+                    url: url.clone(),
+                    source,
+                })?;
+            let status = response.status().as_u16();
+            if status == 401 && !renewed {
+                renewed = true;
+                continue;
+            }
+            let text = response.text().await.unwrap_or_default();
+            let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if (200..300).contains(&status) {
+                return Ok(value);
+            }
+            return Err(cmdlet_error(what, status, &value, &text));
+        }
+    }
+}
+
+/// A cmdlet's output.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Invoked {
+    pub objects: Vec<Value>,
+    /// `@adminapi.warnings` of every page.
+    pub warnings: Vec<String>,
+}
+
+fn cmdlet_error(cmdlet: &str, status: u16, value: &Value, raw: &str) -> TenantApiError {
+    let error = &value["error"];
+    match (error["code"].as_str(), error["message"].as_str()) {
+        (Some(code), Some(message)) => TenantApiError::Cmdlet {
+            cmdlet: cmdlet.to_owned(),
+            status,
+            code: code.to_owned(),
+            message: message.to_owned(),
+            details: error["details"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["message"].as_str().map(str::to_owned))
+                .collect(),
+        },
+        _ => TenantApiError::Protocol {
+            what: cmdlet.to_owned(),
+            status,
+            body: raw.chars().take(2000).collect(),
+        },
+    }
+}
+
+/// `application/x-www-form-urlencoded`: unreserved characters as they are, every other byte
+/// percent-encoded (what browsers and the module send).
+fn form_body(fields: &[(&str, &str)]) -> String {
+    fn encode(text: &str) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn form_body_percent_encodes_reserved_characters() {
+        assert_eq!(
+            super::form_body(&[
+                ("scope", "https://outlook.office365.com/.default"),
+                ("a b", "x&y=z")
+            ]),
+            "scope=https%3A%2F%2Foutlook.office365.com%2F.default&a%20b=x%26y%3Dz"
+        );
+    }
+}

@@ -1,0 +1,59 @@
+//! Vendor mode (`cargo xtask run-scenarios --vendor DIR`): a CA or gateway vendor's bundle (CA
+//! chain, users' PKCS#12 files, `vendor.yaml`) run through the conformance profile instead of the
+//! lab's own PKI. [`bundle`] reads and checks the bundle; [`profile`] turns it into the offline
+//! certificate checks and an ordinary plan the executor runs.
+pub mod bundle;
+pub mod profile;
+
+pub use bundle::{BundleError, VendorBundle};
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::report::model::{Outcome, RunReport, Stage};
+
+/// What a vendor wants to know at a glance: per check, how many of their certificates it
+/// flagged; per client, how many of the profile's messages went through as expected.
+pub fn summary(report: &RunReport) -> String {
+    let mut checks: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut certificates = 0;
+    let mut clients: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for scenario in &report.scenarios {
+        for step in &scenario.steps {
+            if step.stage == Stage::Setup && step.title.starts_with("certificate checks:") {
+                certificates += 1;
+                for finding in &step.checks {
+                    *checks
+                        .entry((finding.id.clone(), finding.severity.clone()))
+                        .or_default() += 1;
+                }
+            }
+            if let Some(message) = &step.message {
+                let entry = clients.entry(message.client.clone()).or_default();
+                entry.1 += 1;
+                if step.outcome == Outcome::Passed {
+                    entry.0 += 1;
+                }
+            }
+        }
+    }
+    let mut out = String::from("\nvendor conformance\n");
+    let _ = writeln!(out, "  certificates checked: {certificates}");
+    if checks.is_empty() {
+        let _ = writeln!(out, "  checks: no finding");
+    }
+    for ((id, severity), count) in &checks {
+        let _ = writeln!(
+            out,
+            "  {id:<16} {severity:<8} {count} of {certificates} certificate(s)"
+        );
+    }
+    for (client, (passed, total)) in &clients {
+        let verdict = if passed == total { "works" } else { "FAILS" };
+        let _ = writeln!(
+            out,
+            "  client {client:<8} {verdict}: {passed} of {total} message(s) as expected"
+        );
+    }
+    out
+}

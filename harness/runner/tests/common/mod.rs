@@ -1,0 +1,3 @@
+//! Helpers shared by the runner's integration tests.
+#![allow(dead_code)]
+pub mod openssl_bundle;

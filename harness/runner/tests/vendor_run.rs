@@ -1,0 +1,106 @@
+//! Vendor mode end to end: a bundle made by OpenSSL's command line runs through the conformance
+//! profile against a real lab (local runtime): its certificates pass the checks, the five steps
+//! pass with them, and signed + encrypted mail verifies and decrypts on every client. The same
+//! bundle with one user's certificate revoked in the vendor's CRL makes that user's messages fail,
+//! so the run can tell a broken bundle from a good one.
+
+mod common;
+
+use common::openssl_bundle;
+use runner::execute::{RunOptions, ScenarioAbout, run_plan};
+use runner::report::model::{Outcome, RunReport, ScenarioReport};
+use runner::vendor::{VendorBundle, profile};
+
+async fn run(dir: &std::path::Path) -> ScenarioReport {
+    let bundle = VendorBundle::read(dir, time::OffsetDateTime::now_utc()).expect("bundle");
+    let checks = profile::certificate_checks(&bundle);
+    let plan = profile::plan(&bundle).expect("plan");
+    let out = tempfile::tempdir().expect("tempdir");
+    let options = RunOptions {
+        runtime: lab::RuntimeChoice::Local,
+        out_dir: out.path().join("vendor"),
+        snapshot_dir: out.path().join("snapshots"),
+        binaries: lab::Binaries::default(),
+    };
+    let about = ScenarioAbout {
+        name: profile::PROFILE_NAME.to_owned(),
+        file: dir.join("vendor.yaml").display().to_string(),
+        summary: "vendor".to_owned(),
+        source: "test".to_owned(),
+        tags: Vec::new(),
+    };
+    run_plan(about, &plan, checks, &options).await
+}
+
+fn failures(report: &ScenarioReport) -> Vec<String> {
+    report
+        .steps
+        .iter()
+        .filter(|s| s.outcome != Outcome::Passed)
+        .map(|s| format!("{}: {:?} {:?}", s.title, s.outcome, s.actual))
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_openssl_bundle_works_on_every_client() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    openssl_bundle::make(dir.path(), &["alice", "bob"]);
+    let report = run(dir.path()).await;
+    assert_eq!(report.error, None);
+    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert_eq!(report.outcome, Outcome::Passed);
+
+    let messages: Vec<_> = report
+        .steps
+        .iter()
+        .filter_map(|s| s.message.as_ref())
+        .collect();
+    assert_eq!(messages.len(), 6);
+    for client in ["outlook", "owa", "mobile"] {
+        assert_eq!(messages.iter().filter(|m| m.client == client).count(), 2);
+    }
+    for message in &messages {
+        for recipient in &message.recipients {
+            assert_eq!(recipient.verdict.as_deref(), Some("valid"), "{message:?}");
+            assert_eq!(recipient.decrypted, Some(true), "{message:?}");
+        }
+    }
+    let summary = runner::vendor::summary(&RunReport {
+        runtime: "local".into(),
+        partition: None,
+        vendor: Some(dir.path().display().to_string()),
+        scenarios: vec![report],
+        duration_ms: 0,
+    });
+    assert!(summary.contains("certificates checked: 2"), "{summary}");
+    for client in ["outlook", "owa", "mobile"] {
+        assert!(
+            summary.contains(&format!("client {client:<8} works: 2 of 2")),
+            "{summary}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_certificate_the_vendor_revoked_fails_its_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    openssl_bundle::make(dir.path(), &["alice", "bob"]);
+    openssl_bundle::revoke(dir.path(), "alice");
+    let report = run(dir.path()).await;
+    assert_eq!(report.outcome, Outcome::Failed, "{:#?}", report.steps);
+    let failed: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|s| s.outcome == Outcome::Failed)
+        .filter_map(|s| s.message.as_ref())
+        .collect();
+    assert!(!failed.is_empty());
+    for message in failed {
+        assert_eq!(message.from, "alice@fabrikam.example", "{message:?}");
+        assert_eq!(
+            message.recipients[0].verdict.as_deref(),
+            Some("revoked"),
+            "{message:?}"
+        );
+    }
+}
