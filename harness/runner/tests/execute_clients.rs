@@ -359,8 +359,21 @@ async fn clients_send_through_the_lab_and_openssl_opens_every_message() {
         let report = step(&sends, number);
         assert_eq!(
             report.artifacts,
-            vec![format!("message-{number}.eml")],
+            vec![
+                format!("message-{number}.eml"),
+                format!("message-{number}.anatomy.yaml")
+            ],
             "{report:#?}"
+        );
+        // The anatomy written beside the message is the one the report carries.
+        let anatomy =
+            std::fs::read_to_string(files.dir.path().join("out").join(&report.artifacts[1]))
+                .expect("the message's anatomy");
+        let reported = report.message.as_ref().expect("a message report");
+        assert_eq!(
+            Some(anatomy.as_str()),
+            reported.anatomy.as_deref(),
+            "message {number}"
         );
         let sent = std::fs::read(files.dir.path().join("out").join(&report.artifacts[0]))
             .expect("the message as sent");

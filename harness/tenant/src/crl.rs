@@ -17,7 +17,7 @@
 //! to IP addresses or to container names its network's DNS answers at once.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 /// Larger CRLs than this are refused (the largest public CRLs are tens of MB).
@@ -278,6 +278,46 @@ impl Limits<'_> {
     }
 }
 
+/// The addresses of `target`'s host, within the time the limits leave for one step.
+///
+/// The standard library's resolver (getaddrinfo) takes no time limit, and a name whose DNS server
+/// does not answer blocks for as long as the system resolver retries (tens of seconds). The
+/// lookup therefore runs on its own thread; when the step's time is up the fetch ends with a
+/// time-out and the thread is left to finish its lookup and exit on its own.
+fn resolve(
+    target: &Target,
+    url: &str,
+    limits: &Limits<'_>,
+    request_deadline: Instant,
+) -> Result<Vec<SocketAddr>, FetchError> {
+    if let Ok(ip) = target.host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, target.port)]);
+    }
+    let step = limits.step(url, request_deadline)?;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let host = (target.host.clone(), target.port);
+    std::thread::Builder::new()
+        .name("crl-resolve".to_owned())
+        .spawn(move || {
+            let found = host
+                .to_socket_addrs()
+                .map(|addrs| addrs.collect::<Vec<_>>());
+            // The receiver is gone when the fetch gave up waiting; nothing to tell then.
+            let _ = sender.send(found);
+        })
+        .map_err(|source| FetchError::Connect {
+            url: url.to_owned(),
+            source,
+        })?;
+    match receiver.recv_timeout(step) {
+        Ok(found) => found.map_err(|source| FetchError::Connect {
+            url: url.to_owned(),
+            source,
+        }),
+        Err(_) => Err(limits.timed_out(url)),
+    }
+}
+
 struct Target {
     host: String,
     port: u16,
@@ -367,13 +407,7 @@ enum Answer {
 fn get(url: &str, limits: &Limits<'_>) -> Result<Answer, FetchError> {
     let target = parse_url(url)?;
     let request_deadline = Instant::now() + limits.connection * 3;
-    let addrs: Vec<_> = (target.host.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|source| FetchError::Connect {
-            url: url.to_owned(),
-            source,
-        })?
-        .collect();
+    let addrs = resolve(&target, url, limits, request_deadline)?;
     let mut last_error = None;
     let mut stream = None;
     for addr in addrs {

@@ -73,6 +73,20 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// Writes `text` after `first` (the label and its indentation), one terminal line per line of
+/// `text`, continuation lines indented to `indent` spaces. Each line goes through [`printable`],
+/// so a snapshot diff or a multi-line detail reads as lines while a stray `\r` or escape sequence
+/// is still shown, not obeyed.
+fn write_lines(out: &mut String, first: &str, indent: usize, text: &str) {
+    let mut lines = text.split('\n');
+    let head = lines.next().unwrap_or_default();
+    let _ = writeln!(out, "{first}{}", printable(head));
+    let pad = " ".repeat(indent);
+    for line in lines {
+        let _ = writeln!(out, "{pad}{}", printable(line));
+    }
+}
+
 /// `text` padded with spaces to `width` characters (by `char`, which is right for the names and
 /// words in a report).
 fn pad(text: &str, width: usize) -> String {
@@ -296,7 +310,7 @@ fn write_failure(out: &mut String, scenario: &ScenarioReport, colour: bool) {
         printable(&scenario.file)
     );
     if let Some(error) = &scenario.error {
-        let _ = writeln!(out, "  {}", printable(error));
+        write_lines(out, "  ", 4, error);
     }
     for (i, step) in scenario.steps.iter().enumerate() {
         if step.outcome != Outcome::Passed {
@@ -314,13 +328,13 @@ fn write_step(out: &mut String, number: usize, step: &StepReport, colour: bool) 
         printable(&step.title)
     );
     if let Some(expected) = &step.expected {
-        let _ = writeln!(out, "      expected: {}", printable(expected));
+        write_lines(out, "      expected: ", 16, expected);
     }
     if let Some(actual) = &step.actual {
-        let _ = writeln!(out, "      actual:   {}", printable(actual));
+        write_lines(out, "      actual:   ", 16, actual);
     }
     for detail in &step.details {
-        let _ = writeln!(out, "      - {}", printable(detail));
+        write_lines(out, "      - ", 8, detail);
     }
     for check in &step.checks {
         let _ = writeln!(
@@ -359,7 +373,7 @@ fn write_step(out: &mut String, number: usize, step: &StepReport, colour: bool) 
                 facts.join(", ")
             );
             for reason in &recipient.reasons {
-                let _ = writeln!(out, "        {}", printable(reason));
+                write_lines(out, "        ", 10, reason);
             }
         }
     }
@@ -399,6 +413,21 @@ mod tests {
             .map(|(i, s)| progress_line(i + 1, 37, s, false))
             .collect();
         insta::assert_snapshot!(lines.join("\n"));
+    }
+
+    #[test]
+    fn multi_line_text_is_printed_as_indented_lines_each_escaped() {
+        let mut out = String::new();
+        write_lines(
+            &mut out,
+            "      actual:   ",
+            16,
+            "differs:\n-old line\r\n+new \u{1b}[2J line",
+        );
+        assert_eq!(
+            out,
+            "      actual:   differs:\n                -old line\\u{d}\n                +new \\u{1b}[2J line\n"
+        );
     }
 
     #[test]
