@@ -92,6 +92,19 @@ impl Containers {
             None => engine.reap_orphans().await,
         }
     }
+
+    /// Removes every lab container and network this process owns: what an interrupted owner
+    /// (Ctrl-C, SIGTERM) calls before it exits, since its labs' `Drop` will not run. Returns the
+    /// run ids removed.
+    pub async fn clean_up_this_process(&self) -> Result<Vec<String>, LabError> {
+        let engine = Engine::connect().await?;
+        let me = std::process::id();
+        engine
+            .remove_runs_where("removing the containers of this interrupted run", |pid| {
+                pid == me
+            })
+            .await
+    }
 }
 
 /// A connected engine and how its published ports are reached.
@@ -246,6 +259,18 @@ impl Engine {
 
     /// Runs on this host whose owner process is gone.
     async fn reap_orphans(&self) -> Result<Vec<String>, LabError> {
+        self.remove_runs_where("removing the containers of a lab whose owner died", |pid| {
+            !process_alive(pid)
+        })
+        .await
+    }
+
+    /// Removes the runs on this host whose owner pid satisfies `owner`, logging `why`.
+    async fn remove_runs_where(
+        &self,
+        why: &str,
+        owner: impl Fn(u32) -> bool,
+    ) -> Result<Vec<String>, LabError> {
         let filters = HashMap::from([("label".to_owned(), vec![LABEL_LAB.to_owned()])]);
         let mut labels_seen: Vec<HashMap<String, String>> = Vec::new();
         let containers = self
@@ -267,24 +292,24 @@ impl Engine {
             .map_err(|e| LabError::docker("listing lab networks", e))?;
         labels_seen.extend(networks.into_iter().filter_map(|n| n.labels));
         let host = owner_host();
-        let mut orphans: Vec<String> = labels_seen
+        let mut runs: Vec<String> = labels_seen
             .iter()
             .filter(|labels| labels.get(LABEL_OWNER_HOST) == Some(&host))
             .filter(|labels| {
                 labels
                     .get(LABEL_OWNER_PID)
                     .and_then(|pid| pid.parse::<u32>().ok())
-                    .is_some_and(|pid| !process_alive(pid))
+                    .is_some_and(&owner)
             })
             .filter_map(|labels| labels.get(LABEL_RUN).cloned())
             .collect();
-        orphans.sort();
-        orphans.dedup();
-        for run in &orphans {
-            tracing::info!(run, "removing the containers of a lab whose owner died");
+        runs.sort();
+        runs.dedup();
+        for run in &runs {
+            tracing::info!(run, "{why}");
             self.remove_run(run).await?;
         }
-        Ok(orphans)
+        Ok(runs)
     }
 }
 

@@ -128,6 +128,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    remove_earlier_reports(args)?;
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -145,8 +146,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_default()
     );
 
+    watch_for_interrupts(runtime);
     let started = Instant::now();
     let reports = run_all(&selected, args, runtime);
+    stop_if_interrupted();
     let report = RunReport {
         runtime: runtime_name(runtime).to_owned(),
         partition: args.partition.map(|p| (p.index, p.count)),
@@ -155,16 +158,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     write_reports(&report, args)?;
+    print_summary(&report, "", args)
+}
 
-    let summary_colour = if args.json {
+/// Prints the summary (and `extra`, in the same stream): on stdout, or on stderr with the JSON
+/// report on stdout under `--json`. Exit 0 when every scenario passed, else 1.
+fn print_summary(report: &RunReport, extra: &str, args: &Args) -> anyhow::Result<ExitCode> {
+    let colour = if args.json {
         terminal::stderr_wants_colour()
     } else {
         terminal::stdout_wants_colour()
     };
-    let summary = terminal::summary(&report, summary_colour);
+    let summary = format!("{}{extra}", terminal::summary(report, colour));
     if args.json {
         eprint!("\n{summary}");
-        let json = serde_json::to_string_pretty(&report).context("serialising the report")?;
+        let json = serde_json::to_string_pretty(report).context("serialising the report")?;
         print_stdout(&format!("{json}\n"))?;
     } else {
         print_stdout(&format!("\n{summary}"))?;
@@ -187,6 +195,7 @@ fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("the vendor bundle in {}", dir.display()))?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    remove_earlier_reports(args)?;
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -212,8 +221,10 @@ fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         source: "smime-lab vendor conformance profile (\"Configure S/MIME in Exchange Online\", steps 1-5)".to_owned(),
         tags: vec!["vendor".to_owned()],
     };
+    watch_for_interrupts(runtime);
     let started = Instant::now();
     let scenario = tokio.block_on(execute::run_plan(about, &plan, checks, &options));
+    stop_if_interrupted();
     let report = RunReport {
         runtime: runtime_name(runtime).to_owned(),
         partition: None,
@@ -222,21 +233,7 @@ fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         duration_ms: elapsed_ms(started),
     };
     write_reports(&report, args)?;
-    let colour = terminal::stdout_wants_colour();
-    let mut text = terminal::summary(&report, colour);
-    text.push_str(&runner::vendor::summary(&report));
-    if args.json {
-        eprint!("\n{text}");
-        let json = serde_json::to_string_pretty(&report).context("serialising the report")?;
-        print_stdout(&format!("{json}\n"))?;
-    } else {
-        print_stdout(&format!("\n{text}"))?;
-    }
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    print_summary(&report, &runner::vendor::summary(&report), args)
 }
 
 /// Names become directories and snapshot prefixes: two files with one name would overwrite
@@ -300,6 +297,110 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Set once a signal has arrived; the process is about to exit 130.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// After an interruption, waits for the watcher to exit the process instead of going on to write
+/// reports from scenarios that failed only because their labs were removed.
+fn stop_if_interrupted() {
+    while INTERRUPTED.load(Ordering::SeqCst) {
+        std::thread::park_timeout(std::time::Duration::from_secs(1));
+    }
+}
+
+/// On Ctrl-C or SIGTERM: removes the containers of this run's labs and exits 130.
+///
+/// The scenarios run on worker threads in the middle of their steps; rather than thread a
+/// cancellation through every step, the process ends here, so the labs' `Drop` never runs and
+/// their containers are removed by owner (this pid) instead. Local services are child processes
+/// in the same process group, which the terminal's Ctrl-C reaches as well.
+fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (ready, installed) = mpsc::channel::<Result<(), String>>();
+    let spawned = std::thread::Builder::new()
+        .name("interrupts".to_owned())
+        .spawn(move || {
+            let tokio = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(tokio) => tokio,
+                Err(e) => {
+                    let _ = ready.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            tokio.block_on(async {
+                // Both handlers are installed when `signal` returns, before the run starts.
+                let handlers = signal(SignalKind::interrupt())
+                    .and_then(|i| signal(SignalKind::terminate()).map(|t| (i, t)));
+                let (mut interrupt, mut terminate) = match handlers {
+                    Ok(handlers) => handlers,
+                    Err(e) => {
+                        let _ = ready.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready.send(Ok(()));
+                let signal = tokio::select! {
+                    _ = interrupt.recv() => "Ctrl-C",
+                    _ = terminate.recv() => "SIGTERM",
+                };
+                // From here the main thread neither prints nor writes reports: the scenarios
+                // whose labs are being removed fail, and their results are not results.
+                INTERRUPTED.store(true, Ordering::SeqCst);
+                eprintln!("\ninterrupted ({signal}): no report is written");
+                if runtime == lab::RuntimeChoice::Containers {
+                    match remove_own_containers().await {
+                        Ok(runs) => eprintln!(
+                            "removed the containers and networks of {} lab{}",
+                            runs.len(),
+                            if runs.len() == 1 { "" } else { "s" }
+                        ),
+                        Err(e) => eprintln!(
+                            "could not remove this run's containers ({e}): the next lab started \
+                             on this host removes them, or run `cargo xtask lab down`"
+                        ),
+                    }
+                }
+                std::process::exit(130);
+            });
+        });
+    let outcome = match spawned {
+        Ok(_) => installed
+            .recv()
+            .unwrap_or_else(|_| Err("the watcher thread ended".to_owned())),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = outcome {
+        eprintln!("warning: Ctrl-C will not clean up this run's labs: {e}");
+    }
+}
+
+/// Removes this process's labs until two passes a moment apart find none: the workers keep
+/// running while this happens, and a container or network whose creation was in flight during
+/// one pass is there for the next. Returns the run ids removed.
+async fn remove_own_containers() -> Result<std::collections::BTreeSet<String>, lab::LabError> {
+    let mut removed = std::collections::BTreeSet::new();
+    let mut quiet_passes = 0;
+    // Bounded: a worker cannot create labs faster than they are removed for long, since each
+    // lab start waits for its services, but the exit must not hang on it.
+    for _ in 0..20 {
+        let runs = lab::Containers.clean_up_this_process().await?;
+        if runs.is_empty() {
+            quiet_passes += 1;
+            if quiet_passes == 2 {
+                break;
+            }
+        } else {
+            quiet_passes = 0;
+            removed.extend(runs);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    Ok(removed)
+}
+
 /// `auto` decided once for the whole run, so every scenario runs on the same runtime and the
 /// report can say which.
 async fn resolve_runtime(choice: lab::RuntimeChoice) -> lab::RuntimeChoice {
@@ -353,7 +454,9 @@ fn run_all(
             match event {
                 Event::Started(i) => progress.started(selected[i].name()),
                 Event::Finished(i, report) => {
-                    progress.finished(&report);
+                    if !INTERRUPTED.load(Ordering::SeqCst) {
+                        progress.finished(&report);
+                    }
                     reports[i] = Some(*report);
                 }
             }
@@ -448,15 +551,7 @@ fn error_report(scenario: &LoadedScenario, error: String, duration_ms: u64) -> S
 /// report.json in the output directory, the JUnit XML and the HTML page where asked (by default
 /// beside it); each written whole or not at all.
 fn write_reports(report: &RunReport, args: &Args) -> anyhow::Result<()> {
-    let json_path = args.out.join("report.json");
-    let junit_path = args
-        .junit
-        .clone()
-        .unwrap_or_else(|| args.out.join("junit.xml"));
-    let html_path = args
-        .html
-        .clone()
-        .unwrap_or_else(|| args.out.join("report.html"));
+    let [json_path, junit_path, html_path] = report_paths(args);
     let json = serde_json::to_vec_pretty(report).context("serialising the report")?;
     let xml = junit::render(report).context("writing the JUnit XML")?;
     let page = html::render(report);
@@ -474,6 +569,36 @@ fn write_reports(report: &RunReport, args: &Args) -> anyhow::Result<()> {
         junit_path.display(),
         html_path.display()
     );
+    Ok(())
+}
+
+/// Where report.json, the JUnit XML and the HTML page go.
+fn report_paths(args: &Args) -> [PathBuf; 3] {
+    [
+        args.out.join("report.json"),
+        args.junit
+            .clone()
+            .unwrap_or_else(|| args.out.join("junit.xml")),
+        args.html
+            .clone()
+            .unwrap_or_else(|| args.out.join("report.html")),
+    ]
+}
+
+/// Removes the reports an earlier run left where this one writes, before any lab starts: a run
+/// that is interrupted or cannot finish must not leave CI reading the last run's results as its
+/// own.
+fn remove_earlier_reports(args: &Args) -> anyhow::Result<()> {
+    for path in report_paths(args) {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| {
+                    format!("cannot remove the earlier run's report {}", path.display())
+                });
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 

@@ -61,17 +61,33 @@ pub async fn validate_message(
     if !decryption.is_empty() {
         body["decryption"] = Value::Array(decryption);
     }
-    let what = "OWA validation of a received message";
+    call(
+        tenant,
+        "OWA validation of a received message",
+        &body,
+        read_message_answer,
+    )
+    .await
+}
+
+/// POSTs `body` to the validation endpoint and reads the answer with `read`; an answer `read`
+/// cannot make sense of is a protocol error naming `what`.
+async fn call<T>(
+    tenant: &TenantApi,
+    what: &str,
+    body: &Value,
+    read: fn(Value) -> Result<T, String>,
+) -> Result<T, TenantApiError> {
     let answer = tenant
         .lab_call(
             what,
             reqwest::Method::POST,
             &path(tenant),
-            Some(&body),
+            Some(body),
             Some(TIMEOUT),
         )
         .await?;
-    read_message_answer(answer).map_err(|why| TenantApiError::Protocol {
+    read(answer).map_err(|why| TenantApiError::Protocol {
         what: what.to_owned(),
         status: 200,
         body: why,
@@ -113,21 +129,13 @@ pub async fn validate_certificate(
     certificate_der: &[u8],
 ) -> Result<CertificateValidation, TenantApiError> {
     let body = json!({ "certificate": b64(certificate_der), "purpose": "send" });
-    let what = "OWA check of the sender's certificate before sending";
-    let answer = tenant
-        .lab_call(
-            what,
-            reqwest::Method::POST,
-            &path(tenant),
-            Some(&body),
-            Some(TIMEOUT),
-        )
-        .await?;
-    read_certificate_answer(answer).map_err(|why| TenantApiError::Protocol {
-        what: what.to_owned(),
-        status: 200,
-        body: why,
-    })
+    call(
+        tenant,
+        "OWA check of the sender's certificate before sending",
+        &body,
+        read_certificate_answer,
+    )
+    .await
 }
 
 /// Reads answer b).

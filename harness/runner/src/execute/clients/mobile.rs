@@ -261,37 +261,12 @@ fn negotiate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::execute::clients::shape::CertificateFacts;
+    use crate::execute::clients::shape::fixtures::{self, request, sender};
     use crate::scenario::model::Digest;
     use serde_json::json;
 
-    fn sender(storage: KeyStorage) -> Sender {
-        Sender {
-            signing: Some(storage),
-            own_certificate: Some(CertificateFacts {
-                has_ski: true,
-                ..CertificateFacts::default()
-            }),
-        }
-    }
-
     fn recipient(capabilities: Option<Vec<ContentCipher>>) -> Vec<RecipientFacts> {
-        vec![RecipientFacts {
-            mailbox: "dave@contoso.com".into(),
-            certificate: Some(CertificateFacts {
-                has_ski: true,
-                capabilities,
-                problems: Vec::new(),
-            }),
-        }]
-    }
-
-    fn request(sign: bool, encrypt: bool) -> Request {
-        Request {
-            sign,
-            encrypt,
-            ..Request::default()
-        }
+        vec![fixtures::recipient("dave@contoso.com", true, capabilities)]
     }
 
     fn phone(settings: &MobileSettings, request: &Request) -> Result<MessageShape, Refusal> {

@@ -122,36 +122,19 @@ pub fn shape(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::execute::clients::shape::CertificateFacts;
+    use crate::execute::clients::shape::fixtures;
     use crate::scenario::model::{KeyStorage, RefusalReason};
 
     fn sender() -> Sender {
-        Sender {
-            signing: Some(KeyStorage::Software),
-            own_certificate: Some(CertificateFacts {
-                has_ski: true,
-                ..CertificateFacts::default()
-            }),
-        }
+        fixtures::sender(KeyStorage::Software)
     }
 
     fn carol(capabilities: Option<Vec<ContentCipher>>) -> Vec<RecipientFacts> {
-        vec![RecipientFacts {
-            mailbox: "carol@contoso.com".into(),
-            certificate: Some(CertificateFacts {
-                has_ski: true,
-                capabilities,
-                problems: Vec::new(),
-            }),
-        }]
+        vec![fixtures::recipient("carol@contoso.com", true, capabilities)]
     }
 
     fn both() -> Request {
-        Request {
-            sign: true,
-            encrypt: true,
-            ..Request::default()
-        }
+        fixtures::request(true, true)
     }
 
     #[test]

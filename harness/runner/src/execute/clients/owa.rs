@@ -389,36 +389,12 @@ pub fn crl_refusal(reasons: &[String]) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::execute::clients::shape::CertificateFacts;
+    use crate::execute::clients::shape::fixtures::{self, request, sender};
     use serde_json::json;
     use smime::cms::attributes::Capability;
 
-    fn sender(storage: KeyStorage) -> Sender {
-        Sender {
-            signing: Some(storage),
-            own_certificate: Some(CertificateFacts {
-                has_ski: true,
-                ..CertificateFacts::default()
-            }),
-        }
-    }
-
     fn recipient(mailbox: &str, has_ski: bool) -> RecipientFacts {
-        RecipientFacts {
-            mailbox: mailbox.into(),
-            certificate: Some(CertificateFacts {
-                has_ski,
-                ..CertificateFacts::default()
-            }),
-        }
-    }
-
-    fn request(sign: bool, encrypt: bool) -> Request {
-        Request {
-            sign,
-            encrypt,
-            ..Request::default()
-        }
+        fixtures::recipient(mailbox, has_ski, None)
     }
 
     fn owa(settings: &OwaSettings, request: &Request) -> Result<MessageShape, Refusal> {

@@ -409,6 +409,48 @@ fn capability_rc2_bits(capability: &SmimeCapability) -> Option<u32> {
     })
 }
 
+/// What the clients' unit tests build their inputs from.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// A sender whose signing key lives in `storage` and whose own certificate has an SKI.
+    pub fn sender(storage: KeyStorage) -> Sender {
+        Sender {
+            signing: Some(storage),
+            own_certificate: Some(CertificateFacts {
+                has_ski: true,
+                ..CertificateFacts::default()
+            }),
+        }
+    }
+
+    /// A recipient with a certificate fit to encrypt to.
+    pub fn recipient(
+        mailbox: &str,
+        has_ski: bool,
+        capabilities: Option<Vec<ContentCipher>>,
+    ) -> RecipientFacts {
+        RecipientFacts {
+            mailbox: mailbox.into(),
+            certificate: Some(CertificateFacts {
+                has_ski,
+                capabilities,
+                problems: Vec::new(),
+            }),
+        }
+    }
+
+    /// A request to sign and/or encrypt, with every other choice the client's default.
+    pub fn request(sign: bool, encrypt: bool) -> Request {
+        Request {
+            sign,
+            encrypt,
+            ..Request::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
