@@ -78,7 +78,8 @@ pub fn printable(text: &str) -> String {
 /// so a snapshot diff or a multi-line detail reads as lines while a stray `\r` or escape sequence
 /// is still shown, not obeyed.
 fn write_lines(out: &mut String, first: &str, indent: usize, text: &str) {
-    let mut lines = text.split('\n');
+    // A trailing newline (a diff ends with one) would print as an empty indented line.
+    let mut lines = text.strip_suffix('\n').unwrap_or(text).split('\n');
     let head = lines.next().unwrap_or_default();
     let _ = writeln!(out, "{first}{}", printable(head));
     let pad = " ".repeat(indent);
@@ -422,7 +423,7 @@ mod tests {
             &mut out,
             "      actual:   ",
             16,
-            "differs:\n-old line\r\n+new \u{1b}[2J line",
+            "differs:\n-old line\r\n+new \u{1b}[2J line\n",
         );
         assert_eq!(
             out,
