@@ -55,7 +55,7 @@
 //! Binaries that own a lab for a long time (`cargo xtask lab up`) stop it on Ctrl-C and SIGTERM
 //! themselves; the crate installs no signal handlers. An interrupted owner that exits without
 //! dropping its labs (`smime-lab scenario run` on Ctrl-C) calls
-//! [`Containers::clean_up_this_process`] first. An owner killed outright (SIGKILL, Ctrl-C on
+//! [`Containers::clean_up_this_process`] or [`Local::clean_up_this_process`] first. An owner killed outright (SIGKILL, Ctrl-C on
 //! a test binary) leaves its containers until the next lab starts on the host (they are labelled
 //! with a dead owner), and its local child processes running: [`RunningLab::host_resources`]
 //! lists them, which is how `cargo xtask lab down` cleans up after a killed `lab up`.

@@ -43,6 +43,35 @@ impl Runtime for Local {
     }
 }
 
+impl Local {
+    /// Kills every local service this process started and removes the labs' directories: what an
+    /// interrupted owner (Ctrl-C, SIGTERM) calls before `std::process::exit`, since its labs'
+    /// `Drop` will not run. Returns (processes killed, directories removed).
+    pub fn clean_up_this_process(&self) -> (usize, usize) {
+        let killed = crate::process::kill_all_of_this_process();
+        let dirs: Vec<PathBuf> = LIVE_DIRS
+            .lock()
+            .map(|live| live.iter().cloned().collect())
+            .unwrap_or_default();
+        let removed = dirs
+            .iter()
+            .filter(|dir| std::fs::remove_dir_all(dir).is_ok())
+            .count();
+        (killed, removed)
+    }
+}
+
+/// The directories of this process's local labs that have not been removed yet (see
+/// [`Local::clean_up_this_process`]).
+static LIVE_DIRS: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn forget_dir(dir: &Path) {
+    if let Ok(mut live) = LIVE_DIRS.lock() {
+        live.remove(dir);
+    }
+}
+
 struct LocalLab {
     // Declared before `dir`: the processes die before their directory is removed.
     services: BTreeMap<Service, LocalService>,
@@ -103,6 +132,9 @@ impl LocalLab {
                 )
             })?;
         check_plain_path(dir.path())?;
+        if let Ok(mut live) = LIVE_DIRS.lock() {
+            live.insert(dir.path().to_owned());
+        }
         let credentials = Credentials::for_config(config);
         let mut lab = LocalLab {
             services: BTreeMap::new(),
@@ -176,11 +208,21 @@ impl LocalLab {
         }
         if let Some(dir) = self.dir.take() {
             let path = dir.path().to_owned();
+            forget_dir(&path);
             if let Err(e) = dir.close() {
                 first_error.get_or_insert(LabError::io("cannot remove", path, e));
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for LocalLab {
+    fn drop(&mut self) {
+        // The services' `Drop` kills them, and the directory's removes it.
+        if let Some(dir) = &self.dir {
+            forget_dir(dir.path());
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! file and a short in-memory tail (for error messages), readiness waited for with a deadline,
 //! and the process killed when its handle is dropped.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -29,11 +29,45 @@ pub(crate) enum Ready<'a, T> {
     },
 }
 
+/// The pids of this process's supervised children that have not been dropped yet, for an owner
+/// that exits without dropping its labs ([`kill_all_of_this_process`]). An entry leaves when its
+/// [`Supervised`] is dropped, so a pid the system reuses later is never killed by mistake.
+static LIVE_CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// SIGKILLs every supervised child of this process still running; returns how many were sent.
+/// For `Local::clean_up_this_process`: `Drop` (and with it `kill_on_drop`) does not run when a
+/// process exits with `std::process::exit`.
+pub(crate) fn kill_all_of_this_process() -> usize {
+    let pids: Vec<u32> = LIVE_CHILDREN
+        .lock()
+        .map(|live| live.iter().copied().collect())
+        .unwrap_or_default();
+    pids.iter()
+        .filter(|pid| {
+            std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        })
+        .count()
+}
+
 /// A running child process of the lab.
 pub(crate) struct Supervised {
     service: Service,
     child: Child,
+    /// The pid at spawn (the child's own `id()` is `None` once it has been waited for).
+    pid: Option<u32>,
     tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        if let (Some(pid), Ok(mut live)) = (self.pid, LIVE_CHILDREN.lock()) {
+            live.remove(&pid);
+        }
+    }
 }
 
 impl Supervised {
@@ -63,6 +97,10 @@ impl Supervised {
             program,
             cause,
         })?;
+        let pid = child.id();
+        if let (Some(pid), Ok(mut live)) = (pid, LIVE_CHILDREN.lock()) {
+            live.insert(pid);
+        }
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let log = Arc::new(tokio::sync::Mutex::new(log));
         let (lines_tx, mut lines_rx) = mpsc::unbounded_channel();
@@ -75,6 +113,7 @@ impl Supervised {
         let mut supervised = Supervised {
             service,
             child,
+            pid,
             tail,
         };
         let deadline = tokio::time::Instant::now() + timeout;

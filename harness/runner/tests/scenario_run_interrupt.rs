@@ -1,9 +1,12 @@
-//! Ctrl-C (SIGINT) and SIGTERM during `smime-lab scenario run --runtime containers`: the run
-//! exits 130 and leaves no container, network or report behind.
+//! Ctrl-C (SIGINT) and SIGTERM during `smime-lab scenario run`: the run exits 130 and leaves no
+//! container, network, local service process, lab directory or report behind. The signal goes to
+//! smime-lab alone (not to its process group, as a terminal's Ctrl-C would), so its children are
+//! gone only because it removed them.
 //!
-//! Needs the Docker engine and the lab's images (`cargo xtask images`), as CI has them.
+//! Needs the Docker engine and the lab's images (`cargo xtask images`), and slapd and nginx for
+//! the local runtime (`cargo xtask peers --install`), as CI has them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,10 +40,47 @@ fn owned_by(pid: u32) -> (Vec<String>, Vec<String>) {
     )
 }
 
-fn start_run(out: &Path) -> Child {
+/// The pids whose parent is `parent`, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after = &stat[stat.rfind(')')? + 1..];
+                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
+}
+
+/// The lab directory a local service runs in, from its command line
+/// (`<temp>/smime-lab-<run>-<random>/...`).
+fn lab_directory_of(pid: u32) -> Option<PathBuf> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let prefix = std::env::temp_dir().join("smime-lab-");
+    let needle = prefix.to_str()?;
+    String::from_utf8_lossy(&cmdline)
+        .split('\0')
+        .find_map(|arg| {
+            let path = &arg[arg.find(needle)?..];
+            let end = path[needle.len()..]
+                .find('/')
+                .map_or(path.len(), |i| needle.len() + i);
+            Some(PathBuf::from(&path[..end]))
+        })
+}
+
+fn start_run(out: &Path, runtime: &str) -> Child {
     let log = |name: &str| std::fs::File::create(out.join(name)).expect("log file");
     Command::new(BIN)
-        .args(["scenario", "run", "--runtime", "containers", "--filter"])
+        .args(["scenario", "run", "--runtime", runtime, "--filter"])
         .arg("rsa-happy-path")
         .arg("--out")
         .arg(out.join("run"))
@@ -53,36 +93,56 @@ fn start_run(out: &Path) -> Child {
         .expect("start smime-lab")
 }
 
-fn interrupt_once_containers_exist(signal: &str, name: &str) {
+/// What a running lab of the run left to look for after the signal.
+enum Lab {
+    Containers,
+    Local { services: Vec<u32>, dir: PathBuf },
+}
+
+fn interrupt_once_the_lab_runs(runtime: &str, signal: &str, name: &str) {
     let out = tempfile::tempdir().expect("tempdir");
     // An earlier run's reports where this one writes: they must not outlive the interruption.
     std::fs::create_dir_all(out.path().join("run")).expect("mkdir");
-    for name in ["report.json", "junit.xml", "report.html"] {
-        std::fs::write(out.path().join("run").join(name), "an earlier run's").expect("write");
+    for report in ["report.json", "junit.xml", "report.html"] {
+        std::fs::write(out.path().join("run").join(report), "an earlier run's").expect("write");
     }
-    let mut child = start_run(out.path());
+    let mut child = start_run(out.path(), runtime);
     let pid = child.id();
     let stderr = || std::fs::read_to_string(out.path().join("stderr")).unwrap_or_default();
 
+    // Containers: one of the run's exists. Local: a service runs in a known lab directory.
     let started = Instant::now();
-    loop {
-        if !owned_by(pid).0.is_empty() {
-            break;
+    let mut lab = loop {
+        if runtime == "containers" {
+            if !owned_by(pid).0.is_empty() {
+                break Lab::Containers;
+            }
+        } else {
+            let services = children_of(pid);
+            if let Some(dir) = services.iter().find_map(|s| lab_directory_of(*s)) {
+                break Lab::Local { services, dir };
+            }
         }
         if let Some(status) = child.try_wait().expect("wait") {
             panic!(
-                "the run ended ({status}) before any container of it was seen:\n{}",
+                "the run ended ({status}) before its lab was seen:\n{}",
                 stderr()
             );
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "no container of the run after two minutes:\n{}",
+            "no lab of the run after two minutes:\n{}",
             stderr()
         );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        std::thread::sleep(Duration::from_millis(50));
+    };
 
+    // Every service started by now, not only the first one seen.
+    if let Lab::Local { services, .. } = &mut lab {
+        services.extend(children_of(pid));
+        services.sort_unstable();
+        services.dedup();
+    }
     let sent = Command::new("kill")
         .args([signal, &pid.to_string()])
         .status()
@@ -95,29 +155,58 @@ fn interrupt_once_containers_exist(signal: &str, name: &str) {
         stderr.contains(&format!("interrupted ({name}): no report is written")),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("removed the containers and networks of 1 lab"),
-        "{stderr}"
-    );
-    let (containers, networks) = owned_by(pid);
-    assert!(
-        containers.is_empty() && networks.is_empty(),
-        "left behind: containers {containers:?}, networks {networks:?}\n{stderr}"
-    );
-    for name in ["report.json", "junit.xml", "report.html"] {
+    match lab {
+        Lab::Containers => {
+            assert!(
+                stderr.contains("removed the containers and networks of 1 lab"),
+                "{stderr}"
+            );
+            let (containers, networks) = owned_by(pid);
+            assert!(
+                containers.is_empty() && networks.is_empty(),
+                "left behind: containers {containers:?}, networks {networks:?}\n{stderr}"
+            );
+        }
+        Lab::Local { services, dir } => {
+            assert!(stderr.contains("local service process"), "{stderr}");
+            // Killed processes are reaped by init once their parent is gone: give it a moment.
+            let gone = |pid: &u32| !Path::new(&format!("/proc/{pid}")).exists();
+            let waited = Instant::now();
+            while !services.iter().all(gone) && waited.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let running: Vec<&u32> = services.iter().filter(|p| !gone(p)).collect();
+            assert!(
+                running.is_empty(),
+                "services left running: {running:?}\n{stderr}"
+            );
+            assert!(!dir.exists(), "{} left behind\n{stderr}", dir.display());
+        }
+    }
+    for report in ["report.json", "junit.xml", "report.html"] {
         assert!(
-            !out.path().join("run").join(name).exists(),
-            "an interrupted run leaves no report, not even an earlier run's {name}"
+            !out.path().join("run").join(report).exists(),
+            "an interrupted run leaves no report, not even an earlier run's {report}"
         );
     }
 }
 
 #[test]
 fn ctrl_c_removes_the_runs_containers_and_exits_130() {
-    interrupt_once_containers_exist("-INT", "Ctrl-C");
+    interrupt_once_the_lab_runs("containers", "-INT", "Ctrl-C");
 }
 
 #[test]
 fn sigterm_removes_the_runs_containers_and_exits_130() {
-    interrupt_once_containers_exist("-TERM", "SIGTERM");
+    interrupt_once_the_lab_runs("containers", "-TERM", "SIGTERM");
+}
+
+#[test]
+fn ctrl_c_stops_the_local_services_and_removes_their_directory() {
+    interrupt_once_the_lab_runs("local", "-INT", "Ctrl-C");
+}
+
+#[test]
+fn sigterm_stops_the_local_services_and_removes_their_directory() {
+    interrupt_once_the_lab_runs("local", "-TERM", "SIGTERM");
 }

@@ -308,12 +308,12 @@ fn stop_if_interrupted() {
     }
 }
 
-/// On Ctrl-C or SIGTERM: removes the containers of this run's labs and exits 130.
+/// On Ctrl-C or SIGTERM: removes this run's labs (containers and networks, or local service
+/// processes and their directories) and exits 130.
 ///
 /// The scenarios run on worker threads in the middle of their steps; rather than thread a
-/// cancellation through every step, the process ends here, so the labs' `Drop` never runs and
-/// their containers are removed by owner (this pid) instead. Local services are child processes
-/// in the same process group, which the terminal's Ctrl-C reaches as well.
+/// cancellation through every step, the process ends here, so the labs' `Drop` never runs: the
+/// lab crate removes what this process owns instead.
 fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
     use tokio::signal::unix::{SignalKind, signal};
     let (ready, installed) = mpsc::channel::<Result<(), String>>();
@@ -350,6 +350,15 @@ fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
                 // whose labs are being removed fail, and their results are not results.
                 INTERRUPTED.store(true, Ordering::SeqCst);
                 eprintln!("\ninterrupted ({signal}): no report is written");
+                if runtime == lab::RuntimeChoice::Local {
+                    let (killed, removed) = lab::Local.clean_up_this_process();
+                    eprintln!(
+                        "stopped {killed} local service process{} and removed {removed} lab \
+                         director{}",
+                        if killed == 1 { "" } else { "es" },
+                        if removed == 1 { "y" } else { "ies" }
+                    );
+                }
                 if runtime == lab::RuntimeChoice::Containers {
                     match remove_own_containers().await {
                         Ok(runs) => eprintln!(
