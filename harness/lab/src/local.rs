@@ -46,12 +46,13 @@ impl Runtime for Local {
 impl Local {
     /// Kills every local service this process started and removes the labs' directories: what an
     /// interrupted owner (Ctrl-C, SIGTERM) calls before `std::process::exit`, since its labs'
-    /// `Drop` will not run. Returns (processes killed, directories removed).
+    /// `Drop` will not run. Returns (processes killed, directories removed); what was cleaned up
+    /// is forgotten, so a second call handles only labs started since.
     pub fn clean_up_this_process(&self) -> (usize, usize) {
         let killed = crate::process::kill_all_of_this_process();
         let dirs: Vec<PathBuf> = LIVE_DIRS
             .lock()
-            .map(|live| live.iter().cloned().collect())
+            .map(|mut live| std::mem::take(&mut *live).into_iter().collect())
             .unwrap_or_default();
         let removed = dirs
             .iter()

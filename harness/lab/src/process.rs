@@ -37,10 +37,12 @@ static LIVE_CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 /// SIGKILLs every supervised child of this process still running; returns how many were sent.
 /// For `Local::clean_up_this_process`: `Drop` (and with it `kill_on_drop`) does not run when a
 /// process exits with `std::process::exit`.
+///
+/// Each pid leaves the registry as it is killed, so a second call kills only what started since.
 pub(crate) fn kill_all_of_this_process() -> usize {
     let pids: Vec<u32> = LIVE_CHILDREN
         .lock()
-        .map(|live| live.iter().copied().collect())
+        .map(|mut live| std::mem::take(&mut *live).into_iter().collect())
         .unwrap_or_default();
     pids.iter()
         .filter(|pid| {

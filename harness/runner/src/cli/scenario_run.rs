@@ -351,7 +351,7 @@ fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
                 INTERRUPTED.store(true, Ordering::SeqCst);
                 eprintln!("\ninterrupted ({signal}): no report is written");
                 if runtime == lab::RuntimeChoice::Local {
-                    let (killed, removed) = lab::Local.clean_up_this_process();
+                    let (killed, removed) = stop_own_local_services().await;
                     eprintln!(
                         "stopped {killed} local service process{} and removed {removed} lab \
                          director{}",
@@ -408,6 +408,23 @@ async fn remove_own_containers() -> Result<std::collections::BTreeSet<String>, l
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     Ok(removed)
+}
+
+/// Kills this process's local services and removes their directories until a pass a moment
+/// after the last finds none (a lab start in flight may spawn one more service). Returns the
+/// processes killed and directories removed.
+async fn stop_own_local_services() -> (usize, usize) {
+    let (mut killed, mut removed) = (0, 0);
+    for _ in 0..20 {
+        let (k, r) = lab::Local.clean_up_this_process();
+        if k == 0 && r == 0 {
+            break;
+        }
+        killed += k;
+        removed += r;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    (killed, removed)
 }
 
 /// `auto` decided once for the whole run, so every scenario runs on the same runtime and the
@@ -492,7 +509,8 @@ fn worker(
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
-    loop {
+    // An interrupted run starts no further scenario (their labs would only be removed again).
+    while !INTERRUPTED.load(Ordering::SeqCst) {
         let i = next.fetch_add(1, Ordering::SeqCst);
         let Some(scenario) = selected.get(i) else {
             return;
