@@ -286,48 +286,35 @@ async fn refused_imports_are_the_expected_refusals() {
 #[tokio::test]
 async fn refusals_other_than_expected_fail() {
     let out = tempfile::tempdir().expect("tempdir");
-    let expired = run_modified(
-        "expired-ca-in-sst",
-        &[(
+    // (scenario, its expectation, the expectation changed to, what the failed step says)
+    for (name, from, to, needle) in [
+        (
+            "expired-ca-in-sst",
             "expect: { error: expired, thumbprints: [retired] }",
             "expect: { error: expired, thumbprints: [issuing] }",
-        )],
-        out.path(),
-    )
-    .await;
-    assert_only_failed(
-        &expired,
-        |s| s.stage == Stage::VirtualCollection,
-        Outcome::Failed,
-        "the error lists",
-    );
-    let wrong_format = run_modified(
-        "sst-wrong-format",
-        &[(
+            "the error lists",
+        ),
+        (
+            "sst-wrong-format",
             "expect: { error: wrong-format }",
             "expect: { error: oversize }",
-        )],
-        out.path(),
-    )
-    .await;
-    assert_only_failed(
-        &wrong_format,
-        |s| s.stage == Stage::VirtualCollection,
-        Outcome::Failed,
-        "refused as wrong-format, not oversize",
-    );
-    let oversize = run_modified(
-        "sst-oversize",
-        &[("    expect: { error: oversize }\n", "")],
-        out.path(),
-    )
-    .await;
-    assert_only_failed(
-        &oversize,
-        |s| s.stage == Stage::VirtualCollection,
-        Outcome::Failed,
-        "the import was refused",
-    );
+            "refused as wrong-format, not oversize",
+        ),
+        (
+            "sst-oversize",
+            "    expect: { error: oversize }\n",
+            "",
+            "the import was refused",
+        ),
+    ] {
+        let report = run_modified(name, &[(from, to)], out.path()).await;
+        assert_only_failed(
+            &report,
+            |s| s.stage == Stage::VirtualCollection,
+            Outcome::Failed,
+            needle,
+        );
+    }
 }
 
 #[tokio::test]

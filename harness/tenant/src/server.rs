@@ -384,18 +384,29 @@ async fn invoke_command(
     }
 }
 
+/// The lab endpoints' check of the tenant in their path: `Some` 404 naming both tenants when it
+/// is another one (the admin API answers with its own WrongTenant error instead).
+fn wrong_lab_tenant(
+    tenant: &Tenant,
+    path: Result<Path<String>, PathRejection>,
+) -> Option<Response> {
+    let path_tenant = path.map(|Path(t)| t).unwrap_or_default();
+    (!tenant.inner.credentials.is_tenant(&path_tenant)).then(|| {
+        lab_error(
+            StatusCode::NOT_FOUND,
+            "TenantNotFound",
+            format!("this is tenant '{}', not '{path_tenant}'", tenant.tenant()),
+        )
+    })
+}
+
 async fn sync_export(
     State(tenant): State<Tenant>,
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let path_tenant = path.map(|Path(t)| t).unwrap_or_default();
-    if !tenant.inner.credentials.is_tenant(&path_tenant) {
-        return lab_error(
-            StatusCode::NOT_FOUND,
-            "TenantNotFound",
-            format!("this is tenant '{}', not '{path_tenant}'", tenant.tenant()),
-        );
+    if let Some(wrong) = wrong_lab_tenant(&tenant, path) {
+        return wrong;
     }
     let request: ExportRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -464,13 +475,8 @@ async fn owa_validate(
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let path_tenant = path.map(|Path(t)| t).unwrap_or_default();
-    if !tenant.inner.credentials.is_tenant(&path_tenant) {
-        return lab_error(
-            StatusCode::NOT_FOUND,
-            "TenantNotFound",
-            format!("this is tenant '{}', not '{path_tenant}'", tenant.tenant()),
-        );
+    if let Some(wrong) = wrong_lab_tenant(&tenant, path) {
+        return wrong;
     }
     let worker = tenant.clone();
     let outcome = tokio::task::spawn_blocking(move || {

@@ -100,29 +100,7 @@ pub fn make(dir: &Path, users: &[&str]) {
             "ca.ext",
         ],
     );
-    run(
-        dir,
-        &[
-            "ca",
-            "-config",
-            "ca.cnf",
-            "-gencrl",
-            "-out",
-            "issuing.crl.pem",
-        ],
-    );
-    run(
-        dir,
-        &[
-            "crl",
-            "-in",
-            "issuing.crl.pem",
-            "-outform",
-            "DER",
-            "-out",
-            "issuing.crl",
-        ],
-    );
+    issue_crl(dir);
     run(
         dir,
         &[
@@ -208,13 +186,8 @@ pub fn make(dir: &Path, users: &[&str]) {
     write(dir, "vendor.yaml", &yaml);
 }
 
-/// Revokes `user`'s certificate in the issuing CA's CRL (`openssl ca -revoke`, then a new CRL),
-/// as a vendor would after a key compromise.
-pub fn revoke(dir: &Path, user: &str) {
-    run(
-        dir,
-        &["ca", "-config", "ca.cnf", "-revoke", &format!("{user}.pem")],
-    );
+/// Writes the issuing CA's CRL as it stands (`openssl ca -gencrl`) to issuing.crl, as DER.
+fn issue_crl(dir: &Path) {
     run(
         dir,
         &[
@@ -238,4 +211,14 @@ pub fn revoke(dir: &Path, user: &str) {
             "issuing.crl",
         ],
     );
+}
+
+/// Revokes `user`'s certificate in the issuing CA's CRL (`openssl ca -revoke`, then a new CRL),
+/// as a vendor would after a key compromise.
+pub fn revoke(dir: &Path, user: &str) {
+    run(
+        dir,
+        &["ca", "-config", "ca.cnf", "-revoke", &format!("{user}.pem")],
+    );
+    issue_crl(dir);
 }

@@ -7,28 +7,12 @@
 
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "common/bob.rs"]
+mod common_bob;
 
+use common_bob::bob;
 use libfuzzer_sys::fuzz_target;
-use smime::cms::Certificate;
 use smime::cms::anatomy::describe;
-use smime::key::PrivateKey;
-
-fn bob() -> &'static (Certificate, PrivateKey) {
-    static BOB: OnceLock<(Certificate, PrivateKey)> = OnceLock::new();
-    BOB.get_or_init(|| {
-        let cert = smime::certificate::parse_certificates(include_bytes!(
-            "../../../../fixtures/vectors/rfc9216/bob.encrypt.crt"
-        ))
-        .expect("fixture certificate")
-        .remove(0);
-        let key = PrivateKey::from_pem_or_der(include_bytes!(
-            "../../../../fixtures/vectors/rfc9216/bob.decrypt.key"
-        ))
-        .expect("fixture key");
-        (cert, key)
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
     let (cert, key) = bob();

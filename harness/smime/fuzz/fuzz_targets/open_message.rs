@@ -8,27 +8,12 @@
 
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "common/bob.rs"]
+mod common_bob;
 
+use common_bob::bob;
 use libfuzzer_sys::fuzz_target;
-use smime::cms::{Certificate, VerifyContext, open_message};
-use smime::key::PrivateKey;
-
-fn bob() -> &'static (Certificate, PrivateKey) {
-    static BOB: OnceLock<(Certificate, PrivateKey)> = OnceLock::new();
-    BOB.get_or_init(|| {
-        let cert = smime::certificate::parse_certificates(include_bytes!(
-            "../../../../fixtures/vectors/rfc9216/bob.encrypt.crt"
-        ))
-        .expect("fixture certificate")
-        .remove(0);
-        let key = PrivateKey::from_pem_or_der(include_bytes!(
-            "../../../../fixtures/vectors/rfc9216/bob.decrypt.key"
-        ))
-        .expect("fixture key");
-        (cert, key)
-    })
-}
+use smime::cms::{VerifyContext, open_message};
 
 fuzz_target!(|data: &[u8]| {
     // No anchors, 2026-05-29: the paths fail after everything input-dependent has run.
