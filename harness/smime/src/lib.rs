@@ -4,6 +4,7 @@
 //! Nothing in this crate touches the network, the file system or a clock it was not given: callers
 //! pass bytes and a `now`, which is what makes the lab's snapshots byte-stable.
 
+pub mod ber;
 pub mod certificate;
 pub mod checks;
 pub mod cms;

@@ -11,7 +11,7 @@
 //! `des`/`rc2`/`cbc` for the PKCS#12 PBEs, `hmac`/`sha1`/`sha2` for the MAC. Two pieces exist in no
 //! crate of this generation and are ours: the PKCS#12 key derivation function of RFC 7292
 //! appendix B (`kdf.rs`) and a BER-to-DER pass for the indefinite-length files NSS and Java write
-//! (`ber.rs`).
+//! (`crate::ber`, shared with CMS).
 //!
 //! # Profiles
 //!
@@ -28,7 +28,7 @@
 //! against the real tools.
 
 mod asn1;
-mod ber;
+
 mod kdf;
 mod keymatch;
 mod mac;

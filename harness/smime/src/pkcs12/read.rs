@@ -9,9 +9,10 @@ use x509_cert::attr::Attribute;
 use super::asn1::{CertBag, EncryptedData, EncryptedPrivateKeyInfo, Pfx, SafeBag, oid};
 use super::pbe::{self, DecryptError};
 use super::{
-    EncryptedPart, EncryptionUse, Pkcs12Contents, Pkcs12Error, Pkcs12Key, Pkcs12Protection, ber,
-    mac, public_key_matches,
+    EncryptedPart, EncryptionUse, Pkcs12Contents, Pkcs12Error, Pkcs12Key, Pkcs12Protection, mac,
+    public_key_matches,
 };
+use crate::ber;
 
 /// A safeContentsBag may nest SafeContents; real files never go deeper than one level.
 const MAX_BAG_NESTING: usize = 4;

@@ -9,7 +9,8 @@
 //! The `cms` crate supplies the typed ASN.1; everything cryptographic (and decryption, which the
 //! crate does not do) is built here on RustCrypto primitives.
 
-mod ber;
+use crate::ber;
+
 pub mod content_cipher;
 pub mod key_agreement;
 pub mod key_transport;
