@@ -90,7 +90,7 @@ fn create_writes_a_private_file_that_inspect_describes() {
         assert_eq!(json.status.code(), Some(0));
         let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
         assert_eq!(
-            value["certificates"][0]["sha1_thumbprint"],
+            value["certificates"][0]["thumbprint"],
             ALICE_SIGN_THUMBPRINT
         );
         assert_eq!(value["keys"][0]["matches_certificate"]["result"], "yes");

@@ -196,3 +196,98 @@ mod tests {
         ));
     }
 }
+
+/// A certificate as every report shows it: the certificate check's header (`smime-lab cert`), a
+/// verdict's signer and carried certificates (`smime-lab verify`, OWA validation), a PKCS#12
+/// file's certificates (`smime-lab pkcs12 inspect`). One shape and one spelling of each fact, so
+/// the same certificate reads the same everywhere.
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct CertificateSummary {
+    /// Subject DN (RFC 4514), or why the certificate could not be parsed.
+    pub subject: String,
+    /// Issuer DN (RFC 4514).
+    pub issuer: String,
+    /// Serial number, lower-case hex without separators.
+    pub serial: String,
+    /// SHA-1 of the DER certificate, upper-case hex: the thumbprint Windows and Exchange show.
+    /// Empty when the bytes are not known and the certificate does not re-encode.
+    pub thumbprint: String,
+    /// NotBefore, RFC 3339.
+    pub not_before: String,
+    /// NotAfter, RFC 3339.
+    pub not_after: String,
+    /// For example `RSA-2048`, `ECDSA P-256` or `Ed25519`.
+    pub key: String,
+    /// Email addresses in the subject alternative name (rfc822Name and SmtpUTF8Mailbox), as
+    /// written.
+    #[serde(default)]
+    pub emails: Vec<String>,
+}
+
+impl CertificateSummary {
+    /// The summary of a certificate as it arrived: the thumbprint over its original bytes.
+    pub fn of_der(certificate: &Certificate, der: &[u8]) -> Self {
+        CertificateSummary {
+            thumbprint: sha1_thumbprint(der),
+            ..Self::of(certificate)
+        }
+    }
+
+    /// The summary of a decoded certificate, its thumbprint over the re-encoding (prefer
+    /// [`CertificateSummary::of_der`] when the bytes are at hand).
+    pub fn of(certificate: &Certificate) -> Self {
+        CertificateSummary {
+            subject: subject_string(certificate),
+            issuer: issuer_string(certificate),
+            serial: hex::encode(certificate.tbs_certificate().serial_number().as_bytes()),
+            thumbprint: sha1_thumbprint_of(certificate).unwrap_or_default(),
+            not_before: rfc3339(not_before(certificate)),
+            not_after: rfc3339(not_after(certificate)),
+            key: crate::cms::verdict::key_description(certificate),
+            emails: subject_alt_name_emails(certificate),
+        }
+    }
+
+    /// Bytes that are not a certificate: the subject says why, the thumbprint still names them.
+    pub fn unparseable(der: &[u8], why: impl std::fmt::Display) -> Self {
+        CertificateSummary {
+            subject: format!("(not parseable as X.509: {why})"),
+            issuer: String::new(),
+            serial: String::new(),
+            thumbprint: sha1_thumbprint(der),
+            not_before: String::new(),
+            not_after: String::new(),
+            key: String::new(),
+            emails: Vec::new(),
+        }
+    }
+}
+
+/// id-on-SmtpUTF8Mailbox (RFC 9598): an internationalised mailbox in an otherName. Not in
+/// `const_oid::db`, hence spelled out.
+pub(crate) const ID_ON_SMTP_UTF8_MAILBOX: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.8.9");
+
+/// The rfc822Name and SmtpUTF8Mailbox entries of the subject alternative name, in order.
+fn subject_alt_name_emails(certificate: &Certificate) -> Vec<String> {
+    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::name::GeneralName;
+    let Ok(Some((_, san))) = certificate
+        .tbs_certificate()
+        .get_extension::<SubjectAltName>()
+    else {
+        return Vec::new();
+    };
+    san.0
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::Rfc822Name(s) => Some(s.to_string()),
+            GeneralName::OtherName(other) if other.type_id == ID_ON_SMTP_UTF8_MAILBOX => {
+                other.value.decode_as::<String>().ok()
+            }
+            _ => None,
+        })
+        .collect()
+}

@@ -280,7 +280,7 @@ pub fn document() -> Value {
                     "certificate": {"type": "object", "description": "A certificate only.", "properties": {
                         "subject": {"type": "string"}, "issuer": {"type": "string"}, "serial": {"type": "string"},
                         "thumbprint": {"type": "string"}, "not_before": {"type": "string"}, "not_after": {"type": "string"},
-                        "key": {"type": "string"}
+                        "key": {"type": "string"}, "emails": {"type": "array", "items": {"type": "string"}}
                     }},
                     "sendAllowed": {"type": "boolean", "description": "A certificate only: false when OWACheckCRLOnSend is true and a CRL is unreachable."},
                     "crl": {"type": "object", "properties": {

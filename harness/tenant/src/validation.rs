@@ -25,7 +25,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use smime::cms::verdict::CertificateSummary;
+use smime::certificate::CertificateSummary;
 use smime::cms::{Certificate, Layer, OpenedMessage, Revocation, Status, VerifyContext};
 use smime::key::PrivateKey;
 use time::OffsetDateTime;

@@ -179,7 +179,7 @@ fn render(file: &Path, summary: &Pkcs12Summary) -> String {
         out += &format!("  [{index}] {}\n", cert.subject);
         out += &format!(
             "      SHA-1 {}  serial {}  until {}\n",
-            cert.sha1_thumbprint, cert.serial, cert.not_after
+            cert.thumbprint, cert.serial, cert.not_after
         );
         out += &format!("      issuer {}\n", cert.issuer);
     }

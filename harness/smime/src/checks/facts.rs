@@ -14,10 +14,7 @@ use x509_cert::ext::pkix::{
 };
 use x509_cert::time::Time;
 
-/// id-on-SmtpUTF8Mailbox (RFC 9598): an internationalised mailbox in an otherName. Not in
-/// `const_oid::db`, hence spelled out.
-pub(crate) const ID_ON_SMTP_UTF8_MAILBOX: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.8.9");
+pub(crate) use crate::certificate::ID_ON_SMTP_UTF8_MAILBOX;
 
 /// The public key of a certificate, as far as the checks care.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,8 +11,9 @@ use x509_cert::Certificate;
 use super::catalogue::*;
 use super::facts::{Facts, KeyKind, KeyRole, oid_name};
 use super::path::{self, MAX_DEPTH, Path, PathEnd};
-use super::report::{CertificateSummary, Finding, Report, Severity};
+use super::report::{Finding, Report, Severity};
 use super::signature::{Scheme, Verdict};
+use crate::certificate::CertificateSummary;
 use crate::key::PrivateKey;
 
 /// How long before notAfter a certificate counts as expiring (PKI-VAL-003).
@@ -772,23 +773,11 @@ fn cross_check_with_webpki(
     }
 }
 
+/// The report's header: the one summary every report prints, its thumbprint over the bytes read.
 fn summary(facts: &Facts<'_>) -> CertificateSummary {
-    use crate::certificate::rfc3339;
-    let tbs = facts.cert.tbs_certificate();
-    let der = facts
-        .der
-        .as_ref()
-        .map(|d| d.certificate.clone())
-        .unwrap_or_default();
-    CertificateSummary {
-        subject: tbs.subject().to_string(),
-        issuer: tbs.issuer().to_string(),
-        serial: hex::encode(tbs.serial_number().as_bytes()),
-        thumbprint: crate::certificate::sha1_thumbprint(&der),
-        not_before: rfc3339(facts.not_before),
-        not_after: rfc3339(facts.not_after),
-        key: facts.key.name(),
-        emails: facts.emails(),
+    match &facts.der {
+        Some(der) => CertificateSummary::of_der(facts.cert, &der.certificate),
+        None => CertificateSummary::of(facts.cert),
     }
 }
 

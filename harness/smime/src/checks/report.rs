@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::certificate::CertificateSummary;
+
 use super::catalogue::CheckInfo;
 
 /// How much a finding matters. The order is the order a person reads them in: errors first.
@@ -85,23 +87,6 @@ impl fmt::Display for Finding {
             self.id, self.severity, self.message, self.source
         )
     }
-}
-
-/// Facts about the certificate that was checked, for the report's header and for JSON consumers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CertificateSummary {
-    pub subject: String,
-    pub issuer: String,
-    /// Serial number, lower-case hex without separators.
-    pub serial: String,
-    /// SHA-1 of the DER certificate, upper-case hex: the thumbprint Windows and Exchange show.
-    pub thumbprint: String,
-    pub not_before: String,
-    pub not_after: String,
-    /// For example `RSA-2048` or `ECDSA P-256`.
-    pub key: String,
-    /// Email addresses in the subject alternative name (rfc822Name and SmtpUTF8Mailbox).
-    pub emails: Vec<String>,
 }
 
 /// The findings of one check run, errors first, then warnings, then information; within a severity

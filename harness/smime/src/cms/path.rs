@@ -15,7 +15,7 @@ use x509_cert::ext::pkix::{CrlDistributionPoints, KeyUsage};
 
 use super::address::certificate_mailboxes;
 use super::algorithms::{oid_name, oids, rsa_public_key};
-use super::verdict::{SignerReport, Status, Verdict, certificate_summary_der};
+use super::verdict::{SignerReport, Status, Verdict};
 use super::verify::{VerifyContext, check_signer_key_size, check_signer_path};
 
 /// Revocation checking, decided by the caller (this crate does no I/O).
@@ -98,7 +98,7 @@ pub fn check_certificate(
             })
         })
         .collect();
-    let summary = certificate_summary_der(&held.cert, &held.der);
+    let summary = crate::certificate::CertificateSummary::of_der(&held.cert, &held.der);
     let mailboxes = certificate_mailboxes(&held.cert);
     v.certificates = vec![summary.clone()];
     v.signer = Some(SignerReport {

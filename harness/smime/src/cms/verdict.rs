@@ -5,6 +5,8 @@ use der::{Tag, Tagged};
 use serde::{Deserialize, Serialize};
 use x509_cert::Certificate;
 
+pub use crate::certificate::CertificateSummary;
+
 /// What a verifier concluded. Only `Valid` means "a valid signature from the From address".
 /// Every other status is a reason not to trust the message, ordered roughly by how early in
 /// verification it is found.
@@ -115,21 +117,6 @@ pub struct MimeNode {
     pub path: String,
     pub content_type: String,
     pub role: PartRole,
-}
-
-/// A certificate as reports show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct CertificateSummary {
-    pub subject: String,
-    pub issuer: String,
-    /// Serial number, hex.
-    pub serial: String,
-    /// SHA-1 of the DER certificate, upper-case hex: the thumbprint Windows and Exchange show.
-    pub thumbprint: String,
-    pub not_before: String,
-    pub not_after: String,
-    /// e.g. `RSA-2048`, `ECDSA P-256`, `Ed25519`.
-    pub key: String,
 }
 
 /// The signer, with the mailboxes its certificate is issued to.
@@ -364,26 +351,4 @@ pub(crate) fn key_description(cert: &Certificate) -> String {
         return "DSA".to_owned();
     }
     super::algorithms::oid_name(&oid)
-}
-
-/// The summary of a certificate as it arrived: the thumbprint over its original bytes.
-pub(crate) fn certificate_summary_der(cert: &Certificate, der: &[u8]) -> CertificateSummary {
-    CertificateSummary {
-        thumbprint: crate::certificate::sha1_thumbprint(der),
-        ..certificate_summary(cert)
-    }
-}
-
-pub(crate) fn certificate_summary(cert: &Certificate) -> CertificateSummary {
-    let tbs = cert.tbs_certificate();
-    CertificateSummary {
-        subject: tbs.subject().to_string(),
-        issuer: tbs.issuer().to_string(),
-        serial: hex::encode(tbs.serial_number().as_bytes()),
-        // Empty when the certificate does not re-encode (the report still names it).
-        thumbprint: crate::certificate::sha1_thumbprint_of(cert).unwrap_or_default(),
-        not_before: format_time(&tbs.validity().not_before),
-        not_after: format_time(&tbs.validity().not_after),
-        key: key_description(cert),
-    }
 }

@@ -44,8 +44,7 @@ use const_oid::ObjectIdentifier;
 pub use keymatch::public_key_matches;
 pub use read::read_pkcs12;
 pub use summary::{
-    AlgorithmSummary, CertificateSummary, EncryptionSummary, KeyMatch, KeySummary, Pkcs12Summary,
-    summarize,
+    AlgorithmSummary, EncryptionSummary, KeyMatch, KeySummary, Pkcs12Summary, summarize,
 };
 pub use write::write_pkcs12;
 

@@ -7,6 +7,8 @@ use der::Decode;
 use der::asn1::ObjectIdentifier;
 use serde::Serialize;
 
+use crate::certificate::CertificateSummary;
+
 use super::{
     AlgorithmUse, EncryptedPart, Pkcs12Contents, Pkcs12Error, algorithm_name, public_key_matches,
 };
@@ -51,21 +53,6 @@ pub struct EncryptionSummary {
     /// How it is encrypted.
     #[serde(flatten)]
     pub algorithm: AlgorithmSummary,
-}
-
-/// One certificate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CertificateSummary {
-    /// Subject DN (RFC 4514), or why the certificate could not be parsed.
-    pub subject: String,
-    /// Issuer DN (RFC 4514).
-    pub issuer: String,
-    /// Serial number, colon-separated hex.
-    pub serial: String,
-    /// notAfter.
-    pub not_after: String,
-    /// SHA-1 of the DER certificate in upper-case hex: the "thumbprint" Windows and Exchange show.
-    pub sha1_thumbprint: String,
 }
 
 /// One private key, described without its bytes.
@@ -171,25 +158,9 @@ fn algorithm_summary(algorithm: &AlgorithmUse) -> AlgorithmSummary {
 }
 
 fn certificate_summary(der: &[u8]) -> CertificateSummary {
-    let sha1_thumbprint = crate::certificate::sha1_thumbprint(der);
     match x509_cert::Certificate::from_der(der) {
-        Ok(cert) => {
-            let tbs = cert.tbs_certificate();
-            CertificateSummary {
-                subject: tbs.subject().to_string(),
-                issuer: tbs.issuer().to_string(),
-                serial: tbs.serial_number().to_string(),
-                not_after: tbs.validity().not_after.to_string(),
-                sha1_thumbprint,
-            }
-        }
-        Err(error) => CertificateSummary {
-            subject: format!("(not parseable as X.509: {error})"),
-            issuer: String::new(),
-            serial: String::new(),
-            not_after: String::new(),
-            sha1_thumbprint,
-        },
+        Ok(cert) => CertificateSummary::of_der(&cert, der),
+        Err(error) => CertificateSummary::unparseable(der, error),
     }
 }
 
@@ -276,7 +247,7 @@ mod tests {
             summary.certificates[0].subject,
             "CN=Carlos Turing,OU=LAMPS WG,O=IETF"
         );
-        assert_eq!(summary.certificates[0].sha1_thumbprint.len(), 40);
+        assert_eq!(summary.certificates[0].thumbprint.len(), 40);
         let algorithms: Vec<_> = summary.keys.iter().map(|k| k.algorithm.as_str()).collect();
         assert_eq!(algorithms, ["X25519", "Ed25519"]);
         assert!(matches!(

@@ -29,7 +29,7 @@ use crate::cms::attributes::{
     EncryptionKeyPreference, SmimeCapabilities, attribute_name, describe_capability,
 };
 use crate::cms::envelope::{content_cipher, key_transport};
-use crate::cms::verdict::{certificate_summary_der, format_time};
+use crate::cms::verdict::format_time;
 
 pub(super) fn version(v: CmsVersion) -> u8 {
     v as u8
@@ -67,7 +67,7 @@ pub(super) fn carried_certificate(choice: &Any) -> CarriedCertificate {
     };
     match Certificate::from_der(&der).or_else(|_| Certificate::from_ber(&der)) {
         Ok(cert) => {
-            let s = certificate_summary_der(&cert, &der);
+            let s = crate::certificate::CertificateSummary::of_der(&cert, &der);
             CarriedCertificate {
                 subject: Some(s.subject),
                 issuer: Some(s.issuer),
