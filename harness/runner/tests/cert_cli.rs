@@ -1,12 +1,9 @@
 //! `smime-lab cert check` end to end, on certificates made by the `openssl` command-line tool:
 //! exit codes, the finding ids, JSON output, and that key material never reaches the output.
 
-#[path = "../../smime/src/checks/test_pki.rs"]
-mod test_pki;
-
 use std::process::{Command, Output};
 
-use test_pki::{ALICE, TestPki};
+use test_support::pki::{ALICE, TestPki};
 
 fn smime_lab(args: &[&str]) -> Output {
     let pki = TestPki::get();
@@ -68,7 +65,7 @@ fn a_good_bundle_passes_with_exit_0() {
 
 #[test]
 fn chain_files_and_der_input_work_the_same() {
-    let der = test_pki::openssl(
+    let der = test_support::pki::openssl(
         TestPki::get().dir(),
         &["x509", "-in", "good.pem", "-outform", "DER"],
     )

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use test_support::openssl_ca::{Ca, Key, Profile, ROOT_EXTENSIONS, user_extensions};
 use test_support::{openssl, run_ok, vector_path};
 
 const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
@@ -282,92 +283,28 @@ fn revocation_through_the_crl_distribution_point() {
     let p = |n: &str| d.join(n).to_str().unwrap().to_owned();
     let mut server = CrlServer::start();
 
-    // A CA with `openssl ca`, a user whose certificate points at the local server.
-    std::fs::create_dir(d.join("newcerts")).unwrap();
-    write(d, "index.txt", b"");
-    write(d, "serial", b"1000\n");
-    write(d, "crlnumber", b"01\n");
-    let config = format!(
-        "[ca]\ndefault_ca = CA_default\n\
-[CA_default]\ndir = {dir}\ndatabase = $dir/index.txt\nnew_certs_dir = $dir/newcerts\n\
-certificate = $dir/ca.crt\nprivate_key = $dir/ca.key\nserial = $dir/serial\ncrlnumber = $dir/crlnumber\n\
-default_md = sha256\ndefault_days = 365\ndefault_crl_days = 30\npolicy = policy_any\nunique_subject = no\n\
-[policy_any]\ncommonName = supplied\norganizationName = optional\n\
-[usr_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\n\
-extendedKeyUsage = emailProtection\nsubjectAltName = email:dave@example.test\nsubjectKeyIdentifier = hash\n\
-authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
-[crl_ext]\nauthorityKeyIdentifier = keyid\n",
-        dir = d.display(),
-        url = server.url
-    );
-    let cnf = write(d, "ca.cnf", config.as_bytes());
-    run_ok(openssl().args([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &p("ca.key"),
-        "-out",
-        &p("ca.crt"),
-        "-subj",
-        "/O=smime-lab tests/CN=CRL Test CA",
-        "-days",
-        "365",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-        "-addext",
-        "subjectKeyIdentifier=hash",
-    ]));
-    run_ok(openssl().args([
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &p("user.key"),
-        "-out",
-        &p("user.csr"),
-        "-subj",
-        "/O=smime-lab tests/CN=dave@example.test",
-    ]));
-    run_ok(openssl().args([
+    // A CA made by openssl, a user whose certificate points at the local server.
+    let ca = Ca::self_signed(
+        d,
         "ca",
-        "-batch",
-        "-config",
-        &cnf,
-        "-extensions",
-        "usr_ext",
-        "-notext",
-        "-in",
-        &p("user.csr"),
-        "-out",
-        &p("user.crt"),
-    ]));
+        &Profile::new("/O=smime-lab tests/CN=CRL Test CA", Key::Rsa(2048))
+            .extensions(ROOT_EXTENSIONS)
+            .extensions(["subjectKeyIdentifier=hash"]),
+    );
+    let user = ca.issue(
+        "user",
+        &Profile::new("/O=smime-lab tests/CN=dave@example.test", Key::Rsa(2048))
+            .serial(0x1000)
+            .extensions(user_extensions(
+                "dave@example.test",
+                "digitalSignature,keyEncipherment",
+            ))
+            .extensions([format!("crlDistributionPoints=URI:{}", server.url)]),
+    );
+    // The CRL as it stands, as PEM (`<name>.pem`, for --crl) and DER (served).
     let gencrl = |name: &str| -> Vec<u8> {
-        run_ok(openssl().args([
-            "ca",
-            "-config",
-            &cnf,
-            "-gencrl",
-            "-crlexts",
-            "crl_ext",
-            "-out",
-            &p(&format!("{name}.pem")),
-        ]));
-        run_ok(openssl().args([
-            "crl",
-            "-in",
-            &p(&format!("{name}.pem")),
-            "-outform",
-            "der",
-            "-out",
-            &p(&format!("{name}.der")),
-        ]));
-        std::fs::read(d.join(format!("{name}.der"))).unwrap()
+        ca.write_crl(&format!("{name}.pem"), false);
+        std::fs::read(ca.write_crl(&format!("{name}.der"), true)).unwrap()
     };
     server.serve(gencrl("crl-empty"));
 
@@ -375,11 +312,11 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
     let signed = smime_lab(&[
         "sign",
         "--cert",
-        &p("user.crt"),
+        &p("user.pem"),
         "--key",
         &p("user.key"),
         "--chain",
-        &p("ca.crt"),
+        &p("ca.pem"),
         &input,
     ]);
     assert!(
@@ -388,7 +325,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
         String::from_utf8_lossy(&signed.stderr)
     );
     let msg = write(d, "signed.eml", &signed.stdout);
-    let ca_crt = p("ca.crt");
+    let ca_crt = p("ca.pem");
     let verify = |extra: &[&str]| {
         let mut args = vec![
             "verify",
@@ -414,7 +351,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:{url}\n\
     assert_eq!((code, status.as_str()), (Some(0), "valid"), "{stderr}");
     assert!(stderr.contains("fetched the CRL"), "{stderr}");
 
-    run_ok(openssl().args(["ca", "-config", &cnf, "-revoke", &p("user.crt")]));
+    ca.revoke(&user);
     let revoked = gencrl("crl-revoked");
     server.serve(revoked);
     let (code, status, json, _) = verify(&[]);

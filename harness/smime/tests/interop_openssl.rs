@@ -129,7 +129,7 @@ fn openssl_verifies_our_ecdsa_signatures() {
         let (ca, signer) = openssl_ecdsa_signer(dir.path(), curve, &email);
         // After the certificates exist: openssl makes them valid from the current second.
         let now = time::OffsetDateTime::now_utc();
-        let ca_pem = dir.path().join(format!("ca-{curve}.crt"));
+        let ca_pem = dir.path().join(format!("ca-{curve}.pem"));
         for &digest in digests {
             for form in [SignedForm::ClearSigned, SignedForm::OpaqueSigned] {
                 openssl_verifies(
@@ -173,7 +173,7 @@ fn we_verify_what_openssl_signs() {
     let key = vector_path("rfc9216/alice.sign.key");
     let (ec_ca, _) = openssl_ecdsa_signer(dir.path(), "P-256", "erin@example.test");
     let now = time::OffsetDateTime::now_utc();
-    let ec_cert = dir.path().join("ee-P-256.crt");
+    let ec_cert = dir.path().join("ee-P-256.pem");
     let ec_key = dir.path().join("ee-P-256.key");
 
     let variants: Vec<(&str, Vec<&str>, bool)> = vec![

@@ -48,7 +48,7 @@ fn we_verify_what_python_cryptography_signs() {
     let now = time::OffsetDateTime::now_utc();
     let alice_crt = vector_path("rfc9216/alice.sign.crt");
     let alice_key = vector_path("rfc9216/alice.sign.key");
-    let ec_crt = dir.path().join("ee-P-256.crt");
+    let ec_crt = dir.path().join("ee-P-256.pem");
     let ec_key = dir.path().join("ee-P-256.key");
     let cases = [
         (

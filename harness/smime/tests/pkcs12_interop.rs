@@ -10,6 +10,7 @@ use rand_core::SeedableRng;
 use smime::pkcs12::{Pkcs12Error, Pkcs12Profile, public_key_matches, read_pkcs12, write_pkcs12};
 use test_support::gnupg::GnupgHome;
 use test_support::nss::{self, NssDb};
+use test_support::openssl_ca::{Ca, Key, Profile, ROOT_EXTENSIONS, user_extensions};
 use test_support::{openssl, run_any, run_any_with_stdin, run_ok, vector_path};
 
 const PASSWORD: &str = "Lab p4ss";
@@ -51,77 +52,32 @@ impl Identity {
 
     fn new(algorithm: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let p = |name: &str| path(&dir.path().join(name)).to_string();
-        let (ca_key, ca_pem, ee_key, ee_csr, ee_pem) = (
-            p("ca.key"),
-            p("ca.pem"),
-            p("ee.key"),
-            p("ee.csr"),
-            p("ee.pem"),
-        );
-        let newkey: &[&str] = match algorithm {
-            "rsa" => &["-newkey", "rsa:2048"],
-            _ => &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        let key = || match algorithm {
+            "rsa" => Key::Rsa(2048),
+            _ => Key::Ec("P-256".to_owned()),
         };
         // v3 certificates with the usual S/MIME extensions: gpgsm rejects a v1 certificate's chain.
-        let ca_args = [
-            &[
-                "req",
-                "-x509",
-                "-nodes",
-                "-days",
-                "3650",
-                "-subj",
-                "/CN=Interop Test CA",
-            ][..],
-            &["-addext", "basicConstraints=critical,CA:TRUE"],
-            &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            newkey,
-            &["-keyout", &ca_key, "-out", &ca_pem],
-        ]
-        .concat();
-        run_ok(openssl().args(&ca_args));
-        let ee_args = [
-            &[
-                "req",
-                "-nodes",
-                "-subj",
-                "/CN=Alice Interop/emailAddress=alice@contoso.com",
-            ][..],
-            newkey,
-            &["-keyout", &ee_key, "-out", &ee_csr],
-        ]
-        .concat();
-        run_ok(openssl().args(&ee_args));
-        let ee_ext = p("ee.ext");
-        std::fs::write(
-            &ee_ext,
-            "basicConstraints=critical,CA:FALSE\n\
-             keyUsage=critical,digitalSignature,keyEncipherment\n\
-             extendedKeyUsage=emailProtection\n\
-             subjectAltName=email:alice@contoso.com\n\
-             subjectKeyIdentifier=hash\n\
-             authorityKeyIdentifier=keyid\n",
-        )
-        .expect("write the extension file");
-        run_ok(openssl().args([
-            "x509",
-            "-req",
-            "-in",
-            &ee_csr,
-            "-CA",
-            &ca_pem,
-            "-CAkey",
-            &ca_key,
-            "-set_serial",
-            "2",
-            "-days",
-            "365",
-            "-extfile",
-            &ee_ext,
-            "-out",
-            &ee_pem,
-        ]));
+        let ca = Ca::self_signed(
+            dir.path(),
+            "ca",
+            &Profile::new("/CN=Interop Test CA", key())
+                .days(3650)
+                .extensions(ROOT_EXTENSIONS),
+        );
+        let ee = ca.issue(
+            "ee",
+            &Profile::new("/CN=Alice Interop/emailAddress=alice@contoso.com", key())
+                .serial(2)
+                .extensions(user_extensions(
+                    "alice@contoso.com",
+                    "digitalSignature,keyEncipherment",
+                )),
+        );
+        let (ee_key, ee_pem, ca_pem) = (
+            path(&ee.key).to_string(),
+            path(&ee.cert).to_string(),
+            path(&ca.issued.cert).to_string(),
+        );
         let der_of = |args: &[&str]| run_ok(openssl().args(args)).stdout;
         let key = der_of(&[
             "pkcs8", "-topk8", "-nocrypt", "-in", &ee_key, "-outform", "DER",

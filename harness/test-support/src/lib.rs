@@ -9,6 +9,8 @@
 pub mod gnupg;
 pub mod http;
 pub mod nss;
+pub mod openssl_ca;
+pub mod pki;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

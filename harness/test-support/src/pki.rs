@@ -2,12 +2,9 @@
 //! root → intermediate → user chain with every extension Exchange Online and the S/MIME BR want,
 //! ECDSA P-256 and P-384 chains, and one certificate per mistake the checks must catch.
 //!
-//! Shared by the `smime` unit tests and the `runner` CLI tests (which include this file with
-//! `#[path]`), so it depends on nothing but `std`, `tempfile` and `test-support`. Everything is generated once per
-//! test process into a temporary directory. A missing `openssl` fails the test, saying what to
+//! The one OpenSSL-made test PKI of the workspace (`smime`'s certificate-check tests, `runner`'s
+//! `cert` CLI tests). Everything is generated once per test process into a temporary directory. A missing `openssl` fails the test, saying what to
 //! install: a test that cannot run must not pass.
-
-#![allow(dead_code)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,7 +40,7 @@ impl TestPki {
 
 /// Runs `openssl` in `dir`, panicking with its output (or with install advice) on failure.
 pub fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-    test_support::run_ok(test_support::openssl().args(args).current_dir(dir))
+    crate::run_ok(crate::openssl().args(args).current_dir(dir))
 }
 
 /// Extension lines of the good user certificate; variants replace or drop single lines.

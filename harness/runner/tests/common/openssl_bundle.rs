@@ -1,22 +1,19 @@
 //! A vendor bundle made entirely by OpenSSL's command line, as a CA vendor would hand one over:
 //! a root and an issuing CA, RSA users with S/MIME certificates, the issuing CA's CRL, PKCS#12
 //! files exported by `openssl pkcs12 -export` with OpenSSL 3's defaults, and `vendor.yaml`.
-//! Nothing of smime-lab's own PKI code is involved: that is the point of the test.
+//! Nothing of smime-lab's own PKI code is involved (`test_support::openssl_ca` drives the
+//! `openssl` binary): that is the point of the test.
 
 use std::path::Path;
-use std::process::Command;
 
+use test_support::openssl_ca::{
+    Ca, ISSUING_CA_EXTENSIONS, Key, Profile, ROOT_EXTENSIONS, user_extensions,
+};
 use test_support::{openssl, run_ok};
 
 pub const PASSWORD: &str = "Fabrikam-p12!";
 pub const CRL_URL: &str = "http://crl.fabrikam.example/issuing.crl";
 pub const ROOT_CRL_URL: &str = "http://crl.fabrikam.example/root.crl";
-
-fn run(dir: &Path, args: &[&str]) {
-    let mut command: Command = openssl();
-    command.current_dir(dir).args(args);
-    run_ok(&mut command);
-}
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write bundle file");
@@ -25,160 +22,62 @@ fn write(dir: &Path, name: &str, text: &str) {
 /// Makes the bundle in `dir` for `users` (local parts at fabrikam.example) and returns nothing:
 /// the directory then holds vendor.yaml, chain.pem, issuing.crl (DER), root.crl (PEM) and `<user>.p12`.
 pub fn make(dir: &Path, users: &[&str]) {
-    write(
+    let root = Ca::self_signed(
         dir,
-        "ca.ext",
-        &format!(
-            "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\ncrlDistributionPoints=URI:{ROOT_CRL_URL}\n"
-        ),
+        "root",
+        &Profile::new("/CN=Fabrikam Root CA/O=Fabrikam", Key::Rsa(3072))
+            .days(3650)
+            .extensions(ROOT_EXTENSIONS)
+            .extensions(["subjectKeyIdentifier=hash"]),
     );
-    write(
-        dir,
-        "ca.cnf",
-        "[ca]\ndefault_ca=issuing\n[issuing]\ndatabase=index.txt\ncertificate=issuing.pem\nprivate_key=issuing.key\ndefault_md=sha256\ndefault_crl_days=30\ncrl_extensions=crl_ext\n[root]\ndatabase=root-index.txt\ncertificate=root.pem\nprivate_key=root.key\ndefault_md=sha256\ndefault_crl_days=30\ncrl_extensions=crl_ext\n[crl_ext]\nauthorityKeyIdentifier=keyid\n",
+    let issuing = root.issue_ca(
+        "issuing",
+        &Profile::new("/CN=Fabrikam Issuing CA/O=Fabrikam", Key::Rsa(2048))
+            .days(1825)
+            .serial(4096)
+            .extensions(ISSUING_CA_EXTENSIONS)
+            .extensions([format!("crlDistributionPoints=URI:{ROOT_CRL_URL}")]),
     );
-    write(dir, "index.txt", "");
-    write(dir, "root-index.txt", "");
-    run(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:3072",
-            "-nodes",
-            "-keyout",
-            "root.key",
-            "-out",
-            "root.pem",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=Fabrikam Root CA/O=Fabrikam",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-addext",
-            "subjectKeyIdentifier=hash",
-        ],
-    );
-    run(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "issuing.key",
-            "-out",
-            "issuing.csr",
-            "-subj",
-            "/CN=Fabrikam Issuing CA/O=Fabrikam",
-        ],
-    );
-    run(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "issuing.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-set_serial",
-            "4096",
-            "-out",
-            "issuing.pem",
-            "-days",
-            "1825",
-            "-sha256",
-            "-extfile",
-            "ca.ext",
-        ],
-    );
-    issue_crl(dir);
-    run(
-        dir,
-        &[
-            "ca", "-config", "ca.cnf", "-name", "root", "-gencrl", "-out", "root.crl",
-        ],
-    );
-    let root = std::fs::read_to_string(dir.join("root.pem")).expect("root.pem");
-    let issuing = std::fs::read_to_string(dir.join("issuing.pem")).expect("issuing.pem");
-    write(dir, "chain.pem", &format!("{root}{issuing}"));
+    issuing.write_crl("issuing.crl", true);
+    root.write_crl("root.crl", false);
+    let root_pem = std::fs::read_to_string(&root.issued.cert).expect("root.pem");
+    let issuing_pem = std::fs::read_to_string(&issuing.issued.cert).expect("issuing.pem");
+    write(dir, "chain.pem", &format!("{root_pem}{issuing_pem}"));
 
     let mut yaml = String::from(
         "vendor: Fabrikam Issuing Services\ntenant: fabrikam.onmicrosoft.com\nca: chain.pem\ncrls: [issuing.crl, root.crl]\nusers:\n",
     );
-    for (n, user) in users.iter().enumerate() {
+    for (n, user) in (0u64..).zip(users) {
         let mailbox = format!("{user}@fabrikam.example");
-        write(
-            dir,
-            &format!("{user}.ext"),
-            &format!(
-                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:{mailbox}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\ncrlDistributionPoints=URI:{CRL_URL}\ncertificatePolicies=2.23.140.1.5.2.1\n"
-            ),
+        issuing.issue(
+            user,
+            &Profile::new(format!("/CN={user}/emailAddress={mailbox}"), Key::Rsa(2048))
+                .serial(8192 + n)
+                .extensions(user_extensions(
+                    &mailbox,
+                    "digitalSignature,keyEncipherment",
+                ))
+                .extensions([
+                    format!("crlDistributionPoints=URI:{CRL_URL}"),
+                    "certificatePolicies=2.23.140.1.5.2.1".to_owned(),
+                ]),
         );
-        run(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{user}.key"),
-                "-out",
-                &format!("{user}.csr"),
-                "-subj",
-                &format!("/CN={user}/emailAddress={mailbox}"),
-            ],
-        );
-        run(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{user}.csr"),
-                "-CA",
-                "issuing.pem",
-                "-CAkey",
-                "issuing.key",
-                "-set_serial",
-                &format!("{}", 8192 + n),
-                "-out",
-                &format!("{user}.pem"),
-                "-days",
-                "365",
-                "-sha256",
-                "-extfile",
-                &format!("{user}.ext"),
-            ],
-        );
-        run(
-            dir,
-            &[
-                "pkcs12",
-                "-export",
-                "-inkey",
-                &format!("{user}.key"),
-                "-in",
-                &format!("{user}.pem"),
-                "-certfile",
-                "issuing.pem",
-                "-name",
-                user,
-                "-out",
-                &format!("{user}.p12"),
-                "-passout",
-                &format!("pass:{PASSWORD}"),
-            ],
-        );
+        run_ok(openssl().current_dir(dir).args([
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &format!("{user}.key"),
+            "-in",
+            &format!("{user}.pem"),
+            "-certfile",
+            "issuing.pem",
+            "-name",
+            user,
+            "-out",
+            &format!("{user}.p12"),
+            "-passout",
+            &format!("pass:{PASSWORD}"),
+        ]));
         yaml.push_str(&format!(
             "  - {{ mailbox: {mailbox}, pkcs12: {user}.p12, password: \"{PASSWORD}\" }}\n"
         ));
@@ -186,39 +85,10 @@ pub fn make(dir: &Path, users: &[&str]) {
     write(dir, "vendor.yaml", &yaml);
 }
 
-/// Writes the issuing CA's CRL as it stands (`openssl ca -gencrl`) to issuing.crl, as DER.
-fn issue_crl(dir: &Path) {
-    run(
-        dir,
-        &[
-            "ca",
-            "-config",
-            "ca.cnf",
-            "-gencrl",
-            "-out",
-            "issuing.crl.pem",
-        ],
-    );
-    run(
-        dir,
-        &[
-            "crl",
-            "-in",
-            "issuing.crl.pem",
-            "-outform",
-            "DER",
-            "-out",
-            "issuing.crl",
-        ],
-    );
-}
-
 /// Revokes `user`'s certificate in the issuing CA's CRL (`openssl ca -revoke`, then a new CRL),
 /// as a vendor would after a key compromise.
 pub fn revoke(dir: &Path, user: &str) {
-    run(
-        dir,
-        &["ca", "-config", "ca.cnf", "-revoke", &format!("{user}.pem")],
-    );
-    issue_crl(dir);
+    let issuing = Ca::existing(dir, "issuing");
+    issuing.revoke(&Ca::existing(dir, user).issued);
+    issuing.write_crl("issuing.crl", true);
 }

@@ -13,10 +13,8 @@ mod report;
 mod signature;
 
 #[cfg(test)]
-pub(crate) mod test_pki;
-#[cfg(test)]
 mod tests;
 
 pub use catalogue::{CATALOGUE, CheckInfo, catalogue_markdown, lookup};
 pub use profile::{CertificateUnderTest, EXPIRY_WARNING_DAYS, check_certificate};
-pub use report::{CertificateSummary, Finding, Report, Severity};
+pub use report::{Finding, Report, Severity};

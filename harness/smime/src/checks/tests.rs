@@ -1,4 +1,4 @@
-//! The certificate checks against certificates made by OpenSSL (see `test_pki`): one test per
+//! The certificate checks against certificates made by OpenSSL (see `test_support::pki`): one test per
 //! check, the good chains staying clean, and the catalogue covering every id that fires.
 
 use std::collections::BTreeSet;
@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};
 use x509_cert::Certificate;
 
-use super::test_pki::{ALICE, TestPki};
 use super::*;
 use crate::key::PrivateKey;
+use test_support::pki::{ALICE, TestPki};
 
 fn cert(file: &str) -> Certificate {
     let pki = TestPki::get();
@@ -601,7 +601,7 @@ fn signed_der_is_the_original_der() {
     // The re-assembled DER must be byte-for-byte what openssl wrote, or signatures would fail.
     for name in ["good", "ec384_user", "pss", "root"] {
         let pki = TestPki::get();
-        let der = super::test_pki::openssl(
+        let der = test_support::pki::openssl(
             pki.dir(),
             &["x509", "-in", &format!("{name}.pem"), "-outform", "DER"],
         )
@@ -639,7 +639,7 @@ fn a_generalized_time_before_2050_still_verifies() {
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("tbs.der"), &tbs_der).unwrap();
     let inter_key = pki.path("inter.key");
-    super::test_pki::openssl(
+    test_support::pki::openssl(
         work.path(),
         &[
             "dgst",
@@ -694,7 +694,7 @@ fn mutated_certificates_never_panic() {
     let user_key = key("user");
     let mut checked = 0;
     for (name, chain) in [("good", &chain[..]), ("ec384_user", &ec_chain[..])] {
-        let der = super::test_pki::openssl(
+        let der = test_support::pki::openssl(
             pki.dir(),
             &["x509", "-in", &format!("{name}.pem"), "-outform", "DER"],
         )

@@ -7,6 +7,9 @@ use std::path::Path;
 
 use smime::cms::mime;
 use smime::cms::{Signer, VerifyContext};
+use test_support::openssl_ca::{
+    Ca, ISSUING_CA_EXTENSIONS, Issued, Key, Profile, ROOT_EXTENSIONS, user_extensions,
+};
 #[allow(unused_imports)] // as with the functions below, each test binary uses a subset
 pub use test_support::{openssl, python, run_any, run_ok, run_openssl, vector, vector_path, write};
 use x509_cert::Certificate;
@@ -131,193 +134,68 @@ Content-Transfer-Encoding: base64\r\n\r\n"
 /// An ECDSA CA and a signer under it, made by openssl in `dir` (valid from now for a year), with
 /// the S/MIME profile: digitalSignature, emailProtection, the address in subjectAltName.
 pub fn openssl_ecdsa_signer(dir: &Path, curve: &str, email: &str) -> (Vec<Certificate>, Signer) {
-    let ca_key = dir.join(format!("ca-{curve}.key"));
-    let ca_crt = dir.join(format!("ca-{curve}.crt"));
-    run_ok(openssl().args([
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        &format!("ec_paramgen_curve:{curve}"),
-        "-nodes",
-        "-keyout",
-        ca_key.to_str().unwrap(),
-        "-out",
-        ca_crt.to_str().unwrap(),
-        "-subj",
-        &format!("/O=smime-lab tests/CN=Test {curve} CA"),
-        "-days",
-        "365",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]));
-    let ee_key = dir.join(format!("ee-{curve}.key"));
-    let csr = dir.join(format!("ee-{curve}.csr"));
-    let ee_crt = dir.join(format!("ee-{curve}.crt"));
-    run_ok(openssl().args([
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        &format!("ec_paramgen_curve:{curve}"),
-        "-nodes",
-        "-keyout",
-        ee_key.to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-        "-subj",
-        &format!("/O=smime-lab tests/CN={email}"),
-    ]));
-    let ext = write(
+    let ca = Ca::self_signed(
         dir,
-        &format!("ee-{curve}.ext"),
-        format!(
-            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectAltName=email:{email}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        &format!("ca-{curve}"),
+        &Profile::new(
+            format!("/O=smime-lab tests/CN=Test {curve} CA"),
+            Key::Ec(curve.to_owned()),
         )
-        .as_bytes(),
+        .extensions(ROOT_EXTENSIONS),
     );
-    run_ok(openssl().args([
-        "x509",
-        "-req",
-        "-in",
-        csr.to_str().unwrap(),
-        "-CA",
-        ca_crt.to_str().unwrap(),
-        "-CAkey",
-        ca_key.to_str().unwrap(),
-        "-CAcreateserial",
-        "-days",
-        "365",
-        "-sha256",
-        "-extfile",
-        ext.to_str().unwrap(),
-        "-out",
-        ee_crt.to_str().unwrap(),
-    ]));
-    let ca = smime::certificate::parse_certificates(&std::fs::read(&ca_crt).unwrap()).unwrap();
+    let ee = ca.issue(
+        &format!("ee-{curve}"),
+        &Profile::new(
+            format!("/O=smime-lab tests/CN={email}"),
+            Key::Ec(curve.to_owned()),
+        )
+        .extensions(user_extensions(email, "digitalSignature")),
+    );
+    let ca_certificates = smime::certificate::parse_certificates(&ca.issued.cert_pem()).unwrap();
     let signer = Signer {
-        certificate: smime::certificate::parse_certificates(&std::fs::read(&ee_crt).unwrap())
-            .unwrap()
-            .remove(0),
-        key: smime::key::PrivateKey::from_pem_or_der(&std::fs::read(&ee_key).unwrap()).unwrap(),
-        chain: ca.clone(),
+        certificate: load_certificate(&ee),
+        key: smime::key::PrivateKey::from_pem_or_der(&ee.key_pem()).unwrap(),
+        chain: ca_certificates.clone(),
         encryption_certificate: None,
     };
-    (ca, signer)
+    (ca_certificates, signer)
 }
 
 /// A root, an issuing intermediate and an RSA-2048 user under it, made by openssl in `dir`
 /// (valid from now for a year). Returns (root, intermediate, signer with chain [intermediate,
 /// root]).
 pub fn openssl_rsa_three_level(dir: &Path, email: &str) -> (Certificate, Certificate, Signer) {
-    let p = |n: &str| dir.join(n).to_str().unwrap().to_owned();
-    run_ok(openssl().args([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &p("root.key"),
-        "-out",
-        &p("root.crt"),
-        "-subj",
-        "/O=smime-lab tests/CN=Test Root",
-        "-days",
-        "365",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]));
-    write(
+    let root = Ca::self_signed(
         dir,
-        "ca.ext",
-        b"basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+        "root",
+        &Profile::new("/O=smime-lab tests/CN=Test Root", Key::Rsa(2048))
+            .extensions(ROOT_EXTENSIONS),
     );
-    run_ok(openssl().args([
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &p("int.key"),
-        "-out",
-        &p("int.csr"),
-        "-subj",
-        "/O=smime-lab tests/CN=Test Issuing CA",
-    ]));
-    run_ok(openssl().args([
-        "x509",
-        "-req",
-        "-in",
-        &p("int.csr"),
-        "-CA",
-        &p("root.crt"),
-        "-CAkey",
-        &p("root.key"),
-        "-CAcreateserial",
-        "-days",
-        "365",
-        "-sha256",
-        "-extfile",
-        &p("ca.ext"),
-        "-out",
-        &p("int.crt"),
-    ]));
-    write(
-        dir,
-        "user.ext",
-        format!(
-            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:{email}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-        )
-        .as_bytes(),
+    let int = root.issue_ca(
+        "int",
+        &Profile::new("/O=smime-lab tests/CN=Test Issuing CA", Key::Rsa(2048))
+            .extensions(ISSUING_CA_EXTENSIONS),
     );
-    run_ok(openssl().args([
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        &p("user.key"),
-        "-out",
-        &p("user.csr"),
-        "-subj",
-        &format!("/O=smime-lab tests/CN={email}"),
-    ]));
-    run_ok(openssl().args([
-        "x509",
-        "-req",
-        "-in",
-        &p("user.csr"),
-        "-CA",
-        &p("int.crt"),
-        "-CAkey",
-        &p("int.key"),
-        "-CAcreateserial",
-        "-days",
-        "365",
-        "-sha256",
-        "-extfile",
-        &p("user.ext"),
-        "-out",
-        &p("user.crt"),
-    ]));
-    let load = |n: &str| {
-        smime::certificate::parse_certificates(&std::fs::read(dir.join(n)).unwrap())
-            .unwrap()
-            .remove(0)
-    };
-    let (root, int) = (load("root.crt"), load("int.crt"));
+    let user = int.issue(
+        "user",
+        &Profile::new(format!("/O=smime-lab tests/CN={email}"), Key::Rsa(2048))
+            .extensions(user_extensions(email, "digitalSignature,keyEncipherment")),
+    );
+    let (root, int) = (
+        load_certificate(&root.issued),
+        load_certificate(&int.issued),
+    );
     let signer = Signer {
-        certificate: load("user.crt"),
-        key: smime::key::PrivateKey::from_pem_or_der(&std::fs::read(dir.join("user.key")).unwrap())
-            .unwrap(),
+        certificate: load_certificate(&user),
+        key: smime::key::PrivateKey::from_pem_or_der(&user.key_pem()).unwrap(),
         chain: vec![int.clone(), root.clone()],
         encryption_certificate: None,
     };
     (root, int, signer)
+}
+
+fn load_certificate(issued: &Issued) -> Certificate {
+    smime::certificate::parse_certificates(&issued.cert_pem())
+        .unwrap()
+        .remove(0)
 }

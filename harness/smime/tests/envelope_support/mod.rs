@@ -66,26 +66,16 @@ pub fn python_run(script: &str, args: &[&str]) -> Output {
 
 /// Self-signed test certificates made by OpenSSL (a peer), for key types the vectors lack.
 pub fn openssl_ec_cert(dir: &Path, name: &str, curve: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(format!("{name}.key"));
-    let cert = dir.join(format!("{name}.crt"));
-    run_openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        &format!("ec_paramgen_curve:{curve}"),
-        "-nodes",
-        "-keyout",
-        key.to_str().expect("path"),
-        "-out",
-        cert.to_str().expect("path"),
-        "-subj",
-        &format!("/CN={name}/emailAddress={name}@example.com"),
-        "-days",
-        "3650",
-        "-addext",
-        "keyUsage=keyAgreement",
-    ]);
-    (cert, key)
+    let issued = test_support::openssl_ca::Ca::self_signed(
+        dir,
+        name,
+        &test_support::openssl_ca::Profile::new(
+            format!("/CN={name}/emailAddress={name}@example.com"),
+            test_support::openssl_ca::Key::Ec(curve.to_owned()),
+        )
+        .days(3650)
+        .extensions(["keyUsage=keyAgreement"]),
+    )
+    .issued;
+    (issued.cert, issued.key)
 }

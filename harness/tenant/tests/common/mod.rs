@@ -225,31 +225,19 @@ pub fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
     test_support::run_ok(test_support::openssl().args(args).current_dir(dir)).stdout
 }
 
-/// A self-signed certificate made by openssl, as DER. `key` is `rsa:2048` or `ec`; `exts` are
-/// `-addext` values; `days` its validity from now (real time).
+/// A self-signed certificate made by openssl, as DER. `key` is `rsa:2048` or `ec` (P-256); `exts`
+/// are extension lines; `days` its validity from now (real time).
 pub fn openssl_cert(dir: &Path, name: &str, key: &str, days: u32, exts: &[&str]) -> Vec<u8> {
-    let key_file = format!("{name}.key");
-    let cert_file = format!("{name}.der");
-    let subject = format!("/CN={name}");
-    let days = days.to_string();
-    let mut args: Vec<&str> = vec!["req", "-x509", "-nodes", "-subj", &subject, "-days", &days];
-    let ec_params;
-    if key == "ec" {
-        ec_params = "ec:prime256v1.pem".to_owned();
-        openssl(
-            &["ecparam", "-name", "prime256v1", "-out", "prime256v1.pem"],
-            dir,
-        );
-        args.extend_from_slice(&["-newkey", &ec_params]);
-    } else {
-        args.extend_from_slice(&["-newkey", key]);
-    }
-    args.extend_from_slice(&["-keyout", &key_file, "-outform", "DER", "-out", &cert_file]);
-    for ext in exts {
-        args.extend_from_slice(&["-addext", ext]);
-    }
-    openssl(&args, dir);
-    std::fs::read(dir.join(&cert_file)).expect("openssl wrote the certificate")
+    use test_support::openssl_ca::{Ca, Key, Profile};
+    let key = match key {
+        "rsa:2048" => Key::Rsa(2048),
+        "ec" => Key::Ec("prime256v1".to_owned()),
+        other => panic!("no test key {other}: use rsa:2048 or ec"),
+    };
+    let profile = Profile::new(format!("/CN={name}"), key)
+        .days(days)
+        .extensions(exts);
+    Ca::self_signed(dir, name, &profile).issued.cert_der()
 }
 
 /// The SHA-1 thumbprint as openssl prints it, without colons.
