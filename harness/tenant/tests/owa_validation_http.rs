@@ -14,12 +14,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::*;
+use crl::HostMap;
 use serde_json::{Value, json};
 use smime::cms::envelope::{EncryptOptions, Recipient};
 use smime::cms::path::CRL_OFFLINE_TEXT;
 use smime::cms::{Certificate, SignOptions, Signer};
 use tenant::Clock;
-use tenant::crl::HostMap;
 
 /// The PKI's `now`; the tenant clock is set a little later on the same day (CRLs are fresh until
 /// 2026-01-08, certificates valid until the end of 2026).
