@@ -3,6 +3,9 @@
 //! (`cargo build -p smtp-sink -p tenant`, done by `cargo test --workspace`); a missing one fails
 //! the test with that hint.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use lab::{RuntimeChoice, Service};
