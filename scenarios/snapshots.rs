@@ -9,6 +9,9 @@
 //! sources. This test is a target of the runner package (see its Cargo.toml) whose source is in
 //! `scenarios/`, which puts `scenarios/snapshots/` in review's reach.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -3,8 +3,9 @@
 //!
 //! Chromium reads policy only from a fixed folder, so these tests write there (as root, which CI
 //! is), refuse to overwrite a file they did not create, and remove what they created on every
-//! path, panics included. A file lock serialises them across test threads and processes
-//! (nextest runs each test in its own process).
+//! path, panics included. nextest runs each test in a process of its own; its `chromium` test
+//! group (`.config/nextest.toml`, max-threads 1) runs one at a time. Under `cargo test` the tests
+//! are threads of one process, which a mutex serialises.
 //!
 //! The DevTools connection is `--remote-debugging-pipe`: NUL-terminated JSON messages on file
 //! descriptors 3 (to the browser) and 4 (from it), so no WebSocket client is needed. The policy
@@ -18,12 +19,16 @@
 //! Chromium never reaches the network here: every host name resolves to nothing and every
 //! connection goes to a loopback proxy port that is closed.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::fs::{self, File};
 use std::io::{BufReader, Read as _, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use browser_policy::{Browser, CheckOptions, Format, OWA_SMIME_EXTENSION_FORCELIST_VALUE};
@@ -49,34 +54,21 @@ fn chromium() -> PathBuf {
     );
 }
 
-/// Holds the cross-process lock on the policy folder.
-struct FolderLock {
-    _file: File,
-}
-
-fn lock_policy_folder() -> FolderLock {
-    let path = std::env::temp_dir().join("smime-lab-chromium-policy.lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("{}: cannot open the lock file: {e}", path.display()));
-    file.lock()
-        .unwrap_or_else(|e| panic!("{}: cannot lock: {e}", path.display()));
-    FolderLock { _file: file }
-}
+/// One test at a time in the policy folder within this process (`cargo test` runs tests as
+/// threads); across processes, nextest's `chromium` test group. A test that panicked while
+/// holding it removed its policy on the way out (`Drop`), so a poisoned lock is taken as is.
+static POLICY_FOLDER: Mutex<()> = Mutex::new(());
 
 /// A policy file written into Chromium's folder, removed with the folders it created on drop.
 struct InstalledPolicy {
     file: PathBuf,
     created: Vec<PathBuf>,
-    _lock: FolderLock,
+    _folder: MutexGuard<'static, ()>,
 }
 
 impl InstalledPolicy {
     fn install(level: &str, bytes: &[u8]) -> InstalledPolicy {
-        let lock = lock_policy_folder();
+        let folder_guard = POLICY_FOLDER.lock().unwrap_or_else(PoisonError::into_inner);
         let dir = Path::new(POLICY_ROOT).join(level);
         // Another policy in the folders would change what Chromium reports: refuse to test then.
         for sub in ["managed", "recommended"] {
@@ -120,7 +112,7 @@ impl InstalledPolicy {
         let guard = InstalledPolicy {
             file: file.clone(),
             created,
-            _lock: lock,
+            _folder: folder_guard,
         };
         out.write_all(bytes)
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));

@@ -1,6 +1,9 @@
 //! Every `BRW-*` check, triggered by a file crafted the way admins get it wrong, in each format
 //! where the mistake can be made; and every catalogue row raised by at least one of them.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 
 use browser_policy::pol::{Instruction, REG_DWORD, REG_MULTI_SZ, REG_SZ, encode};

@@ -6,6 +6,9 @@
 //! Rewrite the golden files after a reviewed change with `SMIME_LAB_BLESS=1 cargo test -p
 //! browser-policy --test generated`.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,6 +1,9 @@
-//! The Docker runtime: the same checks as `tests/local.rs`, against containers of the images
+//! The Docker runtime: the same checks as `tests/local.rs` (`common::runtime_tests!`), against containers of the images
 //! `cargo xtask images` builds. No Docker engine or a missing image fails these tests (with the
 //! hint to run `cargo xtask images`); they never skip.
+
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -10,55 +13,7 @@ use lab::{Containers, RuntimeChoice, Service};
 
 const RUNTIME: RuntimeChoice = RuntimeChoice::Containers;
 
-#[tokio::test]
-async fn directory_stores_binary_certificate_attributes() -> anyhow::Result<()> {
-    let lab = common::start(RUNTIME, &[Service::Directory]).await?;
-    let result = common::directory_round_trip(&lab).await;
-    lab.stop().await?;
-    result
-}
-
-#[tokio::test]
-async fn directory_restart_keeps_address_and_data() -> anyhow::Result<()> {
-    let mut lab = common::start(RUNTIME, &[Service::Directory]).await?;
-    let result = common::directory_restart_keeps_data(&mut lab).await;
-    lab.stop().await?;
-    result
-}
-
-#[tokio::test]
-async fn smtp_stores_and_serves_messages() -> anyhow::Result<()> {
-    let lab = common::start(RUNTIME, &[Service::Smtp]).await?;
-    let result = common::smtp_round_trip(&lab).await;
-    lab.stop().await?;
-    result
-}
-
-#[tokio::test]
-async fn tenant_answers_admin_calls() -> anyhow::Result<()> {
-    let lab = common::start(RUNTIME, &[Service::Tenant]).await?;
-    let result = common::tenant_answers_admin_calls(&lab).await;
-    lab.stop().await?;
-    result
-}
-
-/// The tenant's OWA validation fetches CRLs from pki-web through `tenant.crl_hosts`, and says
-/// the CRL is offline when pki-web is stopped.
-#[tokio::test]
-async fn owa_validation_fetches_crls_from_pki_web() -> anyhow::Result<()> {
-    let mut lab = common::start_with(RUNTIME, &common::owa_config()?).await?;
-    let result = common::owa_validation_follows_pki_web(&mut lab).await;
-    lab.stop().await?;
-    result
-}
-
-#[tokio::test]
-async fn pki_web_serves_crls_and_can_go_down() -> anyhow::Result<()> {
-    let mut lab = common::start(RUNTIME, &[Service::PkiWeb]).await?;
-    let result = common::pki_web_and_crl_down(&mut lab).await;
-    lab.stop().await?;
-    result
-}
+common::runtime_tests!(RUNTIME);
 
 /// The containers and network of a run, by the labels the lab puts on them.
 fn run_objects(run_id: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {

@@ -1,6 +1,9 @@
 //! `smime-lab cert check` end to end, on certificates made by the `openssl` command-line tool:
 //! exit codes, the finding ids, JSON output, and that key material never reaches the output.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::{Command, Output};
 
 use test_support::pki::{ALICE, TestPki};

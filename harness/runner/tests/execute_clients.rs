@@ -11,6 +11,9 @@
 //! Needs `nginx` (`cargo xtask peers --install`), `openssl`, and our binaries built
 //! (`cargo build -p smtp-sink -p tenant`).
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;

@@ -11,6 +11,9 @@
 //! Every scenario that must pass also has a twin with one expectation changed, which must fail
 //! exactly the step that judges it.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use runner::execute::{RunOptions, run_scenario};

@@ -1,6 +1,9 @@
 //! `smime-lab pkcs12 create` and `inspect` end to end: exit codes, file mode, what is printed and
 //! what never is (key material).
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

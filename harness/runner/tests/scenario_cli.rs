@@ -1,6 +1,9 @@
 //! `smime-lab scenario check|schema|plan`, run as a user runs them: exit codes 0 (valid), 1 (a
 //! scenario with problems), 2 (a file that cannot be read).
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -6,6 +6,9 @@
 //! Needs the Docker engine and the lab's images (`cargo xtask images`), and slapd and nginx for
 //! the local runtime (`cargo xtask peers --install`), as CI has them.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,5 +1,8 @@
 //! `smime-lab sst write` and `smime-lab sst read`, run as a user runs them.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -2,6 +2,9 @@
 //! (2.2), Mozilla NSS's cmsutil (Thunderbird's engine) and Python `cryptography`. Each pair is
 //! tried both ways with RSA PKCS#1 v1.5 and the AES-CBC family, which is what all three support.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod envelope_support;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! Interoperability with GnuPG's gpgsm (2.2): it verifies our RSA PKCS#1 v1.5 and RSA-PSS
 //! signatures, and we verify what it signs.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

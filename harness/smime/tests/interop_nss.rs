@@ -1,6 +1,9 @@
 //! Interoperability with NSS (`cmsutil` from libnss3-tools, the library Thunderbird uses): it
 //! decodes and verifies our RSA signatures, and we verify what it signs.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::path::Path;

@@ -1,6 +1,9 @@
 //! Interoperability with OpenSSL (`openssl cms`, `openssl smime`): what we sign, OpenSSL
 //! verifies; what OpenSSL signs, we verify.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

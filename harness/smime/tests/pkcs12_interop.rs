@@ -3,6 +3,9 @@
 //!
 //! A missing tool fails the test with what to install; it never passes silently.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use rand_chacha::ChaCha20Rng;

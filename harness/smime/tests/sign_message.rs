@@ -2,6 +2,9 @@
 //! write (headers kept outside, canonical 7-bit signed part, 76-column base64, CRLF), the
 //! Outlook attribute set, certificate inclusion, and refusals.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use cms::content_info::ContentInfo;

@@ -3,6 +3,9 @@
 //! must read back as exactly the certificates OpenSSL was given, in order, and the facts we
 //! report (thumbprint, NotAfter, subject) must agree with `openssl x509`.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use der::Decode as _;

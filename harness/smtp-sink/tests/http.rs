@@ -1,5 +1,8 @@
 //! The HTTP API in Mailpit's shape: list, paging, raw, headers, search and delete.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Smtp, get, http, messages, queued_id};

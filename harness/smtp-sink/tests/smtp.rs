@@ -1,6 +1,9 @@
 //! The SMTP side against a real client (lettre) and against raw sessions written from RFC 5321,
 //! RFC 2920 (PIPELINING), RFC 1870 (SIZE) and RFC 6152 (8BITMIME). All traffic is on 127.0.0.1.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeSet;

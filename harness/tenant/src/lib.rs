@@ -22,7 +22,7 @@
 //!   stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock`. They take no token
 //!   (one sent is ignored): they stand for machinery (Entra Connect, Outlook's directory lookup,
 //!   OWA's client control) that authenticates by other means. CRL hosts are mapped to the lab's
-//!   pki-web with `--crl-host pki.contoso.com=HOST:PORT` ([`crl`]).
+//!   pki-web with `--crl-host pki.contoso.com=HOST:PORT` (the `crl` crate fetches).
 //! - `GET /health`, `GET /openapi.json` ([`openapi`]).
 //!
 //! # Wire facts, and where they come from
@@ -58,7 +58,6 @@ pub mod auth;
 pub mod capi_alg;
 pub mod clock;
 pub mod cmdlets;
-pub mod crl;
 pub mod ids;
 pub mod lookup;
 pub mod openapi;

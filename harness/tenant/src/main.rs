@@ -89,7 +89,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .map(|u| u.trim().to_owned())
         .filter(|u| !u.is_empty())
         .collect();
-    config.crl_hosts = tenant::crl::HostMap::from_specs(&args.crl_host).context("--crl-host")?;
+    config.crl_hosts = crl::HostMap::from_specs(&args.crl_host).context("--crl-host")?;
     let tenant = Tenant::open(config)
         .with_context(|| format!("cannot open the tenant in {}", args.data_dir.display()))?;
 

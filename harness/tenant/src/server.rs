@@ -20,12 +20,12 @@ use crate::auth::Credentials;
 use crate::clock::{Clock, SharedClock};
 use crate::cmdlets::recipients::Recipient;
 use crate::cmdlets::{self, Invocation, TenantContext};
-use crate::crl::HostMap;
 use crate::lookup::{self, Purpose};
 use crate::store::{Store, StoreError, TenantData};
 use crate::sync::{self, ExportRequest};
 use crate::validation::{self, Settings};
 use crate::wire::{ExoError, InvokeRequest, Page, SKIPTOKEN_LIFETIME_SECONDS, SkipToken};
+use crl::HostMap;
 
 /// The server's default page size, as Exchange Online's (`odata.maxpagesize=1000`).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;

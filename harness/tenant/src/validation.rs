@@ -12,7 +12,7 @@
 //! `OWADisableCRLCheck` (no fetch at all), `OWACRLConnectionTimeout` (ms, each connection) and
 //! `OWACRLRetrievalTimeout` (ms, every CRL of one validation together). A first pass without
 //! revocation validates the paths and names their CRL distribution points; they are fetched
-//! through the tenant's CRL host map ([`crate::crl`]) and a second pass checks against them. A
+//! through the tenant's CRL host map ([`crl`]) and a second pass checks against them. A
 //! CRL not fetched in time makes the verdict `crl-unreachable` with Exchange's text
 //! ([`smime::cms::path::CRL_OFFLINE_TEXT`]). For a certificate, `OWACheckCRLOnSend` decides
 //! whether an unreachable CRL stops the send (`sendAllowed`).
@@ -31,7 +31,7 @@ use smime::key::PrivateKey;
 use time::OffsetDateTime;
 
 use crate::cmdlets::smime_config::SmimeConfigData;
-use crate::crl::{self, FetchPolicy, HostMap};
+use crl::{FetchPolicy, HostMap};
 
 /// The request's fields; anything else is refused.
 const FIELDS: [&str; 4] = ["message", "decryption", "certificate", "purpose"];

@@ -4,6 +4,9 @@
 //! Set-SmimeConfig settings that change the outcome (OWADisableCRLCheck, OWACRLConnectionTimeout,
 //! OWACRLRetrievalTimeout, OWACheckCRLOnSend).
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -14,12 +17,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::*;
+use crl::HostMap;
 use serde_json::{Value, json};
 use smime::cms::envelope::{EncryptOptions, Recipient};
 use smime::cms::path::CRL_OFFLINE_TEXT;
 use smime::cms::{Certificate, SignOptions, Signer};
 use tenant::Clock;
-use tenant::crl::HostMap;
 
 /// The PKI's `now`; the tenant clock is set a little later on the same day (CRLs are fresh until
 /// 2026-01-08, certificates valid until the end of 2026).

@@ -1,6 +1,7 @@
 //! Each lab service driven through its own protocol by a client nobody here wrote: `ldap3` for
 //! the directory, `lettre` for SMTP, `reqwest` for the sink's HTTP API, pki-web and the tenant.
-//! `tests/local.rs` and `tests/containers.rs` run the same checks on each runtime.
+//! `tests/local.rs` and `tests/containers.rs` run the same checks on each runtime: each invokes
+//! [`runtime_tests!`] once with its runtime, and adds the checks only that runtime has.
 
 #![allow(dead_code)] // each test binary uses its own runtime's subset
 
@@ -38,6 +39,64 @@ pub async fn start_with(runtime: RuntimeChoice, config: &LabConfig) -> anyhow::R
         )
     })
 }
+
+/// Defines the checks every runtime passes, one `#[tokio::test]` each, against `$runtime` (a
+/// `lab::RuntimeChoice`). Every test starts its own lab and stops it whatever the check found.
+macro_rules! runtime_tests {
+    ($runtime:expr) => {
+        #[tokio::test]
+        async fn directory_stores_binary_certificate_attributes() -> anyhow::Result<()> {
+            let lab = $crate::common::start($runtime, &[lab::Service::Directory]).await?;
+            let result = $crate::common::directory_round_trip(&lab).await;
+            lab.stop().await?;
+            result
+        }
+
+        #[tokio::test]
+        async fn directory_restart_keeps_address_and_data() -> anyhow::Result<()> {
+            let mut lab = $crate::common::start($runtime, &[lab::Service::Directory]).await?;
+            let result = $crate::common::directory_restart_keeps_data(&mut lab).await;
+            lab.stop().await?;
+            result
+        }
+
+        #[tokio::test]
+        async fn smtp_stores_and_serves_messages() -> anyhow::Result<()> {
+            let lab = $crate::common::start($runtime, &[lab::Service::Smtp]).await?;
+            let result = $crate::common::smtp_round_trip(&lab).await;
+            lab.stop().await?;
+            result
+        }
+
+        #[tokio::test]
+        async fn tenant_answers_admin_calls() -> anyhow::Result<()> {
+            let lab = $crate::common::start($runtime, &[lab::Service::Tenant]).await?;
+            let result = $crate::common::tenant_answers_admin_calls(&lab).await;
+            lab.stop().await?;
+            result
+        }
+
+        /// The tenant's OWA validation fetches CRLs from pki-web through `tenant.crl_hosts`,
+        /// and says the CRL is offline when pki-web is stopped.
+        #[tokio::test]
+        async fn owa_validation_fetches_crls_from_pki_web() -> anyhow::Result<()> {
+            let config = $crate::common::owa_config()?;
+            let mut lab = $crate::common::start_with($runtime, &config).await?;
+            let result = $crate::common::owa_validation_follows_pki_web(&mut lab).await;
+            lab.stop().await?;
+            result
+        }
+
+        #[tokio::test]
+        async fn pki_web_serves_crls_and_can_go_down() -> anyhow::Result<()> {
+            let mut lab = $crate::common::start($runtime, &[lab::Service::PkiWeb]).await?;
+            let result = $crate::common::pki_web_and_crl_down(&mut lab).await;
+            lab.stop().await?;
+            result
+        }
+    };
+}
+pub(crate) use runtime_tests;
 
 fn http() -> anyhow::Result<reqwest::Client> {
     // reqwest is built without a default crypto provider; plain HTTP still wants one installed.

@@ -13,7 +13,7 @@ use clap::Args as ClapArgs;
 use smime::cms::{Certificate, Layer, OpenedMessage, Revocation, VerifyContext, open_message};
 use smime::key::PrivateKey;
 
-use tenant::crl::{self, FetchError, FetchPolicy};
+use crl::{FetchError, FetchPolicy};
 
 use super::input::{
     OptionalPassword, read_certificates, read_key, read_message, read_pkcs12_identity,
