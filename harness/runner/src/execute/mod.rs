@@ -72,8 +72,8 @@ use futures_util::FutureExt as _;
 use lab::{Endpoints, RunningLab};
 
 use crate::report::model::{Outcome, ScenarioReport, Stage, StepReport};
-use crate::scenario::LoadedScenario;
-use crate::scenario::plan::{Action, Plan};
+use scenario::LoadedScenario;
+use scenario::plan::{Action, Plan};
 
 pub use tenant_api::{TenantApi, TenantApiError};
 
@@ -141,7 +141,7 @@ const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// cannot run is a report with outcome `error` saying why.
 pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> ScenarioReport {
     let about = ScenarioAbout::of(loaded);
-    match crate::scenario::plan(loaded) {
+    match scenario::plan(loaded) {
         Ok(plan) => run_plan(about, &plan, Vec::new(), options).await,
         Err(e) => about.report(
             Outcome::Error,

@@ -15,8 +15,8 @@ use super::directory::{Directory, source_anchor};
 use super::sync::{Cycle, Standing, check_tenant, export};
 use super::{Context, fail, lab_setup, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
-use crate::scenario::model::{Service, SyncOutcome};
-use crate::scenario::plan::{FaultChange, PlannedUser, ServePki};
+use scenario::model::{Service, SyncOutcome};
+use scenario::plan::{FaultChange, PlannedUser, ServePki};
 
 /// How long a stopped service may keep accepting connections before the fault counts as not
 /// taken (a container's port proxy goes away a moment after the container stops).

@@ -10,11 +10,11 @@ use smime::pki::{BuiltPki, Crl, Entity, Role};
 
 use super::bundle::VendorBundle;
 use crate::report::model::{CheckFinding, Outcome, Stage, StepReport};
-use crate::scenario::model::CollectionEncoding;
-use crate::scenario::model::{
+use scenario::model::CollectionEncoding;
+use scenario::model::{
     Browser, KeyStorage, MailClient, PolicyFormat, SyncCycle, SyncOutcome, Verdict,
 };
-use crate::scenario::plan::{
+use scenario::plan::{
     self, Action, CertificateRef, CmdletCall, CollectionExpectation, DirectoryAttribute,
     ImportCollection, InstallIdentity, MessageExpectation, Plan, PlannedUser, PublishValues,
     Recipient, SendMessage, ServePki, SyncRun,

@@ -26,7 +26,7 @@ use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 use super::shape::{
     self, EncryptShape, MessageShape, RecipientFacts, Refusal, Request, Sender, SignShape,
 };
-use crate::scenario::model::{
+use scenario::model::{
     AlgorithmNegotiation, ChainInclusion, KeyStorage, MobileEncryptionAlgorithm,
     MobileSigningAlgorithm, RefusalReason,
 };
@@ -262,7 +262,7 @@ fn negotiate(
 mod tests {
     use super::*;
     use crate::execute::clients::shape::fixtures::{self, request, sender};
-    use crate::scenario::model::Digest;
+    use scenario::model::Digest;
     use serde_json::json;
 
     fn recipient(capabilities: Option<Vec<ContentCipher>>) -> Vec<RecipientFacts> {

@@ -37,8 +37,8 @@ use x509_cert::Certificate;
 use crate::report::model::{
     CheckFinding, MessageReport, Outcome, RecipientReport, Stage, StepReport,
 };
-use crate::scenario::model::{KeyStorage, MailClient};
-use crate::scenario::plan::{Recipient, SendMessage};
+use scenario::model::{KeyStorage, MailClient};
+use scenario::plan::{Recipient, SendMessage};
 
 use self::shape::{CertificateFacts, MessageShape, RecipientFacts, Refusal, Request, Sender};
 use super::Context;

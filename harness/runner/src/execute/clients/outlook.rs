@@ -21,7 +21,7 @@ use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 use super::shape::{
     self, EncryptShape, MessageShape, RecipientFacts, Refusal, Request, Sender, SignShape,
 };
-use crate::scenario::model::{ChainInclusion, Digest};
+use scenario::model::{ChainInclusion, Digest};
 
 /// The digest of a current Outlook security profile.
 pub const DIGEST: Digest = Digest::Sha256;
@@ -123,7 +123,7 @@ pub fn shape(
 mod tests {
     use super::*;
     use crate::execute::clients::shape::fixtures;
-    use crate::scenario::model::{KeyStorage, RefusalReason};
+    use scenario::model::{KeyStorage, RefusalReason};
 
     fn sender() -> Sender {
         fixtures::sender(KeyStorage::Software)

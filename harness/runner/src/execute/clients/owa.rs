@@ -28,7 +28,7 @@ use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 use super::shape::{
     self, EncryptShape, MessageShape, RecipientFacts, Refusal, Request, Sender, SignShape,
 };
-use crate::scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
+use scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
 
 /// The OWA* settings that shape a message, with Exchange's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use smime::cms::attributes::{Capability, SmimeCapability};
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 use x509_cert::Certificate;
 
-use crate::scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
-use crate::scenario::plan::SendMessage;
+use scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
+use scenario::plan::SendMessage;
 
 /// What the user asked the client for: the scenario's message without its addresses. `None`
 /// leaves the choice to the client's settings.

@@ -1136,7 +1136,7 @@ fn has_duplicates<T: PartialEq>(items: &[T]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::load::{LoadedScenario, parse};
+    use crate::load::{LoadedScenario, parse};
 
     const HEAD: &str = "name: t\nsummary: s\nsource: a test of validation\n";
 

@@ -1051,7 +1051,7 @@ impl fmt::Display for Action {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::load::{LoadedScenario, parse};
+    use crate::load::{LoadedScenario, parse};
 
     fn catalogue(name: &str) -> LoadedScenario {
         let path = test_support::repo_root().join(format!("scenarios/{name}.yaml"));
