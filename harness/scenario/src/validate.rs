@@ -917,12 +917,7 @@ impl<'a> Checker<'a> {
 
         let options = &m.options.value;
         let options_at = m.options.referenced;
-        let needs_sign = [
-            ("digest", options.digest.is_some()),
-            ("include-chain", options.include_chain.is_some()),
-            ("signer", options.signer.is_some()),
-        ];
-        for (name, set) in needs_sign {
+        for (name, set) in options.signing_choices() {
             if set && !sign {
                 self.problems
                     .at(
@@ -936,12 +931,7 @@ impl<'a> Checker<'a> {
                     .help(format!("set `sign: true`, or remove `{name}`"));
             }
         }
-        let needs_encrypt = [
-            ("cipher", options.cipher.is_some()),
-            ("rsa-padding", options.rsa_padding.is_some()),
-            ("recipient-id", options.recipient_id.is_some()),
-        ];
-        for (name, set) in needs_encrypt {
+        for (name, set) in options.encryption_choices() {
             if set && !encrypt {
                 self.problems
                     .at(

@@ -16,8 +16,8 @@ use scenario::model::{
 };
 use scenario::plan::{
     self, Action, CertificateRef, CmdletCall, CollectionExpectation, DirectoryAttribute,
-    ImportCollection, InstallIdentity, MessageExpectation, Plan, PlannedUser, PublishValues,
-    Recipient, SendMessage, ServePki, SyncRun,
+    ImportCollection, InstallIdentity, MessageExpectation, Plan, PlannedUser, ProtectionRequest,
+    PublishValues, Recipient, SendMessage, ServePki, SyncRun,
 };
 
 /// The scenario name vendor runs report under.
@@ -310,16 +310,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
                     "Message {number} of the smime-lab vendor conformance profile for {}.\r\n",
                     bundle.vendor
                 ),
-                sign: true,
-                encrypt: true,
-                triple_wrap: None,
-                opaque: None,
-                digest: None,
-                cipher: None,
-                rsa_padding: None,
-                recipient_id: None,
-                include_chain: None,
-                signer: None,
+                request: ProtectionRequest::new(true, true),
                 expect: MessageExpectation {
                     refused: false,
                     reason: None,

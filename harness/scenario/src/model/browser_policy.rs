@@ -6,6 +6,7 @@ use serde_saphyr::Spanned;
 
 use super::unlocated;
 
+/// A browser that runs Outlook on the web.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
 )]

@@ -130,6 +130,7 @@ fn check_algorithms(s: &str, kind: AlgorithmKind) -> Result<(), String> {
     Ok(())
 }
 
+/// `Set-SmimeConfig` parameters that shape what Outlook on the web does. Names and types are the
 /// cmdlet's; descriptions summarise its documentation. `SMIMECertificateIssuingCA` is step 2's.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -99,6 +99,33 @@ pub struct MessageOptions {
     pub signer: Option<Spanned<Id>>,
 }
 
+impl MessageOptions {
+    /// The options that only apply to a signed message, by their names in the file, and whether
+    /// each is given.
+    pub fn signing_choices(&self) -> [(&'static str, bool); 3] {
+        [
+            ("digest", self.digest.is_some()),
+            ("include-chain", self.include_chain.is_some()),
+            ("signer", self.signer.is_some()),
+        ]
+    }
+
+    /// The options that only apply to an encrypted message, by their names in the file, and
+    /// whether each is given.
+    pub fn encryption_choices(&self) -> [(&'static str, bool); 3] {
+        [
+            ("cipher", self.cipher.is_some()),
+            ("rsa-padding", self.rsa_padding.is_some()),
+            ("recipient-id", self.recipient_id.is_some()),
+        ]
+    }
+
+    /// The certificate id to sign with, when not the sender's own.
+    pub fn signer_id(&self) -> Option<&str> {
+        self.signer.as_ref().map(|s| s.value.as_str())
+    }
+}
+
 /// The signature verdict the recipient's client reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

@@ -38,9 +38,9 @@ use crate::report::model::{
     CheckFinding, MessageReport, Outcome, RecipientReport, Stage, StepReport,
 };
 use scenario::model::{KeyStorage, MailClient};
-use scenario::plan::{Recipient, SendMessage};
+use scenario::plan::{ProtectionRequest, Recipient, SendMessage};
 
-use self::shape::{CertificateFacts, MessageShape, RecipientFacts, Refusal, Request, Sender};
+use self::shape::{CertificateFacts, MessageShape, RecipientFacts, Refusal, Sender};
 use super::Context;
 use super::devices::{InstalledIdentity, elapsed_ms};
 use super::mail;
@@ -58,7 +58,7 @@ pub enum ClientSettings {
 
 impl ClientSettings {
     /// The message is signed (OWA may force it).
-    pub fn signs(&self, request: &Request) -> bool {
+    pub fn signs(&self, request: &ProtectionRequest) -> bool {
         match self {
             ClientSettings::Owa(settings) => settings.signs(request),
             _ => request.sign,
@@ -66,7 +66,7 @@ impl ClientSettings {
     }
 
     /// The message is encrypted (OWA may force it).
-    pub fn encrypts(&self, request: &Request) -> bool {
+    pub fn encrypts(&self, request: &ProtectionRequest) -> bool {
         match self {
             ClientSettings::Owa(settings) => settings.encrypts(request),
             _ => request.encrypt,
@@ -76,7 +76,7 @@ impl ClientSettings {
     /// The client's decision.
     pub fn shape(
         &self,
-        request: &Request,
+        request: &ProtectionRequest,
         sender: &Sender,
         recipients: &[RecipientFacts],
     ) -> Result<MessageShape, Refusal> {
@@ -178,7 +178,7 @@ fn title(message: &SendMessage) -> String {
 
 /// What the scenario asks for: `signed+encrypted`, `signed`, `encrypted` or `plain`.
 fn requested(message: &SendMessage) -> &'static str {
-    match (message.sign, message.encrypt) {
+    match (message.request.sign, message.request.encrypt) {
         (true, true) => "signed+encrypted",
         (true, false) => "signed",
         (false, true) => "encrypted",
@@ -434,15 +434,15 @@ async fn attempt(
     message: &SendMessage,
     step: &mut StepReport,
 ) -> Result<(), Trouble> {
-    let request = Request::from(message);
+    let request = &message.request;
     let settings = client_settings(ctx, message.client).await?;
-    let signs = settings.signs(&request);
-    let encrypts = settings.encrypts(&request);
+    let signs = settings.signs(request);
+    let encrypts = settings.encrypts(request);
     let recipients = all_recipients(message);
 
     // The sender's identities on this client.
     let installed = ctx.devices.on(&message.from.user, message.client);
-    let signing: Option<SigningIdentity> = match &message.signer {
+    let signing: Option<SigningIdentity> = match message.request.options.signer_id() {
         Some(id) => {
             let entity = ctx.plan.pki.entity(id).ok_or_else(|| {
                 format!("certificate `{id}` to sign with is not in the plan's PKI")
@@ -455,7 +455,7 @@ async fn attempt(
             Some(SigningIdentity {
                 certificate,
                 key: entity.key.clone(),
-                certificate_id: id.clone(),
+                certificate_id: id.to_owned(),
                 storage: KeyStorage::Software,
                 installed_chain: Vec::new(),
             })
@@ -520,7 +520,7 @@ async fn attempt(
     }
 
     // The client's decision, then OWA's CRL check on send.
-    let mut decision = settings.shape(&request, &sender, &recipient_facts);
+    let mut decision = settings.shape(request, &sender, &recipient_facts);
     if let (ClientSettings::Owa(owa_settings), Ok(shape)) = (&settings, &decision)
         && owa::needs_crl_check(owa_settings, shape)
     {
