@@ -43,7 +43,7 @@ fn problems(scenarios: &Path) -> Vec<String> {
         let scenario_file = scenarios.join(format!("{scenario}.yaml"));
         let names = match named.get(scenario) {
             Some(names) => names.clone(),
-            None => match runner::scenario::load(&scenario_file) {
+            None => match scenario::load(&scenario_file) {
                 Ok(loaded) => {
                     let names: Vec<String> = loaded
                         .scenario
@@ -102,7 +102,7 @@ fn an_orphaned_or_foreign_snapshot_is_reported() {
     std::fs::create_dir_all(scenarios.join("snapshots")).unwrap();
     let real = test_support::repo_root().join("scenarios/rsa-happy-path.yaml");
     std::fs::copy(&real, scenarios.join("rsa-happy-path.yaml")).unwrap();
-    let loaded = runner::scenario::load(&real).unwrap();
+    let loaded = scenario::load(&real).unwrap();
     let name = loaded
         .scenario
         .messages

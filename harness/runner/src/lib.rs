@@ -1,7 +1,7 @@
-//! The runner's library: the scenario model (`scenario`), running a scenario's plan against the
-//! lab (`execute`), what a run found (`report`), and vendor bundles run through the conformance profile
-//! (`vendor`). The `smime-lab` binary (`main.rs`) uses it.
+//! The runner's library: running a scenario's plan against the lab (`execute`), what a run found
+//! (`report`), and vendor bundles run through the conformance profile (`vendor`). The scenario
+//! format itself (model, loading, validation, plan) is the `scenario` crate. The `smime-lab`
+//! binary (`main.rs`) uses it.
 pub mod execute;
 pub mod report;
-pub mod scenario;
 pub mod vendor;

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use runner::execute::devices::{self, Devices};
 use runner::execute::{Context, TenantApi, clients};
 use runner::report::model::{Outcome, StepReport};
-use runner::scenario::plan::{Action, DirectoryAttribute, Plan};
+use scenario::plan::{Action, DirectoryAttribute, Plan};
 
 const SCENARIO: &str = r#"
 name: execute-clients
@@ -243,9 +243,9 @@ async fn run_messages(
     files: &Files,
 ) -> (Vec<StepReport>, Vec<StepReport>, BTreeMap<usize, Vec<u8>>) {
     require_nginx();
-    let loaded = runner::scenario::parse(SCENARIO, "execute-clients.yaml")
+    let loaded = scenario::parse(SCENARIO, "execute-clients.yaml")
         .unwrap_or_else(|e| panic!("{}", e.render(false)));
-    let plan = runner::scenario::plan(&loaded).expect("a plan");
+    let plan = scenario::plan(&loaded).expect("a plan");
 
     let mut config = lab::LabConfig::default().only([
         lab::Service::Smtp,

@@ -35,8 +35,7 @@ fn require_local_lab() {
 }
 
 async fn run_file(path: &Path, runtime: lab::RuntimeChoice, out: &Path) -> ScenarioReport {
-    let loaded =
-        runner::scenario::load(path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let loaded = scenario::load(path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     let options = RunOptions {
         runtime,
         out_dir: out.join(loaded.name()),

@@ -9,8 +9,8 @@ mod common;
 
 use common::openssl_bundle;
 use runner::report::model::Outcome;
-use runner::scenario::plan::Action;
 use runner::vendor::{BundleError, VendorBundle, profile};
+use scenario::plan::Action;
 
 fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
@@ -112,7 +112,7 @@ fn the_profile_plans_the_five_steps_with_the_vendors_certificates() {
     assert_eq!(installs.len(), 6);
     for install in installs {
         for (_, p12) in &install.identities {
-            let contents = smime::pkcs12::read_pkcs12(p12, runner::scenario::plan::PKCS12_PASSWORD)
+            let contents = smime::pkcs12::read_pkcs12(p12, scenario::plan::PKCS12_PASSWORD)
                 .expect("re-packaged with the lab password");
             assert!(contents.private_key_pkcs8_der.is_some());
         }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use runner::scenario::{self, LoadedScenario, ScenarioError, schema};
+use scenario::{self, LoadedScenario, ScenarioError, schema};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

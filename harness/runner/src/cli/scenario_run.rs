@@ -23,7 +23,7 @@ use anyhow::Context as _;
 use runner::execute::{self, RunOptions};
 use runner::report::model::{Outcome, RunReport, ScenarioReport};
 use runner::report::{html, junit, terminal};
-use runner::scenario::{LoadedScenario, Partition, Selection};
+use scenario::{LoadedScenario, Partition, Selection};
 
 use super::output::{PUBLIC, write_atomically};
 use super::scenario::{expand, load_files};

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Context, TenantApiError, fail, new_step};
 use crate::report::model::{Outcome, Stage, StepReport};
-use crate::scenario::plan::{Action, CmdletCall};
+use scenario::plan::{Action, CmdletCall};
 
 /// The cmdlet that reads back what `cmdlet` sets: `Set-X` → `Get-X`.
 pub fn reader(cmdlet: &str) -> Option<String> {

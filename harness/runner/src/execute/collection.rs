@@ -15,8 +15,8 @@ use serde_json::{Map, Value, json};
 
 use super::{Context, TenantApiError, fail, new_step};
 use crate::report::model::{Outcome, Stage, StepReport};
-use crate::scenario::model::{CollectionEncoding, CollectionError};
-use crate::scenario::plan::{CollectionExpectation, ImportCollection};
+use scenario::model::{CollectionEncoding, CollectionError};
+use scenario::plan::{CollectionExpectation, ImportCollection};
 
 /// Exchange's literal text for bytes that do not import.
 pub const WRONG_FORMAT_TEXT: &str = "SMIMECertificateIssuingCA has wrong format";

@@ -14,8 +14,8 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::KeyUsage;
 
 use crate::report::model::{Outcome, Stage, StepReport};
-use crate::scenario::model::{KeyStorage, MailClient};
-use crate::scenario::plan::{InstallIdentity, PKCS12_PASSWORD};
+use scenario::model::{KeyStorage, MailClient};
+use scenario::plan::{InstallIdentity, PKCS12_PASSWORD};
 
 use super::Context;
 

@@ -21,7 +21,7 @@ use rand_core::Rng as _;
 
 use super::{Context, fail, new_step};
 use crate::report::model::{Outcome, Stage, StepReport};
-use crate::scenario::plan::{DirectoryAttribute, PublishValues};
+use scenario::plan::{DirectoryAttribute, PublishValues};
 
 /// How long one LDAP operation may take.
 const LDAP_TIMEOUT: Duration = Duration::from_secs(30);

@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 use lab::{LabConfig, PkiWebContent, Service};
 
 use super::RunOptions;
-use crate::scenario::plan::{Action, Plan};
+use scenario::plan::{Action, Plan};
 
 /// Why a plan cannot become a lab configuration.
 #[derive(Debug, thiserror::Error)]
@@ -173,14 +173,14 @@ pub fn url_path(url: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::load::parse;
+    use scenario::load::parse;
 
     fn plan_of(name: &str) -> Plan {
         let path = test_support::repo_root().join(format!("scenarios/{name}.yaml"));
         let text = String::from_utf8(test_support::read(&path)).expect("UTF-8");
         let loaded =
             parse(&text, &path.to_string_lossy()).unwrap_or_else(|e| panic!("{}", e.render(false)));
-        crate::scenario::plan(&loaded).unwrap_or_else(|e| panic!("{e}"))
+        scenario::plan(&loaded).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn options() -> RunOptions {

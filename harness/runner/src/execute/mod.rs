@@ -61,6 +61,7 @@ mod sync;
 pub mod tenant_api;
 #[cfg(test)]
 mod test_pki;
+mod translate;
 pub mod validation;
 
 use std::collections::BTreeSet;
@@ -72,8 +73,8 @@ use futures_util::FutureExt as _;
 use lab::{Endpoints, RunningLab};
 
 use crate::report::model::{Outcome, ScenarioReport, Stage, StepReport};
-use crate::scenario::LoadedScenario;
-use crate::scenario::plan::{Action, Plan};
+use scenario::LoadedScenario;
+use scenario::plan::{Action, Plan};
 
 pub use tenant_api::{TenantApi, TenantApiError};
 
@@ -141,7 +142,7 @@ const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// cannot run is a report with outcome `error` saying why.
 pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> ScenarioReport {
     let about = ScenarioAbout::of(loaded);
-    match crate::scenario::plan(loaded) {
+    match scenario::plan(loaded) {
         Ok(plan) => run_plan(about, &plan, Vec::new(), options).await,
         Err(e) => about.report(
             Outcome::Error,
@@ -305,22 +306,8 @@ fn needs_users(action: &Action) -> bool {
     )
 }
 
-/// The stage an action's report belongs to.
-fn stage_of(action: &Action) -> Stage {
-    match action {
-        Action::ServePki(_) | Action::CreateUsers(_) => Stage::Setup,
-        Action::Fault(_) => Stage::Fault,
-        Action::Publish(_) => Stage::Publish,
-        Action::ImportCollection(_) => Stage::VirtualCollection,
-        Action::Sync(_) => Stage::Sync,
-        Action::BrowserPolicy(_) => Stage::BrowserPolicy,
-        Action::Cmdlet(_) | Action::InstallIdentity(_) => Stage::Clients,
-        Action::Send(_) => Stage::Messages,
-    }
-}
-
 fn not_run(action: &Action) -> StepReport {
-    let mut step = new_step(stage_of(action), action.to_string());
+    let mut step = new_step(translate::report_stage(action), action.to_string());
     step.outcome = Outcome::Error;
     step.actual = Some(
         "not run: the users' directory objects and mailboxes were not created (see the setup step)"
@@ -335,7 +322,7 @@ fn panicked(action: &Action, panic: &(dyn std::any::Any + Send)) -> StepReport {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".to_owned());
-    let mut step = new_step(stage_of(action), action.to_string());
+    let mut step = new_step(translate::report_stage(action), action.to_string());
     step.outcome = Outcome::Error;
     step.actual = Some(format!(
         "the harness panicked in this step (a bug in smime-lab: please report it): {message}"

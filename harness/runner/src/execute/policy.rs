@@ -9,7 +9,7 @@ use smime::checks::Severity;
 
 use super::{Context, fail, new_step, write_artifact};
 use crate::report::model::{CheckFinding, Outcome, Stage, StepReport};
-use crate::scenario::plan::PolicyArtifact;
+use scenario::plan::PolicyArtifact;
 
 pub fn write_and_check(ctx: &mut Context<'_>, artifact: &PolicyArtifact) -> StepReport {
     let mut step = new_step(

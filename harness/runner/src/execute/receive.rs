@@ -7,7 +7,7 @@ use super::mail::Delivered;
 use super::tenant_api::TenantApiError;
 use super::validation::{self, MessageValidation};
 use crate::report::model::RecipientReport;
-use crate::scenario::plan::Recipient;
+use scenario::plan::Recipient;
 
 /// What `recipient` saw of the message: not delivered, or the tenant's verdict.
 pub async fn receive(

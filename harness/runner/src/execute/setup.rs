@@ -15,8 +15,8 @@ use super::directory::{Directory, source_anchor};
 use super::sync::{Cycle, Standing, check_tenant, export};
 use super::{Context, fail, lab_setup, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
-use crate::scenario::model::{Service, SyncOutcome};
-use crate::scenario::plan::{FaultChange, PlannedUser, ServePki};
+use scenario::model::SyncOutcome;
+use scenario::plan::{FaultChange, PlannedUser, ServePki};
 
 /// How long a stopped service may keep accepting connections before the fault counts as not
 /// taken (a container's port proxy goes away a moment after the container stops).
@@ -198,23 +198,13 @@ pub async fn create_users(ctx: &mut Context<'_>, users: &[PlannedUser]) -> StepR
     step
 }
 
-/// The lab's name for a scenario's service.
-pub fn lab_service(service: Service) -> lab::Service {
-    match service {
-        Service::Directory => lab::Service::Directory,
-        Service::Tenant => lab::Service::Tenant,
-        Service::Smtp => lab::Service::Smtp,
-        Service::PkiWeb => lab::Service::PkiWeb,
-    }
-}
-
 /// Starts or repairs a fault, then probes the service's port.
 pub async fn fault(
     ctx: &mut Context<'_>,
     lab: &mut lab::RunningLab,
     change: &FaultChange,
 ) -> StepReport {
-    let service = lab_service(change.service);
+    let service = super::translate::lab_service(change.service);
     let mut step = new_step(
         Stage::Fault,
         if change.start {

@@ -28,8 +28,8 @@ use serde_json::{Value, json};
 use super::directory::{Directory, DirectoryError, DirectoryUser, sorted};
 use super::{Context, TenantApiError, fail, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
-use crate::scenario::model::{SyncCycle, SyncOutcome};
-use crate::scenario::plan::SyncRun;
+use scenario::model::{SyncCycle, SyncOutcome};
+use scenario::plan::SyncRun;
 
 /// Most values Entra ID takes on `userCertificate` (and the out-of-box rules on either
 /// attribute).

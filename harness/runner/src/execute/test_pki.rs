@@ -7,7 +7,7 @@ pub(crate) fn default_pki() -> &'static smime::pki::BuiltPki {
     static PKI: OnceLock<smime::pki::BuiltPki> = OnceLock::new();
     PKI.get_or_init(|| {
         let description = smime::pki::parse_description(
-            crate::scenario::model::PkiFixture::Default.yaml(),
+            scenario::model::PkiFixture::Default.yaml(),
             "fixtures/pki/default.yaml",
         )
         .expect("the default fixture's description");

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::devices::InstalledIdentity;
 use super::tenant_api::{TenantApi, TenantApiError};
-use crate::scenario::plan::PKCS12_PASSWORD;
+use scenario::plan::PKCS12_PASSWORD;
 
 /// How long one validation may take: the tenant's CRL fetches are bounded by
 /// `OWACRLRetrievalTimeout` (10 s by default), plus room for a slow machine.

@@ -10,14 +10,14 @@ use smime::pki::{BuiltPki, Crl, Entity, Role};
 
 use super::bundle::VendorBundle;
 use crate::report::model::{CheckFinding, Outcome, Stage, StepReport};
-use crate::scenario::model::CollectionEncoding;
-use crate::scenario::model::{
+use scenario::model::CollectionEncoding;
+use scenario::model::{
     Browser, KeyStorage, MailClient, PolicyFormat, SyncCycle, SyncOutcome, Verdict,
 };
-use crate::scenario::plan::{
+use scenario::plan::{
     self, Action, CertificateRef, CmdletCall, CollectionExpectation, DirectoryAttribute,
-    ImportCollection, InstallIdentity, MessageExpectation, Plan, PlannedUser, PublishValues,
-    Recipient, SendMessage, ServePki, SyncRun,
+    ImportCollection, InstallIdentity, MessageExpectation, Plan, PlannedUser, ProtectionRequest,
+    PublishValues, Recipient, SendMessage, ServePki, SyncRun,
 };
 
 /// The scenario name vendor runs report under.
@@ -310,16 +310,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
                     "Message {number} of the smime-lab vendor conformance profile for {}.\r\n",
                     bundle.vendor
                 ),
-                sign: true,
-                encrypt: true,
-                triple_wrap: None,
-                opaque: None,
-                digest: None,
-                cipher: None,
-                rsa_padding: None,
-                recipient_id: None,
-                include_chain: None,
-                signer: None,
+                request: ProtectionRequest::new(true, true),
                 expect: MessageExpectation {
                     refused: false,
                     reason: None,

@@ -60,6 +60,33 @@ impl Role {
     }
 }
 
+/// The id of a user's certificate in an issued PKI: `<user>` for the one dual-use certificate,
+/// `<user>-sign` and `<user>-encrypt` for separate signing and encryption certificates. The one
+/// place this naming is written; scenarios refer to certificates by these ids.
+pub fn user_certificate_id(user: &str, role: Role) -> String {
+    match role {
+        Role::Signing => format!("{user}-sign"),
+        Role::Encryption => format!("{user}-encrypt"),
+        Role::DualUse | Role::Root | Role::Intermediate => user.to_owned(),
+    }
+}
+
+/// The ids of the certificates `spec` gives user `user`, in issuing order (see
+/// [`user_certificate_id`]).
+pub fn user_certificate_ids(user: &str, spec: &UserSpec) -> Vec<String> {
+    let mut ids = Vec::new();
+    if spec.key.is_some() {
+        ids.push(user_certificate_id(user, Role::DualUse));
+    }
+    if spec.sign.is_some() {
+        ids.push(user_certificate_id(user, Role::Signing));
+    }
+    if spec.encrypt.is_some() {
+        ids.push(user_certificate_id(user, Role::Encryption));
+    }
+    ids
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

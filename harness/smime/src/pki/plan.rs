@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::description::{
     CaSpec, CertSpec, Flaw, Lifetime, PkiDescription, UserSpec, check_mailbox,
 };
-use super::{PkiError, Role};
+use super::{PkiError, Role, user_certificate_id};
 use crate::key::KeySpec;
 
 /// The id of the root CA; intermediates and users may not take it.
@@ -532,15 +532,30 @@ fn plan_user(
                 "the user has no certificate: give `key: rsa-2048` for one dual-use certificate, or `sign:`/`encrypt:` with a `key` each",
             ));
         }
-        (Some(key), None, None) => vec![(id.to_owned(), Role::DualUse, key, None)],
+        (Some(key), None, None) => vec![(
+            user_certificate_id(id, Role::DualUse),
+            Role::DualUse,
+            key,
+            None,
+        )],
         (None, sign, encrypt) => sign
             .iter()
-            .map(|c| (format!("{id}-sign"), Role::Signing, c.key, Some(c)))
-            .chain(
-                encrypt
-                    .iter()
-                    .map(|c| (format!("{id}-encrypt"), Role::Encryption, c.key, Some(c))),
-            )
+            .map(|c| {
+                (
+                    user_certificate_id(id, Role::Signing),
+                    Role::Signing,
+                    c.key,
+                    Some(c),
+                )
+            })
+            .chain(encrypt.iter().map(|c| {
+                (
+                    user_certificate_id(id, Role::Encryption),
+                    Role::Encryption,
+                    c.key,
+                    Some(c),
+                )
+            }))
             .collect(),
     };
 

@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn protected_messages_are_byte_stable_per_label() {
         use crate::execute::clients::shape::{EncryptShape, MessageShape, SignShape};
-        use crate::scenario::model::{ChainInclusion, Digest};
+        use scenario::model::{ChainInclusion, Digest};
         use smime::cms::SignedForm;
         use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 

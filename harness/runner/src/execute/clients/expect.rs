@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::report::model::{Outcome, RecipientReport};
-use crate::scenario::model::Verdict;
-use crate::scenario::plan::MessageExpectation;
+use scenario::model::Verdict;
+use scenario::plan::MessageExpectation;
 
 use super::shape::Refusal;
 
@@ -249,7 +249,7 @@ fn recipient_mismatches(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::model::RefusalReason;
+    use scenario::model::RefusalReason;
 
     fn expect() -> MessageExpectation {
         MessageExpectation {

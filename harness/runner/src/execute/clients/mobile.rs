@@ -23,13 +23,12 @@ use smime::cms::SignedForm;
 use smime::cms::attributes::Capability;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 
-use super::shape::{
-    self, EncryptShape, MessageShape, RecipientFacts, Refusal, Request, Sender, SignShape,
-};
-use crate::scenario::model::{
+use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
+use scenario::model::{
     AlgorithmNegotiation, ChainInclusion, KeyStorage, MobileEncryptionAlgorithm,
     MobileSigningAlgorithm, RefusalReason,
 };
+use scenario::plan::ProtectionRequest;
 
 /// The policy's S/MIME parameters, with Exchange's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,7 +94,7 @@ impl MobileSettings {
 /// What the phone sends for `request` under `settings`, or why it refuses.
 pub fn shape(
     settings: &MobileSettings,
-    request: &Request,
+    request: &ProtectionRequest,
     sender: &Sender,
     recipients: &[RecipientFacts],
 ) -> Result<MessageShape, Refusal> {
@@ -125,11 +124,12 @@ pub fn shape(
     let encrypt = if request.encrypt {
         shape::recipient_certificates(recipients)?;
         let recipient_id = request
+            .options
             .recipient_id
             .unwrap_or(RecipientIdType::IssuerAndSerialNumber);
         let to_self = shape::to_self(sender);
         shape::addressable(recipient_id, recipients, sender, to_self)?;
-        let cipher = match request.cipher {
+        let cipher = match request.options.cipher {
             Some(cipher) => {
                 notes.push(format!("cipher {}: the message's options", cipher.name()));
                 cipher
@@ -138,7 +138,7 @@ pub fn shape(
         };
         Some(EncryptShape {
             cipher,
-            rsa_padding: request.rsa_padding.unwrap_or(RsaPadding::Pkcs1v15),
+            rsa_padding: request.options.rsa_padding.unwrap_or(RsaPadding::Pkcs1v15),
             recipient_id,
             to_self,
         })
@@ -146,7 +146,7 @@ pub fn shape(
         None
     };
     let sign = if request.sign {
-        let digest = match request.digest {
+        let digest = match request.options.digest {
             Some(digest) => {
                 notes.push(format!("digest {}: the message's options", digest.name()));
                 digest
@@ -176,7 +176,10 @@ pub fn shape(
             } else {
                 SignedForm::ClearSigned
             },
-            include: request.include_chain.unwrap_or(ChainInclusion::Chain),
+            include: request
+                .options
+                .include_chain
+                .unwrap_or(ChainInclusion::Chain),
             capabilities,
         })
     } else {
@@ -262,14 +265,18 @@ fn negotiate(
 mod tests {
     use super::*;
     use crate::execute::clients::shape::fixtures::{self, request, sender};
-    use crate::scenario::model::Digest;
+    use scenario::model::Digest;
+    use scenario::model::MessageOptions;
     use serde_json::json;
 
     fn recipient(capabilities: Option<Vec<ContentCipher>>) -> Vec<RecipientFacts> {
         vec![fixtures::recipient("dave@contoso.com", true, capabilities)]
     }
 
-    fn phone(settings: &MobileSettings, request: &Request) -> Result<MessageShape, Refusal> {
+    fn phone(
+        settings: &MobileSettings,
+        request: &ProtectionRequest,
+    ) -> Result<MessageShape, Refusal> {
         shape(
             settings,
             request,
@@ -358,9 +365,12 @@ mod tests {
         assert_eq!(shape.sign.map(|s| s.digest), Some(Digest::Md5));
         let overridden = phone(
             &md5,
-            &Request {
-                digest: Some(Digest::Sha256),
-                cipher: Some(ContentCipher::Aes128Cbc),
+            &ProtectionRequest {
+                options: MessageOptions {
+                    digest: Some(Digest::Sha256),
+                    cipher: Some(ContentCipher::Aes128Cbc),
+                    ..MessageOptions::default()
+                },
                 ..request(true, true)
             },
         )

@@ -10,6 +10,7 @@
 //! | [`mobile`] | an ActiveSync phone under its mobile device mailbox policy |
 //! | [`compose`] | the shape to bytes, deterministic |
 //! | [`expect`] | what happened against the scenario's expectation |
+//! | `attempt` | one message's attempt, part by part in the order below |
 //!
 //! One message, in order: the client's settings (`Get-SmimeConfig`, `Get-MobileDeviceMailboxPolicy`
 //! from the tenant, as the clients read them), the sender's identities on that client
@@ -19,6 +20,7 @@
 //! §1 b), the bytes ([`compose`]), the mail flow ([`super::mail`]) and each recipient's verdict
 //! ([`super::receive`]).
 
+mod attempt;
 pub mod compose;
 pub mod expect;
 pub mod mobile;
@@ -31,22 +33,20 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
-use smime::cms::Signer;
 use x509_cert::Certificate;
 
 use crate::report::model::{
     CheckFinding, MessageReport, Outcome, RecipientReport, Stage, StepReport,
 };
-use crate::scenario::model::{KeyStorage, MailClient};
-use crate::scenario::plan::{Recipient, SendMessage};
+use scenario::model::{KeyStorage, MailClient};
+use scenario::plan::{ProtectionRequest, Recipient, SendMessage};
 
-use self::shape::{CertificateFacts, MessageShape, RecipientFacts, Refusal, Request, Sender};
+use self::shape::{MessageShape, RecipientFacts, Refusal, Sender};
 use super::Context;
 use super::devices::{InstalledIdentity, elapsed_ms};
 use super::mail;
 use super::receive;
 use super::tenant_api::TenantApiError;
-use super::validation;
 
 /// A client's settings, as read from the tenant at send time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub enum ClientSettings {
 
 impl ClientSettings {
     /// The message is signed (OWA may force it).
-    pub fn signs(&self, request: &Request) -> bool {
+    pub fn signs(&self, request: &ProtectionRequest) -> bool {
         match self {
             ClientSettings::Owa(settings) => settings.signs(request),
             _ => request.sign,
@@ -66,7 +66,7 @@ impl ClientSettings {
     }
 
     /// The message is encrypted (OWA may force it).
-    pub fn encrypts(&self, request: &Request) -> bool {
+    pub fn encrypts(&self, request: &ProtectionRequest) -> bool {
         match self {
             ClientSettings::Owa(settings) => settings.encrypts(request),
             _ => request.encrypt,
@@ -76,7 +76,7 @@ impl ClientSettings {
     /// The client's decision.
     pub fn shape(
         &self,
-        request: &Request,
+        request: &ProtectionRequest,
         sender: &Sender,
         recipients: &[RecipientFacts],
     ) -> Result<MessageShape, Refusal> {
@@ -105,7 +105,7 @@ pub async fn send(ctx: &mut Context<'_>, message: &SendMessage) -> StepReport {
         artifacts: Vec::new(),
         duration_ms: 0,
     };
-    if let Err(trouble) = attempt(ctx, message, &mut step).await {
+    if let Err(trouble) = attempt::attempt(ctx, message, &mut step).await {
         let (outcome, why) = match trouble.service {
             // Failed while the scenario holds the service down, else error.
             Some(service) => ctx.unreachable(
@@ -178,7 +178,7 @@ fn title(message: &SendMessage) -> String {
 
 /// What the scenario asks for: `signed+encrypted`, `signed`, `encrypted` or `plain`.
 fn requested(message: &SendMessage) -> &'static str {
-    match (message.sign, message.encrypt) {
+    match (message.request.sign, message.request.encrypt) {
         (true, true) => "signed+encrypted",
         (true, false) => "signed",
         (false, true) => "encrypted",
@@ -427,274 +427,6 @@ fn issuers(ctx: &Context<'_>, signing: &SigningIdentity) -> Vec<Certificate> {
 
 fn der_of(certificate: &Certificate) -> Vec<u8> {
     der::Encode::to_der(certificate).unwrap_or_default()
-}
-
-async fn attempt(
-    ctx: &mut Context<'_>,
-    message: &SendMessage,
-    step: &mut StepReport,
-) -> Result<(), Trouble> {
-    let request = Request::from(message);
-    let settings = client_settings(ctx, message.client).await?;
-    let signs = settings.signs(&request);
-    let encrypts = settings.encrypts(&request);
-    let recipients = all_recipients(message);
-
-    // The sender's identities on this client.
-    let installed = ctx.devices.on(&message.from.user, message.client);
-    let signing: Option<SigningIdentity> = match &message.signer {
-        Some(id) => {
-            let entity = ctx.plan.pki.entity(id).ok_or_else(|| {
-                format!("certificate `{id}` to sign with is not in the plan's PKI")
-            })?;
-            let certificate = smime::certificate::parse_der(&entity.certificate)
-                .map_err(|e| format!("certificate `{id}` does not parse: {e}"))?;
-            step.details.push(format!(
-                "signs with `{id}` instead of the sender's own (options.signer)"
-            ));
-            Some(SigningIdentity {
-                certificate,
-                key: entity.key.clone(),
-                certificate_id: id.clone(),
-                storage: KeyStorage::Software,
-                installed_chain: Vec::new(),
-            })
-        }
-        None => installed
-            .iter()
-            .find(|i| i.can_sign())
-            .map(SigningIdentity::installed),
-    };
-    let own: Option<&InstalledIdentity> = installed.iter().find(|i| i.can_decrypt());
-    let own_certificate = own.map(|i| i.certificate.clone());
-    let sender = Sender {
-        signing: signing.as_ref().map(|s| s.storage),
-        own_certificate: own_certificate
-            .as_ref()
-            .map(|c| CertificateFacts::of(c, ctx.plan.now)),
-    };
-
-    // Recipients' certificates, only when the message is to be encrypted.
-    let mut lookups = Vec::new();
-    if encrypts {
-        for recipient in &recipients {
-            lookups.push(lookup(ctx, recipient, &mut step.details).await?);
-        }
-    }
-    let recipient_facts: Vec<RecipientFacts> = lookups
-        .iter()
-        .map(|l| RecipientFacts {
-            mailbox: l.recipient.mailbox.clone(),
-            certificate: l
-                .certificate
-                .as_ref()
-                .map(|(c, _)| CertificateFacts::of(c, ctx.plan.now)),
-        })
-        .collect();
-
-    // The catalogue's view of every certificate involved.
-    let cas = plan_cas(ctx);
-    let mut checks: Vec<CheckFinding> = Vec::new();
-    if signs && let Some(s) = &signing {
-        checks.extend(certificate_checks(
-            ctx,
-            &s.certificate,
-            &message.from.mailbox,
-            &cas,
-        ));
-    }
-    for l in &lookups {
-        if let Some((certificate, _)) = &l.certificate {
-            checks.extend(certificate_checks(
-                ctx,
-                certificate,
-                &l.recipient.mailbox,
-                &cas,
-            ));
-        }
-    }
-    for finding in checks {
-        if !step.checks.contains(&finding) {
-            step.checks.push(finding);
-        }
-    }
-
-    // The client's decision, then OWA's CRL check on send.
-    let mut decision = settings.shape(&request, &sender, &recipient_facts);
-    if let (ClientSettings::Owa(owa_settings), Ok(shape)) = (&settings, &decision)
-        && owa::needs_crl_check(owa_settings, shape)
-    {
-        let checked = if shape.sign.is_some() {
-            signing.as_ref().map(|s| &s.certificate)
-        } else {
-            own_certificate.as_ref()
-        };
-        match checked {
-            Some(certificate) => {
-                let answer =
-                    validation::validate_certificate(&ctx.tenant, &der_of(certificate)).await?;
-                step.details.push(format!(
-                    "OWACheckCRLOnSend: the tenant answered {}, sendAllowed {}",
-                    answer.status, answer.send_allowed
-                ));
-                if !answer.send_allowed {
-                    decision = Err(owa::crl_refusal(&answer.reasons));
-                }
-            }
-            None => step.details.push(
-                "OWACheckCRLOnSend: the sender has no certificate on this client to check"
-                    .to_owned(),
-            ),
-        }
-    }
-
-    let shape = match decision {
-        Err(refusal) => {
-            step.details.push(format!("refused: {}", refusal.why));
-            finish(message, step, Some(&refusal), None, &[], Vec::new());
-            return Ok(());
-        }
-        Ok(shape) => shape,
-    };
-    step.details.extend(shape.notes.iter().cloned());
-
-    // The bytes.
-    let headers = compose::Headers {
-        from: message.from.mailbox.clone(),
-        to: message.to.iter().map(|r| r.mailbox.clone()).collect(),
-        cc: message.cc.iter().map(|r| r.mailbox.clone()).collect(),
-        subject: message.subject.clone(),
-        date: ctx.plan.now,
-        message_id: compose::message_id(&ctx.plan.scenario, message.number, &ctx.plan.domain),
-    };
-    let plain = compose::plain_message(&headers, &message.body)?;
-    let signer = match (&shape.sign, &signing) {
-        (Some(_), Some(s)) => {
-            let encryption_certificate = own_certificate
-                .as_ref()
-                .filter(|own| der_of(own) != der_of(&s.certificate))
-                .cloned();
-            Some(Signer {
-                certificate: s.certificate.clone(),
-                key: s.key.clone(),
-                chain: issuers(ctx, s),
-                encryption_certificate,
-            })
-        }
-        _ => None,
-    };
-    let keys = compose::Keys {
-        signer,
-        recipients: lookups
-            .iter()
-            .filter_map(|l| l.certificate.as_ref().map(|(c, _)| c.clone()))
-            .collect(),
-        own: own_certificate.clone(),
-    };
-    let bytes = compose::protect(
-        &plain,
-        &shape,
-        &keys,
-        ctx.plan.now,
-        &compose::rng_label(&ctx.plan.scenario, message.number),
-    )
-    .map_err(|e| {
-        format!(
-            "the {} client could not build the message: {e}",
-            message.client.name()
-        )
-    })?;
-    let artifact = format!("message-{}.eml", message.number);
-    std::fs::create_dir_all(&ctx.out_dir)
-        .and_then(|()| std::fs::write(ctx.out_dir.join(&artifact), &bytes))
-        .map_err(|e| {
-            format!(
-                "cannot write {}: {e}",
-                ctx.out_dir.join(&artifact).display()
-            )
-        })?;
-    step.artifacts.push(artifact);
-
-    // The anatomy, as the recipients' identities open it (their keys are the scenario's own,
-    // so this is as byte-stable as the message), compared with the scenario's snapshot.
-    let anatomy = anatomy_of(ctx, &bytes, &recipients);
-    let anatomy_file = format!("message-{}.anatomy.yaml", message.number);
-    std::fs::write(ctx.out_dir.join(&anatomy_file), &anatomy).map_err(|e| {
-        format!(
-            "cannot write {}: {e}",
-            ctx.out_dir.join(&anatomy_file).display()
-        )
-    })?;
-    step.artifacts.push(anatomy_file);
-    let mut mismatches = Vec::new();
-    if let Some(name) = &message.snapshot {
-        match super::snapshot::check(&ctx.snapshot_dir, &ctx.plan.scenario, name, &anatomy) {
-            Ok(()) => step
-                .details
-                .push(format!("anatomy matches snapshot `{name}`")),
-            Err(diff) => mismatches.push(diff),
-        }
-    }
-
-    // The mail flow.
-    let smtp = ctx
-        .endpoints
-        .smtp()
-        .map_err(|e| format!("the lab has no SMTP sink: {e}"))?
-        .clone();
-    let envelope: Vec<String> = recipients.iter().map(|r| r.mailbox.clone()).collect();
-    let delivered = match mail::send(&smtp, &message.from.mailbox, &envelope, &bytes).await {
-        Ok(()) => {
-            let stored = mail::fetch(&ctx.http, &smtp, &headers.message_id).await?;
-            match mail::first_difference(&bytes, &stored.raw) {
-                None => step.details.push(format!(
-                    "{} bytes sent; the sink stored the same bytes (id {})",
-                    bytes.len(),
-                    stored.id
-                )),
-                Some(at) => mismatches.push(format!(
-                    "the sink stored {} bytes that differ from the {} sent, from byte {at}",
-                    stored.raw.len(),
-                    bytes.len()
-                )),
-            }
-            Some(stored)
-        }
-        Err(e @ mail::MailError::Smtp { .. }) if !message.expect.delivered => {
-            step.details.push(format!("not delivered: {e}"));
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
-
-    // What each recipient sees.
-    let mut reports = Vec::new();
-    for recipient in &recipients {
-        let (report, judged) = receive::receive(ctx, delivered.as_ref(), recipient).await?;
-        if let Some(judged) = judged {
-            step.details.push(format!(
-                "{}: {}{}{}",
-                recipient.mailbox,
-                judged.status,
-                match judged.decrypted {
-                    Some(true) => ", decrypted",
-                    Some(false) => ", not decrypted",
-                    None => "",
-                },
-                judged
-                    .reasons
-                    .first()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            ));
-        }
-        reports.push(report);
-    }
-    finish(message, step, None, Some(&shape), &reports, mismatches);
-    if let Some(report) = step.message.as_mut() {
-        report.anatomy = Some(anatomy);
-    }
-    Ok(())
 }
 
 /// The message's anatomy, opened with every identity its recipients installed (in the devices'

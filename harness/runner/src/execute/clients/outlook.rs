@@ -18,10 +18,9 @@ use smime::cms::SignedForm;
 use smime::cms::attributes::Capability;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 
-use super::shape::{
-    self, EncryptShape, MessageShape, RecipientFacts, Refusal, Request, Sender, SignShape,
-};
-use crate::scenario::model::{ChainInclusion, Digest};
+use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
+use scenario::model::{ChainInclusion, Digest};
+use scenario::plan::ProtectionRequest;
 
 /// The digest of a current Outlook security profile.
 pub const DIGEST: Digest = Digest::Sha256;
@@ -30,7 +29,7 @@ pub const CIPHER: ContentCipher = ContentCipher::Aes256Cbc;
 
 /// What Outlook sends for `request`, or why it refuses.
 pub fn shape(
-    request: &Request,
+    request: &ProtectionRequest,
     sender: &Sender,
     recipients: &[RecipientFacts],
 ) -> Result<MessageShape, Refusal> {
@@ -41,11 +40,12 @@ pub fn shape(
     let encrypt = if request.encrypt {
         shape::recipient_certificates(recipients)?;
         let recipient_id = request
+            .options
             .recipient_id
             .unwrap_or(RecipientIdType::IssuerAndSerialNumber);
         let to_self = shape::to_self(sender);
         shape::addressable(recipient_id, recipients, sender, to_self)?;
-        let cipher = match request.cipher {
+        let cipher = match request.options.cipher {
             Some(cipher) => {
                 notes.push(format!("cipher {}: the message's options", cipher.name()));
                 cipher
@@ -80,7 +80,7 @@ pub fn shape(
         }
         Some(EncryptShape {
             cipher,
-            rsa_padding: request.rsa_padding.unwrap_or(RsaPadding::Pkcs1v15),
+            rsa_padding: request.options.rsa_padding.unwrap_or(RsaPadding::Pkcs1v15),
             recipient_id,
             to_self,
         })
@@ -88,11 +88,11 @@ pub fn shape(
         None
     };
     let sign = request.sign.then(|| {
-        let digest = request.digest.unwrap_or(DIGEST);
+        let digest = request.options.digest.unwrap_or(DIGEST);
         notes.push(format!(
             "digest {}: {}",
             digest.name(),
-            if request.digest.is_some() {
+            if request.options.digest.is_some() {
                 "the message's options"
             } else {
                 "Outlook's security profile"
@@ -106,7 +106,10 @@ pub fn shape(
                 None if request.encrypt => SignedForm::OpaqueSigned,
                 None => SignedForm::ClearSigned,
             },
-            include: request.include_chain.unwrap_or(ChainInclusion::Chain),
+            include: request
+                .options
+                .include_chain
+                .unwrap_or(ChainInclusion::Chain),
             capabilities: Capability::DEFAULT.to_vec(),
         }
     });
@@ -123,7 +126,8 @@ pub fn shape(
 mod tests {
     use super::*;
     use crate::execute::clients::shape::fixtures;
-    use crate::scenario::model::{KeyStorage, RefusalReason};
+    use scenario::model::MessageOptions;
+    use scenario::model::{KeyStorage, RefusalReason};
 
     fn sender() -> Sender {
         fixtures::sender(KeyStorage::Software)
@@ -133,15 +137,15 @@ mod tests {
         vec![fixtures::recipient("carol@contoso.com", true, capabilities)]
     }
 
-    fn both() -> Request {
+    fn both() -> ProtectionRequest {
         fixtures::request(true, true)
     }
 
     #[test]
     fn defaults_are_sha256_aes256_opaque_inside_chain_to_self() {
-        let signed_only = Request {
+        let signed_only = ProtectionRequest {
             sign: true,
-            ..Request::default()
+            ..ProtectionRequest::default()
         };
         let clear = shape(&signed_only, &sender(), &[]).expect("sends");
         assert_eq!(clear.protection(), "clear-signed");
@@ -183,14 +187,17 @@ mod tests {
 
     #[test]
     fn the_message_options_override() {
-        let request = Request {
+        let request = ProtectionRequest {
+            options: MessageOptions {
+                digest: Some(Digest::Sha512),
+                cipher: Some(ContentCipher::Aes128Gcm),
+                rsa_padding: Some(RsaPadding::Oaep(smime::cms::envelope::OaepHash::Sha256)),
+                recipient_id: Some(RecipientIdType::SubjectKeyIdentifier),
+                include_chain: Some(ChainInclusion::ChainAndRoot),
+                ..MessageOptions::default()
+            },
             opaque: Some(true),
             triple_wrap: Some(true),
-            digest: Some(Digest::Sha512),
-            cipher: Some(ContentCipher::Aes128Gcm),
-            rsa_padding: Some(RsaPadding::Oaep(smime::cms::envelope::OaepHash::Sha256)),
-            recipient_id: Some(RecipientIdType::SubjectKeyIdentifier),
-            include_chain: Some(ChainInclusion::ChainAndRoot),
             ..both()
         };
         let sent = shape(&request, &sender(), &carol(None)).expect("sends");
@@ -217,18 +224,18 @@ mod tests {
             signing: None,
             ..sender()
         };
-        let signed = Request {
+        let signed = ProtectionRequest {
             sign: true,
-            ..Request::default()
+            ..ProtectionRequest::default()
         };
         assert_eq!(
             shape(&signed, &no_key, &carol(None)).map_err(|r| r.reason),
             Err(RefusalReason::NoSigningCertificate)
         );
         // Encrypting needs no key of the sender's own.
-        let encrypted = Request {
+        let encrypted = ProtectionRequest {
             encrypt: true,
-            ..Request::default()
+            ..ProtectionRequest::default()
         };
         assert!(shape(&encrypted, &no_key, &carol(None)).is_ok());
         let nobody = vec![RecipientFacts {
@@ -241,7 +248,7 @@ mod tests {
         );
         // A signed-only message needs no recipient certificate.
         assert!(shape(&signed, &sender(), &nobody).is_ok());
-        let plain = shape(&Request::default(), &no_key, &nobody).expect("plain mail");
+        let plain = shape(&ProtectionRequest::default(), &no_key, &nobody).expect("plain mail");
         assert_eq!(plain.protection(), "plain");
     }
 

@@ -25,10 +25,9 @@ use serde_json::Value;
 use smime::cms::SignedForm;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 
-use super::shape::{
-    self, EncryptShape, MessageShape, RecipientFacts, Refusal, Request, Sender, SignShape,
-};
-use crate::scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
+use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
+use scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
+use scenario::plan::ProtectionRequest;
 
 /// The OWA* settings that shape a message, with Exchange's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,12 +124,12 @@ impl OwaSettings {
     }
 
     /// The message is signed: asked for, or `OWAAlwaysSign`.
-    pub fn signs(&self, request: &Request) -> bool {
+    pub fn signs(&self, request: &ProtectionRequest) -> bool {
         request.sign || self.always_sign
     }
 
     /// The message is encrypted: asked for, or `OWAAlwaysEncrypt`.
-    pub fn encrypts(&self, request: &Request) -> bool {
+    pub fn encrypts(&self, request: &ProtectionRequest) -> bool {
         request.encrypt || self.always_encrypt
     }
 }
@@ -217,7 +216,7 @@ pub fn chain_inclusion(settings: &OwaSettings) -> ChainInclusion {
 /// check on send needs the tenant and comes after: [`needs_crl_check`], [`crl_refusal`].
 pub fn shape(
     settings: &OwaSettings,
-    request: &Request,
+    request: &ProtectionRequest,
     sender: &Sender,
     recipients: &[RecipientFacts],
 ) -> Result<MessageShape, Refusal> {
@@ -241,7 +240,7 @@ pub fn shape(
     }
     let encrypt = if encrypts {
         shape::recipient_certificates(recipients)?;
-        let recipient_id = match request.recipient_id {
+        let recipient_id = match request.options.recipient_id {
             Some(id) => id,
             None if settings.use_key_identifier => {
                 notes.push("recipients by subject key identifier: OWAUseKeyIdentifier".to_owned());
@@ -251,7 +250,7 @@ pub fn shape(
         };
         let to_self = shape::to_self(sender);
         shape::addressable(recipient_id, recipients, sender, to_self)?;
-        let cipher = match request.cipher {
+        let cipher = match request.options.cipher {
             Some(cipher) => {
                 notes.push(format!("cipher {}: the message's options", cipher.name()));
                 cipher
@@ -279,7 +278,7 @@ pub fn shape(
         };
         Some(EncryptShape {
             cipher,
-            rsa_padding: request.rsa_padding.unwrap_or(RsaPadding::Pkcs1v15),
+            rsa_padding: request.options.rsa_padding.unwrap_or(RsaPadding::Pkcs1v15),
             recipient_id,
             to_self,
         })
@@ -287,7 +286,7 @@ pub fn shape(
         None
     };
     let sign = if signs {
-        let digest = match request.digest {
+        let digest = match request.options.digest {
             Some(digest) => {
                 notes.push(format!("digest {}: the message's options", digest.name()));
                 digest
@@ -319,7 +318,7 @@ pub fn shape(
                 SignedForm::OpaqueSigned
             }
         };
-        let include = match request.include_chain {
+        let include = match request.options.include_chain {
             Some(include) => include,
             None => {
                 let include = chain_inclusion(settings);
@@ -390,6 +389,7 @@ pub fn crl_refusal(reasons: &[String]) -> Refusal {
 mod tests {
     use super::*;
     use crate::execute::clients::shape::fixtures::{self, request, sender};
+    use scenario::model::MessageOptions;
     use serde_json::json;
     use smime::cms::attributes::Capability;
 
@@ -397,7 +397,7 @@ mod tests {
         fixtures::recipient(mailbox, has_ski, None)
     }
 
-    fn owa(settings: &OwaSettings, request: &Request) -> Result<MessageShape, Refusal> {
+    fn owa(settings: &OwaSettings, request: &ProtectionRequest) -> Result<MessageShape, Refusal> {
         shape(
             settings,
             request,
@@ -486,7 +486,7 @@ mod tests {
         assert_eq!(opaque.protection(), "opaque-signed");
         let clear = owa(
             &settings,
-            &Request {
+            &ProtectionRequest {
                 opaque: Some(false),
                 ..request(true, false)
             },
@@ -516,9 +516,12 @@ mod tests {
         );
         let overridden = owa(
             &settings,
-            &Request {
-                digest: Some(Digest::Sha512),
-                cipher: Some(ContentCipher::Aes256Gcm),
+            &ProtectionRequest {
+                options: MessageOptions {
+                    digest: Some(Digest::Sha512),
+                    cipher: Some(ContentCipher::Aes256Gcm),
+                    ..MessageOptions::default()
+                },
                 ..request(true, true)
             },
         )
@@ -577,8 +580,11 @@ mod tests {
         assert_eq!(shape.sign.map(|s| s.include), Some(ChainInclusion::Chain));
         let overridden = owa(
             &with(false, true, true),
-            &Request {
-                include_chain: Some(ChainInclusion::ChainAndRoot),
+            &ProtectionRequest {
+                options: MessageOptions {
+                    include_chain: Some(ChainInclusion::ChainAndRoot),
+                    ..MessageOptions::default()
+                },
                 ..request(true, false)
             },
         )
@@ -631,8 +637,11 @@ mod tests {
         .expect_err("carol cannot be named");
         assert_eq!(refused.reason, RefusalReason::NoRecipientCertificate);
         // Named by issuer and serial, she can.
-        let by_serial = Request {
-            recipient_id: Some(RecipientIdType::IssuerAndSerialNumber),
+        let by_serial = ProtectionRequest {
+            options: MessageOptions {
+                recipient_id: Some(RecipientIdType::IssuerAndSerialNumber),
+                ..MessageOptions::default()
+            },
             ..request(false, true)
         };
         assert!(
@@ -662,7 +671,7 @@ mod tests {
                 .expect("sends")
                 .triple_wrap
         );
-        let declined = Request {
+        let declined = ProtectionRequest {
             triple_wrap: Some(false),
             ..request(true, true)
         };

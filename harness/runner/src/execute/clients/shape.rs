@@ -1,4 +1,5 @@
-//! The vocabulary the three clients share: what the user asked for ([`Request`]), what the
+//! The vocabulary the three clients share: what the user asked for
+//! ([`scenario::plan::ProtectionRequest`]), what the
 //! client knows about the keys involved ([`Sender`], [`RecipientFacts`]), and what it decides —
 //! the shape of the message ([`MessageShape`]) or a refusal ([`Refusal`]). Everything here is
 //! data and pure functions, so each client's rules are tested without a lab.
@@ -8,39 +9,7 @@ use smime::cms::attributes::{Capability, SmimeCapability};
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 use x509_cert::Certificate;
 
-use crate::scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
-use crate::scenario::plan::SendMessage;
-
-/// What the user asked the client for: the scenario's message without its addresses. `None`
-/// leaves the choice to the client's settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Request {
-    pub sign: bool,
-    pub encrypt: bool,
-    pub triple_wrap: Option<bool>,
-    pub opaque: Option<bool>,
-    pub digest: Option<Digest>,
-    pub cipher: Option<ContentCipher>,
-    pub rsa_padding: Option<RsaPadding>,
-    pub recipient_id: Option<RecipientIdType>,
-    pub include_chain: Option<ChainInclusion>,
-}
-
-impl From<&SendMessage> for Request {
-    fn from(m: &SendMessage) -> Self {
-        Request {
-            sign: m.sign,
-            encrypt: m.encrypt,
-            triple_wrap: m.triple_wrap,
-            opaque: m.opaque,
-            digest: m.digest,
-            cipher: m.cipher,
-            rsa_padding: m.rsa_padding,
-            recipient_id: m.recipient_id,
-            include_chain: m.include_chain,
-        }
-    }
-}
+use scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
 
 /// What a client knows of a certificate it encrypts to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -413,6 +382,7 @@ fn capability_rc2_bits(capability: &SmimeCapability) -> Option<u32> {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
+    use scenario::plan::ProtectionRequest;
 
     /// A sender whose signing key lives in `storage` and whose own certificate has an SKI.
     pub fn sender(storage: KeyStorage) -> Sender {
@@ -442,12 +412,8 @@ pub(crate) mod fixtures {
     }
 
     /// A request to sign and/or encrypt, with every other choice the client's default.
-    pub fn request(sign: bool, encrypt: bool) -> Request {
-        Request {
-            sign,
-            encrypt,
-            ..Request::default()
-        }
+    pub fn request(sign: bool, encrypt: bool) -> ProtectionRequest {
+        ProtectionRequest::new(sign, encrypt)
     }
 }
 

@@ -6,6 +6,11 @@
 //! ```text
 //! scenarios/<name>.yaml --load--> Scenario --validate--> LoadedScenario --plan--> Plan
 //! ```
+//!
+//! [`model`], [`validate`] and [`plan`] each have one module per part of the file (`publish`,
+//! `collection`, `sync`, `browser_policy`, `clients`, `messages`, `services`, ...), mirroring the
+//! runner's executor, so that a new setting of one step touches one folder. The crate does no I/O
+//! beyond reading a scenario file and knows nothing of the lab that runs a plan.
 
 pub mod load;
 pub mod model;

@@ -1,0 +1,475 @@
+use super::*;
+use crate::load::{LoadedScenario, parse};
+use crate::model::{Browser, CollectionError, MailClient, PolicyFormat, SyncOutcome, Verdict};
+use smime::pkcs12::Pkcs12Profile;
+use smime::pki::Flaw;
+
+fn catalogue(name: &str) -> LoadedScenario {
+    let path = test_support::repo_root().join(format!("scenarios/{name}.yaml"));
+    let text = String::from_utf8(test_support::read(&path))
+        .unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()));
+    parse(&text, &path.to_string_lossy()).unwrap_or_else(|e| panic!("{}", e.render(false)))
+}
+
+fn plan_of(name: &str) -> Plan {
+    plan(&catalogue(name)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A one-word name per action, to compare orders.
+fn kinds(plan: &Plan) -> Vec<String> {
+    plan.actions
+        .iter()
+        .map(|a| match a {
+            Action::ServePki(_) => "serve-pki".to_owned(),
+            Action::CreateUsers(_) => "create-users".to_owned(),
+            Action::Fault(f) => format!(
+                "{}-{}",
+                if f.start { "start" } else { "end" },
+                f.service.name()
+            ),
+            Action::Publish(p) => format!("publish-{}-{}", p.user, p.attribute.ldap_name()),
+            Action::ImportCollection(_) => "import".to_owned(),
+            Action::Sync(_) => "sync".to_owned(),
+            Action::BrowserPolicy(p) => format!("policy-{}", p.file_name),
+            Action::Cmdlet(c) => c.cmdlet.to_owned(),
+            Action::InstallIdentity(i) => format!("install-{}-{}", i.user, i.client.name()),
+            Action::Send(m) => format!("send-{}", m.number),
+        })
+        .collect()
+}
+
+fn der(plan: &Plan, id: &str) -> Vec<u8> {
+    plan.pki
+        .entity(id)
+        .map(|e| e.certificate.clone())
+        .unwrap_or_else(|| panic!("no certificate {id}"))
+}
+
+fn import(plan: &Plan) -> &ImportCollection {
+    plan.actions
+        .iter()
+        .find_map(|a| match a {
+            Action::ImportCollection(i) => Some(i),
+            _ => None,
+        })
+        .expect("an import")
+}
+
+fn publishes(plan: &Plan) -> Vec<&PublishValues> {
+    plan.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Publish(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+fn cmdlet<'a>(plan: &'a Plan, name: &str) -> &'a CmdletCall {
+    plan.actions
+        .iter()
+        .find_map(|a| match a {
+            Action::Cmdlet(c) if c.cmdlet == name => Some(c),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+#[test]
+fn happy_path_follows_the_flow_with_the_offline_parts_resolved() {
+    let plan = plan_of("rsa-happy-path");
+    let clients = ["outlook", "owa", "mobile"];
+    let mut expected: Vec<String> = vec![
+        "serve-pki".into(),
+        "create-users".into(),
+        "publish-alice-userSMIMECertificate".into(),
+        "publish-carol-userSMIMECertificate".into(),
+        "import".into(),
+        "sync".into(),
+        "sync".into(),
+        "policy-edge.reg".into(),
+        "policy-chrome.reg".into(),
+        "Set-SmimeConfig".into(),
+    ];
+    for user in ["alice", "carol"] {
+        expected.extend(clients.iter().map(|c| format!("install-{user}-{c}")));
+    }
+    expected.extend(["send-1".into(), "send-2".into(), "send-3".into()]);
+    assert_eq!(kinds(&plan), expected);
+    assert_eq!(plan.tenant, "contoso.onmicrosoft.com");
+    assert_eq!(plan.domain, "contoso.com");
+    assert_eq!(plan.now, time::macros::datetime!(2026-01-01 0:00 UTC));
+
+    // The SST is the store smime::sst writes for root and issuing CA, and reads back.
+    let import = import(&plan);
+    let (root, issuing) = (der(&plan, "root"), der(&plan, "issuing"));
+    assert_eq!(
+        import.bytes,
+        smime::sst::write_sst(&[&root, &issuing]).expect("store")
+    );
+    let store = smime::sst::read_sst(&import.bytes).expect("the store reads back");
+    let read: Vec<&[u8]> = store.certificate_ders().collect();
+    assert_eq!(read, vec![root.as_slice(), issuing.as_slice()]);
+    assert!(!import.oversize());
+    match &import.expect {
+        CollectionExpectation::Success {
+            earliest: Some(earliest),
+        } => {
+            assert_eq!(earliest.id, "issuing");
+            assert_eq!(earliest.thumbprint, sha1_thumbprint(&issuing));
+            assert!(earliest.not_after > plan.now);
+        }
+        other => panic!("expected success naming issuing, got {other:?}"),
+    }
+
+    // Set-SmimeConfig parameters in wire form, by their cmdlet names.
+    assert_eq!(
+        serde_json::Value::Object(cmdlet(&plan, "Set-SmimeConfig").parameters.clone()),
+        serde_json::json!({ "OWAEncryptionAlgorithms": "6610", "OWASigningAlgorithms": "800C" })
+    );
+
+    // The PKCS#12 file alice installs holds her certificate, her key and the issuing CA.
+    let install = plan
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::InstallIdentity(i) if i.user == "alice" && i.client == MailClient::Owa => {
+                Some(i)
+            }
+            _ => None,
+        })
+        .expect("alice's identity in Outlook on the web");
+    assert_eq!(install.profile, Pkcs12Profile::Modern);
+    let [(id, p12)] = install.identities.as_slice() else {
+        panic!("one identity expected");
+    };
+    assert_eq!(id, "alice");
+    let contents = smime::pkcs12::read_pkcs12(p12, PKCS12_PASSWORD).expect("the file reads");
+    assert_eq!(contents.certificates.first(), Some(&der(&plan, "alice")));
+    assert!(contents.certificates.contains(&issuing));
+    assert!(contents.private_key_pkcs8_der.is_some());
+
+    let Some(Action::Send(first)) = plan.actions.iter().find(|a| matches!(a, Action::Send(_)))
+    else {
+        panic!("no message");
+    };
+    assert_eq!(first.from.mailbox, "alice@contoso.com");
+    assert_eq!(first.to[0].mailbox, "carol@contoso.com");
+    assert!(first.request.sign && first.request.encrypt);
+    assert_eq!(first.subject, "rsa-happy-path #1");
+    assert_eq!(first.expect.verdict, Some(Verdict::Valid));
+    assert!(first.expect.delivered && !first.expect.refused);
+    assert_eq!(first.snapshot.as_deref(), Some("alice-to-carol-owa"));
+}
+
+#[test]
+fn plans_are_byte_stable() {
+    let (a, b) = (plan_of("owa-key-identifier"), plan_of("owa-key-identifier"));
+    assert_eq!(import(&a).bytes, import(&b).bytes);
+    let p12 = |plan: &Plan| -> Vec<Vec<u8>> {
+        plan.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::InstallIdentity(i) => Some(i.identities.iter().map(|(_, p)| p.clone())),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
+    assert_eq!(p12(&a), p12(&b));
+}
+
+#[test]
+fn the_default_fixture_is_the_committed_pki() {
+    let plan = plan_of("separate-signing-and-encryption");
+    for id in ["root", "issuing", "alice", "bob-sign", "bob-encrypt"] {
+        let path = test_support::fixture(&format!("pki/default/{id}.crt.pem"));
+        let pem = test_support::read(&path);
+        let committed = smime::certificate::parse_certificates(&pem).expect("a certificate");
+        let committed = der::Encode::to_der(&committed[0]).expect("DER");
+        assert_eq!(
+            der(&plan, id),
+            committed,
+            "{id} differs from {}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn sixteen_values_with_expired_renewals() {
+    let plan = plan_of("sixteen-certificates");
+    let alice: Vec<&PublishValues> = publishes(&plan)
+        .into_iter()
+        .filter(|p| p.user == "alice")
+        .collect();
+    assert_eq!(alice.len(), 2, "both attributes");
+    for values in &alice {
+        assert_eq!(values.certificates.len(), 16);
+        assert_eq!(values.certificates[0].id, "alice");
+        let mut thumbprints: Vec<&str> = values
+            .certificates
+            .iter()
+            .map(|c| c.thumbprint.as_str())
+            .collect();
+        thumbprints.sort();
+        thumbprints.dedup();
+        assert_eq!(thumbprints.len(), 16, "LDAP refuses duplicate values");
+        for extra in &values.certificates[1..] {
+            assert!(extra.not_after < plan.now, "{} is not expired", extra.id);
+            let entity = plan.pki.entity(&extra.id).expect("issued");
+            assert_eq!(entity.mailbox.as_deref(), Some("alice@contoso.com"));
+            assert_eq!(entity.issuer, "issuing");
+            assert_eq!(entity.flaws, vec![Flaw::Expired]);
+        }
+    }
+    let syncs: Vec<&SyncRun> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Sync(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(syncs.len(), 2);
+    assert!(syncs[0].expect.is_empty());
+    assert_eq!(
+        syncs[1].expect,
+        vec![
+            ("alice".to_owned(), SyncOutcome::Skipped),
+            ("carol".to_owned(), SyncOutcome::Exported)
+        ]
+    );
+}
+
+#[test]
+fn each_attribute_gets_its_own_list() {
+    let plan = plan_of("smime-attribute-preferred");
+    let alice: Vec<(DirectoryAttribute, Vec<&str>)> = publishes(&plan)
+        .into_iter()
+        .filter(|p| p.user == "alice")
+        .map(|p| {
+            (
+                p.attribute,
+                p.certificates.iter().map(|c| c.id.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        alice,
+        vec![
+            (DirectoryAttribute::UserSmimeCertificate, vec!["alice"]),
+            (DirectoryAttribute::UserCertificate, vec!["alice-laptop"]),
+        ]
+    );
+    assert_eq!(
+        kinds(&plan)
+            .iter()
+            .filter(|k| k.starts_with("install"))
+            .collect::<Vec<_>>(),
+        vec!["install-alice-outlook", "install-carol-outlook"]
+    );
+}
+
+#[test]
+fn an_oversize_store_is_a_real_store_over_the_limit() {
+    let plan = plan_of("sst-oversize");
+    let import = import(&plan);
+    assert!(
+        import.bytes.len() > MAX_COLLECTION_BYTES,
+        "{}",
+        import.bytes.len()
+    );
+    assert!(import.oversize());
+    let store = smime::sst::read_sst(&import.bytes).expect("a well-formed store");
+    assert_eq!(store.certificate_ders().count(), 152);
+    assert_eq!(import.certificates.len(), 152);
+    assert_eq!(
+        import.expect,
+        CollectionExpectation::Error {
+            error: CollectionError::Oversize,
+            thumbprints: Vec::new()
+        }
+    );
+    // Fillers are valid CA certificates, so size is the only thing wrong with the store.
+    let filler = smime::certificate::parse_der(&import.certificates[2].der).expect("parses");
+    assert!(smime::certificate::not_after(&filler) > plan.now);
+}
+
+#[test]
+fn a_truncated_store_does_not_read() {
+    let plan = plan_of("sst-wrong-format");
+    let import = import(&plan);
+    let ders: Vec<&[u8]> = import
+        .certificates
+        .iter()
+        .map(|c| c.der.as_slice())
+        .collect();
+    let whole = smime::sst::write_sst(&ders).expect("store");
+    assert!(import.bytes.len() < whole.len());
+    assert!(whole.starts_with(&import.bytes));
+    assert!(smime::sst::read_sst(&import.bytes).is_err());
+}
+
+#[test]
+fn an_expired_ca_is_expected_by_thumbprint() {
+    let plan = plan_of("expired-ca-in-sst");
+    let retired = der(&plan, "retired");
+    assert_eq!(
+        import(&plan).expect,
+        CollectionExpectation::Error {
+            error: CollectionError::Expired,
+            thumbprints: vec![sha1_thumbprint(&retired)]
+        }
+    );
+    let certificate = smime::certificate::parse_der(&retired).expect("parses");
+    assert!(smime::certificate::not_after(&certificate) < plan.now);
+}
+
+#[test]
+fn mobile_policy_parameters_in_wire_form() {
+    let plan = plan_of("mobile-tripledes-required");
+    assert_eq!(
+        serde_json::Value::Object(
+            cmdlet(&plan, "Set-MobileDeviceMailboxPolicy")
+                .parameters
+                .clone()
+        ),
+        serde_json::json!({
+            "Identity": "Default",
+            "RequireEncryptionSMIMEAlgorithm": "TripleDES",
+            "AllowSMIMEEncryptionAlgorithmNegotiation": "BlockNegotiation"
+        })
+    );
+}
+
+#[test]
+fn faults_start_and_end_at_their_stages() {
+    let text = r#"
+name: faults
+summary: Faults around the steps.
+source: a test of the plan's fault schedule
+organisation: { tenant: contoso.onmicrosoft.com, users: [alice, carol] }
+pki: { fixture: default }
+steps:
+  publish: {}
+  virtual-collection: {}
+  sync: {}
+  clients: { devices: [] }
+messages:
+  - { from: alice, to: [carol], client: outlook }
+services:
+  - { service: directory, fault: down, at: sync, until: clients }
+  - { service: pki-web, fault: down, at: messages }
+"#;
+    let loaded = parse(text, "faults.yaml").unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let plan = plan(&loaded).expect("plan");
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            "serve-pki",
+            "create-users",
+            "publish-alice-userSMIMECertificate",
+            "publish-alice-userCertificate",
+            "publish-carol-userSMIMECertificate",
+            "publish-carol-userCertificate",
+            "import",
+            "start-directory",
+            "sync",
+            "end-directory",
+            "start-pki-web",
+            "send-1",
+        ]
+    );
+}
+
+#[test]
+fn browser_policy_files() {
+    assert_eq!(
+        FORCELIST_VALUE,
+        format!("{EXTENSION_ID};{EXTENSION_UPDATE_URL}")
+    );
+    // One writer: the artifact is browser_policy's, byte for byte.
+    let reg = policy_artifact(Browser::Edge, PolicyFormat::Reg, FORCELIST_VALUE, true, "s");
+    assert_eq!(
+        reg.content,
+        ::browser_policy::generate(
+            ::browser_policy::Browser::Edge,
+            ::browser_policy::Format::Reg,
+            "s"
+        )
+        .bytes
+    );
+    assert_eq!(
+        reg.location,
+        "HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Edge\\ExtensionInstallForcelist"
+    );
+    assert_eq!(reg.file_name, "edge.reg");
+    assert!(reg.documented);
+
+    let json = policy_artifact(
+        Browser::Chrome,
+        PolicyFormat::Json,
+        FORCELIST_VALUE,
+        true,
+        "s",
+    );
+    assert_eq!(
+        json.location,
+        "/etc/opt/chrome/policies/managed/smime-owa-extension.json"
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&json.content).expect("JSON");
+    assert_eq!(
+        parsed,
+        serde_json::json!({ "ExtensionInstallForcelist": [FORCELIST_VALUE] })
+    );
+
+    let plist = policy_artifact(
+        Browser::Edge,
+        PolicyFormat::Plist,
+        FORCELIST_VALUE,
+        true,
+        "s",
+    );
+    assert_eq!(
+        plist.location,
+        "/Library/Managed Preferences/com.microsoft.Edge.plist"
+    );
+    assert_eq!(plist.file_name, "edge.mobileconfig");
+    let text = String::from_utf8(plist.content.clone()).expect("XML");
+    assert!(text.contains(&format!("<string>{FORCELIST_VALUE}</string>")));
+
+    // A value with characters each format must escape is written as given, and the checker
+    // reads back exactly that value.
+    let odd = r#"a"b\c<d>&e"#;
+    for format in [PolicyFormat::Reg, PolicyFormat::Json, PolicyFormat::Plist] {
+        let artifact = policy_artifact(Browser::Chrome, format, odd, false, "s");
+        assert!(!artifact.documented);
+        let report = ::browser_policy::check_artifact(
+            &artifact.content,
+            &::browser_policy::CheckOptions {
+                path: Some(&artifact.check_path),
+                browser: Some(artifact.target_browser()),
+            },
+        )
+        .expect("reads");
+        assert_eq!(
+            report.settings[0].value,
+            serde_json::json!([odd]),
+            "{format:?}"
+        );
+        assert!(report.has_errors());
+    }
+
+    let typo = plan_of("browser-policy-typo");
+    let artifacts: Vec<&PolicyArtifact> = typo
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::BrowserPolicy(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(artifacts.len(), 6);
+    assert!(artifacts.iter().all(|a| !a.documented && !a.expect_valid));
+}

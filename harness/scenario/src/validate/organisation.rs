@@ -1,0 +1,198 @@
+//! `organisation`: each user once, with a mailbox address that agrees with the PKI, and the PKI's
+//! certificates handed to their owners. Users are indexed by id and by address, so a scenario with
+//! many users validates in time proportional to their number.
+
+use std::collections::HashMap;
+
+use serde_saphyr::Location;
+use smime::pki::PkiDescription;
+
+use crate::load::{Problems, User};
+use crate::model::Scenario;
+
+/// The organisation's users in file order, indexed by id and by lower-case address.
+pub(super) struct Organisation {
+    pub(super) users: Vec<User>,
+    by_id: HashMap<String, usize>,
+    /// The first user with each address, and where it was written.
+    by_mailbox: HashMap<String, (Location, usize)>,
+}
+
+impl Organisation {
+    fn with_mailbox(&self, mailbox: &str) -> Option<usize> {
+        self.by_mailbox
+            .get(&mailbox.to_ascii_lowercase())
+            .map(|(_, i)| *i)
+    }
+}
+
+/// Resolves each user's address (given, the PKI's, or `<id>@<domain>`); a user of an inline PKI
+/// without a `mailbox` gets the organisation's address written into `pki`.
+pub(super) fn resolve_users(
+    scenario: &Scenario,
+    pki: &mut PkiDescription,
+    inline: bool,
+    domain: &str,
+    text: &str,
+    problems: &mut Problems<'_>,
+) -> Organisation {
+    let mut users: Vec<User> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut by_mailbox: HashMap<String, (Location, usize)> = HashMap::new();
+    for spanned in &scenario.organisation.users {
+        let user = &spanned.value;
+        let id = user.id.as_str();
+        if by_id.contains_key(id) {
+            problems.at(
+                &spanned.referenced,
+                None,
+                format!("user `{id}` is listed twice"),
+                "again here",
+            );
+            continue;
+        }
+        let pki_user = pki.users.get_mut(id);
+        let mailbox = match (user.mailbox.as_ref(), pki_user) {
+            (Some(given), Some(pki_user)) => match &pki_user.value.mailbox {
+                Some(issued) if issued.as_str() != given.as_str() => {
+                    problems
+                        .at(
+                            &spanned.referenced,
+                            None,
+                            format!(
+                                "user `{id}` has mailbox {} here but {} in the PKI",
+                                given.as_str(),
+                                issued.as_str()
+                            ),
+                            "differs from the PKI's mailbox",
+                        )
+                        .note(text, &pki_user.referenced, "the PKI's user")
+                        .help(
+                            "give the address in one place; for a certificate that does not match its mailbox, use the PKI flaw `san-mismatch`",
+                        );
+                    given.as_str().to_owned()
+                }
+                Some(_) => given.as_str().to_owned(),
+                None if inline => {
+                    // Issue the user's certificates for the address the tenant knows.
+                    pki_user.value.mailbox = Some(given.clone());
+                    given.as_str().to_owned()
+                }
+                None => {
+                    // A fixture is the committed files: its certificates cannot change address.
+                    let issued = format!("{id}@{domain}");
+                    if !issued.eq_ignore_ascii_case(given.as_str()) {
+                        problems
+                            .at(
+                                &spanned.referenced,
+                                None,
+                                format!(
+                                    "the fixture's certificates for `{id}` are issued for {issued}, not {}",
+                                    given.as_str()
+                                ),
+                                "not the fixture's address",
+                            )
+                            .help(
+                                "leave `mailbox` out, or copy the fixture's description into the scenario to issue certificates for another address",
+                            );
+                    }
+                    given.as_str().to_owned()
+                }
+            },
+            (Some(given), None) => given.as_str().to_owned(),
+            (None, Some(pki_user)) => pki_user
+                .value
+                .mailbox
+                .as_ref()
+                .map_or_else(|| format!("{id}@{domain}"), |m| m.as_str().to_owned()),
+            (None, None) => format!("{id}@{domain}"),
+        };
+        let key = mailbox.to_ascii_lowercase();
+        if let Some((first, _)) = by_mailbox.get(&key) {
+            problems
+                .at(
+                    &spanned.referenced,
+                    None,
+                    format!("mailbox {mailbox} belongs to two users"),
+                    "second user with this address",
+                )
+                .note(text, first, "first user");
+        } else {
+            by_mailbox.insert(key, (spanned.referenced, users.len()));
+        }
+        by_id.insert(id.to_owned(), users.len());
+        users.push(User {
+            id: id.to_owned(),
+            mailbox,
+            certificates: Vec::new(),
+        });
+    }
+    Organisation {
+        users,
+        by_id,
+        by_mailbox,
+    }
+}
+
+/// Certificates go to the user with the PKI user's id, else to the user whose address the PKI
+/// user's `mailbox` is (a second identity of the same person).
+pub(super) fn assign_certificates(organisation: &mut Organisation, pki: &PkiDescription) {
+    for pass in [Owner::SameId, Owner::SameMailbox] {
+        for (pki_id, spec) in &pki.users {
+            let owner = match pass {
+                Owner::SameId => organisation.by_id.get(pki_id).copied(),
+                Owner::SameMailbox => {
+                    if organisation.by_id.contains_key(pki_id) {
+                        continue;
+                    }
+                    let Some(mailbox) = &spec.value.mailbox else {
+                        continue;
+                    };
+                    organisation.with_mailbox(mailbox.as_str())
+                }
+            };
+            if let Some(owner) = owner.and_then(|i| organisation.users.get_mut(i)) {
+                owner
+                    .certificates
+                    .extend(smime::pki::user_certificate_ids(pki_id, &spec.value));
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Owner {
+    SameId,
+    SameMailbox,
+}
+
+/// In a scenario's own PKI, every PKI user's certificates belong to someone.
+pub(super) fn check_every_pki_user_owned(
+    organisation: &Organisation,
+    pki: &PkiDescription,
+    pki_at: &Location,
+    problems: &mut Problems<'_>,
+) {
+    for (id, spec) in &pki.users {
+        let owned = organisation.by_id.contains_key(id)
+            || spec
+                .value
+                .mailbox
+                .as_ref()
+                .is_some_and(|m| organisation.with_mailbox(m.as_str()).is_some());
+        if !owned {
+            problems
+                .at(
+                    &spec.referenced,
+                    Some(pki_at),
+                    format!(
+                        "PKI user `{id}` is not in organisation.users and its mailbox is no user's, so no mailbox gets its certificates"
+                    ),
+                    "nobody's certificates",
+                )
+                .help(format!(
+                    "add `{id}` to organisation.users, give it the `mailbox` of the user it belongs to, or remove it"
+                ));
+        }
+    }
+}

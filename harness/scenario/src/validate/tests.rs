@@ -1,0 +1,287 @@
+use crate::load::{LoadedScenario, parse};
+
+const HEAD: &str = "name: t\nsummary: s\nsource: a test of validation\n";
+
+fn load(body: &str) -> Result<LoadedScenario, Vec<String>> {
+    let text = format!("{HEAD}{body}");
+    parse(&text, "t.yaml").map_err(|e| {
+        e.locations()
+            .into_iter()
+            .map(|(line, column, message)| format!("{line}:{column}: {message}"))
+            .collect()
+    })
+}
+
+/// The problems of a scenario that must not validate.
+fn problems(body: &str) -> Vec<String> {
+    match load(body) {
+        Ok(_) => panic!("validated, but should not:\n{body}"),
+        Err(problems) => problems,
+    }
+}
+
+fn assert_problem(problems: &[String], fragment: &str) {
+    assert!(
+        problems.iter().any(|p| p.contains(fragment)),
+        "no problem says {fragment:?}: {problems:#?}"
+    );
+}
+
+const FIXTURE: &str = "organisation: { tenant: contoso.onmicrosoft.com, users: [alice, bob, carol] }\npki: { fixture: default }\n";
+
+const INLINE_PKI: &str = "pki:
+  seed: t
+  now: 2026-01-01T00:00:00Z
+  domain: contoso.com
+  root: { subject: \"CN=R\", key: ecdsa-p256 }
+  users:
+    alice: { key: ecdsa-p256 }
+    alice-laptop: { key: ecdsa-p256, mailbox: alice@contoso.com }
+    carol: { key: ecdsa-p256 }
+";
+
+#[test]
+fn organisation_addresses_reach_the_pki() {
+    let loaded = load(&format!(
+            "organisation:\n  tenant: contoso.onmicrosoft.com\n  users: [alice, {{ id: carol, mailbox: carol.smith@contoso.com }}]\n{INLINE_PKI}"
+        ))
+        .unwrap_or_else(|p| panic!("{p:#?}"));
+    let carol = loaded.user("carol").expect("carol");
+    assert_eq!(carol.mailbox, "carol.smith@contoso.com");
+    assert_eq!(
+        loaded.pki.users["carol"]
+            .value
+            .mailbox
+            .as_ref()
+            .map(|m| m.as_str()),
+        Some("carol.smith@contoso.com"),
+        "the certificate must be issued for the address the tenant knows"
+    );
+    // A PKI user with alice's address is a second identity of alice.
+    let alice = loaded.user("alice").expect("alice");
+    assert_eq!(alice.certificates, vec!["alice", "alice-laptop"]);
+    assert_eq!(loaded.domain, "contoso.com");
+}
+
+#[test]
+fn users_and_mailboxes() {
+    let p = problems(&format!(
+        "organisation:\n  tenant: contoso.onmicrosoft.com\n  users: [alice, alice, {{ id: dave, mailbox: alice@contoso.com }}]\n{INLINE_PKI}"
+    ));
+    assert_problem(&p, "user `alice` is listed twice");
+    assert_problem(&p, "mailbox alice@contoso.com belongs to two users");
+    // carol has certificates but no mailbox in this organisation.
+    assert_problem(&p, "PKI user `carol` is not in organisation.users");
+
+    let p = problems(&format!(
+        "organisation:\n  tenant: contoso.onmicrosoft.com\n  users: [{{ id: alice-laptop, mailbox: laptop@contoso.com }}, alice, carol]\n{INLINE_PKI}"
+    ));
+    assert_problem(
+        &p,
+        "user `alice-laptop` has mailbox laptop@contoso.com here but alice@contoso.com in the PKI",
+    );
+
+    // A fixture's certificates are the committed files: their addresses are fixed.
+    let p = problems(
+        "organisation: { tenant: contoso.onmicrosoft.com, users: [{ id: alice, mailbox: a.smith@contoso.com }] }\npki: { fixture: default }\n",
+    );
+    assert_problem(
+        &p,
+        "the fixture's certificates for `alice` are issued for alice@contoso.com, not a.smith@contoso.com",
+    );
+    load("organisation: { tenant: contoso.onmicrosoft.com, users: [{ id: alice, mailbox: alice@contoso.com }] }\npki: { fixture: default }\n")
+            .unwrap_or_else(|p| panic!("{p:#?}"));
+
+    let p = problems(
+        "organisation: { tenant: contoso.onmicrosoft.com, users: [] }\npki: { fixture: default }\n",
+    );
+    assert_problem(&p, "the organisation has no users");
+}
+
+#[test]
+fn publish_references() {
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  publish:\n    users:\n      alice: {{ certificates: [alice, issuing, nobody], extra-certificates: 101 }}\n      mallory: {{}}\n"
+    ));
+    assert_problem(&p, "`issuing` is not a user certificate of the PKI");
+    assert_problem(&p, "`nobody` is not a user certificate of the PKI");
+    assert_problem(&p, "101 extra certificates is more than the 100");
+    assert_problem(&p, "publish.users entry `mallory` is not a user");
+
+    // An extra certificate's id must not be a PKI user's.
+    let body = "organisation: { tenant: contoso.onmicrosoft.com, users: [alice] }\npki:\n  seed: t\n  now: 2026-01-01T00:00:00Z\n  domain: contoso.com\n  root: { subject: \"CN=R\", key: ecdsa-p256 }\n  users:\n    alice: { key: ecdsa-p256 }\n    alice.previous-02: { key: ecdsa-p256, mailbox: alice@contoso.com }\nsteps:\n  publish: { users: { alice: { extra-certificates: 3 } } }\n";
+    assert_problem(
+        &problems(body),
+        "the PKI already has a user `alice.previous-02`",
+    );
+}
+
+#[test]
+fn collection_expectations() {
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  virtual-collection: {{ sst: [root], encoding: truncated, expect: {{ earliest: issuing }} }}\n"
+    ));
+    assert_problem(&p, "`issuing` is not in the store");
+    assert_problem(&p, "a truncated store cannot import");
+
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  virtual-collection: {{ expect: {{ error: wrong-format, earliest: root }} }}\n"
+    ));
+    assert_problem(&p, "`earliest` is reported only when the import succeeds");
+    assert_problem(&p, "does not fail with wrong-format");
+
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  virtual-collection: {{ sst: [], filler: 1001 }}\n"
+    ));
+    assert_problem(&p, "1001 filler certificates");
+
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  virtual-collection: {{ sst: [] }}\n"
+    ));
+    assert_problem(&p, "the store would be empty");
+}
+
+#[test]
+fn sync_and_browser_policy() {
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  sync: {{ legacy-rules: true, cycles: [], expect: {{ alice: skipped, zoe: exported }} }}\n  browser-policy: {{ browsers: [edge, edge], formats: [], value: ' ' }}\n"
+    ));
+    assert_problem(&p, "no sync cycles");
+    assert_problem(&p, "only the default rules skip");
+    assert_problem(&p, "sync.expect entry `zoe` is not a user");
+    assert_problem(&p, "a browser is listed twice");
+    assert_problem(&p, "no policy formats");
+    assert_problem(&p, "the policy value is empty");
+}
+
+#[test]
+fn devices() {
+    let p = problems(
+        "organisation: { tenant: contoso.onmicrosoft.com, users: [alice, frank] }\npki: { fixture: default }\nsteps:\n  clients:\n    devices:\n      - { user: frank, client: mobile }\n      - { user: alice, client: owa }\n      - { user: alice, client: owa, certificates: [alice, alice] }\n",
+    );
+    assert_problem(&p, "user `frank` has no certificates in the PKI");
+    assert_problem(&p, "`alice` has two owa devices");
+    assert_problem(&p, "certificate `alice` is listed twice");
+}
+
+#[test]
+fn messages_that_contradict_themselves() {
+    let p = problems(&format!(
+        "{FIXTURE}messages:\n  - {{ from: alice, client: owa, triple-wrap: true, opaque: true, options: {{ digest: sha256, cipher: 3des, signer: carol }}, expect: {{ decrypted: true, verdict: valid, reason: RequireSignedSMIMEMessages }} }}\n  - {{ from: alice, to: [bob], client: owa, sign: true, expect: {{ verdict: not-signed }} }}\n  - {{ from: alice, to: [bob], client: owa, sign: true, options: {{ signer: root }} }}\n"
+    ));
+    assert_problem(&p, "message 1 has no recipients");
+    assert_problem(&p, "triple wrapping needs a signed and encrypted message");
+    assert_problem(&p, "`opaque` chooses how a signature is carried");
+    assert_problem(&p, "option `digest` applies to signing");
+    assert_problem(&p, "option `signer` applies to signing");
+    assert_problem(&p, "option `cipher` applies to encryption");
+    assert_problem(
+        &p,
+        "`decrypted` is expected of a message that is not encrypted",
+    );
+    assert_problem(
+        &p,
+        "a signature verdict is expected of a message that is not signed",
+    );
+    assert_problem(&p, "a refusal reason without `refused: true`");
+    assert_problem(&p, "`not-signed` is expected of a message that is signed");
+    assert_problem(&p, "`root` is not a user certificate of the PKI");
+}
+
+#[test]
+fn envelope_verdicts_need_an_envelope() {
+    let p = problems(&format!(
+        "{FIXTURE}messages:\n  - {{ from: alice, to: [bob], client: owa, sign: true, expect: {{ verdict: encrypted }} }}\n  - {{ from: alice, to: [bob], client: owa, expect: {{ verdict: cannot-decrypt }} }}\n"
+    ));
+    assert_problem(
+        &p,
+        "an envelope verdict is expected of a message that is not encrypted",
+    );
+    assert_eq!(
+        p.iter()
+            .filter(|problem| problem.contains("envelope verdict"))
+            .count(),
+        2,
+        "{p:#?}"
+    );
+    // Encrypted, signed or not, an envelope verdict is what a reader without a key sees.
+    load(&format!(
+            "{FIXTURE}messages:\n  - {{ from: alice, to: [bob], client: owa, encrypt: true, expect: {{ verdict: encrypted }} }}\n  - {{ from: alice, to: [bob], client: owa, sign: true, encrypt: true, expect: {{ verdict: cannot-decrypt }} }}\n"
+        ))
+        .unwrap_or_else(|p| panic!("{p:#?}"));
+}
+
+#[test]
+fn faults() {
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  publish: {{}}\n  sync: {{}}\nmessages:\n  - {{ from: alice, to: [bob], client: owa }}\nservices:\n  - {{ service: tenant, fault: down, at: sync, until: publish }}\n  - {{ service: smtp, fault: down, at: publish }}\n  - {{ service: smtp, fault: down, at: messages }}\n  - {{ service: directory, fault: down, at: clients }}\n"
+    ));
+    assert_problem(
+        &p,
+        "the fault ends before `publish` but starts only before `sync`",
+    );
+    assert_problem(&p, "two faults of `smtp` overlap");
+    assert_problem(&p, "`clients` does not happen in this scenario");
+
+    // Back to back is not an overlap.
+    load(&format!(
+            "{FIXTURE}steps:\n  publish: {{}}\n  sync: {{}}\nservices:\n  - {{ service: smtp, fault: down, at: publish, until: sync }}\n  - {{ service: smtp, fault: down, at: sync }}\n"
+        ))
+        .unwrap_or_else(|p| panic!("{p:#?}"));
+}
+
+#[test]
+fn duplicate_tags() {
+    let p = problems(&format!("tags: [a, b, a]\n{FIXTURE}"));
+    assert_problem(&p, "tag `a` is listed twice");
+}
+
+/// Validation indexes users by id and by address: an organisation of 100,000 users (built in
+/// memory after parsing a small file) validates, its users keep file order, the fixture's
+/// certificates reach their owners, and a duplicate at the very end is still found.
+#[test]
+fn a_hundred_thousand_users_validate() {
+    use serde::Deserialize as _;
+    use serde::de::IntoDeserializer as _;
+
+    use crate::model::{Id, OrgUser, unlocated};
+
+    const MANY: usize = 100_000;
+    let body = "organisation: { tenant: contoso.onmicrosoft.com, users: [alice, bob] }\npki: { fixture: default }\nsteps: { publish: {}, sync: {} }\nmessages:\n  - { from: alice, to: [bob], client: owa, sign: true }\n";
+    let text = format!("{HEAD}{body}");
+    let scenario = || {
+        let mut scenario: crate::model::Scenario =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        for n in 0..MANY {
+            let name = format!("user-{n:06}");
+            let id = Id::deserialize(name.as_str().into_deserializer())
+                .unwrap_or_else(|e: serde::de::value::Error| panic!("{e}"));
+            scenario
+                .organisation
+                .users
+                .push(unlocated(OrgUser { id, mailbox: None }));
+        }
+        scenario
+    };
+
+    let loaded = super::validate(scenario(), &text, "t.yaml")
+        .unwrap_or_else(|e| panic!("{}", e.render(false)));
+    assert_eq!(loaded.users.len(), MANY + 2);
+    assert_eq!(loaded.users[2].id, "user-000000");
+    assert_eq!(loaded.users[MANY + 1].mailbox, "user-099999@contoso.com");
+    assert_eq!(
+        loaded.user("bob").map(|u| u.certificates.clone()),
+        Some(vec!["bob-sign".to_owned(), "bob-encrypt".to_owned()])
+    );
+    assert!(loaded.users[2].certificates.is_empty());
+
+    let mut twice = scenario();
+    // After alice and bob from the file.
+    let again = twice.organisation.users[2 + MANY / 2].value.clone();
+    twice.organisation.users.push(unlocated(again));
+    let problems: Vec<String> = match super::validate(twice, &text, "t.yaml") {
+        Ok(_) => panic!("a user listed twice validated"),
+        Err(e) => e.locations().into_iter().map(|(_, _, m)| m).collect(),
+    };
+    assert_eq!(problems, ["user `user-050000` is listed twice"]);
+}
