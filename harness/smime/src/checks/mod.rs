@@ -10,7 +10,7 @@ mod facts;
 mod path;
 mod profile;
 mod report;
-mod signature;
+pub(crate) mod signature;
 
 #[cfg(test)]
 pub(crate) mod test_pki;
