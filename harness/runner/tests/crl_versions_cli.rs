@@ -150,7 +150,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:http://127.0.0.1:9/v
 
     /// `openssl ca -gencrl` as it stands, signed by `signer` (`ca` or `impostor`), version 1 or
     /// 2; written as `<name>.pem` and `<name>.der`.
-    fn gencrl(&self, name: &str, version: u8, signer: &str) {
+    fn gencrl(&self, name: &str, version: u8, signer: &str, dates: &[&str]) {
         let pem = self.p(&format!("{name}.pem"));
         let cnf = self.p("ca.cnf");
         let (cert, key) = (
@@ -158,20 +158,12 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:http://127.0.0.1:9/v
             self.p(&format!("{signer}.key")),
         );
         let mut args = vec![
-            "ca",
-            "-config",
-            &cnf,
-            "-gencrl",
-            "-cert",
-            &cert,
-            "-keyfile",
-            &key,
-            "-out",
-            &pem,
+            "ca", "-config", &cnf, "-gencrl", "-cert", &cert, "-keyfile", &key, "-out", &pem,
         ];
         if version == 2 {
             args.extend(["-crlexts", "crl_ext"]);
         }
+        args.extend_from_slice(dates);
         run_ok(openssl().args(&args));
         let der = self.p(&format!("{name}.der"));
         run_ok(openssl().args(["crl", "-in", &pem, "-outform", "DER", "-out", &der]));
@@ -231,8 +223,8 @@ fn v1_and_v2_crls_from_openssl_are_applied_alike() {
         &lab.p("revoked.crt"),
     ]));
     for version in [1, 2] {
-        lab.gencrl(&format!("v{version}"), version, "ca");
-        lab.gencrl(&format!("v{version}-impostor"), version, "impostor");
+        lab.gencrl(&format!("v{version}"), version, "ca", &[]);
+        lab.gencrl(&format!("v{version}-impostor"), version, "impostor", &[]);
         for form in ["pem", "der"] {
             let crl = vec![lab.p(&format!("v{version}.{form}"))];
             let case = format!("v{version} {form}");
@@ -276,6 +268,48 @@ fn v1_and_v2_crls_from_openssl_are_applied_alike() {
             assert!(all.contains("proves nothing"), "v{version}: {all}");
         }
     }
+    // Dates set by OpenSSL itself, judged at the real clock: a CRL whose nextUpdate has passed
+    // is stale; one whose thisUpdate is still ahead is not current either.
+    let stamp = |days: i64| {
+        let at = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+        format!(
+            "{:04}{:02}{:02}000000Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day()
+        )
+    };
+    let (ten_ago, yesterday, in_two, in_thirty) = (stamp(-10), stamp(-1), stamp(2), stamp(30));
+    for version in [1, 2] {
+        let stale = format!("v{version}-stale");
+        lab.gencrl(
+            &stale,
+            version,
+            "ca",
+            &["-crl_lastupdate", &ten_ago, "-crl_nextupdate", &yesterday],
+        );
+        let (code, status, all) = lab.verify("good", &[lab.p(&format!("{stale}.der"))], None);
+        assert_eq!(
+            (code, status.as_str()),
+            (Some(1), "crl-unreachable"),
+            "{stale}: {all}"
+        );
+        assert!(all.contains("nextUpdate"), "{stale}: {all}");
+    }
+    lab.gencrl(
+        "v1-future",
+        1,
+        "ca",
+        &["-crl_lastupdate", &in_two, "-crl_nextupdate", &in_thirty],
+    );
+    let (code, status, all) = lab.verify("revoked", &[lab.p("v1-future.pem")], None);
+    assert_eq!(
+        (code, status.as_str()),
+        (Some(1), "crl-unreachable"),
+        "{all}"
+    );
+    assert!(all.contains("thisUpdate"), "{all}");
+
     // A forged v1 CRL beside the genuine one does not hide what the genuine one says.
     let both = vec![lab.p("v1-impostor.der"), lab.p("v1.pem")];
     let (code, status, all) = lab.verify("revoked", &both, None);

@@ -61,7 +61,11 @@ pub(crate) struct CrlV1 {
 /// caller adds which file or URL it came from).
 pub(crate) fn parse(der: &[u8]) -> Result<ParsedCrl, String> {
     let outer = SignedList::from_der(der)
-        .map_err(|e| format!("not a DER X.509 CRL (CertificateList: {e})"))?;
+        .map_err(|e| {
+            format!(
+                "not a DER X.509 CRL (CertificateList: {e}); give the CRL as DER or as PEM (-----BEGIN X509 CRL-----)"
+            )
+        })?;
     let tbs_der = outer
         .tbs
         .to_der()
