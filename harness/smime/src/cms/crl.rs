@@ -144,13 +144,9 @@ fn unix(time: &Time) -> u64 {
 /// revocation status of the certificate or one of the certificates in the certificate chain is
 /// unknown", CERT_TRUST_STATUS) and Exchange as the CRL being offline (`Status::CrlUnreachable`).
 ///
-/// Returns the revocations first (a revoked certificate outranks any unknown status), then the
-/// unknown ones, in path order; `None` when nothing is wrong.
-pub(crate) fn check_chain(
-    chain: &[Certificate],
-    crls: &[CrlV1],
-    now: u64,
-) -> (Option<(Status, String)>, Option<(Status, String)>) {
+/// The first revocation and the first unknown status are kept apart (a revoked certificate
+/// outranks any unknown status, and the caller ranks both against unreachable CRLs).
+pub(crate) fn check_chain(chain: &[Certificate], crls: &[CrlV1], now: u64) -> V1Findings {
     let mut revoked = None;
     let mut unknown = None;
     for pair in chain.windows(2) {
@@ -167,7 +163,16 @@ pub(crate) fn check_chain(
             }
         }
     }
-    (revoked, unknown)
+    V1Findings { revoked, unknown }
+}
+
+/// What the v1 CRLs found on a path, first in path order; `None` when nothing.
+#[derive(Debug, Default)]
+pub(crate) struct V1Findings {
+    /// `Status::Revoked` and why.
+    pub revoked: Option<(Status, String)>,
+    /// `Status::CrlUnreachable` and why: a stale, not yet current or unbelievable CRL.
+    pub unknown: Option<(Status, String)>,
 }
 
 enum Judgement {

@@ -331,7 +331,8 @@ pub(crate) fn validate(
                         .to_owned(),
                 ),
                 Revocation::Crls { .. } => {
-                    let (revoked, unknown) = super::crl::check_chain(&out.chain, &v1_crls, now);
+                    let super::crl::V1Findings { revoked, unknown } =
+                        super::crl::check_chain(&out.chain, &v1_crls, now);
                     // A revocation is news whatever else is missing; then an unreachable CRL,
                     // then a v1 CRL that could not be believed or is stale.
                     out.failure = revoked
