@@ -291,3 +291,19 @@ fn subject_alt_name_emails(certificate: &Certificate) -> Vec<String> {
         })
         .collect()
 }
+
+/// TBSCertList as RFC 5280 §5.1 writes it, `version` OPTIONAL ("if present, MUST be v2"): absent
+/// in a v1 CRL. x509-cert's `TbsCertList` requires the field, so it can neither read nor write a
+/// v1 CRL; `cms::crl` reads with this and `pki::issue` writes with it.
+#[derive(Clone, Debug, der::Sequence)]
+pub(crate) struct TbsCertListAnyVersion {
+    #[asn1(optional = "true")]
+    pub version: Option<x509_cert::certificate::Version>,
+    pub signature: spki::AlgorithmIdentifierOwned,
+    pub issuer: x509_cert::name::Name,
+    pub this_update: x509_cert::time::Time,
+    pub next_update: Option<x509_cert::time::Time>,
+    pub revoked_certificates: Option<Vec<x509_cert::crl::RevokedCert>>,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    pub crl_extensions: Option<x509_cert::ext::Extensions>,
+}

@@ -142,3 +142,145 @@ fn no_anchors_garbage_expiry_and_the_wrong_sender() {
     assert_eq!(verdict.status, Status::SignerMismatch);
     assert!(verdict.reasons[0].contains("alice@contoso.com"));
 }
+
+/// The default lab with the issuing CA publishing a version 1 CRL (`crl_version: 1`), built in
+/// memory: its certificates and both CRLs as DER.
+fn v1_lab() -> smime::pki::BuiltPki {
+    let yaml = std::fs::read_to_string(test_support::fixture("pki/default.yaml")).unwrap();
+    let yaml = yaml.replace(
+        "issuer: root, valid: 5y }",
+        "issuer: root, valid: 5y, crl_version: 1 }",
+    );
+    let description = smime::pki::parse_description(&yaml, "default.yaml").expect("parses");
+    smime::pki::build(&description).expect("builds")
+}
+
+fn lab_context(pki: &smime::pki::BuiltPki, crls: Vec<Vec<u8>>) -> VerifyContext {
+    let anchor = |id: &str| smime::certificate::parse_der(&pki.entity(id).unwrap().certificate);
+    let mut ctx = VerifyContext::new(
+        vec![anchor("root").unwrap(), anchor("issuing").unwrap()],
+        NOW,
+    );
+    ctx.revocation = Revocation::Crls {
+        crls,
+        unreachable: Vec::new(),
+    };
+    ctx
+}
+
+/// RFC 5280 §5.1.2.1: the version field "MUST be v2" when extensions are used; the lab's v1 CRL
+/// has neither, and is applied like a v2 one: eve revoked, alice valid, stale after nextUpdate.
+#[test]
+fn a_v1_crl_revokes_clears_and_goes_stale() {
+    let pki = v1_lab();
+    let issuing_crl = pki.crl("issuing").unwrap().der.clone();
+    // The lab's v1 CRL really is v1: TBSCertList starts with the signature algorithm, no INTEGER.
+    let tbs_first_tag = {
+        let outer = der::asn1::AnyRef::try_from(issuing_crl.as_slice()).unwrap();
+        let tbs = first_tlv(outer.value());
+        tbs.value()[0]
+    };
+    assert_eq!(tbs_first_tag, 0x30, "version field present in the v1 CRL");
+    // PEM and DER both read.
+    let pem = der::pem::encode_string("X509 CRL", der::pem::LineEnding::LF, &issuing_crl).unwrap();
+    assert_eq!(crl_der(pem.as_bytes()).unwrap(), issuing_crl);
+    assert_eq!(crl_der(&issuing_crl).unwrap(), issuing_crl);
+
+    let crls = vec![issuing_crl.clone(), pki.crl("root").unwrap().der.clone()];
+    let der_of = |id: &str| pki.entity(id).unwrap().certificate.clone();
+    let eve = check_certificate(&der_of("eve"), &[], &lab_context(&pki, crls.clone()));
+    assert_eq!(eve.status, Status::Revoked, "{:?}", eve.reasons);
+    let alice = check_certificate(&der_of("alice"), &[], &lab_context(&pki, crls.clone()));
+    assert_eq!(alice.status, Status::Valid, "{:?}", alice.reasons);
+
+    // nextUpdate is 2026-01-08: from then on the CRL is stale, for eve as for alice.
+    for id in ["eve", "alice"] {
+        let mut ctx = lab_context(&pki, crls.clone());
+        ctx.now = time::macros::datetime!(2026-01-08 00:00 UTC);
+        let stale = check_certificate(&der_of(id), &[], &ctx);
+        assert_eq!(
+            stale.status,
+            Status::CrlUnreachable,
+            "{id}: {:?}",
+            stale.reasons
+        );
+        assert!(
+            stale.reasons[0].starts_with(CRL_OFFLINE_TEXT),
+            "{:?}",
+            stale.reasons
+        );
+        assert!(
+            stale.reasons[0].contains("nextUpdate"),
+            "{:?}",
+            stale.reasons
+        );
+    }
+}
+
+/// A v1 CRL whose signature is broken proves nothing: eve's and alice's status is unknown,
+/// reported as Exchange reports a CRL it cannot use; the genuine CRL given beside it decides.
+#[test]
+fn a_v1_crl_with_a_broken_signature_proves_nothing() {
+    let pki = v1_lab();
+    let mut forged = pki.crl("issuing").unwrap().der.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 0x01;
+    let der_of = |id: &str| pki.entity(id).unwrap().certificate.clone();
+    for id in ["eve", "alice"] {
+        let verdict = check_certificate(&der_of(id), &[], &lab_context(&pki, vec![forged.clone()]));
+        assert_eq!(
+            verdict.status,
+            Status::CrlUnreachable,
+            "{id}: {:?}",
+            verdict.reasons
+        );
+        assert!(
+            verdict.reasons[0].contains("proves nothing"),
+            "{:?}",
+            verdict.reasons
+        );
+    }
+    // The genuine CRL beside it still decides.
+    let both = vec![forged, pki.crl("issuing").unwrap().der.clone()];
+    let eve = check_certificate(&der_of("eve"), &[], &lab_context(&pki, both));
+    assert_eq!(eve.status, Status::Revoked, "{:?}", eve.reasons);
+}
+
+/// A CRL without a version field but with extensions breaks RFC 5280 §5.1.2.1 and is refused
+/// with that reason; truncated bytes are refused too, never a panic.
+#[test]
+fn malformed_crls_are_refused_with_a_reason() {
+    let v2 = crl("issuing");
+    // Drop the version INTEGER (02 01 01) from the v2 CRL's TBSCertList and fix both lengths.
+    let outer = der::asn1::AnyRef::try_from(v2.as_slice()).unwrap();
+    let tbs = first_tlv(outer.value());
+    let tbs_len = tbs.value().len();
+    assert_eq!(&tbs.value()[..3], [0x02, 0x01, 0x01]);
+    let unversioned_tbs = der::asn1::AnyRef::new(der::Tag::Sequence, &tbs.value()[3..]).unwrap();
+    let mut body = der::Encode::to_der(&unversioned_tbs).unwrap();
+    let tbs_total = der::Encode::encoded_len(&tbs).unwrap();
+    let rest = &outer.value()[usize::try_from(tbs_total).unwrap()..];
+    body.extend_from_slice(rest);
+    let unversioned =
+        der::Encode::to_der(&der::asn1::AnyRef::new(der::Tag::Sequence, &body).unwrap()).unwrap();
+    assert!(tbs_len > 3);
+    let refused = crl_der(&unversioned).unwrap_err();
+    assert!(
+        refused.contains("extensions but no version field"),
+        "{refused}"
+    );
+
+    for cut in [1, v2.len() / 2, v2.len() - 1] {
+        let refused = crl_der(&v2[..cut]).unwrap_err();
+        assert!(
+            refused.starts_with("not a DER X.509 CRL"),
+            "{cut}: {refused}"
+        );
+    }
+}
+
+/// The first TLV in `bytes` (the rest is left unread).
+fn first_tlv(bytes: &[u8]) -> der::asn1::AnyRef<'_> {
+    let mut reader = der::SliceReader::new(bytes).unwrap();
+    der::Decode::decode(&mut reader).unwrap()
+}

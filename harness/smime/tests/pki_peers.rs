@@ -309,3 +309,79 @@ fn x509_serial_hex(certificate: &[u8]) -> String {
     let parsed = smime::certificate::parse_der(certificate).unwrap();
     hex::encode_upper(parsed.tbs_certificate().serial_number().as_bytes())
 }
+
+/// `crl_version: 1` on a CA: OpenSSL reads the CRL as version 1 without extensions, verifies its
+/// signature with the CA's key, and refuses the revoked user with it (OpenSSL applies v1 CRLs
+/// too; the CRL is what `openssl ca -gencrl` writes without `crl_extensions`).
+#[test]
+fn a_v1_crl_from_the_lab_is_read_verified_and_applied_by_openssl() {
+    let openssl = openssl_path();
+    let yaml = DEFAULT_LAB.replace(
+        "issuer: root, valid: 5y }",
+        "issuer: root, valid: 5y, crl_version: 1 }",
+    );
+    assert_ne!(
+        yaml, DEFAULT_LAB,
+        "the default lab's issuing CA line changed"
+    );
+    let pki = build(&yaml);
+    let dir = tempfile::tempdir().unwrap();
+    write_out(&pki, dir.path());
+    let crl = path(dir.path(), "issuing.crl");
+    let shown = run(&openssl, &["crl", "-inform", "DER", "-in", &crl, "-text"]);
+    assert!(shown.status.success(), "{}", text(&shown));
+    let shown_text = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown_text.contains("Version 1 (0x0)"), "{shown_text}");
+    assert!(!shown_text.contains("CRL extensions"), "{shown_text}");
+    let eve_serial = x509_serial_hex(&pki.entity("eve").unwrap().certificate);
+    assert!(
+        shown_text.contains(&format!("Serial Number: {eve_serial}")),
+        "{shown_text}"
+    );
+    let checked = run(
+        &openssl,
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            &crl,
+            "-noout",
+            "-CAfile",
+            &path(dir.path(), "issuing.pem"),
+        ],
+    );
+    assert!(checked.status.success(), "{}", text(&checked));
+    assert!(text(&checked).contains("verify OK"), "{}", text(&checked));
+    // The root's CRL stays v2 (the knob is per CA).
+    let root = run(
+        &openssl,
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            &path(dir.path(), "root.crl"),
+            "-text",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&root.stdout).contains("Version 2 (0x1)"),
+        "{}",
+        text(&root)
+    );
+
+    let pem = run(
+        &openssl,
+        &["crl", "-inform", "DER", "-in", &crl, "-outform", "PEM"],
+    );
+    assert!(pem.status.success(), "{}", text(&pem));
+    let crl_file = path(dir.path(), "issuing-crl.pem");
+    std::fs::write(&crl_file, &pem.stdout).unwrap();
+    let crl_args = ["-crl_check", "-CRLfile", crl_file.as_str()];
+    let eve = verify(&openssl, dir.path(), "smimesign", "eve", &crl_args);
+    assert!(!eve.status.success(), "revoked eve accepted");
+    assert!(text(&eve).contains("certificate revoked"), "{}", text(&eve));
+    let alice = verify(&openssl, dir.path(), "smimesign", "alice", &crl_args);
+    assert!(alice.status.success(), "{}", text(&alice));
+}

@@ -10,7 +10,7 @@ mod facts;
 mod path;
 mod profile;
 mod report;
-mod signature;
+pub(crate) mod signature;
 
 #[cfg(test)]
 mod tests;

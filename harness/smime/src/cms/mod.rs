@@ -12,6 +12,7 @@ pub mod address;
 pub mod algorithms;
 pub mod anatomy;
 pub mod attributes;
+mod crl;
 pub mod envelope;
 pub mod mime;
 pub mod open;

@@ -15,6 +15,7 @@ use x509_cert::ext::pkix::{CrlDistributionPoints, KeyUsage};
 
 use super::address::certificate_mailboxes;
 use super::algorithms::{oid_name, oids, rsa_public_key};
+use super::crl::ParsedCrl;
 use super::verdict::{SignerReport, Status, Verdict};
 use super::verify::{VerifyContext, check_signer_key_size, check_signer_path};
 
@@ -33,7 +34,7 @@ pub enum Revocation {
 }
 
 /// A CRL file or HTTP body as DER: PEM (`-----BEGIN X509 CRL-----`) is decoded, DER is taken as
-/// is; either way it must parse as a CRL.
+/// is; either way it must parse as a CRL, version 1 or 2 (`cms::crl` says why v1 is legal).
 pub fn crl_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let start = bytes
         .iter()
@@ -53,8 +54,7 @@ pub fn crl_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
     } else {
         bytes.to_vec()
     };
-    webpki::BorrowedCertRevocationList::from_der(&der)
-        .map_err(|e| format!("not a DER X.509 CRL ({e:?})"))?;
+    super::crl::parse(&der)?;
     Ok(der)
 }
 
@@ -251,6 +251,7 @@ pub(crate) fn validate(
     };
 
     let mut owned_crls = Vec::new();
+    let mut v1_crls = Vec::new();
     let mut unreachable: Vec<String> = Vec::new();
     if let Revocation::Crls {
         crls,
@@ -259,11 +260,11 @@ pub(crate) fn validate(
     {
         unreachable.extend(u.iter().cloned());
         for (i, der) in crls.iter().enumerate() {
-            match webpki::OwnedCertRevocationList::from_der(der) {
-                Ok(crl) => owned_crls.push(CertRevocationList::from(crl)),
-                Err(e) => {
-                    unreachable.push(format!("CRL #{} given is not a DER CRL ({e:?})", i + 1))
-                }
+            match super::crl::parse(der) {
+                Ok(ParsedCrl::V2(crl)) => owned_crls.push(CertRevocationList::from(crl)),
+                // webpki reads v2 only; v1 CRLs are applied to the validated path below.
+                Ok(ParsedCrl::V1(crl)) => v1_crls.push(crl),
+                Err(e) => unreachable.push(format!("CRL #{} given: {e}", i + 1)),
             }
         }
     }
@@ -329,14 +330,23 @@ pub(crate) fn validate(
                     "revocation not checked: no CRLs were given and fetching was not requested"
                         .to_owned(),
                 ),
-                Revocation::Crls { .. } if !unreachable.is_empty() => {
-                    out.failure = Some((
-                        Status::CrlUnreachable,
-                        format!("{CRL_OFFLINE_TEXT} ({})", unreachable.join(", ")),
-                    ));
-                }
                 Revocation::Crls { .. } => {
-                    if out.crl_distribution_points.is_empty() {
+                    let super::crl::V1Findings { revoked, unknown } =
+                        super::crl::check_chain(&out.chain, &v1_crls, now);
+                    // A revocation is news whatever else is missing; then an unreachable CRL,
+                    // then a v1 CRL that could not be believed or is stale.
+                    out.failure = revoked
+                        .or_else(|| {
+                            (!unreachable.is_empty()).then(|| {
+                                (
+                                    Status::CrlUnreachable,
+                                    format!("{CRL_OFFLINE_TEXT} ({})", unreachable.join(", ")),
+                                )
+                            })
+                        })
+                        .or(unknown)
+                        .or(out.failure.take());
+                    if unreachable.is_empty() && out.crl_distribution_points.is_empty() {
                         out.notes.push(
                             "no certificate on the path names a CRL distribution point: revocation cannot be checked".to_owned(),
                         );
@@ -392,6 +402,19 @@ fn classify_path_error(
         E::CrlExpired { .. } => (
             Status::CrlUnreachable,
             format!("{CRL_OFFLINE_TEXT} (the CRL given has passed its nextUpdate: fetch a fresh one)"),
+        ),
+        // A CRL that its issuer's key did not sign (or signed with an algorithm refused, or a
+        // key not allowed to sign CRLs) proves nothing either way: the revocation status is
+        // unknown, as for a v1 CRL in `cms::crl` (CERT_TRUST_REVOCATION_STATUS_UNKNOWN on Windows,
+        // the CRL offline in Exchange).
+        E::InvalidCrlSignatureForPublicKey
+        | E::UnsupportedCrlSignatureAlgorithmContext(_)
+        | E::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_)
+        | E::IssuerNotCrlSigner => (
+            Status::CrlUnreachable,
+            format!(
+                "{CRL_OFFLINE_TEXT} (a CRL given for the path cannot be believed: {detail}; it proves nothing about revocation)"
+            ),
         ),
         E::UnknownRevocationStatus => (
             Status::CrlUnreachable,

@@ -47,7 +47,8 @@ pub enum Status {
     NotYetValid,
     /// A CRL lists the signer's certificate or one in its chain as revoked.
     Revoked,
-    /// A CRL the chain relies on could not be fetched (Exchange: "The online certificate
+    /// A CRL the chain relies on could not be fetched, or cannot be used: past its nextUpdate,
+    /// not yet current, or not signed by its issuer's key (Exchange: "The online certificate
     /// revocation list (CRL) that the certificate chain relies on is currently offline").
     CrlUnreachable,
     /// The signature is valid but the signer's certificate is not issued to the From address.

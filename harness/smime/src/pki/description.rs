@@ -75,6 +75,11 @@ pub struct RootSpec {
     /// Deliberate defects. A CA accepts `no-ski`, `expired`, `not-yet-valid` and `sha1-signature`.
     #[serde(default)]
     pub flaws: Vec<Flaw>,
+    /// Version of this CA's CRL: `2` (the default: authority key identifier and CRL number, as
+    /// RFC 5280 §5.2 requires) or `1` (no extensions and no version field, as `openssl ca
+    /// -gencrl` writes without `crl_extensions` and many older CAs publish).
+    #[serde(default)]
+    pub crl_version: Option<CrlVersion>,
 }
 
 /// An intermediate (issuing) CA.
@@ -96,6 +101,11 @@ pub struct CaSpec {
     /// `sha1-signature`, `no-crl-dp` and `no-aia`.
     #[serde(default)]
     pub flaws: Vec<Flaw>,
+    /// Version of this CA's CRL: `2` (the default: authority key identifier and CRL number, as
+    /// RFC 5280 §5.2 requires) or `1` (no extensions and no version field, as `openssl ca
+    /// -gencrl` writes without `crl_extensions` and many older CAs publish).
+    #[serde(default)]
+    pub crl_version: Option<CrlVersion>,
 }
 
 /// A user (a mailbox) and the certificates issued to it.
@@ -198,6 +208,41 @@ impl Flaw {
 impl fmt::Display for Flaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// The version of a CA's CRL (RFC 5280 §5.1.2.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u8")]
+pub enum CrlVersion {
+    /// No `version` field and no extensions.
+    V1,
+    /// `version` v2, with the extensions RFC 5280 §5.2 requires.
+    #[default]
+    V2,
+}
+
+impl TryFrom<u8> for CrlVersion {
+    type Error = String;
+
+    fn try_from(n: u8) -> Result<Self, String> {
+        match n {
+            1 => Ok(CrlVersion::V1),
+            2 => Ok(CrlVersion::V2),
+            other => Err(format!(
+                "crl_version {other} does not exist: CRLs are version 1 (no extensions) or 2"
+            )),
+        }
+    }
+}
+
+impl JsonSchema for CrlVersion {
+    fn schema_name() -> Cow<'static, str> {
+        "CrlVersion".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "enum": [1, 2] })
     }
 }
 

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, profile::BuilderProfile};
 use x509_cert::certificate::{TbsCertificate, Version};
-use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::crl::RevokedCert;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::certpolicy::PolicyInformation;
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
@@ -38,9 +38,10 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
 use super::Role;
-use super::description::Flaw;
+use super::description::{CrlVersion, Flaw};
 use super::plan::Planned;
 use super::signer::{self, Digest};
+use crate::certificate::TbsCertListAnyVersion;
 use crate::key::PrivateKey;
 
 /// S/MIME Baseline Requirements policy: mailbox-validated, strict generation.
@@ -383,11 +384,16 @@ pub(crate) fn certificate(
     Ok((certificate.to_der()?, subject_name))
 }
 
-/// Issues a CA's CRL: CRL number 1, dated `now`, next update a week later, listing `revoked`.
+/// Issues a CA's CRL: dated `now`, next update a week later, listing `revoked`. Version 2 carries
+/// the authority key identifier and CRL number 1 (RFC 5280 §5.2: "Conforming CRL issuers are
+/// REQUIRED to include the authority key identifier (Section 5.2.1) and the CRL number (Section
+/// 5.2.3) extensions in all CRLs issued"); version 1 has no extensions and so, by RFC 5280
+/// §5.1.2.1, no version field, as `openssl ca -gencrl` writes without `crl_extensions`.
 pub(crate) fn crl(
     issuer: &Issuer<'_>,
     now: OffsetDateTime,
     revoked: &[&[u8]],
+    version: CrlVersion,
 ) -> Result<Vec<u8>, IssueError> {
     let next = now
         .checked_add(time::Duration::days(7))
@@ -403,31 +409,41 @@ pub(crate) fn crl(
             })
         })
         .collect::<der::Result<Vec<_>>>()?;
-    // The CRL's AKI names the key that signs it: the CA's own key (x509-cert's CrlBuilder copies
-    // the CA certificate's AKI instead, which names the CA's issuer, so it is not used).
-    let aki = AuthorityKeyIdentifier {
-        key_identifier: Some(key_identifier(&issuer.spki)?),
-        authority_cert_issuer: None,
-        authority_cert_serial_number: None,
+    let (version, crl_extensions) = match version {
+        CrlVersion::V1 => (None, None),
+        CrlVersion::V2 => {
+            // The CRL's AKI names the key that signs it: the CA's own key (x509-cert's
+            // CrlBuilder copies the CA certificate's AKI instead, which names the CA's issuer,
+            // so it is not used).
+            let aki = AuthorityKeyIdentifier {
+                key_identifier: Some(key_identifier(&issuer.spki)?),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            };
+            (
+                Some(Version::V2),
+                Some(vec![
+                    extension(&aki, false)?,
+                    extension(&CrlNumber(Uint::new(&[1])?), false)?,
+                ]),
+            )
+        }
     };
-    let tbs = TbsCertList {
-        version: Version::V2,
+    let tbs = TbsCertListAnyVersion {
+        version,
         signature: signer::algorithm(issuer.key, Digest::Standard),
         issuer: issuer.name.clone(),
         this_update,
         next_update: Some(x509_time(next)?),
         revoked_certificates: (!entries.is_empty()).then_some(entries),
-        crl_extensions: Some(vec![
-            extension(&aki, false)?,
-            extension(&CrlNumber(Uint::new(&[1])?), false)?,
-        ]),
+        crl_extensions,
     };
-    let signature = signer::sign(issuer.key, Digest::Standard, &tbs.to_der()?)
+    let tbs_der = tbs.to_der()?;
+    let signature = signer::sign(issuer.key, Digest::Standard, &tbs_der)
         .map_err(|e| IssueError::Sign(e.to_string()))?;
-    let list = CertificateList {
-        signature_algorithm: tbs.signature.clone(),
-        tbs_cert_list: tbs,
-        signature,
-    };
-    Ok(list.to_der()?)
+    // CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue }
+    let mut body = tbs_der;
+    body.extend(tbs.signature.to_der()?);
+    body.extend(signature.to_der()?);
+    Ok(der::asn1::AnyRef::new(der::Tag::Sequence, &body)?.to_der()?)
 }

@@ -382,7 +382,13 @@ pub fn build(description: &PkiDescription) -> Result<BuiltPki, PkiError> {
             key: &ca.key,
             spki: issue::spki_of(&ca.key).map_err(issue_error(&ca.id, "its CRL"))?,
         };
-        let der = issue::crl(&issuer, plan.now, &revoked_serials)
+        let version = plan
+            .entities
+            .iter()
+            .find(|p| p.id == ca.id)
+            .map(|p| p.crl_version)
+            .unwrap_or_default();
+        let der = issue::crl(&issuer, plan.now, &revoked_serials, version)
             .map_err(issue_error(&ca.id, "its CRL"))?;
         crls.push(Crl {
             ca: ca.id.clone(),

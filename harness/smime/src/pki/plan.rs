@@ -8,7 +8,7 @@ use serde_saphyr::{Location, Spanned};
 use time::OffsetDateTime;
 
 use super::description::{
-    CaSpec, CertSpec, Flaw, Lifetime, PkiDescription, UserSpec, check_mailbox,
+    CaSpec, CertSpec, CrlVersion, Flaw, Lifetime, PkiDescription, UserSpec, check_mailbox,
 };
 use super::{PkiError, Role, user_certificate_id};
 use crate::key::KeySpec;
@@ -47,6 +47,8 @@ pub(crate) struct Planned {
     /// basicConstraints pathLenConstraint of an intermediate: how many CA levels may follow it.
     pub path_len: Option<u8>,
     pub non_repudiation: bool,
+    /// The version of the CRL a CA issues (users issue none).
+    pub crl_version: CrlVersion,
 }
 
 fn invalid(field: impl Into<String>, at: Option<Location>, message: impl Into<String>) -> PkiError {
@@ -198,6 +200,7 @@ pub(crate) fn plan(description: &PkiDescription) -> Result<Plan, PkiError> {
         flaws: root_flaws,
         path_len: None,
         non_repudiation: false,
+        crl_version: root.value.crl_version.unwrap_or_default(),
     }];
 
     let intermediates = order_intermediates(&description.intermediates)?;
@@ -226,6 +229,7 @@ pub(crate) fn plan(description: &PkiDescription) -> Result<Plan, PkiError> {
             flaws,
             path_len: Some(path_len),
             non_repudiation: false,
+            crl_version: spec.value.crl_version.unwrap_or_default(),
         });
     }
 
@@ -607,6 +611,7 @@ fn plan_user(
             flaws,
             path_len: None,
             non_repudiation: user.non_repudiation && role != Role::Encryption,
+            crl_version: CrlVersion::default(),
         });
     }
     Ok(planned)

@@ -667,3 +667,36 @@ fn the_schema_documents_every_field() {
         assert!(schema.contains(text), "schema lacks {text:?}");
     }
 }
+
+#[test]
+fn crl_version_is_per_ca_and_only_one_or_two() {
+    let yaml = format!(
+        "{HEAD}root: {{ subject: \"CN=R\", key: ecdsa-p256, crl_version: 2 }}\n\
+         intermediates:\n  issuing: {{ subject: \"CN=I\", key: ecdsa-p256, crl_version: 1 }}\n\
+         users:\n  eve: {{ key: ecdsa-p256 }}\nrevoked: [eve]\n"
+    );
+    let pki = built(&yaml);
+    // RFC 5280 §5.1.2.1: v1 has no version field, so TBSCertList opens with the signature
+    // AlgorithmIdentifier (a SEQUENCE); v2 opens with INTEGER 1.
+    let tbs_start = |ca: &str| {
+        let der = &pki.crl(ca).unwrap().der;
+        let outer = der::asn1::AnyRef::try_from(der.as_slice()).unwrap();
+        let tbs = first_tlv(outer.value());
+        tbs.value()[..3].to_vec()
+    };
+    assert_eq!(tbs_start("issuing")[0], 0x30);
+    assert_eq!(tbs_start("root"), [0x02, 0x01, 0x01]);
+    assert_eq!(pki.crl("issuing").unwrap().revoked, ["eve"]);
+
+    let e = error(&format!(
+        "{HEAD}root: {{ subject: \"CN=R\", key: ecdsa-p256, crl_version: 3 }}\n"
+    ));
+    assert!(e.contains("crl_version 3 does not exist"), "{e}");
+    assert!(e.contains("line 4"), "{e}");
+}
+
+/// The first TLV in `bytes` (the rest is left unread).
+fn first_tlv(bytes: &[u8]) -> der::asn1::AnyRef<'_> {
+    let mut reader = der::SliceReader::new(bytes).unwrap();
+    der::Decode::decode(&mut reader).unwrap()
+}

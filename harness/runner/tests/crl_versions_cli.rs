@@ -1,0 +1,359 @@
+//! `smime-lab verify --crl` with CRLs made by OpenSSL's command line, both versions: `openssl ca
+//! -gencrl` without CRL extensions writes a version 1 CRL (RFC 5280 §5.1.2.1: the version field
+//! "MUST be v2" only "When extensions are used"), with `-crlexts` a version 2 one. Each is read as
+//! PEM and as DER, proves a revocation, clears a good certificate, proves nothing when signed by
+//! another key, and is stale after its nextUpdate (Exchange's "CRL offline" verdict); a file that
+//! is no CRL at all is refused naming the file.
+
+use std::process::{Command, Output};
+
+use test_support::{openssl, run_ok};
+
+const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
+const CA_SUBJECT: &str = "/O=smime-lab tests/CN=CRL Versions CA";
+
+fn smime_lab(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn status_of(out: &Output) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v["status"].as_str().unwrap().to_owned()
+}
+
+/// A CA made with `openssl ca` in `dir`, two users (`revoked`, `good`) signed by it, and the
+/// messages each user signed with `smime-lab sign`.
+struct Lab {
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn p(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = Lab { dir };
+        let d = lab.dir.path();
+        std::fs::create_dir(d.join("newcerts")).unwrap();
+        std::fs::write(d.join("index.txt"), b"").unwrap();
+        std::fs::write(d.join("serial"), b"2000\n").unwrap();
+        // No `crlnumber`: OpenSSL adds a CRL number extension (and so makes a v2 CRL) when one is
+        // configured.
+        let config = format!(
+            "[ca]\ndefault_ca = CA_default\n\
+[CA_default]\ndir = {dir}\ndatabase = $dir/index.txt\nnew_certs_dir = $dir/newcerts\n\
+certificate = $dir/ca.crt\nprivate_key = $dir/ca.key\nserial = $dir/serial\n\
+default_md = sha256\ndefault_days = 365\ndefault_crl_days = 30\npolicy = policy_any\nunique_subject = no\n\
+[policy_any]\ncommonName = supplied\norganizationName = optional\n\
+[crl_ext]\nauthorityKeyIdentifier = keyid\n",
+            dir = d.display(),
+        );
+        let mut config = config;
+        for user in ["revoked", "good"] {
+            config.push_str(&format!(
+                "[usr_{user}]\nbasicConstraints = critical,CA:FALSE\n\
+keyUsage = critical,digitalSignature,keyEncipherment\nextendedKeyUsage = emailProtection\n\
+subjectAltName = email:{user}@example.test\nsubjectKeyIdentifier = hash\n\
+authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:http://127.0.0.1:9/versions.crl\n"
+            ));
+        }
+        std::fs::write(d.join("ca.cnf"), config).unwrap();
+        lab.self_signed("ca");
+        lab.self_signed("impostor");
+        for user in ["revoked", "good"] {
+            lab.user(user);
+        }
+        lab
+    }
+
+    /// A self-signed CA certificate `<name>.crt` with the CA's subject: `impostor` has the same
+    /// name as the real CA and another key.
+    fn self_signed(&self, name: &str) {
+        run_ok(openssl().args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &self.p(&format!("{name}.key")),
+            "-out",
+            &self.p(&format!("{name}.crt")),
+            "-subj",
+            CA_SUBJECT,
+            "-days",
+            "365",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-addext",
+            "subjectKeyIdentifier=hash",
+        ]));
+    }
+
+    fn user(&self, user: &str) {
+        let mailbox = format!("{user}@example.test");
+        run_ok(openssl().args([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &self.p(&format!("{user}.key")),
+            "-out",
+            &self.p(&format!("{user}.csr")),
+            "-subj",
+            &format!("/O=smime-lab tests/CN={mailbox}"),
+        ]));
+        run_ok(openssl().args([
+            "ca",
+            "-batch",
+            "-config",
+            &self.p("ca.cnf"),
+            "-extensions",
+            &format!("usr_{user}"),
+            "-notext",
+            "-in",
+            &self.p(&format!("{user}.csr")),
+            "-out",
+            &self.p(&format!("{user}.crt")),
+        ]));
+        let message = format!(
+            "From: {mailbox}\nTo: bob@example.test\nSubject: CRL versions\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <{user}@example.test>\nContent-Type: text/plain; charset=utf-8\n\nSigned by {user}.\n"
+        );
+        let input = self.p(&format!("{user}.eml"));
+        std::fs::write(&input, message).unwrap();
+        let signed = smime_lab(&[
+            "sign",
+            "--cert",
+            &self.p(&format!("{user}.crt")),
+            "--key",
+            &self.p(&format!("{user}.key")),
+            &input,
+        ]);
+        assert!(
+            signed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&signed.stderr)
+        );
+        std::fs::write(self.p(&format!("{user}.signed.eml")), &signed.stdout).unwrap();
+    }
+
+    /// `openssl ca -gencrl` as it stands, signed by `signer` (`ca` or `impostor`), version 1 or
+    /// 2; written as `<name>.pem` and `<name>.der`.
+    fn gencrl(&self, name: &str, version: u8, signer: &str, dates: &[&str]) {
+        let pem = self.p(&format!("{name}.pem"));
+        let cnf = self.p("ca.cnf");
+        let (cert, key) = (
+            self.p(&format!("{signer}.crt")),
+            self.p(&format!("{signer}.key")),
+        );
+        let mut args = vec![
+            "ca", "-config", &cnf, "-gencrl", "-cert", &cert, "-keyfile", &key, "-out", &pem,
+        ];
+        if version == 2 {
+            args.extend(["-crlexts", "crl_ext"]);
+        }
+        args.extend_from_slice(dates);
+        run_ok(openssl().args(&args));
+        let der = self.p(&format!("{name}.der"));
+        run_ok(openssl().args(["crl", "-in", &pem, "-outform", "DER", "-out", &der]));
+        // The version is what the spec says it is, read back by OpenSSL itself.
+        let text = run_ok(openssl().args(["crl", "-in", &pem, "-noout", "-text"]));
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        let expected = if version == 1 {
+            "Version 1 (0x0)"
+        } else {
+            "Version 2 (0x1)"
+        };
+        assert!(text.contains(expected), "{name}: {text}");
+    }
+
+    /// `smime-lab verify` of `user`'s message with the given CRL files only, at `now` (RFC 3339,
+    /// or the real clock): exit code, status, stdout + stderr.
+    fn verify(
+        &self,
+        user: &str,
+        crls: &[String],
+        now: Option<&str>,
+    ) -> (Option<i32>, String, String) {
+        let anchors = self.p("ca.crt");
+        let message = self.p(&format!("{user}.signed.eml"));
+        let mut args = vec!["verify", "--anchors", &anchors, "--json", "--no-crl-fetch"];
+        for crl in crls {
+            args.extend(["--crl", crl.as_str()]);
+        }
+        if let Some(now) = now {
+            args.extend(["--now", now]);
+        }
+        args.push(&message);
+        let out = smime_lab(&args);
+        let all = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), status_of(&out), all)
+    }
+}
+
+fn in_days(days: i64) -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+#[test]
+fn v1_and_v2_crls_from_openssl_are_applied_alike() {
+    let lab = Lab::new();
+    run_ok(openssl().args([
+        "ca",
+        "-config",
+        &lab.p("ca.cnf"),
+        "-revoke",
+        &lab.p("revoked.crt"),
+    ]));
+    for version in [1, 2] {
+        lab.gencrl(&format!("v{version}"), version, "ca", &[]);
+        lab.gencrl(&format!("v{version}-impostor"), version, "impostor", &[]);
+        for form in ["pem", "der"] {
+            let crl = vec![lab.p(&format!("v{version}.{form}"))];
+            let case = format!("v{version} {form}");
+
+            let (code, status, all) = lab.verify("revoked", &crl, None);
+            assert_eq!(
+                (code, status.as_str()),
+                (Some(1), "revoked"),
+                "{case}: {all}"
+            );
+            let (code, status, all) = lab.verify("good", &crl, None);
+            assert_eq!((code, status.as_str()), (Some(0), "valid"), "{case}: {all}");
+
+            // After nextUpdate (30 days) and before the certificates expire (365 days): stale,
+            // which Exchange reports as the CRL being offline.
+            let later = in_days(40);
+            for user in ["revoked", "good"] {
+                let (code, status, all) = lab.verify(user, &crl, Some(&later));
+                assert_eq!(
+                    (code, status.as_str()),
+                    (Some(1), "crl-unreachable"),
+                    "{case} {user} at {later}: {all}"
+                );
+                assert!(all.contains("nextUpdate"), "{case}: {all}");
+                assert!(
+                    all.contains("The online certificate revocation list (CRL) that the certificate chain relies on is currently offline"),
+                    "{case}: {all}"
+                );
+            }
+        }
+        // Same issuer name, another key: the CRL lists the revoked serial but proves nothing,
+        // for the revoked user and the good one alike.
+        let forged = vec![lab.p(&format!("v{version}-impostor.der"))];
+        for user in ["revoked", "good"] {
+            let (code, status, all) = lab.verify(user, &forged, None);
+            assert_eq!(
+                (code, status.as_str()),
+                (Some(1), "crl-unreachable"),
+                "v{version} impostor, {user}: {all}"
+            );
+            assert!(all.contains("proves nothing"), "v{version}: {all}");
+        }
+    }
+    // Dates set by OpenSSL itself, judged at the real clock: a CRL whose nextUpdate has passed
+    // is stale; one whose thisUpdate is still ahead is not current either.
+    let stamp = |days: i64| {
+        let at = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+        format!(
+            "{:04}{:02}{:02}000000Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day()
+        )
+    };
+    let (ten_ago, yesterday, in_two, in_thirty) = (stamp(-10), stamp(-1), stamp(2), stamp(30));
+    for version in [1, 2] {
+        let stale = format!("v{version}-stale");
+        lab.gencrl(
+            &stale,
+            version,
+            "ca",
+            &["-crl_lastupdate", &ten_ago, "-crl_nextupdate", &yesterday],
+        );
+        let (code, status, all) = lab.verify("good", &[lab.p(&format!("{stale}.der"))], None);
+        assert_eq!(
+            (code, status.as_str()),
+            (Some(1), "crl-unreachable"),
+            "{stale}: {all}"
+        );
+        assert!(all.contains("nextUpdate"), "{stale}: {all}");
+    }
+    lab.gencrl(
+        "v1-future",
+        1,
+        "ca",
+        &["-crl_lastupdate", &in_two, "-crl_nextupdate", &in_thirty],
+    );
+    let (code, status, all) = lab.verify("revoked", &[lab.p("v1-future.pem")], None);
+    assert_eq!(
+        (code, status.as_str()),
+        (Some(1), "crl-unreachable"),
+        "{all}"
+    );
+    assert!(all.contains("thisUpdate"), "{all}");
+
+    // A forged v1 CRL beside the genuine one does not hide what the genuine one says.
+    let both = vec![lab.p("v1-impostor.der"), lab.p("v1.pem")];
+    let (code, status, all) = lab.verify("revoked", &both, None);
+    assert_eq!((code, status.as_str()), (Some(1), "revoked"), "{all}");
+    let (code, status, all) = lab.verify("good", &both, None);
+    assert_eq!((code, status.as_str()), (Some(0), "valid"), "{all}");
+}
+
+#[test]
+fn a_file_that_is_no_crl_is_refused_naming_it() {
+    let lab = Lab::new();
+    let cases: [(&str, &[u8], &str); 3] = [
+        (
+            "garbage.der",
+            b"\x30\x03\x02\x01\x00",
+            "not a DER X.509 CRL",
+        ),
+        (
+            "garbage.pem",
+            b"-----BEGIN X509 CRL-----\nMAMCAQA=\n-----END X509 CRL-----\n",
+            "not a DER X.509 CRL",
+        ),
+        (
+            "certificate.pem",
+            &std::fs::read(lab.p("ca.crt")).unwrap(),
+            "expected \"X509 CRL\"",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let file = lab.p(name);
+        std::fs::write(&file, bytes).unwrap();
+        let out = smime_lab(&[
+            "verify",
+            "--anchors",
+            &lab.p("ca.crt"),
+            "--no-crl-fetch",
+            "--crl",
+            &file,
+            &lab.p("good.signed.eml"),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(&file), "{name}: {stderr}");
+        assert!(stderr.contains(says), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+}
