@@ -213,7 +213,10 @@ fn validate_raw(lab: &Lab, body: &[u8]) -> Response {
         lab.addr,
         "POST",
         &format!("/lab/owa/{TENANT}/validate"),
-        &[("Content-Type", "application/json")],
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Lab-Secret", LAB_SECRET),
+        ],
         body,
     )
 }
@@ -246,6 +249,7 @@ fn alice_is_valid_with_the_crl_fetched_through_the_host_map() {
         &[
             ("Content-Type", "application/json"),
             ("Authorization", "Bearer anything"),
+            ("X-Lab-Secret", LAB_SECRET),
         ],
         message_request(&signed_by("alice")).to_string().as_bytes(),
     );
@@ -470,7 +474,7 @@ fn bad_requests_are_400_naming_the_field() {
         lab.addr,
         "POST",
         "/lab/owa/fabrikam.onmicrosoft.com/validate",
-        &[],
+        &[("X-Lab-Secret", LAB_SECRET)],
         message_request(b"x").to_string().as_bytes(),
     );
     assert_eq!(other.status, 404);
