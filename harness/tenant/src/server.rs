@@ -26,7 +26,9 @@ use crate::lookup::{self, Purpose};
 use crate::store::{Store, StoreError, TenantData};
 use crate::sync::{self, ExportRequest};
 use crate::validation::{self, Settings};
-use crate::wire::{ExoError, InvokeRequest, Page, PageLinkKey, SKIPTOKEN_LIFETIME_SECONDS, SkipToken};
+use crate::wire::{
+    ExoError, InvokeRequest, Page, PageLinkKey, SKIPTOKEN_LIFETIME_SECONDS, SkipToken,
+};
 
 /// The server's default page size, as Exchange Online's (`odata.maxpagesize=1000`).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
@@ -107,9 +109,7 @@ pub enum OpenError {
     BadUser(String),
     #[error("--lab-secret is empty; give any string and send it in the X-Lab-Secret header")]
     EmptyLabSecret,
-    #[error(
-        "--public-url '{0}' is not an http(s) URL without a path, e.g. http://127.0.0.1:8080"
-    )]
+    #[error("--public-url '{0}' is not an http(s) URL without a path, e.g. http://127.0.0.1:8080")]
     BadPublicUrl(String),
     #[error("--page-link-lifetime must be at least 1 second")]
     BadPageLinkLifetime,

@@ -510,7 +510,10 @@ mod tests {
         let encoded = token.encode(&key).unwrap();
         assert_eq!(SkipToken::decode(&encoded, &key), Some(token.clone()));
         // Another process's key.
-        assert_eq!(SkipToken::decode(&encoded, &PageLinkKey::new([8; 32])), None);
+        assert_eq!(
+            SkipToken::decode(&encoded, &PageLinkKey::new([8; 32])),
+            None
+        );
         // The state changed under the old signature: another cmdlet, a later time.
         let (_, signature) = encoded.split_once('.').unwrap();
         for forged in [
@@ -525,7 +528,10 @@ mod tests {
         ] {
             let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(serde_json::to_vec(&forged).unwrap());
-            assert_eq!(SkipToken::decode(&format!("{payload}.{signature}"), &key), None);
+            assert_eq!(
+                SkipToken::decode(&format!("{payload}.{signature}"), &key),
+                None
+            );
             // The unsigned form of before is refused too.
             assert_eq!(SkipToken::decode(&payload, &key), None);
         }

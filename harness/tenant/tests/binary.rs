@@ -285,7 +285,14 @@ fn bad_command_lines_exit_2_with_a_message() {
 
     // No lab secret anywhere: refused, saying where it goes.
     let output = Command::new(env!("CARGO_BIN_EXE_mock-tenant"))
-        .args(["--tenant", TENANT, "--client-id", CLIENT_ID, "--client-secret", "x"])
+        .args([
+            "--tenant",
+            TENANT,
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            "x",
+        ])
         .arg("--data-dir")
         .arg(data.path())
         .env_remove("MOCK_TENANT_LAB_SECRET")

@@ -350,7 +350,13 @@ mod tests {
         ciphertext: &[u8],
         password: &str,
     ) -> Vec<u8> {
-        match decrypt(algorithm, password, ciphertext, "test") {
+        match decrypt(
+            algorithm,
+            password,
+            ciphertext,
+            "test",
+            &KdfBudget::unlimited(),
+        ) {
             Ok((plaintext, _)) => plaintext,
             Err(DecryptError::BadPadding) => panic!("bad padding"),
             Err(DecryptError::Other(e)) => panic!("{e}"),
@@ -368,7 +374,13 @@ mod tests {
             assert_eq!(roundtrip(&algorithm, &ciphertext, "pw"), plaintext);
             // A wrong key gives bad padding in all but ~1/256 of cases; with this seed it does.
             assert!(matches!(
-                decrypt(&algorithm, "wrong", &ciphertext, "test"),
+                decrypt(
+                    &algorithm,
+                    "wrong",
+                    &ciphertext,
+                    "test",
+                    &KdfBudget::unlimited()
+                ),
                 Err(DecryptError::BadPadding)
             ));
         }
@@ -380,7 +392,13 @@ mod tests {
             oid: rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4,
             parameters: None,
         };
-        match decrypt(&algorithm, "pw", &[0; 16], "the certificates") {
+        match decrypt(
+            &algorithm,
+            "pw",
+            &[0; 16],
+            "the certificates",
+            &KdfBudget::unlimited(),
+        ) {
             Err(DecryptError::Other(e @ Pkcs12Error::UnsupportedAlgorithm { .. })) => {
                 let message = e.to_string();
                 assert!(message.contains("1.2.840.113549.1.12.1.1"), "{message}");
@@ -401,7 +419,7 @@ mod tests {
             parameters: Some(Any::encode_from(&params).unwrap()),
         };
         assert!(matches!(
-            decrypt(&algorithm, "pw", &[0; 16], "test"),
+            decrypt(&algorithm, "pw", &[0; 16], "test", &KdfBudget::unlimited()),
             Err(DecryptError::Other(Pkcs12Error::TooManyIterations { .. }))
         ));
     }

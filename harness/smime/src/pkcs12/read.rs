@@ -9,8 +9,8 @@ use x509_cert::attr::Attribute;
 use super::asn1::{CertBag, EncryptedData, EncryptedPrivateKeyInfo, Pfx, SafeBag, oid};
 use super::pbe::{self, DecryptError};
 use super::{
-    EncryptedPart, EncryptionUse, KdfBudget, Pkcs12Contents, Pkcs12Error, Pkcs12Key, Pkcs12Protection, ber,
-    mac, public_key_matches,
+    EncryptedPart, EncryptionUse, KdfBudget, Pkcs12Contents, Pkcs12Error, Pkcs12Key,
+    Pkcs12Protection, ber, mac, public_key_matches,
 };
 
 /// A safeContentsBag may nest SafeContents; real files never go deeper than one level.

@@ -507,6 +507,10 @@ fn a_kdf_budget_is_charged_per_derivation_and_refuses_before_running() {
                 if location.starts_with("SafeContents")),
             "{error:?}"
         );
-        assert!(error.to_string().contains(&format!("more than the {} allowed", cost - 1)));
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("more than the {} allowed", cost - 1))
+        );
     }
 }
