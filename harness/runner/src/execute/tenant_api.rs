@@ -314,7 +314,7 @@ mod tests {
         let base = "http://127.0.0.1:5000";
         let tenant = "contoso.onmicrosoft.com";
         assert_eq!(
-            next_page_url(
+            super::next_page_url(
                 base,
                 tenant,
                 "http://tenant/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?%24skiptoken=a.b"
@@ -326,7 +326,7 @@ mod tests {
         );
         // Another host gets nothing of the runner's; another path is refused.
         assert_eq!(
-            next_page_url(
+            super::next_page_url(
                 base,
                 tenant,
                 "http://evil.example/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?x=1"
@@ -340,7 +340,7 @@ mod tests {
             "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?x=1",
             "",
         ] {
-            assert_eq!(next_page_url(base, tenant, bad), None, "{bad}");
+            assert_eq!(super::next_page_url(base, tenant, bad), None, "{bad}");
         }
     }
 
