@@ -55,6 +55,9 @@ pub struct TenantEndpoint {
     pub tenant: String,
     pub client_id: String,
     pub client_secret: String,
+    /// The `/lab/...` endpoints want it in the `X-Lab-Secret` header (generated per run).
+    #[serde(default)]
+    pub lab_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,7 +150,13 @@ impl fmt::Display for Endpoints {
             writeln!(f, "  tenant        {}", t.tenant)?;
             writeln!(f, "  client id     {}", t.client_id)?;
             writeln!(f, "  client secret {}", t.client_secret)?;
+            writeln!(f, "  lab secret    {}", t.lab_secret)?;
             writeln!(f, "  try           curl {}/health", t.url)?;
+            writeln!(
+                f,
+                "                curl -H 'X-Lab-Secret: {}' {}/lab/clock",
+                t.lab_secret, t.url
+            )?;
             writeln!(
                 f,
                 "                curl -d grant_type=client_credentials -d client_id={} -d client_secret={} -d scope=https://outlook.office365.com/.default {}/{}/oauth2/v2.0/token",

@@ -13,7 +13,8 @@
 //! is down" is `stop_service(Service::PkiWeb)`), and [`RunningLab::stop`]. Dropping a
 //! `RunningLab` without `stop` (an error, a panic) still kills or removes everything it started.
 //! Passwords, the tenant's client id and secret are generated per run unless the config sets
-//! them; configuration files holding them are mode 0600.
+//! them, and the tenant's lab secret (what its `/lab` endpoints want in `X-Lab-Secret`) always
+//! is; configuration files holding them are mode 0600.
 //!
 //! # Two runtimes behind one trait ([`Runtime`])
 //!
@@ -257,6 +258,8 @@ pub(crate) struct Credentials {
     pub directory_password: String,
     pub client_id: String,
     pub client_secret: String,
+    /// What the tenant's `/lab` endpoints want in `X-Lab-Secret`; new every run.
+    pub lab_secret: String,
 }
 
 impl Credentials {
@@ -284,6 +287,7 @@ impl Credentials {
                 .client_secret
                 .clone()
                 .unwrap_or_else(|| random_hex(20)),
+            lab_secret: random_hex(20),
         }
     }
 }

@@ -109,6 +109,7 @@ enum Spec {
         crl_hosts: Vec<String>,
         client_id: String,
         client_secret: String,
+        lab_secret: String,
         port: u16,
     },
     PkiWeb {
@@ -322,6 +323,7 @@ fn prepare(
                 crl_hosts,
                 client_id: credentials.client_id.clone(),
                 client_secret: credentials.client_secret.clone(),
+                lab_secret: credentials.lab_secret.clone(),
                 port: 0,
             }
         }
@@ -506,6 +508,7 @@ impl LocalService {
                 crl_hosts,
                 client_id,
                 client_secret,
+                lab_secret,
                 port,
             } => {
                 let mut command = Command::new(&*program);
@@ -519,7 +522,8 @@ impl LocalService {
                     .arg("--data-dir")
                     .arg(self.dir.join("data"))
                     // The secret goes through the environment, not the process list.
-                    .env("MOCK_TENANT_CLIENT_SECRET", &*client_secret);
+                    .env("MOCK_TENANT_CLIENT_SECRET", &*client_secret)
+                    .env("MOCK_TENANT_LAB_SECRET", &*lab_secret);
                 if let Some(now) = &config.now {
                     command.arg("--now").arg(now);
                 }
@@ -610,6 +614,7 @@ impl LocalService {
                 config,
                 client_id,
                 client_secret,
+                lab_secret,
                 port,
                 ..
             } => {
@@ -620,6 +625,7 @@ impl LocalService {
                     tenant: config.tenant.clone(),
                     client_id: client_id.clone(),
                     client_secret: client_secret.clone(),
+                    lab_secret: lab_secret.clone(),
                 });
             }
             Spec::PkiWeb { port, .. } => {

@@ -124,7 +124,7 @@ impl IntoResponse for TokenError {
     }
 }
 
-/// Why an admin call was refused with 401.
+/// Why an admin call was refused: 401, or 403 for a valid token without the app role.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthFailure {
     #[error("no Authorization header; get a token from /{{tenant}}/oauth2/v2.0/token first")]
@@ -147,6 +147,13 @@ pub enum AuthFailure {
 
 impl IntoResponse for AuthFailure {
     fn into_response(self) -> Response {
+        if self == AuthFailure::NoRole {
+            // A token Exchange Online accepts as a token but that carries no right to run
+            // cmdlets is answered like a cmdlet the caller may not run: 403 with a body of NUL
+            // bytes (the live capture `wire::ExoError::UnknownCmdlet` renders; Microsoft
+            // documents no body for this case).
+            return crate::wire::ExoError::Forbidden(self.to_string()).into_response();
+        }
         let challenge = if self == AuthFailure::Missing {
             CHALLENGE.to_owned()
         } else {
@@ -409,7 +416,7 @@ impl Credentials {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     // Compare digests so neither the length nor the first differing byte leaks through timing.
     sha2::Sha256::digest(a) == sha2::Sha256::digest(b)
 }
@@ -525,6 +532,30 @@ mod tests {
             c.validate(Some(&header), now()),
             Err(AuthFailure::WrongAudience(_))
         ));
+    }
+
+    #[test]
+    fn a_token_without_the_app_role_is_403_with_exchanges_nul_body() {
+        let c = creds();
+        let token = c
+            .issue("contoso.onmicrosoft.com", &good_form(), now())
+            .unwrap();
+        let header = format!("Bearer {}", token.access_token);
+        let mut claims = c.validate(Some(&header), now()).unwrap();
+        claims.roles.clear();
+        let header = format!("Bearer {}", c.sign(&claims));
+        let failure = c.validate(Some(&header), now()).unwrap_err();
+        assert_eq!(failure, AuthFailure::NoRole);
+        let response = failure.into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+        let reason = response.headers().get("X-Mock-Tenant-Reason").unwrap();
+        assert!(reason.to_str().unwrap().contains(MANAGE_AS_APP));
+        // The other failures stay 401.
+        assert_eq!(
+            AuthFailure::Invalid.into_response().status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
 
     #[test]

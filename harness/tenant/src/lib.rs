@@ -19,10 +19,23 @@
 //!   Entra Connect export, [`sync`]), `GET /lab/recipients/{address}/certificate` (Outlook's
 //!   certificate lookup, [`lookup`]), `POST /lab/owa/{tenant}/validate` (Outlook on the web's
 //!   judgement of a received message or of the sender's certificate, with CRLs fetched as the
-//!   stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock`. They take no token
-//!   (one sent is ignored): they stand for machinery (Entra Connect, Outlook's directory lookup,
-//!   OWA's client control) that authenticates by other means. CRL hosts are mapped to the lab's
-//!   pki-web with `--crl-host pki.contoso.com=HOST:PORT` (the `crl` crate fetches).
+//!   stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock`. They stand for
+//!   machinery (Entra Connect, Outlook's directory lookup, OWA's client control) that
+//!   authenticates by other means, so they take no bearer token but the lab secret in
+//!   `X-Lab-Secret` (`--lab-secret` or `MOCK_TENANT_LAB_SECRET`, generated per run by the lab):
+//!   on the containers runtime the tenant sits on a shared network. CRL hosts are mapped to the
+//!   lab's pki-web with `--crl-host pki.contoso.com=HOST:PORT` (the `crl` crate fetches).
+//!
+//! # The boundary
+//!
+//! Authentication (bearer token on the admin API, lab secret on `/lab`) runs before a body is
+//! read, so a stranger gets 401 whatever size it announces. `@odata.nextLink`s are built from
+//! `--public-url` (never the `Host` header) and carry a `$skiptoken` signed with a per-process
+//! key, valid `--page-link-lifetime` seconds (default 1800) for the reading cmdlet that made it.
+//! A valid token without the `Exchange.ManageAsApp` role gets 403 with NUL bytes. Logged request
+//! fields are cut to 200 characters. OWA validation takes at most
+//! [`validation::MAX_IDENTITIES`] identities and [`validation::KDF_ITERATIONS_PER_REQUEST`]
+//! key-derivation iterations per request.
 //! - `GET /health`, `GET /openapi.json` ([`openapi`]).
 //!
 //! # Wire facts, and where they come from
@@ -53,6 +66,9 @@
 //! Everything lives in `--data-dir/state.json`, written atomically before each answer
 //! ([`store`]); the clock is the system's or fixed ([`clock`]), so certificate expiry is
 //! reproducible.
+
+// The OpenAPI document is one `serde_json::json!` literal, deeper than the default limit allows.
+#![recursion_limit = "256"]
 
 pub mod auth;
 pub mod capi_alg;

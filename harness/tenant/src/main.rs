@@ -46,6 +46,18 @@ struct Args {
     /// pki.contoso.com=127.0.0.1:8080: the URL's host and port are replaced, the path kept.
     #[arg(long, value_name = "NAME=HOST:PORT")]
     crl_host: Vec<String>,
+    /// The secret the /lab endpoints want in the X-Lab-Secret header; or set
+    /// MOCK_TENANT_LAB_SECRET to keep it out of the process list.
+    #[arg(long)]
+    lab_secret: Option<String>,
+    /// The root URL of the links the tenant hands out (@odata.nextLink), as clients reach it,
+    /// e.g. http://tenant:80 (default: http:// and the address it listens on).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Seconds an @odata.nextLink stays valid (Exchange Online's refusal says "Default Expiry
+    /// time is 00:30:00").
+    #[arg(long, value_name = "SECONDS", default_value_t = tenant::wire::SKIPTOKEN_LIFETIME_SECONDS)]
+    page_link_lifetime: i64,
 }
 
 fn main() -> ExitCode {
@@ -71,6 +83,13 @@ fn run(args: Args) -> anyhow::Result<()> {
         None => std::env::var("MOCK_TENANT_CLIENT_SECRET")
             .context("no client secret: pass --client-secret or set MOCK_TENANT_CLIENT_SECRET")?,
     };
+    let lab_secret = match args.lab_secret.clone() {
+        Some(secret) => secret,
+        None => std::env::var("MOCK_TENANT_LAB_SECRET").context(
+            "no lab secret: pass --lab-secret or set MOCK_TENANT_LAB_SECRET (any string; the /lab \
+             endpoints want it in the X-Lab-Secret header)",
+        )?,
+    };
     let clock = match &args.now {
         Some(text) => Clock::Fixed(tenant::clock::parse_rfc3339(text).with_context(|| {
             format!("--now '{text}' is not an RFC 3339 time; e.g. 2030-01-01T00:00:00Z")
@@ -90,8 +109,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         .filter(|u| !u.is_empty())
         .collect();
     config.crl_hosts = crl::HostMap::from_specs(&args.crl_host).context("--crl-host")?;
-    let tenant = Tenant::open(config)
-        .with_context(|| format!("cannot open the tenant in {}", args.data_dir.display()))?;
+    config.lab_secret = Some(lab_secret);
+    config.page_link_lifetime_seconds = args.page_link_lifetime;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -102,6 +121,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let address = listener.local_addr().context("no local address")?;
+        config.public_url = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let tenant = Tenant::open(config)
+            .with_context(|| format!("cannot open the tenant in {}", args.data_dir.display()))?;
         let mut stdout = std::io::stdout();
         writeln!(
             stdout,

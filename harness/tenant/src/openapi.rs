@@ -4,6 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::cmdlets;
+use crate::server::{BODY_LIMIT, LAB_SECRET_HEADER};
+use crate::validation::{KDF_ITERATIONS_PER_REQUEST, MAX_IDENTITIES};
 
 /// The document.
 pub fn document() -> Value {
@@ -14,6 +16,9 @@ pub fn document() -> Value {
         "schema": {"type": "string"}
     });
     let lab_error = json!({"$ref": "#/components/schemas/LabError"});
+    let lab_secret = json!([{"labSecret": []}]);
+    let lab_401 = json!({"description": format!("No lab secret in {LAB_SECRET_HEADER}, or not this tenant's (checked before the body is read)"), "content": {"application/json": {"schema": lab_error.clone()}}});
+    let too_large = json!({"description": format!("Body over {BODY_LIMIT} bytes (read only after authentication)")});
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -22,7 +27,10 @@ pub fn document() -> Value {
             "description": "A mock Exchange Online tenant for smime-lab: the ExchangeOnlineManagement V3 \
                 admin API (InvokeCommand) for the S/MIME cmdlets, a client-credentials token endpoint, \
                 and lab endpoints (sync import, certificate lookup, OWA validation, clock) that are not Microsoft's. \
-                Byte[] cmdlet parameters travel as base64 strings: Microsoft does not document this."
+                Byte[] cmdlet parameters travel as base64 strings: Microsoft does not document this. \
+                The lab endpoints (/lab/...) want the lab secret in the X-Lab-Secret header (mock-tenant \
+                --lab-secret or MOCK_TENANT_LAB_SECRET; `cargo xtask lab up` prints it). Links the tenant \
+                hands out start with its --public-url, never with the request's Host header."
         },
         "paths": {
             "/health": {"get": {
@@ -57,64 +65,83 @@ pub fn document() -> Value {
             "/adminapi/beta/{tenant}/InvokeCommand": {
                 "post": {
                     "summary": "Run a cmdlet",
-                    "description": "Needs `Authorization: Bearer <token>`. `Prefer` or `X-Prefer: odata.maxpagesize=N` \
-                        lowers the page size. Cmdlet and parameter names match without regard to case.",
+                    "description": "Needs `Authorization: Bearer <token>` (checked before the body is read). \
+                        `Prefer` or `X-Prefer: odata.maxpagesize=N` lowers the page size. Cmdlet and parameter \
+                        names match without regard to case.",
+                    "security": [{"bearer": []}],
                     "parameters": [
                         tenant_param.clone(),
                         {"name": "$select", "in": "query", "required": false, "schema": {"type": "string"},
                          "description": "Comma-separated property names to keep."},
                         {"name": "$skiptoken", "in": "query", "required": false, "schema": {"type": "string"},
-                         "description": "From @odata.nextLink; the body is then ignored."}
+                         "description": "From @odata.nextLink; the body is then ignored. Signed by this process \
+                            for the reading cmdlet that made it, valid for --page-link-lifetime seconds \
+                            (default 1800: the service's own refusal says 'Default Expiry time is 00:30:00'; \
+                            Microsoft documents no lifetime)."}
                     ],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvokeRequest"}}}},
                     "responses": {
                         "200": {"description": "Cmdlet output", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CmdletPage"}}}},
                         "400": {"description": "Binding or cmdlet error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExoError"}}}},
                         "401": {"description": "No valid bearer token; `WWW-Authenticate` carries the challenge, the body is empty"},
-                        "403": {"description": "Unknown cmdlet: the body is NUL bytes (as Exchange Online answers); `X-Mock-Tenant-Reason` says why"},
+                        "403": {"description": "Unknown cmdlet, or a valid token without the Exchange.ManageAsApp role: the body is NUL bytes (as Exchange Online answers); `X-Mock-Tenant-Reason` says why"},
+                        "413": too_large.clone(),
                         "404": {"description": "Object not found (ManagementObjectNotFoundException)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExoError"}}}}
                     }
                 },
                 "get": {
                     "summary": "Follow @odata.nextLink",
+                    "security": [{"bearer": []}],
                     "parameters": [
                         tenant_param.clone(),
                         {"name": "$skiptoken", "in": "query", "required": true, "schema": {"type": "string"}}
                     ],
                     "responses": {
                         "200": {"description": "Next page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CmdletPage"}}}},
-                        "400": {"description": "Expired or invalid pagination request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExoError"}}}},
-                        "401": {"description": "No valid bearer token"}
+                        "400": {"description": "Expired or invalid pagination request (not signed by this process, older than the link lifetime, or not a reading cmdlet's)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExoError"}}}},
+                        "401": {"description": "No valid bearer token"},
+                        "403": {"description": "A valid token without the Exchange.ManageAsApp role (NUL-byte body)"}
                     }
                 }
             },
             "/lab/sync/{tenant}/export": {"post": {
                 "summary": "Apply one Entra Connect export cycle (lab endpoint, not Microsoft's)",
+                "security": lab_secret.clone(),
                 "parameters": [tenant_param.clone()],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncExport"}}}},
                 "responses": {
                     "200": {"description": "Per-object results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncResult"}}}},
                     "400": {"description": "Malformed export; nothing applied", "content": {"application/json": {"schema": lab_error.clone()}}},
-                    "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error.clone()}}}
+                    "401": lab_401.clone(),
+                    "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "413": too_large.clone()
                 }
             }},
             "/lab/owa/{tenant}/validate": {"post": {
                 "summary": "Judge a received message, or the sender's certificate before sending, as Outlook on the web does (lab endpoint)",
-                "description": "Anchors: the certificates of the stored SMIMECertificateIssuingCA (none: nothing is trusted). \
+                "description": format!("Anchors: the certificates of the stored SMIMECertificateIssuingCA (none: nothing is trusted). \
                     Time: the tenant clock. CRLs: fetched from every distribution point of the validated paths (through \
                     --crl-host), unless OWADisableCRLCheck; OWACRLConnectionTimeout bounds each connection, \
                     OWACRLRetrievalTimeout all CRLs of one validation together; a CRL not fetched in time is \
-                    crl-unreachable with Exchange's text. A bearer token is accepted, not required.",
+                    crl-unreachable with Exchange's text. A bearer token is accepted, not required; the lab secret is. \
+                    Limits per request: at most {MAX_IDENTITIES} identities in decryption, and at most \
+                    {KDF_ITERATIONS_PER_REQUEST} key-derivation iterations (PBKDF2 and PKCS#12 KDF, every MAC and \
+                    encrypted part of every identity together); over either: 400 with code LimitExceeded naming \
+                    the field and the limit."),
+                "security": lab_secret.clone(),
                 "parameters": [tenant_param],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OwaValidateRequest"}}}},
                 "responses": {
                     "200": {"description": "The judgement", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OwaValidation"}}}},
-                    "400": {"description": "Bad request; the message names the field (not base64, neither or both of message and certificate, unknown field, a PKCS#12 that does not open)", "content": {"application/json": {"schema": lab_error.clone()}}},
-                    "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error.clone()}}}
+                    "400": {"description": "Bad request (code BadRequest; the message names the field: not base64, neither or both of message and certificate, unknown field, a PKCS#12 that does not open) or over a limit (code LimitExceeded)", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "401": lab_401.clone(),
+                    "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "413": too_large.clone()
                 }
             }},
             "/lab/recipients/{address}/certificate": {"get": {
                 "summary": "The certificate Outlook would find for a recipient (lab endpoint)",
+                "security": lab_secret.clone(),
                 "parameters": [
                     {"name": "address", "in": "path", "required": true, "schema": {"type": "string"}},
                     {"name": "purpose", "in": "query", "required": false, "schema": {"type": "string", "enum": ["encrypt", "sign"], "default": "encrypt"}},
@@ -124,25 +151,38 @@ pub fn document() -> Value {
                 "responses": {
                     "200": {"description": "Lookup result (found may be false)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LookupResult"}}}},
                     "400": {"description": "Bad purpose or time", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "401": lab_401.clone(),
                     "404": {"description": "No such recipient", "content": {"application/json": {"schema": lab_error.clone()}}}
                 }
             }},
             "/lab/clock": {
-                "get": {"summary": "The tenant clock (lab endpoint)", "responses": {"200": {"description": "Clock", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Clock"}}}}}},
+                "get": {"summary": "The tenant clock (lab endpoint)", "security": lab_secret.clone(), "responses": {
+                    "200": {"description": "Clock", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Clock"}}}},
+                    "401": lab_401.clone()
+                }},
                 "put": {
                     "summary": "Fix the tenant clock, or return it to system time with null",
+                    "security": lab_secret,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {
                         "type": "object", "required": ["now"],
                         "properties": {"now": {"type": "string", "format": "date-time", "nullable": true}}
                     }}}},
                     "responses": {
                         "200": {"description": "Clock", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Clock"}}}},
-                        "400": {"description": "Bad time", "content": {"application/json": {"schema": lab_error}}}
+                        "400": {"description": "Bad time", "content": {"application/json": {"schema": lab_error}}},
+                        "401": lab_401
                     }
                 }
             }
         },
-        "components": {"schemas": {
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "From /{tenant}/oauth2/v2.0/token"},
+                "labSecret": {"type": "apiKey", "in": "header", "name": LAB_SECRET_HEADER,
+                    "description": "The lab secret the tenant was started with"}
+            },
+            "schemas": {
             "InvokeRequest": {
                 "type": "object", "required": ["CmdletInput"],
                 "properties": {"CmdletInput": {
@@ -258,7 +298,7 @@ pub fn document() -> Value {
                 "description": "Either message (with optional decryption) or certificate with purpose; JSON null counts as absent, other fields are refused.",
                 "properties": {
                     "message": {"type": "string", "format": "byte", "description": "The whole RFC 5322 message as delivered, base64."},
-                    "decryption": {"type": "array", "description": "The reader's identities: each one whose certificate is a recipient of an envelope is tried.",
+                    "decryption": {"type": "array", "maxItems": MAX_IDENTITIES, "description": "The reader's identities: each one whose certificate is a recipient of an envelope is tried.",
                         "items": {"type": "object", "required": ["pkcs12", "password"], "properties": {
                             "pkcs12": {"type": "string", "format": "byte"},
                             "password": {"type": "string"}

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -19,18 +20,26 @@ use serde_json::{Value, json};
 use crate::auth::Credentials;
 use crate::clock::{Clock, SharedClock};
 use crate::cmdlets::recipients::Recipient;
-use crate::cmdlets::{self, Invocation, TenantContext};
+use crate::cmdlets::{self, Invocation, Run, TenantContext};
 use crate::lookup::{self, Purpose};
 use crate::store::{Store, StoreError, TenantData};
 use crate::sync::{self, ExportRequest};
 use crate::validation::{self, Settings};
-use crate::wire::{ExoError, InvokeRequest, Page, SKIPTOKEN_LIFETIME_SECONDS, SkipToken};
+use crate::wire::{
+    ExoError, InvokeRequest, Page, PageLinkKey, SKIPTOKEN_LIFETIME_SECONDS, SkipToken,
+};
 use crl::HostMap;
 
 /// The server's default page size, as Exchange Online's (`odata.maxpagesize=1000`).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
-/// Largest request body taken (a sync export of many users with many certificates).
+/// Largest request body taken (a sync export of many users with many certificates). Read only
+/// after the caller has authenticated (bearer token or lab secret): a stranger's body is never
+/// read.
 pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// The header the lab-only endpoints (`/lab/...`) want the lab secret in.
+pub const LAB_SECRET_HEADER: &str = "X-Lab-Secret";
+/// How much of a request field the log keeps (the rest is counted, not written).
+pub const LOG_FIELD_CHARS: usize = 200;
 
 /// How to start a tenant.
 #[derive(Debug, Clone)]
@@ -50,6 +59,19 @@ pub struct TenantConfig {
     /// Where CRL distribution points' hosts really are (`pki.contoso.com` → the lab's pki-web),
     /// for `POST /lab/owa/{tenant}/validate`.
     pub crl_hosts: HostMap,
+    /// What the lab-only endpoints (`/lab/...`) want in the `X-Lab-Secret` header. They stand for
+    /// machinery that authenticates by other means (Entra Connect, OWA's client); on a shared
+    /// network this secret keeps everyone else out. `None` makes a random one at open
+    /// ([`Tenant::lab_secret`]).
+    pub lab_secret: Option<String>,
+    /// The root of every URL the tenant hands out (`@odata.nextLink`, `@odata.context`), e.g.
+    /// `http://127.0.0.1:8080`: never the request's `Host` header, which a client following a
+    /// link would otherwise send its bearer token to.
+    pub public_url: String,
+    /// How long an `@odata.nextLink` stays valid after its first page was served. Microsoft
+    /// documents no lifetime; the service's own refusal says "Default Expiry time is 00:30:00",
+    /// hence the default [`SKIPTOKEN_LIFETIME_SECONDS`].
+    pub page_link_lifetime_seconds: i64,
 }
 
 impl TenantConfig {
@@ -69,6 +91,9 @@ impl TenantConfig {
             strict_algorithms: false,
             users: Vec::new(),
             crl_hosts: HostMap::default(),
+            lab_secret: None,
+            public_url: "http://localhost".into(),
+            page_link_lifetime_seconds: SKIPTOKEN_LIFETIME_SECONDS,
         }
     }
 }
@@ -82,6 +107,14 @@ pub enum OpenError {
     NoCredentials,
     #[error("--users entry '{0}' is not an email address")]
     BadUser(String),
+    #[error("--lab-secret is empty; give any string and send it in the X-Lab-Secret header")]
+    EmptyLabSecret,
+    #[error("--public-url '{0}' is not an http(s) URL without a path, e.g. http://127.0.0.1:8080")]
+    BadPublicUrl(String),
+    #[error("--page-link-lifetime must be at least 1 second")]
+    BadPageLinkLifetime,
+    #[error("no randomness from the operating system for the tenant's secrets: {0}")]
+    NoRandomness(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -92,6 +125,10 @@ struct Inner {
     credentials: Credentials,
     store: Store,
     clock: SharedClock,
+    lab_secret: String,
+    /// Signs `$skiptoken`s; random per process, so a restarted tenant refuses old links (as
+    /// Exchange's expire).
+    page_links: PageLinkKey,
 }
 
 /// A tenant: cheap to clone, shared by every request.
@@ -115,6 +152,15 @@ impl Tenant {
                 return Err(OpenError::BadUser(user.clone()));
             }
         }
+        if config.lab_secret.as_deref().is_some_and(str::is_empty) {
+            return Err(OpenError::EmptyLabSecret);
+        }
+        if !is_base_url(config.public_url.trim().trim_end_matches('/')) {
+            return Err(OpenError::BadPublicUrl(config.public_url.clone()));
+        }
+        if config.page_link_lifetime_seconds < 1 {
+            return Err(OpenError::BadPageLinkLifetime);
+        }
         let clock = SharedClock::new(config.clock);
         let now = clock.now();
         let store = Store::open(&config.data_dir, &tenant, TenantData::new(&tenant, now))?;
@@ -129,14 +175,39 @@ impl Tenant {
             Ok::<_, StoreError>(())
         })?;
         let credentials = Credentials::new(&tenant, config.client_id.trim(), &config.client_secret);
+        let random = |bytes: &mut [u8]| {
+            getrandom::fill(bytes).map_err(|e| OpenError::NoRandomness(e.to_string()))
+        };
+        let lab_secret = match &config.lab_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                let mut bytes = [0u8; 24];
+                random(&mut bytes)?;
+                hex::encode(bytes)
+            }
+        };
+        let mut page_link_key = [0u8; 32];
+        random(&mut page_link_key)?;
+        let public_url = config.public_url.trim().trim_end_matches('/').to_owned();
         Ok(Self {
             inner: Arc::new(Inner {
-                config: TenantConfig { tenant, ..config },
+                config: TenantConfig {
+                    tenant,
+                    public_url,
+                    ..config
+                },
                 credentials,
                 store,
                 clock,
+                lab_secret,
+                page_links: PageLinkKey::new(page_link_key),
             }),
         })
+    }
+
+    /// What the lab-only endpoints want in the `X-Lab-Secret` header.
+    pub fn lab_secret(&self) -> &str {
+        &self.inner.lab_secret
     }
 
     pub fn clock(&self) -> &SharedClock {
@@ -156,16 +227,20 @@ impl Tenant {
         &self.inner.credentials.tenant_id
     }
 
-    /// Every route.
+    /// Every route. Authentication runs as a route layer, before any handler reads the body:
+    /// a caller without a token (admin API) or the lab secret (`/lab/...`) gets 401 whatever it
+    /// sends, and only then does the body limit apply (413).
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/health", get(health))
-            .route("/openapi.json", get(openapi))
-            .route("/{tenant}/oauth2/v2.0/token", post(token))
+        let admin = Router::new()
             .route(
                 "/adminapi/beta/{tenant}/InvokeCommand",
                 post(invoke_command).get(invoke_command),
             )
+            .route_layer(middleware::from_fn_with_state(
+                self.clone(),
+                require_bearer_token,
+            ));
+        let lab = Router::new()
             .route("/lab/sync/{tenant}/export", post(sync_export))
             .route("/lab/owa/{tenant}/validate", post(owa_validate))
             .route(
@@ -173,10 +248,96 @@ impl Tenant {
                 get(certificate_lookup),
             )
             .route("/lab/clock", get(get_clock).put(put_clock))
+            .route_layer(middleware::from_fn_with_state(
+                self.clone(),
+                require_lab_secret,
+            ));
+        Router::new()
+            .route("/health", get(health))
+            .route("/openapi.json", get(openapi))
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
+            .merge(admin)
+            .merge(lab)
             .fallback(not_found)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
     }
+}
+
+/// `http://host[:port]` or `https://...`, without a path, query or spaces.
+fn is_base_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+/// A request field as the log keeps it: at most [`LOG_FIELD_CHARS`] characters, then how long it
+/// really was. A caller's field never grows the log by more than this.
+pub fn loggable(text: &str) -> String {
+    match text.char_indices().nth(LOG_FIELD_CHARS) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// The admin API's gate: a bearer token this tenant issued, for Exchange, unexpired, with the
+/// app role (401 or 403 as [`crate::auth::AuthFailure`] says), checked before the body is read.
+async fn require_bearer_token(
+    State(tenant): State<Tenant>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let now = tenant.clock().now();
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match tenant.inner.credentials.validate(authorization, now) {
+        Ok(_) => next.run(request).await,
+        Err(failure) => {
+            tracing::info!(failure = %loggable(&failure.to_string()), "admin call refused");
+            failure.into_response()
+        }
+    }
+}
+
+/// The lab endpoints' gate: the lab secret in `X-Lab-Secret` (compared in constant time), else
+/// 401 saying where the secret comes from, before the body is read.
+async fn require_lab_secret(
+    State(tenant): State<Tenant>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let given = request
+        .headers()
+        .get(LAB_SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if crate::auth::constant_time_eq(given, tenant.lab_secret().as_bytes()) {
+        return next.run(request).await;
+    }
+    tracing::info!(path = %loggable(request.uri().path()), "lab call refused: no lab secret");
+    lab_error(
+        StatusCode::UNAUTHORIZED,
+        "LabSecretRequired",
+        format!(
+            "the /lab endpoints want the lab secret in the {LAB_SECRET_HEADER} header \
+             ({}); `cargo xtask lab up` prints it, the lab passes it to mock-tenant as \
+             --lab-secret or MOCK_TENANT_LAB_SECRET",
+            if given.is_empty() {
+                "none was sent"
+            } else {
+                "the one sent is not this tenant's"
+            }
+        ),
+    )
 }
 
 /// Serves until `shutdown` completes.
@@ -229,7 +390,7 @@ async fn token(
     let now = tenant.clock().now();
     match tenant.inner.credentials.issue(&path_tenant, &form, now) {
         Ok(token) => {
-            tracing::info!(client_id = %token_client(&form), "token issued");
+            tracing::info!(client_id = %loggable(&token_client(&form)), "token issued");
             let mut response = axum::Json(token).into_response();
             response.headers_mut().insert(
                 header::CACHE_CONTROL,
@@ -238,7 +399,7 @@ async fn token(
             response
         }
         Err(error) => {
-            tracing::info!(%error, "token refused");
+            tracing::info!(error = %loggable(&error.to_string()), "token refused");
             error.into_response()
         }
     }
@@ -265,15 +426,6 @@ fn preferred_page_size(headers: &HeaderMap) -> Option<usize> {
         .find(|n| *n > 0)
 }
 
-fn base_url(headers: &HeaderMap) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .map(|h| format!("http://{h}"))
-        .unwrap_or_else(|| "http://localhost".into())
-}
-
 async fn invoke_command(
     State(tenant): State<Tenant>,
     method: Method,
@@ -282,14 +434,8 @@ async fn invoke_command(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The token was checked by `require_bearer_token` before the body was read.
     let now = tenant.clock().now();
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if let Err(failure) = tenant.inner.credentials.validate(authorization, now) {
-        tracing::info!(%failure, "admin call refused");
-        return failure.into_response();
-    }
     let path_tenant = path.map(|Path(t)| t).unwrap_or_default();
     if !tenant.inner.credentials.is_tenant(&path_tenant) {
         return crate::auth::AuthFailure::WrongTenant(path_tenant).into_response();
@@ -303,10 +449,16 @@ async fn invoke_command(
     };
 
     let invocation = if let Some(token) = lookup("$skiptoken") {
-        let Some(token) = SkipToken::decode(&token) else {
+        // Only a token this process signed, for a reading cmdlet, within its lifetime: a link
+        // is a cursor into a read, never a way to run something else.
+        let Some(token) = SkipToken::decode(&token, &tenant.inner.page_links) else {
+            tracing::info!("page link refused: not signed by this tenant");
             return ExoError::InvalidPagination.into_response();
         };
-        if now.unix_timestamp().saturating_sub(token.issued) > SKIPTOKEN_LIFETIME_SECONDS {
+        let age = now.unix_timestamp().saturating_sub(token.issued);
+        let reads = cmdlets::find(&token.cmdlet).is_some_and(|c| matches!(c.run, Run::Read(_)));
+        if !(0..=tenant.inner.config.page_link_lifetime_seconds).contains(&age) || !reads {
+            tracing::info!(age, reads, "page link refused: expired or not a read");
             return ExoError::InvalidPagination.into_response();
         }
         Invocation {
@@ -367,18 +519,34 @@ async fn invoke_command(
             .unwrap_or_else(|e| Err(ExoError::Internal(format!("the cmdlet task failed: {e}"))));
     match outcome {
         Ok(output) => {
-            tracing::info!(cmdlet = %cmdlet, objects = output.values.len(), "cmdlet ran");
+            tracing::info!(
+                cmdlet = %loggable(&cmdlet),
+                objects = output.values.len(),
+                "cmdlet ran"
+            );
+            let next_skiptoken = match output.next.map(|t| t.encode(&tenant.inner.page_links)) {
+                None => None,
+                Some(Some(token)) => Some(token),
+                Some(None) => {
+                    return ExoError::Internal("the page link could not be signed".into())
+                        .into_response();
+                }
+            };
             Page {
-                base_url: base_url(&headers),
+                base_url: tenant.inner.config.public_url.clone(),
                 tenant: path_tenant,
                 values: output.values,
                 warnings: output.warnings,
-                next_skiptoken: output.next.map(|t| t.encode()),
+                next_skiptoken,
             }
             .into_response()
         }
         Err(error) => {
-            tracing::info!(cmdlet = %cmdlet, error = %error, "cmdlet failed");
+            tracing::info!(
+                cmdlet = %loggable(&cmdlet),
+                error = %loggable(&error.to_string()),
+                "cmdlet failed"
+            );
             error.into_response()
         }
     }
@@ -503,7 +671,15 @@ async fn owa_validate(
             );
             axum::Json(result).into_response()
         }
-        Ok(Err(e)) => lab_error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
+        Ok(Err(e)) => {
+            tracing::info!(error = %loggable(&e.to_string()), "OWA validation refused");
+            let code = if e.exceeds_limit {
+                "LimitExceeded"
+            } else {
+                "BadRequest"
+            };
+            lab_error(StatusCode::BAD_REQUEST, code, e.to_string())
+        }
         Err(e) => lab_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",

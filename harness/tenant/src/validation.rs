@@ -28,6 +28,7 @@ use serde_json::{Map, Value};
 use smime::certificate::CertificateSummary;
 use smime::cms::{Certificate, Layer, OpenedMessage, Revocation, Status, VerifyContext};
 use smime::key::PrivateKey;
+use smime::pkcs12::{KdfBudget, Pkcs12Error};
 use time::OffsetDateTime;
 
 use crate::cmdlets::smime_config::SmimeConfigData;
@@ -63,6 +64,9 @@ pub struct Identity {
 pub struct RequestError {
     pub field: String,
     pub message: String,
+    /// The request is well-formed but asks for more work than [`MAX_IDENTITIES`] or
+    /// [`KDF_ITERATIONS_PER_REQUEST`] allow.
+    pub exceeds_limit: bool,
 }
 
 impl RequestError {
@@ -70,9 +74,28 @@ impl RequestError {
         Self {
             field: field.into(),
             message: message.into(),
+            exceeds_limit: false,
+        }
+    }
+
+    fn limit(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            exceeds_limit: true,
+            ..Self::new(field, message)
         }
     }
 }
+
+/// Most PKCS#12 identities one request may bring (a reader with a certificate per device and a
+/// few renewals stays well below).
+pub const MAX_IDENTITIES: usize = 16;
+
+/// Most key-derivation iterations (PBKDF2 and the PKCS#12 KDF, summed over every MAC and
+/// encrypted part of every identity) one request may cost: each identity may ask for up to
+/// 10 000 000 per derivation, and one such file costs seconds of CPU. Files as Windows, OpenSSL 3
+/// and NSS write them (2 000-10 000 iterations, three derivations) cost 6 000-30 000 each; a
+/// file at the 600 000 some tools now use costs under 2 000 000.
+pub const KDF_ITERATIONS_PER_REQUEST: u64 = 4_000_000;
 
 const SHAPE: &str = "expected {\"message\": \"<base64 RFC 5322 message>\", \"decryption\": [{\"pkcs12\": \"<base64>\", \"password\": \"...\"}]} or {\"certificate\": \"<base64 DER>\", \"purpose\": \"send\"}";
 
@@ -118,11 +141,24 @@ pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
             }
             let decryption = match map.get("decryption") {
                 None => Vec::new(),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| identity(i, item))
-                    .collect::<Result<_, _>>()?,
+                Some(Value::Array(items)) if items.len() > MAX_IDENTITIES => {
+                    return Err(RequestError::limit(
+                        "decryption",
+                        format!(
+                            "{} identities; a request may bring at most {MAX_IDENTITIES}: send \
+                             the reader's identities for this message only",
+                            items.len()
+                        ),
+                    ));
+                }
+                Some(Value::Array(items)) => {
+                    let budget = KdfBudget::new(KDF_ITERATIONS_PER_REQUEST);
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| identity(i, item, &budget))
+                        .collect::<Result<_, _>>()?
+                }
                 Some(_) => {
                     return Err(RequestError::new(
                         "decryption",
@@ -179,7 +215,7 @@ fn base64_field(field: &str, value: &Value) -> Result<Vec<u8>, RequestError> {
 
 /// `decryption[i]`: a PKCS#12 file that opens with its password and holds a key and the
 /// certificate it belongs to.
-fn identity(index: usize, item: &Value) -> Result<Identity, RequestError> {
+fn identity(index: usize, item: &Value, budget: &KdfBudget) -> Result<Identity, RequestError> {
     let base = format!("decryption[{index}]");
     let Value::Object(map) = item else {
         return Err(RequestError::new(
@@ -216,8 +252,20 @@ fn identity(index: usize, item: &Value) -> Result<Identity, RequestError> {
             ));
         }
     };
-    let contents = smime::pkcs12::read_pkcs12(&bytes, password)
-        .map_err(|e| RequestError::new(&pkcs12_field, format!("does not open ({e})")))?;
+    let contents = smime::pkcs12::read_pkcs12_within(&bytes, password, budget).map_err(|e| {
+        if matches!(e, Pkcs12Error::KdfBudgetExceeded { .. }) {
+            RequestError::limit(
+                &pkcs12_field,
+                format!(
+                    "exceeds the request's key-derivation limit of {KDF_ITERATIONS_PER_REQUEST} \
+                     iterations over all its identities ({e}); export the identity with fewer \
+                     iterations or send fewer identities"
+                ),
+            )
+        } else {
+            RequestError::new(&pkcs12_field, format!("does not open ({e})"))
+        }
+    })?;
     let Some(key_der) = contents.private_key_pkcs8_der.as_deref() else {
         return Err(RequestError::new(
             pkcs12_field,

@@ -104,8 +104,10 @@ pub fn odata_json(status: StatusCode, body: &Value) -> Response {
 }
 
 /// The state a `$skiptoken` carries, so that following `@odata.nextLink` (by GET, or by POST
-/// with any body, as clients differ) re-runs the same query from the next offset. Stateless on
-/// purpose: a restarted tenant still honours links it handed out.
+/// with any body, as clients differ) re-runs the same query from the next offset. The token is
+/// `base64url(JSON).base64url(HMAC-SHA-256)` under a per-process [`PageLinkKey`]: a client
+/// cannot forge one (to run another cmdlet, or to make a link that never expires), and a
+/// restarted tenant refuses the links it handed out before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkipToken {
     #[serde(rename = "c")]
@@ -123,18 +125,47 @@ pub struct SkipToken {
     pub issued: i64,
 }
 
-impl SkipToken {
-    pub fn encode(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+/// The key `$skiptoken`s are signed with.
+pub struct PageLinkKey([u8; 32]);
+
+impl PageLinkKey {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(key)
     }
 
-    /// `None` for anything that is not a token this service issued.
-    pub fn decode(token: &str) -> Option<Self> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token.trim())
-            .ok()?;
-        serde_json::from_slice(&bytes).ok()
+    fn mac(&self) -> Option<hmac::Hmac<sha2::Sha256>> {
+        <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&self.0).ok()
+    }
+}
+
+impl std::fmt::Debug for PageLinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageLinkKey(..)")
+    }
+}
+
+impl SkipToken {
+    /// The signed token; `None` only if the state does not serialize.
+    pub fn encode(&self, key: &PageLinkKey) -> Option<String> {
+        use hmac::Mac as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = b64.encode(serde_json::to_vec(self).ok()?);
+        let mut mac = key.mac()?;
+        mac.update(payload.as_bytes());
+        let signature = b64.encode(mac.finalize().into_bytes());
+        Some(format!("{payload}.{signature}"))
+    }
+
+    /// `None` for anything that is not a token signed under `key`.
+    pub fn decode(token: &str, key: &PageLinkKey) -> Option<Self> {
+        use hmac::Mac as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (payload, signature) = token.trim().split_once('.')?;
+        let mut mac = key.mac()?;
+        mac.update(payload.as_bytes());
+        // `verify_slice` compares in constant time.
+        mac.verify_slice(&b64.decode(signature).ok()?).ok()?;
+        serde_json::from_slice(&b64.decode(payload).ok()?).ok()
     }
 }
 
@@ -205,6 +236,10 @@ pub enum ExoError {
     /// of NUL bytes, not JSON.
     #[error("unknown cmdlet '{0}'")]
     UnknownCmdlet(String),
+    /// A valid token that may not run cmdlets (no `Exchange.ManageAsApp` role): answered as the
+    /// live 403 above, NUL bytes and all.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request itself is malformed (not JSON, no `CmdletInput`).
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -277,7 +312,7 @@ impl ExoError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Cmdlet { status, .. } => *status,
-            Self::UnknownCmdlet(_) => StatusCode::FORBIDDEN,
+            Self::UnknownCmdlet(_) | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -372,7 +407,7 @@ impl ExoError {
                 warnings(&mut error);
                 Some(json!({ "error": error }))
             }
-            Self::UnknownCmdlet(_) => None,
+            Self::UnknownCmdlet(_) | Self::Forbidden(_) => None,
             Self::BadRequest(text) => Some(json!({"error": {
                 "code": "BadRequest",
                 "message": text,
@@ -417,8 +452,9 @@ impl IntoResponse for ExoError {
                 // Not Exchange's: the live 403 says nothing, which makes a typo in a cmdlet name
                 // very hard to find. The body stays faithful; this header says why.
                 if let Ok(reason) = HeaderValue::from_str(&format!(
-                    "{self} (Exchange Online answers an unknown or unauthorized cmdlet with 403 \
-                     and a body of NUL bytes)"
+                    "{} (Exchange Online answers an unknown or unauthorized cmdlet with 403 \
+                     and a body of NUL bytes)",
+                    crate::server::loggable(&self.to_string())
                 )) {
                     response
                         .headers_mut()
@@ -461,7 +497,8 @@ mod tests {
     }
 
     #[test]
-    fn skiptoken_round_trips_and_garbage_is_refused() {
+    fn skiptoken_round_trips_and_forgeries_are_refused() {
+        let key = PageLinkKey::new([7; 32]);
         let token = SkipToken {
             cmdlet: "Get-Mailbox".into(),
             parameters: Map::new(),
@@ -470,8 +507,36 @@ mod tests {
             page_size: 2,
             issued: 5,
         };
-        assert_eq!(SkipToken::decode(&token.encode()), Some(token));
-        assert_eq!(SkipToken::decode("%%%"), None);
-        assert_eq!(SkipToken::decode("e30"), None);
+        let encoded = token.encode(&key).unwrap();
+        assert_eq!(SkipToken::decode(&encoded, &key), Some(token.clone()));
+        // Another process's key.
+        assert_eq!(
+            SkipToken::decode(&encoded, &PageLinkKey::new([8; 32])),
+            None
+        );
+        // The state changed under the old signature: another cmdlet, a later time.
+        let (_, signature) = encoded.split_once('.').unwrap();
+        for forged in [
+            SkipToken {
+                cmdlet: "Set-SmimeConfig".into(),
+                ..token.clone()
+            },
+            SkipToken {
+                issued: i64::MAX,
+                ..token.clone()
+            },
+        ] {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::to_vec(&forged).unwrap());
+            assert_eq!(
+                SkipToken::decode(&format!("{payload}.{signature}"), &key),
+                None
+            );
+            // The unsigned form of before is refused too.
+            assert_eq!(SkipToken::decode(&payload, &key), None);
+        }
+        for garbage in ["%%%", "e30", "e30.", ".", "e30.%%%"] {
+            assert_eq!(SkipToken::decode(garbage, &key), None, "{garbage}");
+        }
     }
 }

@@ -83,13 +83,7 @@ fn expired_tokens_and_graph_tokens_are_refused() {
     );
 
     // An hour later (tenant clock) the token has expired.
-    let moved = http(
-        lab.addr,
-        "PUT",
-        "/lab/clock",
-        &[("Content-Type", "application/json")],
-        br#"{"now":"2030-01-01T01:00:00Z"}"#,
-    );
+    let moved = lab.lab("PUT", "/lab/clock", br#"{"now":"2030-01-01T01:00:00Z"}"#);
     assert_eq!(moved.status, 200);
     let response = lab.invoke_with(&token, "Get-SmimeConfig", json!({}), &[]);
     assert_eq!(response.status, 401);

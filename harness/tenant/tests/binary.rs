@@ -26,6 +26,15 @@ impl Drop for Running {
 }
 
 fn start(data_dir: &std::path::Path, extra: &[&str]) -> Running {
+    start_logging(data_dir, extra, "warn", Stdio::inherit())
+}
+
+fn start_logging(
+    data_dir: &std::path::Path,
+    extra: &[&str],
+    log_level: &str,
+    stderr: Stdio,
+) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mock-tenant"))
         .args([
             "--listen",
@@ -40,9 +49,10 @@ fn start(data_dir: &std::path::Path, extra: &[&str]) -> Running {
         .args(["--now", "2030-01-01T00:00:00Z"])
         .args(extra)
         .env("MOCK_TENANT_CLIENT_SECRET", CLIENT_SECRET)
-        .env("RUST_LOG", "warn")
+        .env("MOCK_TENANT_LAB_SECRET", LAB_SECRET)
+        .env("RUST_LOG", log_level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("spawn mock-tenant");
     let stdout = child.stdout.take().expect("stdout");
@@ -127,7 +137,7 @@ fn a_killed_tenant_restarts_with_everything_it_acknowledged() {
             tenant.addr,
             "POST",
             &format!("/lab/sync/{TENANT}/export"),
-            &[],
+            &[("X-Lab-Secret", LAB_SECRET)],
             json!({"cycle": "delta", "objects": [{"sourceAnchor": "Qk9C", "userPrincipalName": "bob@contoso.com"}]}).to_string().as_bytes(),
         );
         assert_eq!(sync.status, 200);
@@ -216,6 +226,8 @@ fn bad_command_lines_exit_2_with_a_message() {
             CLIENT_ID,
             "--client-secret",
             "x",
+            "--lab-secret",
+            "y",
             "--now",
             "tomorrow",
             "--data-dir",
@@ -237,6 +249,8 @@ fn bad_command_lines_exit_2_with_a_message() {
             CLIENT_ID,
             "--client-secret",
             "x",
+            "--lab-secret",
+            "y",
             "--crl-host",
             "pki.contoso.com=127.0.0.1:8080",
             "--crl-host",
@@ -262,6 +276,8 @@ fn bad_command_lines_exit_2_with_a_message() {
             CLIENT_ID,
             "--client-secret",
             "x",
+            "--lab-secret",
+            "y",
             "--data-dir",
         ])
         .arg(data.path())
@@ -269,4 +285,58 @@ fn bad_command_lines_exit_2_with_a_message() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a mock-tenant state file"));
+
+    // No lab secret anywhere: refused, saying where it goes.
+    let output = Command::new(env!("CARGO_BIN_EXE_mock-tenant"))
+        .args([
+            "--tenant",
+            TENANT,
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            "x",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env_remove("MOCK_TENANT_LAB_SECRET")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--lab-secret") && stderr.contains("X-Lab-Secret"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_huge_request_field_adds_a_bounded_line_to_the_log() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("tenant.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let state = data.path().join("state");
+    let tenant = start_logging(&state, &[], "info", Stdio::from(log));
+    let token = token(tenant.addr);
+    let before = std::fs::metadata(&log_path).unwrap().len();
+    // 1 MB cmdlet name: an unknown cmdlet, logged as refused, and a 1 MB client id.
+    let huge = "G".repeat(1024 * 1024);
+    let response = invoke(tenant.addr, &token, &huge, json!({}));
+    assert_eq!(response.status, 403);
+    let refused = http(
+        tenant.addr,
+        "POST",
+        &format!("/{TENANT}/oauth2/v2.0/token"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("grant_type=client_credentials&client_id={huge}").as_bytes(),
+    );
+    assert_eq!(refused.status, 400);
+    // Each line is written before its answer is sent.
+    drop(tenant);
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let grown = text.len() as u64 - before;
+    assert!(grown < 4096, "the log grew by {grown} bytes:\n{text}");
+    assert!(
+        text.contains(&format!("… ({} bytes)", huge.len())),
+        "the cut says how long the field was:\n{text}"
+    );
 }

@@ -216,7 +216,10 @@ fn validate_raw(lab: &Lab, body: &[u8]) -> Response {
         lab.addr,
         "POST",
         &format!("/lab/owa/{TENANT}/validate"),
-        &[("Content-Type", "application/json")],
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Lab-Secret", LAB_SECRET),
+        ],
         body,
     )
 }
@@ -249,6 +252,7 @@ fn alice_is_valid_with_the_crl_fetched_through_the_host_map() {
         &[
             ("Content-Type", "application/json"),
             ("Authorization", "Bearer anything"),
+            ("X-Lab-Secret", LAB_SECRET),
         ],
         message_request(&signed_by("alice")).to_string().as_bytes(),
     );
@@ -473,9 +477,138 @@ fn bad_requests_are_400_naming_the_field() {
         lab.addr,
         "POST",
         "/lab/owa/fabrikam.onmicrosoft.com/validate",
-        &[],
+        &[("X-Lab-Secret", LAB_SECRET)],
         message_request(b"x").to_string().as_bytes(),
     );
     assert_eq!(other.status, 404);
     assert_eq!(other.json()["error"]["code"], "TenantNotFound");
+}
+
+/// `p12` (DER, password integrity) with its MAC's iteration count replaced: the count is outside
+/// the MAC, so the file still reads up to the point where the MAC is computed.
+fn with_mac_iterations(p12: &[u8], iterations: u32) -> Vec<u8> {
+    /// Tag, content start, content end of the TLV at `at`.
+    fn element(bytes: &[u8], at: usize) -> (u8, usize, usize) {
+        let first = bytes[at + 1];
+        let (len, header) = if first < 0x80 {
+            (usize::from(first), 2)
+        } else {
+            let n = usize::from(first & 0x7f);
+            let len = bytes[at + 2..at + 2 + n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (len, 2 + n)
+        };
+        (bytes[at], at + header, at + header + len)
+    }
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len
+                .to_be_bytes()
+                .into_iter()
+                .skip_while(|b| *b == 0)
+                .collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend_from_slice(&bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    let (_, start, end) = element(p12, 0);
+    let mut children = Vec::new();
+    let mut at = start;
+    while at < end {
+        let (_, _, child_end) = element(p12, at);
+        children.push(&p12[at..child_end]);
+        at = child_end;
+    }
+    let [version, auth_safe, mac_data] = children[..] else {
+        panic!("a PFX with a MAC has three parts");
+    };
+    let (_, mac_start, mac_end) = element(mac_data, 0);
+    let (_, _, digest_end) = element(mac_data, mac_start);
+    let (_, _, salt_end) = element(mac_data, digest_end);
+    assert_eq!(
+        element(mac_data, salt_end).2,
+        mac_end,
+        "iterations end MacData"
+    );
+    // Minimal two's-complement INTEGER content, as DER wants it.
+    let mut count: Vec<u8> = iterations
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|b| *b == 0)
+        .collect();
+    if count.first().is_none_or(|b| b & 0x80 != 0) {
+        count.insert(0, 0);
+    }
+    let mut mac_content = mac_data[mac_start..salt_end].to_vec();
+    mac_content.extend(tlv(0x02, &count));
+    let mut pfx = version.to_vec();
+    pfx.extend_from_slice(auth_safe);
+    pfx.extend(tlv(0x30, &mac_content));
+    tlv(0x30, &pfx)
+}
+
+#[test]
+fn identities_and_key_derivation_per_request_are_bounded() {
+    let lab = tenant_with(HostMap::default());
+    configure(&lab, json!({"OWADisableCRLCheck": true}));
+    let message = signed_by("alice");
+
+    // One identity too many: refused before any file is opened.
+    let many = vec![identity("alice"); tenant::validation::MAX_IDENTITIES + 1];
+    let response = validate_raw(
+        &lab,
+        json!({ "message": b64(&message), "decryption": many })
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(response.status, 400, "{}", response.text());
+    let error = &response.json()["error"];
+    assert_eq!(error["code"], "LimitExceeded");
+    let text = error["message"].as_str().unwrap();
+    assert!(
+        text.starts_with("decryption: 17 identities") && text.contains("at most 16"),
+        "{text}"
+    );
+    // As many as allowed is fine (each lab file costs 3 x 2048 iterations).
+    let allowed = vec![identity("alice"); tenant::validation::MAX_IDENTITIES];
+    let body = validate(
+        &lab,
+        json!({ "message": b64(&message), "decryption": allowed }),
+    );
+    assert_eq!(body["status"], "valid", "{body:#}");
+
+    // A file whose MAC alone asks for more than the request may spend (and less than the
+    // per-file ceiling): refused before the derivation runs, naming the field and the limit.
+    let greedy = with_mac_iterations(&pki("alice.p12"), 5_000_000);
+    let response = validate_raw(
+        &lab,
+        json!({
+            "message": b64(&message),
+            "decryption": [identity("alice"), { "pkcs12": b64(&greedy), "password": P12_PASSWORD }]
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(response.status, 400, "{}", response.text());
+    let error = &response.json()["error"];
+    assert_eq!(error["code"], "LimitExceeded");
+    let text = error["message"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "decryption[1].pkcs12: exceeds the request's key-derivation limit of 4000000"
+        ),
+        "{text}"
+    );
+    // The patch itself is sound: with the file's own count it gives back the file.
+    assert_eq!(
+        with_mac_iterations(&pki("alice.p12"), 2048),
+        pki("alice.p12")
+    );
 }

@@ -108,13 +108,7 @@ fn sync_takes_fifteen_certificates_and_handles_sixteen_by_the_rules() {
     );
     let response = lab.sync(json!({"cycle": "weekly", "objects": []}));
     assert_eq!(response.status, 400);
-    let response = http(
-        lab.addr,
-        "POST",
-        &format!("/lab/sync/{TENANT}/export"),
-        &[],
-        b"{{",
-    );
+    let response = lab.lab("POST", &format!("/lab/sync/{TENANT}/export"), b"{{");
     assert_eq!(response.status, 400);
 }
 

@@ -68,6 +68,21 @@ pub fn request(
     parse(&raw)
 }
 
+/// Sends `bytes` as they are (a request line, headers and as much body as the test wants, e.g.
+/// a `Content-Length` the body never reaches, a `Host` of the test's choosing) and reads the
+/// response until the server closes; send `Connection: close`.
+pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Response {
+    let mut stream =
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    stream.set_write_timeout(Some(TIMEOUT)).expect("timeout");
+    stream.write_all(bytes).expect("write request");
+    let mut raw = Vec::new();
+    // The server may answer and close before reading everything: what it sent is the answer.
+    let _ = stream.read_to_end(&mut raw);
+    parse(&raw)
+}
+
 pub fn get(addr: SocketAddr, path: &str) -> Response {
     request(addr, "GET", path, &[], b"")
 }

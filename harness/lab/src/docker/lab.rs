@@ -325,6 +325,7 @@ impl DockerLab {
                         tenant: self.config.tenant.tenant.clone(),
                         client_id: self.credentials.client_id.clone(),
                         client_secret: self.credentials.client_secret.clone(),
+                        lab_secret: self.credentials.lab_secret.clone(),
                     });
                 }
                 Service::PkiWeb => {

@@ -124,6 +124,10 @@ impl DockerLab {
                 .map(str::to_owned)
                 .collect();
                 cmd.push(config.tenant.tenant.clone());
+                // Links it hands out name it as the lab network does; the runner follows their
+                // path on the address it reaches the tenant at.
+                cmd.push("--public-url".into());
+                cmd.push(format!("http://{}", Service::Tenant.name()));
                 cmd.push("--client-id".into());
                 cmd.push(self.credentials.client_id.clone());
                 if let Some(now) = &config.tenant.now {
@@ -143,10 +147,13 @@ impl DockerLab {
                 ContainerSpec {
                     image: images::BASE,
                     cmd,
-                    env: vec![format!(
-                        "MOCK_TENANT_CLIENT_SECRET={}",
-                        self.credentials.client_secret
-                    )],
+                    env: vec![
+                        format!(
+                            "MOCK_TENANT_CLIENT_SECRET={}",
+                            self.credentials.client_secret
+                        ),
+                        format!("MOCK_TENANT_LAB_SECRET={}", self.credentials.lab_secret),
+                    ],
                     ports: vec![80],
                     files: vec![FileIn {
                         path: "/usr/local/bin/mock-tenant".into(),

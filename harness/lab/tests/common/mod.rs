@@ -568,7 +568,7 @@ pub async fn owa_validation_follows_pki_web(lab: &mut RunningLab) -> anyhow::Res
     let validate = || async {
         let response = client
             .post(format!("{}/lab/owa/{}/validate", tenant.url, tenant.tenant))
-            .bearer_auth(&token)
+            .header("X-Lab-Secret", &tenant.lab_secret)
             .json(&request)
             .send()
             .await?;

@@ -12,6 +12,21 @@ use lab::TenantEndpoint;
 const EXCHANGE_SCOPE: &str = "https://outlook.office365.com/.default";
 /// More pages than any cmdlet the lab calls can produce: a loop in `@odata.nextLink` ends here.
 const MAX_PAGES: usize = 1000;
+/// The header the tenant's `/lab` endpoints want the lab secret in.
+const LAB_SECRET_HEADER: &str = "X-Lab-Secret";
+
+/// The URL of the next page: the path and query of `link` on `base`, the address the runner
+/// reaches the tenant at. The tenant names itself by its public URL, which in the containers
+/// runtime is its name on the lab network (`http://tenant`), not the host's mapped port; and
+/// the bearer token only ever goes where the runner was pointed, whatever host a link names.
+/// `None` for a link to anything but this tenant's InvokeCommand.
+fn next_page_url(base: &str, tenant: &str, link: &str) -> Option<String> {
+    let (_, after_scheme) = link.split_once("://")?;
+    let path = &after_scheme[after_scheme.find('/')?..];
+    let expected = format!("/adminapi/beta/{tenant}/InvokeCommand?");
+    path.starts_with(&expected)
+        .then(|| format!("{}{path}", base.trim_end_matches('/')))
+}
 
 /// What went wrong talking to the tenant.
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +186,17 @@ impl TenantApi {
                 );
             }
             match value["@odata.nextLink"].as_str() {
-                Some(next) => url = next.to_owned(),
+                Some(next) => {
+                    url = next_page_url(&self.endpoint.url, &self.endpoint.tenant, next)
+                        .ok_or_else(|| TenantApiError::Protocol {
+                            what: cmdlet.to_owned(),
+                            status,
+                            body: format!(
+                                "@odata.nextLink '{next}' is not a link to this tenant's \
+                                 InvokeCommand"
+                            ),
+                        })?;
+                }
                 None => return Ok(out),
             }
         }
@@ -182,8 +207,9 @@ impl TenantApi {
         })
     }
 
-    /// `GET` or `POST` a lab-only endpoint (`/lab/...`) with the bearer token; the JSON answer, or
-    /// the lab's `{"error": {code, message}}` as [`TenantApiError::Cmdlet`] named `what`.
+    /// `GET` or `POST` a lab-only endpoint (`/lab/...`) with the lab secret (`X-Lab-Secret`) and
+    /// the bearer token; the JSON answer, or the lab's `{"error": {code, message}}` as
+    /// [`TenantApiError::Cmdlet`] named `what`.
     pub async fn lab_call(
         &self,
         what: &str,
@@ -196,7 +222,11 @@ impl TenantApi {
         let mut renewed = false;
         loop {
             let token = self.token(renewed).await?;
-            let mut request = self.http.request(method.clone(), &url).bearer_auth(&token);
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header(LAB_SECRET_HEADER, &self.endpoint.lab_secret)
+                .bearer_auth(&token);
             if let Some(body) = body {
                 request = request.json(body);
             }
@@ -279,6 +309,41 @@ fn form_body(fields: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn next_page_links_keep_their_path_on_the_runners_endpoint() {
+        let base = "http://127.0.0.1:5000";
+        let tenant = "contoso.onmicrosoft.com";
+        assert_eq!(
+            super::next_page_url(
+                base,
+                tenant,
+                "http://tenant/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?%24skiptoken=a.b"
+            )
+            .as_deref(),
+            Some(
+                "http://127.0.0.1:5000/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?%24skiptoken=a.b"
+            )
+        );
+        // Another host gets nothing of the runner's; another path is refused.
+        assert_eq!(
+            super::next_page_url(
+                base,
+                tenant,
+                "http://evil.example/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?x=1"
+            )
+            .as_deref(),
+            Some("http://127.0.0.1:5000/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?x=1")
+        );
+        for bad in [
+            "http://tenant/adminapi/beta/fabrikam.onmicrosoft.com/InvokeCommand?x=1",
+            "http://tenant/lab/clock",
+            "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?x=1",
+            "",
+        ] {
+            assert_eq!(super::next_page_url(base, tenant, bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn form_body_percent_encodes_reserved_characters() {
         assert_eq!(

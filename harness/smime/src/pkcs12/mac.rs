@@ -12,7 +12,7 @@ use spki::AlgorithmIdentifierOwned;
 
 use super::asn1::{DigestInfo, MacData, Pbmac1Params, oid};
 use super::kdf::{self, Purpose};
-use super::{AlgorithmUse, MAX_ITERATIONS, Pkcs12Error};
+use super::{AlgorithmUse, KdfBudget, MAX_ITERATIONS, Pkcs12Error};
 
 /// The hashes a PKCS#12 HMAC is found with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,11 +124,12 @@ pub(crate) fn verify(
     mac_data: &MacData,
     password: &str,
     data: &[u8],
+    budget: &KdfBudget,
 ) -> Result<AlgorithmUse, Pkcs12Error> {
     let algorithm = &mac_data.mac.algorithm;
     let expected = mac_data.mac.digest.as_bytes();
     if algorithm.oid == oid::PBMAC1 {
-        return verify_pbmac1(algorithm, password, data, expected);
+        return verify_pbmac1(algorithm, password, data, expected, budget);
     }
     let hash = MacHash::from_digest_oid(algorithm.oid)
         .ok_or_else(|| Pkcs12Error::unsupported("the MAC", algorithm.oid))?;
@@ -146,6 +147,10 @@ pub(crate) fn verify(
         // reader tries both, and so do we.
         candidates.push(Vec::new());
     }
+    budget.charge(
+        u64::from(mac_data.iterations).saturating_mul(candidates.len() as u64),
+        "the MAC",
+    )?;
     let verified = candidates.iter().any(|candidate| {
         constant_time_eq(
             &hash.pkcs12_hmac(candidate, salt, mac_data.iterations, data),
@@ -168,6 +173,7 @@ fn verify_pbmac1(
     password: &str,
     data: &[u8],
     expected: &[u8],
+    budget: &KdfBudget,
 ) -> Result<AlgorithmUse, Pkcs12Error> {
     const WHERE: &str = "the PBMAC1 MAC parameters";
     let params: Pbmac1Params = algorithm
@@ -203,6 +209,7 @@ fn verify_pbmac1(
     let mac_hash = MacHash::from_hmac_oid(params.message_auth_scheme.oid).ok_or_else(|| {
         Pkcs12Error::unsupported("the PBMAC1 MAC", params.message_auth_scheme.oid)
     })?;
+    budget.charge(u64::from(pbkdf2.iteration_count), "the PBMAC1 MAC")?;
     let mut key = vec![0u8; usize::from(key_len)];
     // RFC 9579 section 5: the password goes into PBKDF2 as UTF-8, not as a BMPString.
     let (salt, rounds) = (pbkdf2.salt.as_bytes(), pbkdf2.iteration_count);

@@ -42,7 +42,7 @@ use std::fmt;
 use const_oid::ObjectIdentifier;
 
 pub use keymatch::public_key_matches;
-pub use read::read_pkcs12;
+pub use read::{read_pkcs12, read_pkcs12_within};
 pub use summary::{
     AlgorithmSummary, EncryptionSummary, KeyMatch, KeySummary, Pkcs12Summary, summarize,
 };
@@ -52,6 +52,58 @@ pub use write::write_pkcs12;
 /// encrypted part, and a hostile file could otherwise ask for billions of hash rounds. Real files
 /// use 1 000 - 600 000 (RFC 8018 calls 10 000 000 appropriate only for especially critical keys).
 pub const MAX_ITERATIONS: u32 = 10_000_000;
+
+/// How much key derivation a caller lets readers spend, over one file or many: each PBKDF2 or
+/// PKCS#12 KDF run is charged its iteration count (times the derivations it makes) before it
+/// runs, so a server reading files from strangers bounds its CPU per request.
+/// [`MAX_ITERATIONS`] bounds one run; a file may hold any number of encrypted parts, so only a
+/// budget bounds the whole.
+#[derive(Debug)]
+pub struct KdfBudget {
+    limit: u64,
+    spent: std::cell::Cell<u64>,
+}
+
+impl KdfBudget {
+    /// A budget of `limit` iterations.
+    pub fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            spent: std::cell::Cell::new(0),
+        }
+    }
+
+    /// No limit beyond [`MAX_ITERATIONS`] per run ([`read_pkcs12`]'s).
+    pub fn unlimited() -> Self {
+        Self::new(u64::MAX)
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Iterations charged so far.
+    pub fn spent(&self) -> u64 {
+        self.spent.get()
+    }
+
+    /// Charges `iterations` for a derivation at `location`, or refuses it without charging.
+    pub(crate) fn charge(&self, iterations: u64, location: &str) -> Result<(), Pkcs12Error> {
+        let spent = self.spent.get();
+        match spent.checked_add(iterations) {
+            Some(total) if total <= self.limit => {
+                self.spent.set(total);
+                Ok(())
+            }
+            _ => Err(Pkcs12Error::KdfBudgetExceeded {
+                location: location.to_string(),
+                asked: iterations,
+                spent,
+                limit: self.limit,
+            }),
+        }
+    }
+}
 
 /// What a PKCS#12 file held, once its MAC was verified and its parts decrypted.
 #[derive(Clone, PartialEq, Eq)]
@@ -209,6 +261,17 @@ pub enum Pkcs12Error {
         location: String,
         /// The count.
         count: u32,
+    },
+    /// A derivation that would take the caller's [`KdfBudget`] over its limit.
+    #[error(
+        "{location} asks for {asked} key-derivation iterations; with the {spent} already spent \
+         that is more than the {limit} allowed"
+    )]
+    KdfBudgetExceeded {
+        location: String,
+        asked: u64,
+        spent: u64,
+        limit: u64,
     },
     /// An input to [`write_pkcs12`] or [`public_key_matches`] is not what it should be.
     #[error("invalid {what}: {detail}")]

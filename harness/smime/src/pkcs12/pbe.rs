@@ -15,7 +15,7 @@ use spki::AlgorithmIdentifierOwned;
 
 use super::asn1::Pkcs12PbeParams;
 use super::kdf::{self, Purpose};
-use super::{AlgorithmUse, MAX_ITERATIONS, Pkcs12Error};
+use super::{AlgorithmUse, KdfBudget, MAX_ITERATIONS, Pkcs12Error};
 
 /// Memory a PBES2 scrypt KDF may ask for (128·r·N bytes). OpenSSL's own default cap is 32 MiB;
 /// without one, a hostile file could make the reader allocate gigabytes and abort.
@@ -42,9 +42,10 @@ pub(crate) fn decrypt(
     password: &str,
     ciphertext: &[u8],
     location: &str,
+    budget: &KdfBudget,
 ) -> Result<(Vec<u8>, AlgorithmUse), DecryptError> {
     if algorithm.oid == pbes2::PBES2_OID {
-        return decrypt_pbes2(algorithm, password, ciphertext, location);
+        return decrypt_pbes2(algorithm, password, ciphertext, location, budget);
     }
     let Some(pbe) = Pkcs12Pbe::from_oid(algorithm.oid) else {
         return Err(Pkcs12Error::unsupported(location, algorithm.oid).into());
@@ -56,6 +57,8 @@ pub(crate) fn decrypt(
         .decode_as()
         .map_err(|e| Pkcs12Error::malformed(format!("{location} parameters"), e))?;
     check_iterations(params.iterations, location)?;
+    // Two derivations: the key and the IV (RFC 7292 appendix B.2, ID 1 and ID 2).
+    budget.charge(u64::from(params.iterations).saturating_mul(2), location)?;
     let plaintext = pbe.decrypt(
         password,
         params.salt.as_bytes(),
@@ -88,6 +91,7 @@ fn decrypt_pbes2(
     password: &str,
     ciphertext: &[u8],
     location: &str,
+    budget: &KdfBudget,
 ) -> Result<(Vec<u8>, AlgorithmUse), DecryptError> {
     let encoded = algorithm.to_der().map_err(Pkcs12Error::Encode)?;
     let scheme = pkcs5::EncryptionScheme::from_der(&encoded).map_err(|e| match e.kind() {
@@ -100,6 +104,7 @@ fn decrypt_pbes2(
     let (kdf_name, iterations) = match &params.kdf {
         Kdf::Pbkdf2(pbkdf2) => {
             check_iterations(pbkdf2.iteration_count, location)?;
+            budget.charge(u64::from(pbkdf2.iteration_count), location)?;
             (
                 format!("PBKDF2-{}", prf_name(pbkdf2.prf)),
                 pbkdf2.iteration_count,
@@ -122,6 +127,12 @@ fn decrypt_pbes2(
                 )
                 .into());
             }
+            // scrypt's work is N x r x p BlockMix rounds (RFC 7914 section 6).
+            budget.charge(
+                n.saturating_mul(u64::from(scrypt.block_size))
+                    .saturating_mul(u64::from(scrypt.parallelization)),
+                location,
+            )?;
             (format!("scrypt N={n}"), 1)
         }
         _ => {
@@ -339,7 +350,13 @@ mod tests {
         ciphertext: &[u8],
         password: &str,
     ) -> Vec<u8> {
-        match decrypt(algorithm, password, ciphertext, "test") {
+        match decrypt(
+            algorithm,
+            password,
+            ciphertext,
+            "test",
+            &KdfBudget::unlimited(),
+        ) {
             Ok((plaintext, _)) => plaintext,
             Err(DecryptError::BadPadding) => panic!("bad padding"),
             Err(DecryptError::Other(e)) => panic!("{e}"),
@@ -357,7 +374,13 @@ mod tests {
             assert_eq!(roundtrip(&algorithm, &ciphertext, "pw"), plaintext);
             // A wrong key gives bad padding in all but ~1/256 of cases; with this seed it does.
             assert!(matches!(
-                decrypt(&algorithm, "wrong", &ciphertext, "test"),
+                decrypt(
+                    &algorithm,
+                    "wrong",
+                    &ciphertext,
+                    "test",
+                    &KdfBudget::unlimited()
+                ),
                 Err(DecryptError::BadPadding)
             ));
         }
@@ -369,7 +392,13 @@ mod tests {
             oid: rfc7292::PBE_WITH_SHA_AND_128_BIT_RC_4,
             parameters: None,
         };
-        match decrypt(&algorithm, "pw", &[0; 16], "the certificates") {
+        match decrypt(
+            &algorithm,
+            "pw",
+            &[0; 16],
+            "the certificates",
+            &KdfBudget::unlimited(),
+        ) {
             Err(DecryptError::Other(e @ Pkcs12Error::UnsupportedAlgorithm { .. })) => {
                 let message = e.to_string();
                 assert!(message.contains("1.2.840.113549.1.12.1.1"), "{message}");
@@ -390,7 +419,7 @@ mod tests {
             parameters: Some(Any::encode_from(&params).unwrap()),
         };
         assert!(matches!(
-            decrypt(&algorithm, "pw", &[0; 16], "test"),
+            decrypt(&algorithm, "pw", &[0; 16], "test", &KdfBudget::unlimited()),
             Err(DecryptError::Other(Pkcs12Error::TooManyIterations { .. }))
         ));
     }

@@ -9,8 +9,8 @@ use x509_cert::attr::Attribute;
 use super::asn1::{CertBag, EncryptedData, EncryptedPrivateKeyInfo, Pfx, SafeBag, oid};
 use super::pbe::{self, DecryptError};
 use super::{
-    EncryptedPart, EncryptionUse, Pkcs12Contents, Pkcs12Error, Pkcs12Key, Pkcs12Protection, mac,
-    public_key_matches,
+    EncryptedPart, EncryptionUse, KdfBudget, Pkcs12Contents, Pkcs12Error, Pkcs12Key,
+    Pkcs12Protection, mac, public_key_matches,
 };
 use crate::ber;
 
@@ -29,7 +29,20 @@ const MAX_BAG_NESTING: usize = 4;
 /// [`Pkcs12Error::UnsupportedStructure`] for public-key integrity or privacy modes, and
 /// [`Pkcs12Error::Malformed`] naming the structure that did not decode.
 pub fn read_pkcs12(bytes: &[u8], password: &str) -> Result<Pkcs12Contents, Pkcs12Error> {
-    read(bytes, password, true)
+    read(bytes, password, true, &KdfBudget::unlimited())
+}
+
+/// [`read_pkcs12`] charging every key derivation to `budget` before it runs.
+///
+/// # Errors
+/// As [`read_pkcs12`], and [`Pkcs12Error::KdfBudgetExceeded`] when a derivation would take
+/// `budget` over its limit.
+pub fn read_pkcs12_within(
+    bytes: &[u8],
+    password: &str,
+    budget: &KdfBudget,
+) -> Result<Pkcs12Contents, Pkcs12Error> {
+    read(bytes, password, true, budget)
 }
 
 /// `verify_mac: false` exists for the robustness tests, which need damaged bytes to reach the
@@ -38,6 +51,7 @@ pub(crate) fn read(
     bytes: &[u8],
     password: &str,
     verify_mac: bool,
+    budget: &KdfBudget,
 ) -> Result<Pkcs12Contents, Pkcs12Error> {
     let pem_decoded;
     let trimmed = bytes.trim_ascii_start();
@@ -83,7 +97,7 @@ pub(crate) fn read(
     let mut protection = Pkcs12Protection::default();
     let mac_verified = match (&pfx.mac_data, verify_mac) {
         (Some(mac_data), true) => {
-            protection.mac = Some(mac::verify(mac_data, password, &auth_safe_bytes)?);
+            protection.mac = Some(mac::verify(mac_data, password, &auth_safe_bytes, budget)?);
             true
         }
         _ => false,
@@ -93,6 +107,7 @@ pub(crate) fn read(
         decode_ber(&auth_safe_bytes, "the AuthenticatedSafe")?;
     let mut reader = BagReader {
         password,
+        budget,
         mac_verified,
         certs: Vec::new(),
         keys: Vec::new(),
@@ -148,6 +163,7 @@ struct CertEntry {
 
 struct BagReader<'p> {
     password: &'p str,
+    budget: &'p KdfBudget,
     mac_verified: bool,
     certs: Vec<CertEntry>,
     keys: Vec<Pkcs12Key>,
@@ -163,7 +179,7 @@ impl BagReader<'_> {
         part: EncryptedPart,
         location: &str,
     ) -> Result<Vec<u8>, Pkcs12Error> {
-        match pbe::decrypt(algorithm, self.password, ciphertext, location) {
+        match pbe::decrypt(algorithm, self.password, ciphertext, location, self.budget) {
             Ok((plaintext, algorithm)) => {
                 self.protection
                     .encryption

@@ -461,17 +461,56 @@ fn damaged_files_never_panic_or_lie() {
         }
         let mut failures = 0;
         for mutant in &mutants {
-            match read::read(mutant, password, true) {
+            match read::read(mutant, password, true, &KdfBudget::unlimited()) {
                 Ok(contents) => assert_eq!(contents, expected, "damage changed the contents"),
                 Err(_) => failures += 1,
             }
-            let _ = read::read(mutant, password, false);
+            let _ = read::read(mutant, password, false, &KdfBudget::unlimited());
         }
         // Nearly every mutation must be caught; a few may hit ignored bytes (NULL parameters).
         assert!(
             failures * 100 >= mutants.len() * 95,
             "{failures}/{}",
             mutants.len()
+        );
+    }
+}
+
+#[test]
+fn a_kdf_budget_is_charged_per_derivation_and_refuses_before_running() {
+    // Modern: the MAC (2048) and two PBES2 parts (2048 each). Legacy: the MAC (2048) and two
+    // PKCS#12 PBE parts, each deriving a key and an IV (2 x 2048).
+    for (profile, cost) in [
+        (Pkcs12Profile::Modern, 3 * 2048),
+        (Pkcs12Profile::Legacy, 2048 + 2 * 2 * 2048),
+    ] {
+        let bytes = write(profile, "pw", 3);
+        let budget = KdfBudget::new(cost);
+        read_pkcs12_within(&bytes, "pw", &budget).unwrap();
+        assert_eq!(budget.spent(), cost, "{profile:?}");
+        // The same budget cannot pay for a second file.
+        let error = read_pkcs12_within(&bytes, "pw", &budget).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                Pkcs12Error::KdfBudgetExceeded { location, asked: 2048, spent, limit }
+                    if location == "the MAC" && *spent == cost && *limit == cost
+            ),
+            "{error:?}"
+        );
+        assert_eq!(budget.spent(), cost, "a refused derivation is not charged");
+        // One iteration short: the last part is refused, naming where.
+        let short = KdfBudget::new(cost - 1);
+        let error = read_pkcs12_within(&bytes, "pw", &short).unwrap_err();
+        assert!(
+            matches!(&error, Pkcs12Error::KdfBudgetExceeded { location, .. }
+                if location.starts_with("SafeContents")),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("more than the {} allowed", cost - 1))
         );
     }
 }

@@ -14,6 +14,8 @@ use tenant::{Clock, Tenant, TenantConfig};
 pub const TENANT: &str = "contoso.onmicrosoft.com";
 pub const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
 pub const CLIENT_SECRET: &str = "lab-secret~value";
+/// What the `/lab` endpoints want in `X-Lab-Secret`.
+pub const LAB_SECRET: &str = "lab-only~secret";
 
 pub use test_support::http::{Response, request as http};
 
@@ -56,14 +58,17 @@ impl Lab {
 
     pub fn start_with(configure: impl FnOnce(&mut TenantConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
         let mut config = TenantConfig::new(TENANT, CLIENT_ID, CLIENT_SECRET, dir.path());
         config.clock = Clock::Fixed(at("2030-01-01T00:00:00Z"));
+        config.lab_secret = Some(LAB_SECRET.into());
+        config.public_url = format!("http://{addr}");
         configure(&mut config);
-        Self::serve(Tenant::open(config).expect("tenant opens"), dir)
+        Self::serve(Tenant::open(config).expect("tenant opens"), dir, listener)
     }
 
-    fn serve(tenant: Tenant, dir: tempfile::TempDir) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    fn serve(tenant: Tenant, dir: tempfile::TempDir, listener: std::net::TcpListener) -> Self {
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -168,17 +173,30 @@ impl Lab {
     }
 
     pub fn sync(&self, body: Value) -> Response {
-        http(
-            self.addr,
+        self.lab(
             "POST",
             &format!("/lab/sync/{TENANT}/export"),
-            &[("Content-Type", "application/json")],
             body.to_string().as_bytes(),
         )
     }
 
+    /// A lab endpoint with the lab secret.
+    pub fn lab(&self, method: &str, path: &str, body: &[u8]) -> Response {
+        http(
+            self.addr,
+            method,
+            path,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Lab-Secret", LAB_SECRET),
+            ],
+            body,
+        )
+    }
+
+    /// `GET`, with the lab secret (other endpoints ignore it).
     pub fn get(&self, path: &str) -> Response {
-        http(self.addr, "GET", path, &[], b"")
+        http(self.addr, "GET", path, &[("X-Lab-Secret", LAB_SECRET)], b"")
     }
 }
 
