@@ -5,6 +5,9 @@
 //! another key, and is stale after its nextUpdate (Exchange's "CRL offline" verdict); a file that
 //! is no CRL at all is refused naming the file.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::{Command, Output};
 
 use test_support::{openssl, run_ok};
