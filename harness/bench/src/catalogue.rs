@@ -56,14 +56,12 @@ pub fn list_overhead(root: &Path) -> (Figure, Vec<String>) {
             .collect(),
         Err(_) => Vec::new(),
     };
-    let anchor = (|| {
-        let mut command = Command::new(root.join("target/debug/smime-lab"));
-        command
-            .args(["scenario", "run", "--list"])
-            .current_dir(root)
-            .stdin(Stdio::null());
-        timed_output(command, "`smime-lab scenario run --list`").map(|(_, s)| s)
-    })();
+    let mut alone = Command::new(root.join("target/debug/smime-lab"));
+    alone
+        .args(["scenario", "run", "--list"])
+        .current_dir(root)
+        .stdin(Stdio::null());
+    let anchor = timed_output(alone, "`smime-lab scenario run --list`").map(|(_, s)| s);
     let figure = Figure::new(
         "overhead",
         "`cargo xtask run-scenarios --list`, unchanged tree",

@@ -368,7 +368,7 @@ fn private_ops_per_second(text: &str) -> Option<f64> {
                 .filter(|w| !w.ends_with('s'))
                 .find_map(|w| w.parse::<f64>().ok())
         })
-        .last()
+        .next_back()
 }
 
 #[cfg(test)]

@@ -175,7 +175,9 @@ fn escape(text: &str) -> String {
 /// Seconds against organisation size (log-log), one line per directory figure measured in
 /// seconds, anchors dashed. Figures without a size or in another unit are left out.
 pub fn chart(report: &BenchReport) -> String {
-    let mut series: Vec<(String, bool, Vec<(f64, f64)>)> = Vec::new();
+    // (name, dashed, points (size, seconds)).
+    type Series = (String, bool, Vec<(f64, f64)>);
+    let mut series: Vec<Series> = Vec::new();
     let mut push = |name: String, dashed: bool, size: u64, value: Option<f64>| {
         let Some(value) = value.filter(|v| *v > 0.0) else {
             return;
