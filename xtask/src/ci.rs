@@ -31,6 +31,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .args(["test", "--workspace", "--doc"])
             .envs(peers::test_environment()),
     )?;
+    // Issue 13: an unchanged tree compiles nothing (cheap: the scenario run builds the same).
+    crate::binaries::check_unchanged_tree_builds_nothing()?;
     crate::images::run(&crate::images::Args::default())?;
     // The main job itself: the whole scenario catalogue in the containers runtime, with the
     // committed snapshots (CI never writes one). The local runtime runs scenarios in the tests.
@@ -46,6 +48,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
              target/smime-lab/ci/report.html"
         );
     }
+    // The bench at its smallest, in the dev profile the tests share: it must keep running, and
+    // no figure of it is asserted (speed is read from the table, never tested).
+    crate::bench::run(&crate::bench::Args {
+        quick: true,
+        dev: true,
+        ..Default::default()
+    })?;
     let mut test = cargo();
     if nextest_available() {
         test.args(["nextest", "run", "--workspace", "--no-fail-fast"]);

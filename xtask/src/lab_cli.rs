@@ -16,7 +16,7 @@ use lab::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{cargo, project_root, run_step};
+use crate::{project_root, run_step};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -86,12 +86,7 @@ fn up(choice: RuntimeChoice) -> anyhow::Result<()> {
         );
     }
     let tenant_here = project_root().join("harness/tenant/Cargo.toml").is_file();
-    let mut build = cargo();
-    build.args(["build", "--quiet", "-p", "smtp-sink", "--bin", "smtp-sink"]);
-    if tenant_here {
-        build.args(["-p", "tenant", "--bin", "mock-tenant"]);
-    }
-    run_step(&mut build)?;
+    crate::binaries::build(crate::binaries::Profile::Dev)?;
 
     let mut config = LabConfig::default();
     let fixtures = project_root().join("fixtures/pki/default");

@@ -1,6 +1,8 @@
 //! `cargo xtask`: the project's automation, as plain Rust instead of shell scripts
 //! (the rust-analyzer convention). Each subcommand lives in its own module.
 
+mod bench;
+mod binaries;
 mod ci;
 mod fixtures;
 mod images;
@@ -36,6 +38,9 @@ enum Task {
     Images(images::Args),
     /// Start (`up`), stop (`down`) or check (`status`) a lab with the default fixtures.
     Lab(lab_cli::Args),
+    /// Measure the lab (message pipeline, directory at 1k/10k/100k users, catalogue, tooling
+    /// overhead) beside anchors from the same run; writes target/smime-lab/bench/.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,7 @@ fn main() -> ExitCode {
         Task::Fixtures => fixtures::run(),
         Task::Images(args) => images::run(&args),
         Task::Lab(args) => lab_cli::run(&args),
+        Task::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

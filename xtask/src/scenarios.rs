@@ -6,12 +6,7 @@
 //! Forwarding verbatim keeps one definition of the options: `cargo xtask run-scenarios --help`
 //! prints `smime-lab scenario run --help`. Only `--runtime` and `--list` are looked at here.
 
-use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
-
-use anyhow::Context as _;
-
-use crate::{cargo, run_step};
+use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 #[command(disable_help_flag = true)]
@@ -57,16 +52,7 @@ fn runs_nothing(args: &[String]) -> bool {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    run_step(cargo().args([
-        "build",
-        "--quiet",
-        "-p",
-        "runner",
-        "-p",
-        "tenant",
-        "-p",
-        "smtp-sink",
-    ]))?;
+    let binaries = crate::binaries::build(crate::binaries::Profile::Dev)?;
     if !runs_nothing(&args.args) {
         match requested_runtime(&args.args) {
             Runtime::Local => {}
@@ -86,15 +72,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             },
         }
     }
-    // The binary just built, run directly: `cargo run -p runner` alone would unify features
-    // differently from the build of the three packages and build runner a second time. The lab
-    // finds mock-tenant and smtp-sink beside it.
-    let smime_lab = target_dir()?.join("debug").join("smime-lab");
-    let mut command = Command::new(&smime_lab);
-    command
-        .args(["scenario", "run"])
-        .args(&args.args)
-        .current_dir(crate::project_root());
+    // The binary just built, run directly: `cargo run -p runner` would resolve another feature
+    // set (see binaries.rs). The lab finds mock-tenant and smtp-sink beside it.
+    let mut command = crate::binaries::command(&binaries, "smime-lab");
+    command.args(["scenario", "run"]).args(&args.args);
     eprintln!("$ {}", crate::describe(&command));
     let status = command
         .status()
@@ -104,27 +85,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         // Killed by a signal: not a pass.
         None => ExitCode::FAILURE,
     })
-}
-
-/// Cargo's target directory as Cargo resolves it (CARGO_TARGET_DIR, configuration, default).
-fn target_dir() -> anyhow::Result<PathBuf> {
-    let output = cargo()
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(crate::project_root())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run `cargo metadata`")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "`cargo metadata` failed ({})",
-        output.status
-    );
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).context("`cargo metadata` printed no JSON")?;
-    metadata["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .context("`cargo metadata` names no target_directory")
 }
 
 #[cfg(test)]

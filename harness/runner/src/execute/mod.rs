@@ -50,7 +50,7 @@ pub mod clients;
 mod cmdlets;
 mod collection;
 pub mod devices;
-mod directory;
+pub mod directory;
 pub mod lab_setup;
 pub mod mail;
 mod policy;

@@ -1,0 +1,184 @@
+//! The catalogue and the tooling around it: `cargo xtask run-scenarios --list` on an unchanged
+//! tree (anchor: `smime-lab scenario run --list` alone, the work without cargo), the whole
+//! catalogue's wall time (anchor: the sum of the scenarios' own durations in report.json), and a
+//! lab's time to ready with the four services a scenario starts (anchor: the directory alone).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+
+use crate::report::Figure;
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root).stdin(Stdio::null());
+    command
+}
+
+/// Runs `command`, returning its stdout and wall time; an error naming `what` if it fails.
+fn timed_output(mut command: Command, what: &str) -> anyhow::Result<(String, f64)> {
+    let start = Instant::now();
+    let output = command
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("cannot run {what}"))?;
+    let seconds = start.elapsed().as_secs_f64();
+    if !output.status.success() {
+        bail!(
+            "{what} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok((
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        seconds,
+    ))
+}
+
+/// `cargo xtask run-scenarios --list`, twice (the first may build); the second's wall time and
+/// the names it listed.
+pub fn list_overhead(root: &Path) -> (Figure, Vec<String>) {
+    let list = || {
+        let mut command = cargo(root);
+        command.args(["xtask", "run-scenarios", "--list"]);
+        timed_output(command, "`cargo xtask run-scenarios --list`")
+    };
+    let result = list().and_then(|_| list());
+    let names: Vec<String> = match &result {
+        // `<name>  <file>` per line.
+        Ok((stdout, _)) => stdout
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut alone = Command::new(root.join("target/debug/smime-lab"));
+    alone
+        .args(["scenario", "run", "--list"])
+        .current_dir(root)
+        .stdin(Stdio::null());
+    let anchor = timed_output(alone, "`smime-lab scenario run --list`").map(|(_, s)| s);
+    let figure = Figure::new(
+        "overhead",
+        "`cargo xtask run-scenarios --list`, unchanged tree",
+        "s",
+        result.map(|(_, s)| s),
+    )
+    .anchor("`smime-lab scenario run --list` alone", "s", anchor)
+    .goal("<= 3 s");
+    (figure, names)
+}
+
+/// The catalogue (`filter`: only scenarios whose name contains it) on the local runtime, through
+/// `cargo xtask run-scenarios`; wall time, and the mean scenario duration from report.json.
+pub fn catalogue(root: &Path, out: &Path, filter: Option<&str>, count: usize) -> Vec<Figure> {
+    let name = match filter {
+        Some(f) => format!("catalogue, scenarios matching `{f}`"),
+        None => format!("whole catalogue ({count} scenarios), warm"),
+    };
+    let mut command = cargo(root);
+    command
+        .args(["xtask", "run-scenarios", "--runtime", "local", "--out"])
+        .arg(out);
+    if let Some(f) = filter {
+        command.args(["--filter", f]);
+    }
+    let start = Instant::now();
+    let status = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .context("cannot run `cargo xtask run-scenarios`");
+    let wall = start.elapsed().as_secs_f64();
+    let report = status.and_then(|status| {
+        // 1 is "a scenario failed": the timing stands, the failure is reported beside it.
+        if !matches!(status.code(), Some(0 | 1)) {
+            bail!("`cargo xtask run-scenarios` failed ({status})");
+        }
+        let path = out.join("report.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let report: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        Ok(report)
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return vec![Figure::new("catalogue", &name, "s", Err(e))],
+    };
+    let scenarios = report["scenarios"].as_array().cloned().unwrap_or_default();
+    let failed: Vec<String> = scenarios
+        .iter()
+        .filter(|s| s["outcome"] != "passed")
+        .map(|s| s["name"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    let durations: Vec<f64> = scenarios
+        .iter()
+        .filter_map(|s| s["duration_ms"].as_f64())
+        .map(|ms| ms / 1000.0)
+        .collect();
+    let sum: f64 = durations.iter().sum();
+    let wall = if failed.is_empty() {
+        Ok(wall)
+    } else {
+        Err(anyhow::anyhow!(
+            "{} scenario(s) did not pass, so the time is not a catalogue run's: {}",
+            failed.len(),
+            failed.join(", ")
+        ))
+    };
+    let mean = if durations.is_empty() {
+        Err(anyhow::anyhow!("report.json lists no scenario durations"))
+    } else {
+        Ok(sum / durations.len() as f64)
+    };
+    vec![
+        Figure::new("catalogue", &name, "s", wall)
+            .anchor("sum of the scenarios' durations", "s", Ok(sum))
+            .goal(if filter.is_none() { "<= 20 s" } else { "" }),
+        Figure::new("catalogue", "mean scenario duration", "s", mean),
+    ]
+}
+
+/// A lab with the four services a scenario starts (local runtime, the default PKI on pki-web),
+/// from start to ready, mean of `times`; the anchor starts the directory alone.
+pub async fn lab_ready(pki: &Path, times: usize) -> Figure {
+    async fn mean(config: &lab::LabConfig, times: usize) -> anyhow::Result<f64> {
+        let mut total = 0.0;
+        for _ in 0..times {
+            let start = Instant::now();
+            let lab = lab::start(config, lab::RuntimeChoice::Local)
+                .await
+                .context("starting a local lab")?;
+            total += start.elapsed().as_secs_f64();
+            lab.stop().await.context("stopping the lab")?;
+        }
+        Ok(total / times.max(1) as f64)
+    }
+    let mut config = lab::LabConfig::default();
+    let full = match lab::PkiWebContent::from_pki_dir(pki) {
+        Ok(content) => {
+            config.pki_web = content;
+            config.tenant.crl_hosts = vec!["pki.contoso.com".into()];
+            mean(&config, times).await
+        }
+        Err(e) => Err(anyhow::anyhow!("reading {}: {e}", pki.display())),
+    };
+    let directory_only = lab::LabConfig::default().only([lab::Service::Directory]);
+    Figure::new(
+        "catalogue",
+        "lab ready (4 services, local), fresh per scenario",
+        "s",
+        full,
+    )
+    .anchor(
+        "directory (slapd) alone",
+        "s",
+        mean(&directory_only, times).await,
+    )
+    .goal("<= 0.5 s (reused)")
+}

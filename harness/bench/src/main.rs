@@ -1,0 +1,195 @@
+//! `smime-lab-bench`, what `cargo xtask bench` runs (in release mode unless told otherwise):
+//! the lab's speed, each figure beside an anchor measured in the same run, printed as a table
+//! and written to `<out>/bench.json` and `<out>/bench.svg` (default out:
+//! `target/smime-lab/bench`). Nothing here asserts a time: a measurement that goes wrong (a
+//! message that does not verify, a user missing after sync) is an error row and exit code 1.
+//!
+//! Areas: `pipeline` (messages through sign, encrypt, SMTP, fetch, decrypt, verify),
+//! `organisation` (directory publish, sync and lookups at 1k/10k/100k users), `catalogue`
+//! (the scenario catalogue, the lab's time to ready, `cargo xtask run-scenarios --list`).
+
+mod catalogue;
+mod organisation;
+mod pipeline;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+use report::{BenchReport, Figure};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "smime-lab-bench",
+    about = "The lab's benchmarks, beside anchors"
+)]
+struct Args {
+    /// Small sizes only (1k users, a few messages, one scenario): keeps the bench from rotting
+    /// in CI; its figures are not the ones to quote.
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// Add 100k users to the default 1k and 10k.
+    #[arg(long)]
+    full: bool,
+    /// Where bench.json and bench.svg go.
+    #[arg(long, default_value = "target/smime-lab/bench")]
+    out: PathBuf,
+    /// The cargo profile this binary was built in, recorded in bench.json.
+    #[arg(long, default_value = "release")]
+    profile: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The repository root: this crate's manifest sits two levels below it.
+fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(args: &Args) -> anyhow::Result<bool> {
+    // reqwest is built without a default crypto provider (see DEPENDENCIES.md).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root = project_root();
+    let out = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        root.join(&args.out)
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let pki = root.join("fixtures/pki/default");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mode = if args.quick {
+        "quick"
+    } else if args.full {
+        "full"
+    } else {
+        "default"
+    };
+    let sizes: &[usize] = match mode {
+        "quick" => &[1_000],
+        "full" => &[1_000, 10_000, 100_000],
+        _ => &[1_000, 10_000],
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut figures: Vec<Figure> = Vec::new();
+
+    eprintln!("bench: `cargo xtask run-scenarios --list` on an unchanged tree");
+    let (overhead, scenarios) = catalogue::list_overhead(&root);
+    figures.push(overhead);
+
+    eprintln!("bench: the message pipeline on {cores} core(s)");
+    let per_worker = if args.quick { 10 } else { 200 };
+    let openssl_per_worker = if args.quick { 2 } else { 20 };
+    figures.extend(runtime.block_on(pipeline_figures(
+        &pki,
+        cores,
+        per_worker,
+        openssl_per_worker,
+    )));
+
+    for &size in sizes {
+        eprintln!("bench: the directory with {size} users");
+        figures.extend(runtime.block_on(organisation::measure(size, &pki)));
+    }
+
+    eprintln!("bench: the lab's time to ready");
+    figures.push(runtime.block_on(catalogue::lab_ready(&pki, if args.quick { 1 } else { 5 })));
+
+    eprintln!("bench: the scenario catalogue (local runtime)");
+    let catalogue_out = out.join("catalogue");
+    // --quick runs one scenario: the path stays exercised, CI's own catalogue run is the rest.
+    let filter = args.quick.then(|| scenarios.first().cloned()).flatten();
+    figures.extend(catalogue::catalogue(
+        &root,
+        &catalogue_out,
+        filter.as_deref(),
+        scenarios.len(),
+    ));
+
+    let report = BenchReport {
+        date: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        cores,
+        mode: mode.into(),
+        profile: args.profile.clone(),
+        figures,
+    };
+    print!("{}", report::table(&report));
+    let json = out.join("bench.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    let svg = out.join("bench.svg");
+    std::fs::write(&svg, report::chart(&report))
+        .with_context(|| format!("cannot write {}", svg.display()))?;
+    eprintln!("bench: wrote {} and {}", json.display(), svg.display());
+    let failed = report
+        .figures
+        .iter()
+        .any(|f| f.error.is_some() || f.anchor.as_ref().is_some_and(|a| a.error.is_some()));
+    Ok(!failed)
+}
+
+/// The pipeline's messages/s, once beside the OpenSSL CLI and once beside the RSA bound.
+async fn pipeline_figures(
+    pki: &std::path::Path,
+    cores: usize,
+    per_worker: usize,
+    openssl_per_worker: usize,
+) -> Vec<Figure> {
+    let name = format!("sign+encrypt, SMTP, fetch, decrypt+verify ({cores} workers)");
+    let keys = match pipeline::Keys::load(pki) {
+        Ok(keys) => keys,
+        Err(e) => return vec![Figure::new("pipeline", &name, "msg/s", Err(e))],
+    };
+    let config = lab::LabConfig::default().only([lab::Service::Smtp]);
+    let measured = match lab::start(&config, lab::RuntimeChoice::Local).await {
+        Err(e) => Err(anyhow::Error::new(e).context("starting the smtp-sink")),
+        Ok(lab) => {
+            let result = match lab.endpoints().smtp() {
+                Ok(smtp) => {
+                    let smtp = smtp.clone();
+                    let keys = &keys;
+                    tokio::task::block_in_place(|| {
+                        pipeline::messages_per_second(keys, &smtp, cores, per_worker)
+                    })
+                }
+                Err(e) => Err(e.into()),
+            };
+            let _ = lab.stop().await;
+            result
+        }
+    };
+    let again = match &measured {
+        Ok(v) => Ok(*v),
+        Err(e) => Err(anyhow::anyhow!("{e:#}")),
+    };
+    let openssl = pipeline::openssl_messages_per_second(&keys, cores, openssl_per_worker);
+    let bound = pipeline::rsa_bound_messages_per_second(cores, 2);
+    vec![
+        Figure::new("pipeline", &name, "msg/s", measured)
+            .anchor("`openssl cms` processes, 4 steps", "msg/s", openssl)
+            .goal(">= 500 msg/s and >= 18x the anchor"),
+        Figure::new("pipeline", &name, "msg/s", again)
+            .anchor("RSA bound: openssl speed private ops/s / 2", "msg/s", bound)
+            .goal(">= 1/3 of the anchor"),
+    ]
+}

@@ -1,0 +1,537 @@
+//! The directory at organisation size: publish N users with two certificates each (step 1), one
+//! full Entra Connect cycle, one delta cycle with 1% of the users changed (step 3), and Outlook's
+//! certificate lookup of every recipient, on a local lab (slapd + mock-tenant), whose processes'
+//! peak RSS (`VmHWM`) is read from /proc at the end.
+//!
+//! Anchors, against the same slapd in the same run: `ldapadd` of an LDIF holding the same
+//! entries (under `ou=anchor`), and a paged `ldapsearch` (`-E pr=500`) reading them back.
+//!
+//! The runner's functions are used through [`Org`] only: another change is making them scale and
+//! may change their signatures, and adapting the bench is then this one module. The export's JSON
+//! is the body `POST /lab/sync/{tenant}/export` documents (the tenant's `/openapi.json`), as
+//! `runner::execute::sync::export` sends it; that function needs a whole scenario's context, so
+//! the cycle is built here from the same directory read (`Directory::users`).
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+use runner::execute::TenantApi;
+use runner::execute::directory::{Directory, DirectoryUser, source_anchor};
+use runner::scenario::plan::DirectoryAttribute;
+use serde_json::{Value, json};
+
+use crate::report::Figure;
+
+/// Parallel LDAP connections while publishing and parallel lookups: enough to keep two cores
+/// busy without measuring connection set-up.
+const PARALLEL: usize = 4;
+/// The scenario name the source anchors derive from.
+const ANCHOR_LABEL: &str = "bench";
+
+/// The certificates every user gets (two at first, the second and a third after the delta's
+/// change): fixture certificates, DER. Real organisations have one pair per user; the tenant
+/// and slapd treat the bytes alike, and issuing 200 000 certificates would measure the PKI.
+struct Certificates([Vec<u8>; 3]);
+
+impl Certificates {
+    fn load(pki: &Path) -> anyhow::Result<Self> {
+        let one = |name: &str| -> anyhow::Result<Vec<u8>> {
+            let path = pki.join(name);
+            let pem =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let certificate = smime::certificate::parse_certificates(&pem)
+                .with_context(|| format!("{}: not a certificate", path.display()))?
+                .into_iter()
+                .next()
+                .with_context(|| format!("{} holds no certificate", path.display()))?;
+            der::Encode::to_der(&certificate).context("encoding a certificate")
+        };
+        Ok(Certificates([
+            one("alice.crt.pem")?,
+            one("carol.crt.pem")?,
+            one("eve.crt.pem")?,
+        ]))
+    }
+}
+
+fn user_id(n: usize) -> String {
+    format!("user{n:06}")
+}
+
+fn mail(n: usize) -> String {
+    format!("{}@contoso.com", user_id(n))
+}
+
+/// The runner's directory and tenant clients, as the bench uses them.
+struct Org {
+    directory: lab::DirectoryEndpoint,
+    tenant: TenantApi,
+}
+
+impl Org {
+    /// Step 1 for users `range`: the object, then its `userCertificate` values, on one connection.
+    async fn publish(
+        &self,
+        range: std::ops::Range<usize>,
+        values: &[Vec<u8>],
+    ) -> anyhow::Result<()> {
+        let mut directory = Directory::connect(&self.directory).await?;
+        for n in range {
+            let id = user_id(n);
+            let dn = directory
+                .add_user(&id, &mail(n), &source_anchor(ANCHOR_LABEL, &id))
+                .await?;
+            directory
+                .replace(&dn, DirectoryAttribute::UserCertificate, values)
+                .await?;
+        }
+        directory.close().await;
+        Ok(())
+    }
+
+    async fn replace_certificates(&self, dns: &[String], values: &[Vec<u8>]) -> anyhow::Result<()> {
+        let mut directory = Directory::connect(&self.directory).await?;
+        for dn in dns {
+            directory
+                .replace(dn, DirectoryAttribute::UserCertificate, values)
+                .await?;
+        }
+        directory.close().await;
+        Ok(())
+    }
+
+    /// Entra Connect's import: every user object with its certificates.
+    async fn read_directory(&self) -> anyhow::Result<Vec<DirectoryUser>> {
+        let mut directory = Directory::connect(&self.directory).await?;
+        let users = directory.users().await?;
+        directory.close().await;
+        Ok(users)
+    }
+
+    /// One export; an error unless the tenant accepted every object.
+    async fn export(&self, cycle: &str, users: &[&DirectoryUser]) -> anyhow::Result<()> {
+        let b64 = |values: &[Vec<u8>]| -> Vec<String> {
+            values
+                .iter()
+                .map(|v| base64::engine::general_purpose::STANDARD.encode(v))
+                .collect()
+        };
+        let objects: Vec<Value> = users
+            .iter()
+            .map(|user| {
+                json!({
+                    "sourceAnchor": user.anchor,
+                    "userPrincipalName": user.mail,
+                    "mail": user.mail,
+                    "displayName": user.display_name,
+                    "userCertificate": b64(&user.user_certificate),
+                    "userSMIMECertificate": b64(&user.user_smime_certificate),
+                })
+            })
+            .collect();
+        let body = json!({ "cycle": cycle, "legacyRules": false, "objects": objects });
+        let path = format!("/lab/sync/{}/export", self.tenant.endpoint().tenant);
+        let answer = self
+            .tenant
+            .lab_call(
+                "sync export",
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                None,
+            )
+            .await?;
+        let results = answer["objects"]
+            .as_array()
+            .context("the export's answer has no `objects` array")?;
+        if let Some(failed) = results.iter().find(|r| r["action"] == "error") {
+            bail!("the tenant refused an export: {failed}");
+        }
+        if results.len() < users.len() {
+            bail!(
+                "the tenant answered for {} of {} exported objects",
+                results.len(),
+                users.len()
+            );
+        }
+        Ok(())
+    }
+
+    /// Outlook's lookup of one recipient's encryption certificate; an error unless found.
+    async fn lookup(&self, address: &str) -> anyhow::Result<()> {
+        let path = format!("/lab/recipients/{address}/certificate");
+        let answer = self
+            .tenant
+            .lab_call(
+                "certificate lookup",
+                reqwest::Method::GET,
+                &path,
+                None,
+                None,
+            )
+            .await?;
+        if answer.is_null() {
+            bail!("the lookup of {address} answered no JSON");
+        }
+        Ok(())
+    }
+}
+
+/// What the anchors need to talk to slapd: its URL, the bind DN and a 0600 password file (so
+/// the password is on no command line).
+struct LdapTools<'a> {
+    url: &'a str,
+    bind_dn: &'a str,
+    password_file: &'a Path,
+}
+
+impl LdapTools<'_> {
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .args(["-x", "-H", self.url, "-D", self.bind_dn, "-y"])
+            .arg(self.password_file)
+            .stdin(Stdio::null());
+        command
+    }
+}
+
+/// The LDIF `ldapadd` gets: `ou=anchor` and the same N entries below it.
+fn anchor_ldif(suffix: &str, size: usize, values: &[Vec<u8>]) -> String {
+    let mut ldif =
+        format!("dn: ou=anchor,{suffix}\nobjectClass: organizationalUnit\nou: anchor\n\n");
+    for n in 0..size {
+        let id = user_id(n);
+        ldif.push_str(&format!(
+            "dn: cn={id},ou=anchor,{suffix}\nobjectClass: inetOrgPerson\ncn: {id}\nsn: {id}\n\
+             displayName: {id}\nmail: {}\nemployeeNumber: {}\n",
+            mail(n),
+            source_anchor(ANCHOR_LABEL, &id)
+        ));
+        for value in values {
+            ldif.push_str("userCertificate;binary:: ");
+            ldif.push_str(&base64::engine::general_purpose::STANDARD.encode(value));
+            ldif.push('\n');
+        }
+        ldif.push('\n');
+    }
+    ldif
+}
+
+/// Runs an LDAP tool to the end; its wall time in seconds.
+fn run_tool(mut command: Command, what: &str) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let output = command
+        .stdout(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {what} (Debian package `ldap-utils`)"))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// The paged read of the anchor entries; an error unless it returns all `size` of them.
+fn paged_search(tools: &LdapTools<'_>, suffix: &str, size: usize) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let mut command = tools.command("ldapsearch");
+    command
+        .args(["-LLL", "-E", "pr=500/noprompt", "-b"])
+        .arg(format!("ou=anchor,{suffix}"))
+        .args([
+            "(objectClass=inetOrgPerson)",
+            "cn",
+            "mail",
+            "displayName",
+            "employeeNumber",
+            "userCertificate;binary",
+            "userSMIMECertificate",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command
+        .spawn()
+        .context("cannot run ldapsearch (Debian package `ldap-utils`)")?;
+    let stdout = child.stdout.take().context("ldapsearch's output")?;
+    // Counted while streaming: 100 000 entries are hundreds of megabytes of LDIF.
+    let mut entries = 0usize;
+    for line in BufReader::new(stdout).split(b'\n') {
+        if line
+            .context("reading ldapsearch's output")?
+            .starts_with(b"dn: ")
+        {
+            entries += 1;
+        }
+    }
+    let status = child.wait().context("waiting for ldapsearch")?;
+    let seconds = start.elapsed().as_secs_f64();
+    if !status.success() || entries != size {
+        bail!("the paged ldapsearch returned {entries} of {size} entries ({status})");
+    }
+    Ok(seconds)
+}
+
+/// Peak resident memory (`VmHWM`) in MB of the lab's process named `comm`.
+fn peak_rss_mb(lab: &lab::RunningLab, comm: &str) -> anyhow::Result<f64> {
+    for pid in lab.host_resources().processes {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if name.trim() != comm {
+            continue;
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .with_context(|| format!("cannot read /proc/{pid}/status"))?;
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .with_context(|| format!("/proc/{pid}/status has no VmHWM"))?;
+        return Ok(kb / 1024.0);
+    }
+    bail!("no {comm} process among the lab's")
+}
+
+/// Times `work`, returning seconds.
+async fn timed<F: std::future::Future<Output = anyhow::Result<()>>>(
+    work: F,
+) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    work.await?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Every figure for one organisation size, on a lab of its own.
+pub async fn measure(size: usize, pki: &Path) -> Vec<Figure> {
+    match measure_inner(size, pki).await {
+        Ok(figures) => figures,
+        Err(e) => vec![Figure::new("directory", "lab", "s", Err(e)).size(size as u64)],
+    }
+}
+
+async fn measure_inner(size: usize, pki: &Path) -> anyhow::Result<Vec<Figure>> {
+    let certificates = Certificates::load(pki)?;
+    let first = certificates.0[..2].to_vec();
+    let changed = certificates.0[1..].to_vec();
+    let mut config =
+        lab::LabConfig::default().only([lab::Service::Directory, lab::Service::Tenant]);
+    // Inside the fixture certificates' validity, so that lookups find valid certificates.
+    config.tenant.now = Some("2026-06-01T00:00:00Z".into());
+    // The local runtime: the processes' peak RSS is read from /proc.
+    let lab = lab::start(&config, lab::RuntimeChoice::Local)
+        .await
+        .context("starting a local lab (slapd + mock-tenant)")?;
+    let endpoints = lab.endpoints().clone();
+    let directory = endpoints.directory()?.clone();
+    let http = reqwest::Client::builder()
+        .build()
+        .context("building an HTTP client")?;
+    let org = Org {
+        directory: directory.clone(),
+        tenant: TenantApi::new(http, endpoints.tenant()?.clone()),
+    };
+    let mut figures = Vec::new();
+    let fig = |name: &str, unit: &str, value: anyhow::Result<f64>| {
+        Figure::new("directory", name, unit, value).size(size as u64)
+    };
+
+    // The anchors' password file and LDIF.
+    let work = tempfile::tempdir().context("creating a temporary directory")?;
+    let password_file = work.path().join("password");
+    {
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        file.open(&password_file)
+            .and_then(|mut f| f.write_all(directory.password.as_bytes()))
+            .context("writing the directory password file")?;
+    }
+    let ldif = work.path().join("anchor.ldif");
+    std::fs::write(&ldif, anchor_ldif(&directory.suffix, size, &first))
+        .context("writing the anchor LDIF")?;
+    let tools = LdapTools {
+        url: &directory.url,
+        bind_dn: &directory.bind_dn,
+        password_file: &password_file,
+    };
+
+    // Our work first, on a directory holding only our users; the anchors after it, below
+    // `ou=anchor` in the same slapd (a subtree our reads never see).
+    let chunk = size.div_ceil(PARALLEL).max(1);
+    let publish = timed(async {
+        let tasks: Vec<_> = (0..size)
+            .step_by(chunk)
+            .map(|from| org.publish(from..(from + chunk).min(size), &first))
+            .collect();
+        for result in futures_util::future::join_all(tasks).await {
+            result?;
+        }
+        Ok(())
+    })
+    .await;
+
+    let mut exported: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    let full = match &publish {
+        Err(_) => Err(anyhow::anyhow!("not run: publishing failed")),
+        Ok(_) => {
+            timed(async {
+                let users = org.read_directory().await?;
+                let ours: Vec<&DirectoryUser> =
+                    users.iter().filter(|u| !u.anchor.is_empty()).collect();
+                if ours.len() != size {
+                    bail!(
+                        "the directory read found {} users, expected {size}",
+                        ours.len()
+                    );
+                }
+                org.export("full", &ours).await?;
+                for user in ours {
+                    exported.insert(user.anchor.clone(), sorted(&user.user_certificate));
+                }
+                Ok(())
+            })
+            .await
+        }
+    };
+
+    // 1% changed, then one delta cycle (timed: the read, the selection, the export).
+    let changed_dns: Vec<String> = (0..size)
+        .step_by(100)
+        .map(|n| runner::execute::directory::user_dn(&directory.suffix, &user_id(n)))
+        .collect();
+    let delta = match &full {
+        Err(_) => Err(anyhow::anyhow!("not run: the full cycle failed")),
+        Ok(_) => match org.replace_certificates(&changed_dns, &changed).await {
+            Err(e) => Err(e.context("changing 1% of the users")),
+            Ok(()) => {
+                timed(async {
+                    let users = org.read_directory().await?;
+                    let delta: Vec<&DirectoryUser> = users
+                        .iter()
+                        .filter(|u| !u.anchor.is_empty())
+                        .filter(|u| exported.get(&u.anchor) != Some(&sorted(&u.user_certificate)))
+                        .collect();
+                    if delta.len() != changed_dns.len() {
+                        bail!(
+                            "the delta found {} changed users, expected {}",
+                            delta.len(),
+                            changed_dns.len()
+                        );
+                    }
+                    org.export("delta", &delta).await
+                })
+                .await
+            }
+        },
+    };
+
+    // Outlook's lookup of every recipient.
+    let lookups = match &full {
+        Err(_) => Err(anyhow::anyhow!("not run: the full cycle failed")),
+        Ok(_) => {
+            timed(async {
+                let tasks: Vec<_> = (0..PARALLEL)
+                    .map(|k| {
+                        let org = &org;
+                        async move {
+                            for n in (k..size).step_by(PARALLEL) {
+                                org.lookup(&mail(n)).await?;
+                            }
+                            anyhow::Ok(())
+                        }
+                    })
+                    .collect();
+                for result in futures_util::future::join_all(tasks).await {
+                    result?;
+                }
+                Ok(())
+            })
+            .await
+        }
+    };
+
+    // The anchors.
+    let mut command = tools.command("ldapadd");
+    command.arg("-f").arg(&ldif);
+    let ldapadd = run_tool(command, "ldapadd");
+    let paged = match &ldapadd {
+        Ok(_) => paged_search(&tools, &directory.suffix, size),
+        Err(_) => Err(anyhow::anyhow!("not run: ldapadd failed")),
+    };
+    let again = |r: &anyhow::Result<f64>| match r {
+        Ok(v) => Ok(*v),
+        Err(e) => Err(anyhow::anyhow!("{e:#}")),
+    };
+    let rate = |seconds: &anyhow::Result<f64>| again(seconds).map(|s| size as f64 / s);
+    let total = match (&publish, &full, &lookups) {
+        (Ok(p), Ok(f), Ok(l)) => Ok(p + f + l),
+        _ => Err(anyhow::anyhow!("a part failed (see its row)")),
+    };
+    let big = size >= 100_000;
+
+    figures.push(fig("publish", "s", again(&publish)).anchor(
+        "ldapadd, same LDIF",
+        "s",
+        again(&ldapadd),
+    ));
+    figures.push(fig("publish rate", "users/s", rate(&publish)).anchor(
+        "ldapadd, same LDIF",
+        "users/s",
+        rate(&ldapadd),
+    ));
+    figures.push(fig("full sync", "s", again(&full)).anchor(
+        "ldapsearch, paged",
+        "s",
+        again(&paged),
+    ));
+    figures.push(
+        fig("full sync rate", "users/s", rate(&full))
+            .anchor("ldapsearch, paged", "users/s", rate(&paged))
+            .goal(">= 50% of the anchor"),
+    );
+    figures.push(fig("delta sync, 1% changed", "s", delta).anchor(
+        "ldapsearch, paged",
+        "s",
+        again(&paged),
+    ));
+    figures.push(
+        fig("lookup of every recipient", "s", again(&lookups)).anchor(
+            "ldapsearch, paged",
+            "s",
+            again(&paged),
+        ),
+    );
+    let mut total = fig("publish + full sync + lookups", "s", total).anchor(
+        "ldapadd + ldapsearch",
+        "s",
+        match (&ldapadd, &paged) {
+            (Ok(a), Ok(b)) => Ok(a + b),
+            _ => Err(anyhow::anyhow!("an anchor failed (see its row)")),
+        },
+    );
+    let mut rss = fig(
+        "peak RSS, mock-tenant",
+        "MB",
+        peak_rss_mb(&lab, "mock-tenant"),
+    )
+    .anchor("peak RSS, slapd", "MB", peak_rss_mb(&lab, "slapd"));
+    if big {
+        total = total.goal("<= 60 s");
+        rss = rss.goal("<= 500 MB");
+    }
+    figures.push(total);
+    figures.push(rss);
+    lab.stop().await.context("stopping the lab")?;
+    Ok(figures)
+}
+
+fn sorted(values: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    runner::execute::directory::sorted(values)
+}
