@@ -22,7 +22,7 @@ use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use runner::execute::TenantApi;
 use runner::execute::directory::{Directory, DirectoryUser, source_anchor};
-use runner::scenario::plan::DirectoryAttribute;
+use scenario::plan::DirectoryAttribute;
 use serde_json::{Value, json};
 
 use crate::report::Figure;
