@@ -265,5 +265,5 @@ fn bad_command_lines_exit_2_with_a_message() {
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a mock-tenant state file"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("older mock-tenant"));
 }
