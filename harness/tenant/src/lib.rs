@@ -50,8 +50,8 @@
 //!
 //! # State
 //!
-//! Everything lives in `--data-dir/state.json`, written atomically before each answer
-//! ([`store`]); the clock is the system's or fixed ([`clock`]), so certificate expiry is
+//! Everything lives in `--data-dir/tenant.sqlite3`, an SQLite database (WAL, `synchronous=FULL`)
+//! committed before each answer, recipients as indexed rows ([`store`]); the clock is the system's or fixed ([`clock`]), so certificate expiry is
 //! reproducible.
 
 pub mod auth;

@@ -399,3 +399,82 @@ impl<'a> RecipientsMut<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, TenantData};
+    use crate::cmdlets::recipients::Recipient;
+
+    const TENANT: &str = "contoso.onmicrosoft.com";
+
+    /// The index answers exactly what `Recipient::matches` (Exchange's identity forms, with
+    /// wildcards) answers over every recipient, in listing order.
+    #[test]
+    fn index_lookups_agree_with_a_scan() {
+        let now = crate::clock::parse_rfc3339("2030-01-01T00:00:00Z").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), TENANT, TenantData::new(TENANT, now)).unwrap();
+        let people = [
+            ("alice@contoso.com", "Alice Liddell"),
+            ("Bob@Contoso.com", "Bob"),
+            ("bobby@contoso.com", "Bob"),
+            ("Émile@contoso.com", "Émile Zola"),
+            ("carol@fabrikam.com", "Carol"),
+        ];
+        let all: Vec<Recipient> = people
+            .iter()
+            .map(|(upn, name)| Recipient::new(TENANT, upn, upn, Some(name), now))
+            .collect();
+        store
+            .update(|d| {
+                for r in &all {
+                    d.recipients.insert(r)?;
+                }
+                Ok::<_, super::StoreError>(())
+            })
+            .unwrap();
+        let mut sorted = all.clone();
+        sorted.sort_by(|a, b| {
+            (a.name().to_lowercase(), &a.guid).cmp(&(b.name().to_lowercase(), &b.guid))
+        });
+        let identities = [
+            "alice",
+            "ALICE",
+            " alice ",
+            "Bob",
+            "bob@contoso.com",
+            "bob*",
+            "*@contoso.com",
+            "*",
+            "émile",
+            "ÉMILE ZOLA",
+            "c*@fab*",
+            "nobody",
+            "",
+            &all[0].guid,
+            &all[4].external_directory_object_id.to_uppercase(),
+        ];
+        for identity in identities {
+            let ids = store.read(|d| d.recipients.matching(identity)).unwrap();
+            let found = store.read(|d| d.recipients.get(&ids)).unwrap();
+            let scanned: Vec<Recipient> = sorted
+                .iter()
+                .filter(|r| r.matches(identity))
+                .cloned()
+                .collect();
+            assert_eq!(found, scanned, "identity {identity:?}");
+        }
+        for address in [
+            "ALICE@contoso.com",
+            "bob@contoso.com",
+            " carol@FABRIKAM.com",
+        ] {
+            let by_index = store
+                .read(|d| d.recipients.by_address(address))
+                .unwrap()
+                .map(|(_, r)| r);
+            let scanned = all.iter().find(|r| r.has_address(address)).cloned();
+            assert_eq!(by_index, scanned, "address {address:?}");
+        }
+    }
+}
