@@ -50,14 +50,14 @@ pub mod clients;
 mod cmdlets;
 mod collection;
 pub mod devices;
-mod directory;
+pub mod directory;
 pub mod lab_setup;
 pub mod mail;
 mod policy;
 pub mod receive;
 mod setup;
 pub mod snapshot;
-mod sync;
+pub mod sync;
 pub mod tenant_api;
 #[cfg(test)]
 mod test_pki;
