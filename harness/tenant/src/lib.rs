@@ -63,8 +63,8 @@
 //!
 //! # State
 //!
-//! Everything lives in `--data-dir/state.json`, written atomically before each answer
-//! ([`store`]); the clock is the system's or fixed ([`clock`]), so certificate expiry is
+//! Everything lives in `--data-dir/tenant.sqlite3`, an SQLite database (WAL, `synchronous=FULL`)
+//! committed before each answer, recipients as indexed rows ([`store`]); the clock is the system's or fixed ([`clock`]), so certificate expiry is
 //! reproducible.
 
 // The OpenAPI document is one `serde_json::json!` literal, deeper than the default limit allows.

@@ -105,7 +105,8 @@ pub fn document() -> Value {
                 }
             },
             "/lab/sync/{tenant}/export": {"post": {
-                "summary": "Apply one Entra Connect export cycle (lab endpoint, not Microsoft's)",
+                "summary": "Apply one Entra Connect export cycle, or one batch of one (lab endpoint, not Microsoft's)",
+                "description": "A request without cycleId is a whole cycle. A cycle sent in batches names itself in cycleId on every batch and says \"final\": false on all but the last; each batch is applied in one transaction. A full cycle's synced recipients missing from all of its batches are deleted when the final batch arrives, and cycleNumber counts the cycle once, at its end. A batch of another cycle abandons an unfinished one (its deletions never happen).",
                 "security": lab_secret.clone(),
                 "parameters": [tenant_param.clone()],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncExport"}}}},
@@ -242,6 +243,10 @@ pub fn document() -> Value {
                     "cycle": {"type": "string", "enum": ["full", "delta"]},
                     "legacyRules": {"type": "boolean", "default": false,
                         "description": "Rules of Entra Connect before 1.1.524.0: more than 15 userCertificate values is a LargeObject error."},
+                    "cycleId": {"type": "string", "maxLength": 128,
+                        "description": "Names the cycle this batch belongs to; required when final is false."},
+                    "final": {"type": "boolean", "default": true,
+                        "description": "Whether this is the cycle's last batch."},
                     "objects": {"type": "array", "items": {
                         "type": "object", "required": ["sourceAnchor"],
                         "properties": {
@@ -260,6 +265,7 @@ pub fn document() -> Value {
                 "type": "object",
                 "properties": {
                     "cycle": {"type": "string"}, "rules": {"type": "string"}, "cycleNumber": {"type": "integer"},
+                    "cycleId": {"type": "string"}, "final": {"type": "boolean"},
                     "objects": {"type": "array", "items": {"type": "object", "properties": {
                         "sourceAnchor": {"type": "string"}, "userPrincipalName": {"type": "string"},
                         "action": {"type": "string", "enum": ["add", "update", "delete", "none", "error"]},

@@ -23,7 +23,7 @@ use crate::cmdlets::recipients::Recipient;
 use crate::cmdlets::{self, Invocation, Run, TenantContext};
 use crate::lookup::{self, Purpose};
 use crate::store::{Store, StoreError, TenantData};
-use crate::sync::{self, ExportRequest};
+use crate::sync::{self, ExportRequest, SyncFailure};
 use crate::validation::{self, Settings};
 use crate::wire::{
     ExoError, InvokeRequest, Page, PageLinkKey, SKIPTOKEN_LIFETIME_SECONDS, SkipToken,
@@ -167,9 +167,9 @@ impl Tenant {
         store.update(|data| {
             for user in &config.users {
                 let user = user.trim();
-                if !data.recipients.iter().any(|r| r.has_address(user)) {
+                if data.recipients.by_address(user)?.is_none() {
                     data.recipients
-                        .push(Recipient::new(&tenant, user, user, None, now));
+                        .insert(&Recipient::new(&tenant, user, user, None, now))?;
                 }
             }
             Ok::<_, StoreError>(())
@@ -584,7 +584,7 @@ async fn sync_export(
                 "BadRequest",
                 format!(
                     "the body is not a sync export: {e}. Expected {{\"cycle\":\"full\"|\"delta\", \
-                     \"legacyRules\":false, \"objects\":[{{\"sourceAnchor\":..., \
+                     \"legacyRules\":false, \"cycleId\":\"...\", \"final\":true, \"objects\":[{{\"sourceAnchor\":..., \
                      \"userPrincipalName\":..., \"userCertificate\":[base64 DER], ...}}]}}"
                 ),
             );
@@ -595,7 +595,7 @@ async fn sync_export(
     let outcome = tokio::task::spawn_blocking(move || {
         worker
             .store()
-            .update(|data| sync::apply(data, &request, now).map_err(SyncFailure::Request))
+            .update(|data| sync::apply(data, &request, now))
     })
     .await;
     match outcome {
@@ -620,17 +620,6 @@ async fn sync_export(
             "InternalServerError",
             format!("the sync task failed: {e}"),
         ),
-    }
-}
-
-enum SyncFailure {
-    Request(sync::SyncRequestError),
-    Store(StoreError),
-}
-
-impl From<StoreError> for SyncFailure {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
     }
 }
 
@@ -723,15 +712,19 @@ async fn certificate_lookup(
             }
         },
     };
-    let result = tenant.store().read(|data| {
-        data.recipients
-            .iter()
-            .find(|r| r.has_address(&address))
-            .map(|r| lookup::lookup(r, purpose, now))
-    });
-    match result {
-        Some(result) => axum::Json(result).into_response(),
-        None => lab_error(
+    let found = tenant
+        .store()
+        .read(|data| data.recipients.by_address(&address));
+    match found {
+        Ok(Some((_, recipient))) => {
+            axum::Json(lookup::lookup(&recipient, purpose, now)).into_response()
+        }
+        Err(e) => lab_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            e.to_string(),
+        ),
+        Ok(None) => lab_error(
             StatusCode::NOT_FOUND,
             "RecipientNotFound",
             format!("no recipient has the address '{address}'"),

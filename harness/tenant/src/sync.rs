@@ -15,15 +15,22 @@
 //! - A full cycle exports every object in scope: synced recipients missing from it are
 //!   deleted. A delta cycle exports changes: attributes left out are unchanged, objects marked
 //!   `"deleted": true` are deleted.
+//! - One cycle may come in several requests (batches, as Entra Connect exports in batches):
+//!   each names the cycle in `cycleId` and all but the last say `"final": false`. The tenant
+//!   remembers which anchors a full cycle's batches exported and deletes the missing synced
+//!   recipients when the final batch arrives; a request without `cycleId` is a whole cycle. A
+//!   batch of another cycle abandons an unfinished one. Each batch is one transaction.
 //! - An object is matched by `sourceAnchor`; an object new to the tenant whose address is a
 //!   cloud-only recipient's is soft-matched to it, which then becomes directory-synced.
+
+use std::collections::HashSet;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::cmdlets::recipients::Recipient;
-use crate::store::TenantData;
+use crate::store::{Change, StoreError};
 
 /// Most values Entra ID takes on `userCertificate`.
 pub const MAX_CERTIFICATE_VALUES: usize = 15;
@@ -49,8 +56,21 @@ pub struct ExportRequest {
     /// Rules of Entra Connect builds before 1.1.524.0 (no 15-value guard).
     #[serde(default)]
     pub legacy_rules: bool,
+    /// Names the cycle this batch belongs to; needed when the cycle spans several requests.
+    #[serde(default)]
+    pub cycle_id: Option<String>,
+    /// Whether this is the cycle's last batch (default: a request is a whole cycle).
+    #[serde(default = "last_batch_by_default", rename = "final")]
+    pub last_batch: bool,
     pub objects: Vec<ExportObject>,
 }
+
+fn last_batch_by_default() -> bool {
+    true
+}
+
+/// Longest `cycleId` taken (it is stored with every anchor of a full cycle).
+pub const MAX_CYCLE_ID_CHARS: usize = 128;
 
 /// One exported user.
 #[derive(Debug, Clone, Deserialize)]
@@ -122,7 +142,13 @@ pub struct ExportResult {
     pub cycle: Cycle,
     /// `"1.1.524.0"` or `"legacy"`.
     pub rules: &'static str,
+    /// The cycle's number (the same for every batch of a cycle); counted when it ends.
     pub cycle_number: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle_id: Option<String>,
+    /// Whether this batch ended its cycle (a full cycle's deletions are in its `objects`).
+    #[serde(rename = "final")]
+    pub last_batch: bool,
     pub objects: Vec<ObjectResult>,
 }
 
@@ -145,6 +171,23 @@ pub enum SyncRequestError {
         attribute: &'static str,
         value: usize,
     },
+    #[error(
+        "\"final\": false needs a cycleId naming the cycle, so that the tenant knows which \
+         batches make one cycle; send the same cycleId with every batch and \"final\": true \
+         with the last"
+    )]
+    BatchWithoutCycleId,
+    #[error("cycleId is empty or longer than {MAX_CYCLE_ID_CHARS} characters")]
+    BadCycleId,
+}
+
+/// Why an export was not applied (nothing of it was).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncFailure {
+    #[error(transparent)]
+    Request(#[from] SyncRequestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 fn decode_values(
@@ -175,41 +218,48 @@ struct Decoded {
     user_smime_certificate: Option<Vec<Vec<u8>>>,
 }
 
-/// Applies one export cycle to the tenant.
+/// Applies one export request (a whole cycle, or one batch of one) to the tenant.
 pub fn apply(
-    data: &mut TenantData,
+    data: &mut Change<'_>,
     request: &ExportRequest,
     now: OffsetDateTime,
-) -> Result<ExportResult, SyncRequestError> {
+) -> Result<ExportResult, SyncFailure> {
+    if let Some(id) = &request.cycle_id
+        && (id.trim().is_empty() || id.chars().count() > MAX_CYCLE_ID_CHARS)
+    {
+        return Err(SyncRequestError::BadCycleId.into());
+    }
+    if !request.last_batch && request.cycle_id.is_none() {
+        return Err(SyncRequestError::BatchWithoutCycleId.into());
+    }
     // Validate the whole request before touching anything.
     let mut decoded = Vec::with_capacity(request.objects.len());
+    let mut anchors: HashSet<&str> = HashSet::with_capacity(request.objects.len());
     for (index, object) in request.objects.iter().enumerate() {
         let anchor = object.source_anchor.trim();
         if anchor.is_empty() {
-            return Err(SyncRequestError::EmptyAnchor { index });
+            return Err(SyncRequestError::EmptyAnchor { index }.into());
         }
-        if request.objects[..index]
-            .iter()
-            .any(|o| o.source_anchor.trim() == anchor)
-        {
+        if !anchors.insert(anchor) {
             return Err(SyncRequestError::DuplicateAnchor {
                 index,
                 anchor: anchor.to_owned(),
-            });
+            }
+            .into());
         }
-        let known = data
-            .recipients
-            .iter()
-            .any(|r| r.source_anchor.as_deref() == Some(anchor));
         let upn_ok = object
             .user_principal_name
             .as_deref()
             .is_some_and(|u| u.contains('@'));
-        if !object.deleted && !upn_ok && (!known || request.cycle == Cycle::Full) {
+        if !object.deleted
+            && !upn_ok
+            && (request.cycle == Cycle::Full || data.recipients.by_anchor(anchor)?.is_none())
+        {
             return Err(SyncRequestError::NeedsUpn {
                 index,
                 anchor: anchor.to_owned(),
-            });
+            }
+            .into());
         }
         decoded.push(Decoded {
             user_certificate: object
@@ -225,38 +275,41 @@ pub fn apply(
         });
     }
 
-    let mut results = Vec::new();
+    let mut results = Vec::with_capacity(request.objects.len());
     for (object, decoded) in request.objects.iter().zip(decoded) {
-        results.push(apply_object(data, request, object, decoded, now));
+        results.push(apply_object(data, request, object, decoded, now)?);
     }
 
     if request.cycle == Cycle::Full {
-        let exported: Vec<&str> = request
-            .objects
-            .iter()
-            .filter(|o| !o.deleted)
-            .map(|o| o.source_anchor.trim())
-            .collect();
-        let (kept, gone): (Vec<Recipient>, Vec<Recipient>) = std::mem::take(&mut data.recipients)
-            .into_iter()
-            .partition(|r| match (&r.source_anchor, r.is_dir_synced) {
-                (Some(anchor), true) => exported.contains(&anchor.as_str()),
-                _ => true,
-            });
-        data.recipients = kept;
-        for recipient in gone {
-            results.push(ObjectResult {
-                source_anchor: recipient.source_anchor.clone().unwrap_or_default(),
-                user_principal_name: Some(recipient.user_principal_name.clone()),
-                action: Action::Delete,
-                error: None,
-                warnings: vec!["not in this full cycle's export: deleted".into()],
-                exported: None,
-            });
+        // A request without cycleId is a cycle of its own; "" cannot be a cycleId.
+        let cycle_id = request.cycle_id.as_deref().map(str::trim).unwrap_or("");
+        data.recipients.record_full_cycle_export(
+            cycle_id,
+            request
+                .objects
+                .iter()
+                .filter(|o| !o.deleted)
+                .map(|o| o.source_anchor.trim()),
+        )?;
+        if request.last_batch {
+            for (id, recipient) in data.recipients.synced_missing_from_cycle(cycle_id)? {
+                data.recipients.delete(id)?;
+                results.push(ObjectResult {
+                    source_anchor: recipient.source_anchor.clone().unwrap_or_default(),
+                    user_principal_name: Some(recipient.user_principal_name.clone()),
+                    action: Action::Delete,
+                    error: None,
+                    warnings: vec!["not in this full cycle's export: deleted".into()],
+                    exported: None,
+                });
+            }
+            data.recipients.finish_full_cycle(cycle_id)?;
         }
     }
 
-    data.sync_cycles = data.sync_cycles.saturating_add(1);
+    if request.last_batch {
+        data.sync_cycles = data.sync_cycles.saturating_add(1);
+    }
     Ok(ExportResult {
         cycle: request.cycle,
         rules: if request.legacy_rules {
@@ -264,18 +317,24 @@ pub fn apply(
         } else {
             "1.1.524.0"
         },
-        cycle_number: data.sync_cycles,
+        cycle_number: if request.last_batch {
+            data.sync_cycles
+        } else {
+            data.sync_cycles.saturating_add(1)
+        },
+        cycle_id: request.cycle_id.clone(),
+        last_batch: request.last_batch,
         objects: results,
     })
 }
 
 fn apply_object(
-    data: &mut TenantData,
+    data: &mut Change<'_>,
     request: &ExportRequest,
     object: &ExportObject,
     decoded: Decoded,
     now: OffsetDateTime,
-) -> ObjectResult {
+) -> Result<ObjectResult, StoreError> {
     let anchor = object.source_anchor.trim().to_owned();
     let mut result = ObjectResult {
         source_anchor: anchor.clone(),
@@ -285,21 +344,18 @@ fn apply_object(
         warnings: Vec::new(),
         exported: None,
     };
-    let existing = data
-        .recipients
-        .iter()
-        .position(|r| r.source_anchor.as_deref() == Some(anchor.as_str()));
+    let existing = data.recipients.by_anchor(&anchor)?;
 
     if object.deleted {
-        if let Some(index) = existing {
-            data.recipients.remove(index);
+        if let Some((id, _)) = existing {
+            data.recipients.delete(id)?;
             result.action = Action::Delete;
         } else {
             result
                 .warnings
                 .push("not in the tenant: nothing to delete".into());
         }
-        return result;
+        return Ok(result);
     }
 
     // In a full cycle every attribute is exported; absent means empty.
@@ -332,7 +388,7 @@ fn apply_object(
                      values are removed on premises (or Entra Connect is upgraded to 1.1.524.0 \
                      or later)."
                 ));
-                return result;
+                return Ok(result);
             }
         } else {
             result.warnings.push(format!(
@@ -352,15 +408,17 @@ fn apply_object(
         .filter(|m| !m.is_empty())
         .or(upn);
 
-    let index = match existing {
-        Some(index) => Some(index),
+    let found = match existing {
+        Some(found) => Some(found),
         None => {
             // Soft match: a cloud-only recipient with this address becomes the synced object.
-            let soft = data.recipients.iter().position(|r| {
-                !r.is_dir_synced
-                    && (upn.is_some_and(|u| r.has_address(u))
-                        || mail.is_some_and(|m| r.has_address(m)))
-            });
+            let soft = match (upn, mail) {
+                (None, None) => None,
+                (first, second) => data.recipients.cloud_only_by_address(
+                    first.or(second).unwrap_or_default(),
+                    second.or(first).unwrap_or_default(),
+                )?,
+            };
             if soft.is_some() {
                 result
                     .warnings
@@ -370,10 +428,10 @@ fn apply_object(
         }
     };
 
-    let index = match index {
-        Some(index) => {
+    let (id, mut recipient) = match found {
+        Some((id, recipient)) => {
             result.action = Action::Update;
-            index
+            (Some(id), recipient)
         }
         None => {
             let upn = upn.unwrap_or_default();
@@ -388,15 +446,12 @@ fn apply_object(
                 "directory-object",
                 &format!("{}/anchor/{anchor}", data.tenant),
             );
-            data.recipients.push(recipient);
             result.action = Action::Add;
-            data.recipients.len().saturating_sub(1)
+            (None, recipient)
         }
     };
-    let Some(recipient) = data.recipients.get_mut(index) else {
-        return result;
-    };
     let before = recipient.clone();
+    let recipient = &mut recipient;
     recipient.source_anchor = Some(anchor);
     recipient.is_dir_synced = true;
     if let Some(upn) = upn.filter(|u| !u.is_empty()) {
@@ -430,15 +485,39 @@ fn apply_object(
         user_certificate: recipient.user_certificate.len(),
         user_smime_certificate: recipient.user_smime_certificate.len(),
     });
-    result
+    match id {
+        None => {
+            data.recipients.insert(recipient)?;
+        }
+        Some(id) if *recipient != before => data.recipients.update(id, recipient)?,
+        Some(_) => {}
+    }
+    Ok(result)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{Store, TenantData};
+
+    const TENANT: &str = "contoso.onmicrosoft.com";
 
     fn now() -> OffsetDateTime {
         crate::clock::parse_rfc3339("2030-01-01T00:00:00Z").unwrap()
+    }
+
+    fn new_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), TENANT, TenantData::new(TENANT, now())).unwrap();
+        (dir, store)
+    }
+
+    fn run(store: &Store, request: &ExportRequest) -> Result<ExportResult, SyncFailure> {
+        store.update(|data| apply(data, request, now()))
+    }
+
+    fn count(store: &Store) -> usize {
+        store.read(|d| d.recipients.count()).unwrap()
     }
 
     fn object(anchor: &str, certs: usize) -> ExportObject {
@@ -457,17 +536,26 @@ mod tests {
         ExportRequest {
             cycle,
             legacy_rules,
+            cycle_id: None,
+            last_batch: true,
             objects,
+        }
+    }
+
+    fn batch(cycle_id: &str, last_batch: bool, objects: Vec<ExportObject>) -> ExportRequest {
+        ExportRequest {
+            cycle_id: Some(cycle_id.into()),
+            last_batch,
+            ..request(Cycle::Full, false, objects)
         }
     }
 
     #[test]
     fn fifteen_pass_sixteen_are_nulled_or_refused() {
-        let mut data = TenantData::new("contoso.onmicrosoft.com", now());
-        let result = apply(
-            &mut data,
+        let (_dir, store) = new_store();
+        let result = run(
+            &store,
             &request(Cycle::Full, false, vec![object("a", 15), object("b", 16)]),
-            now(),
         )
         .unwrap();
         assert_eq!(result.objects[0].exported.unwrap().user_certificate, 15);
@@ -475,11 +563,10 @@ mod tests {
         assert_eq!(result.objects[1].exported.unwrap().user_certificate, 0);
         assert!(result.objects[1].warnings[0].contains("AuthoritativeNull"));
 
-        let mut data = TenantData::new("contoso.onmicrosoft.com", now());
-        let result = apply(
-            &mut data,
+        let (_dir, store) = new_store();
+        let result = run(
+            &store,
             &request(Cycle::Full, true, vec![object("a", 15), object("b", 16)]),
-            now(),
         )
         .unwrap();
         assert_eq!(result.objects[1].action, Action::Error);
@@ -487,60 +574,166 @@ mod tests {
             result.objects[1].error.as_ref().unwrap().code,
             "LargeObject"
         );
-        assert_eq!(data.recipients.len(), 1);
+        assert_eq!(count(&store), 1);
     }
 
     #[test]
     fn full_cycle_deletes_what_it_no_longer_exports_and_delta_keeps_attributes() {
-        let mut data = TenantData::new("contoso.onmicrosoft.com", now());
-        apply(
-            &mut data,
+        let (_dir, store) = new_store();
+        run(
+            &store,
             &request(Cycle::Full, false, vec![object("a", 1), object("b", 2)]),
-            now(),
         )
         .unwrap();
         let mut delta = object("b", 0);
         delta.user_certificate = None;
         delta.display_name = Some("Bee".into());
-        let result = apply(&mut data, &request(Cycle::Delta, false, vec![delta]), now()).unwrap();
+        let result = run(&store, &request(Cycle::Delta, false, vec![delta])).unwrap();
         assert_eq!(result.objects[0].action, Action::Update);
         assert_eq!(result.objects[0].exported.unwrap().user_certificate, 2);
-        let result = apply(
-            &mut data,
-            &request(Cycle::Full, false, vec![object("b", 2)]),
-            now(),
-        )
-        .unwrap();
+        let result = run(&store, &request(Cycle::Full, false, vec![object("b", 2)])).unwrap();
         assert!(
             result
                 .objects
                 .iter()
                 .any(|o| o.action == Action::Delete && o.source_anchor == "a")
         );
-        assert_eq!(data.recipients.len(), 1);
+        assert_eq!(count(&store), 1);
+        assert_eq!(result.cycle_number, 3);
+    }
+
+    #[test]
+    fn a_full_cycle_in_batches_deletes_only_at_its_end_and_counts_once() {
+        let (_dir, store) = new_store();
+        run(
+            &store,
+            &request(
+                Cycle::Full,
+                false,
+                vec![object("a", 1), object("b", 1), object("c", 1)],
+            ),
+        )
+        .unwrap();
+        // Cycle 2 exports a, then c (b is gone from the directory), in two batches.
+        let first = run(&store, &batch("cycle-2", false, vec![object("a", 1)])).unwrap();
+        assert!(!first.last_batch);
+        assert_eq!(first.cycle_number, 2);
+        assert!(first.objects.iter().all(|o| o.action != Action::Delete));
+        assert_eq!(
+            count(&store),
+            3,
+            "nothing is deleted before the final batch"
+        );
+        let last = run(&store, &batch("cycle-2", true, vec![object("c", 1)])).unwrap();
+        assert_eq!(last.cycle_number, 2);
+        let deleted: Vec<&str> = last
+            .objects
+            .iter()
+            .filter(|o| o.action == Action::Delete)
+            .map(|o| o.source_anchor.as_str())
+            .collect();
+        assert_eq!(deleted, ["b"], "a (an earlier batch) and c stay");
+        assert_eq!(count(&store), 2);
+
+        // An unfinished cycle is abandoned by the next one: its batches delete nothing.
+        run(&store, &batch("cycle-3", false, vec![object("a", 1)])).unwrap();
+        let result = run(
+            &store,
+            &batch("cycle-4", true, vec![object("a", 1), object("c", 1)]),
+        )
+        .unwrap();
+        assert!(result.objects.iter().all(|o| o.action != Action::Delete));
+        assert_eq!(result.cycle_number, 3);
+        assert_eq!(count(&store), 2);
+    }
+
+    #[test]
+    fn a_failed_batch_is_not_remembered() {
+        let (_dir, store) = new_store();
+        run(
+            &store,
+            &request(Cycle::Full, false, vec![object("a", 1), object("b", 1)]),
+        )
+        .unwrap();
+        let mut bad = object("b", 1);
+        bad.user_certificate = Some(vec!["***".into()]);
+        assert!(run(&store, &batch("c", false, vec![bad])).is_err());
+        run(&store, &batch("c", false, vec![object("a", 1)])).unwrap();
+        let last = run(&store, &batch("c", true, vec![])).unwrap();
+        assert_eq!(
+            last.objects
+                .iter()
+                .filter(|o| o.action == Action::Delete)
+                .map(|o| o.source_anchor.as_str())
+                .collect::<Vec<_>>(),
+            ["b"],
+            "b's batch failed, so the cycle never exported b"
+        );
+    }
+
+    #[test]
+    fn a_batch_that_is_not_final_needs_a_cycle_id() {
+        let (_dir, store) = new_store();
+        let mut lone = request(Cycle::Full, false, vec![object("a", 1)]);
+        lone.last_batch = false;
+        let err = run(&store, &lone).unwrap_err();
+        assert!(err.to_string().contains("needs a cycleId"), "{err}");
+        lone.cycle_id = Some(" ".into());
+        assert!(matches!(
+            run(&store, &lone),
+            Err(SyncFailure::Request(SyncRequestError::BadCycleId))
+        ));
+        assert_eq!(count(&store), 0);
+    }
+
+    #[test]
+    fn soft_match_takes_the_cloud_only_recipient() {
+        let (_dir, store) = new_store();
+        store
+            .update(|d| {
+                d.recipients.insert(&Recipient::new(
+                    TENANT,
+                    "a@contoso.com",
+                    "a@contoso.com",
+                    None,
+                    now(),
+                ))
+            })
+            .unwrap();
+        let result = run(&store, &request(Cycle::Full, false, vec![object("a", 1)])).unwrap();
+        assert_eq!(result.objects[0].action, Action::Update);
+        assert!(result.objects[0].warnings[0].contains("soft-matched"));
+        let (_, synced) = store
+            .read(|d| d.recipients.by_anchor("a"))
+            .unwrap()
+            .unwrap();
+        assert!(synced.is_dir_synced);
+        assert_eq!(count(&store), 1);
     }
 
     #[test]
     fn bad_requests_change_nothing() {
-        let mut data = TenantData::new("contoso.onmicrosoft.com", now());
+        let (_dir, store) = new_store();
         let mut bad = object("a", 1);
         bad.user_certificate = Some(vec!["***".into()]);
         assert!(matches!(
-            apply(
-                &mut data,
-                &request(Cycle::Full, false, vec![object("x", 1), bad]),
-                now()
+            run(
+                &store,
+                &request(Cycle::Full, false, vec![object("x", 1), bad])
             ),
-            Err(SyncRequestError::NotBase64 { index: 1, .. })
+            Err(SyncFailure::Request(SyncRequestError::NotBase64 {
+                index: 1,
+                ..
+            }))
         ));
-        assert!(data.recipients.is_empty());
+        assert_eq!(count(&store), 0);
         assert!(
-            apply(
-                &mut data,
-                &request(Cycle::Full, false, vec![object("a", 1), object("a", 1)]),
-                now()
+            run(
+                &store,
+                &request(Cycle::Full, false, vec![object("a", 1), object("a", 1)])
             )
             .is_err()
         );
+        assert_eq!(store.read(|d| d.sync_cycles), 0);
     }
 }

@@ -284,7 +284,7 @@ fn bad_command_lines_exit_2_with_a_message() {
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a mock-tenant state file"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("older mock-tenant"));
 
     // No lab secret anywhere: refused, saying where it goes.
     let output = Command::new(env!("CARGO_BIN_EXE_mock-tenant"))
@@ -339,4 +339,89 @@ fn a_huge_request_field_adds_a_bounded_line_to_the_log() {
         text.contains(&format!("… ({} bytes)", huge.len())),
         "the cut says how long the field was:\n{text}"
     );
+}
+
+/// SIGKILL while sync batches are being applied: every batch the tenant acknowledged is there
+/// after the restart, and the batch in flight is there whole or not at all (one transaction).
+#[test]
+fn a_tenant_killed_mid_load_keeps_every_acknowledged_batch_whole() {
+    use std::sync::{Arc, Mutex};
+    const BATCH: usize = 200;
+    let data = tempfile::tempdir().unwrap();
+    let address = |n: usize| format!("load{n:05}@contoso.com");
+    let acknowledged = Arc::new(Mutex::new(0usize));
+    {
+        let tenant = start(data.path(), &[]);
+        let addr = tenant.addr;
+        let counter = Arc::clone(&acknowledged);
+        let sender = std::thread::spawn(move || {
+            for batch in 0..1000usize {
+                let objects: Vec<Value> = (batch * BATCH..(batch + 1) * BATCH)
+                    .map(|n| {
+                        json!({"sourceAnchor": format!("load-{n}"), "userPrincipalName": address(n),
+                               "userCertificate": [b64(&n.to_be_bytes())]})
+                    })
+                    .collect();
+                let body = json!({"cycle": "delta", "objects": objects}).to_string();
+                // The connection breaks when the tenant is killed: that ends the load.
+                let sent = std::panic::catch_unwind(|| {
+                    http(
+                        addr,
+                        "POST",
+                        &format!("/lab/sync/{TENANT}/export"),
+                        &[],
+                        body.as_bytes(),
+                    )
+                });
+                match sent {
+                    Ok(response) if response.status == 200 => {
+                        *counter.lock().unwrap() = batch + 1;
+                    }
+                    _ => return,
+                }
+            }
+        });
+        while *acknowledged.lock().unwrap() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        drop(tenant); // SIGKILL, mid-load
+        let _ = sender.join();
+    }
+    let acknowledged = *acknowledged.lock().unwrap();
+    assert!(acknowledged >= 5);
+
+    let tenant = start(data.path(), &[]);
+    let found = |n: usize| {
+        let response = http(
+            tenant.addr,
+            "GET",
+            &format!("/lab/recipients/{}/certificate", address(n)),
+            &[],
+            b"",
+        );
+        assert!(matches!(response.status, 200 | 404), "{}", response.text());
+        response.status == 200
+    };
+    for n in 0..acknowledged * BATCH {
+        assert!(found(n), "{} was acknowledged and is gone", address(n));
+    }
+    // The batch in flight when the tenant died: whole or absent.
+    let in_flight: Vec<bool> = (acknowledged * BATCH..(acknowledged + 1) * BATCH)
+        .map(found)
+        .collect();
+    assert!(
+        in_flight.iter().all(|f| *f) || in_flight.iter().all(|f| !*f),
+        "a batch is one transaction"
+    );
+    // And the tenant still takes changes.
+    let more = http(
+        tenant.addr,
+        "POST",
+        &format!("/lab/sync/{TENANT}/export"),
+        &[],
+        json!({"cycle": "delta", "objects": [{"sourceAnchor": "after", "userPrincipalName": "after@contoso.com"}]})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(more.status, 200, "{}", more.text());
 }

@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use base64::Engine as _;
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
 use rand_core::Rng as _;
 
@@ -25,6 +26,16 @@ use scenario::plan::{DirectoryAttribute, PublishValues};
 
 /// How long one LDAP operation may take.
 const LDAP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Entries per page of a directory read (RFC 2696 simple paged results). AD answers at most
+/// `MaxPageSize` (1,000 by default) entries per search page, and slapd's default `sizelimit` of
+/// 500 entries applies to a single unpaged search by anyone but the root DN, so the read pages as
+/// Entra Connect's import does.
+pub const PAGE_SIZE: i32 = 1000;
+
+/// LDAP connections a publish of many users opens at once: enough for slapd to use both cores
+/// of a small machine while one connection waits on the network, few enough for a shared one.
+pub const PUBLISH_CONNECTIONS: usize = 4;
 
 /// The attribute the lab keeps the source anchor in.
 pub const ANCHOR_ATTRIBUTE: &str = "employeeNumber";
@@ -66,6 +77,42 @@ pub struct DirectoryUser {
     pub user_certificate: Vec<Vec<u8>>,
     /// `userSMIMECertificate`, as stored.
     pub user_smime_certificate: Vec<Vec<u8>>,
+}
+
+/// A user object to add.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    /// `cn`: the scenario's user id.
+    pub id: String,
+    pub mail: String,
+    /// The source anchor (`employeeNumber`).
+    pub anchor: String,
+    /// `userCertificate;binary` values (DER), written with the object.
+    pub user_certificate: Vec<Vec<u8>>,
+}
+
+/// Adds many users' objects over [`PUBLISH_CONNECTIONS`] connections at once (each takes a
+/// contiguous share, in order); returns each object's DN, in the order given. The first failure
+/// is the error; objects other connections added meanwhile stay (LDAP has no transaction).
+pub async fn add_users(
+    endpoint: &lab::DirectoryEndpoint,
+    users: &[NewUser],
+) -> Result<Vec<String>, DirectoryError> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let share = users.len().div_ceil(PUBLISH_CONNECTIONS);
+    let workers = users.chunks(share).map(|chunk| async move {
+        let mut directory = Directory::connect(endpoint).await?;
+        let mut dns = Vec::with_capacity(chunk.len());
+        for user in chunk {
+            dns.push(directory.add(user).await?);
+        }
+        directory.close().await;
+        Ok::<_, DirectoryError>(dns)
+    });
+    let shares = futures_util::future::try_join_all(workers).await?;
+    Ok(shares.into_iter().flatten().collect())
 }
 
 /// A bound session with the directory, as its administrator.
@@ -132,16 +179,36 @@ impl Directory {
         mail: &str,
         anchor: &str,
     ) -> Result<String, DirectoryError> {
+        self.add(&NewUser {
+            id: user_id.to_owned(),
+            mail: mail.to_owned(),
+            anchor: anchor.to_owned(),
+            user_certificate: Vec::new(),
+        })
+        .await
+    }
+
+    /// Adds a user's object with its `userCertificate` values, in one operation.
+    pub async fn add(&mut self, user: &NewUser) -> Result<String, DirectoryError> {
+        let user_id = user.id.as_str();
         let dn = user_dn(&self.suffix, user_id);
         let one = |v: &str| HashSet::from([v.as_bytes().to_vec()]);
-        let attributes: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![
+        let mut attributes: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![
             (b"objectClass".to_vec(), one("inetOrgPerson")),
             (b"cn".to_vec(), one(user_id)),
             (b"sn".to_vec(), one(user_id)),
             (b"displayName".to_vec(), one(user_id)),
-            (b"mail".to_vec(), one(mail)),
-            (ANCHOR_ATTRIBUTE.as_bytes().to_vec(), one(anchor)),
+            (b"mail".to_vec(), one(&user.mail)),
+            (ANCHOR_ATTRIBUTE.as_bytes().to_vec(), one(&user.anchor)),
         ];
+        if !user.user_certificate.is_empty() {
+            attributes.push((
+                write_name(DirectoryAttribute::UserCertificate)
+                    .as_bytes()
+                    .to_vec(),
+                user.user_certificate.iter().cloned().collect(),
+            ));
+        }
         let what = format!("adding {dn}");
         let result = self
             .ldap
@@ -172,14 +239,20 @@ impl Directory {
         check(result, &what)
     }
 
-    /// Every user object below the suffix, with its certificates.
+    /// Every user object below the suffix, with its certificates, read in pages of
+    /// [`PAGE_SIZE`] (RFC 2696), sorted by DN.
     pub async fn users(&mut self) -> Result<Vec<DirectoryUser>, DirectoryError> {
         let what = format!("searching {} for users", self.suffix);
         let suffix = self.suffix.clone();
-        let found = self
+        let adapters: Vec<Box<dyn Adapter<'_, &str, Vec<&str>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(PAGE_SIZE)),
+        ];
+        let mut search = self
             .ldap
             .with_timeout(LDAP_TIMEOUT)
-            .search(
+            .streaming_search_with(
+                adapters,
                 &suffix,
                 Scope::Subtree,
                 "(objectClass=inetOrgPerson)",
@@ -194,21 +267,27 @@ impl Directory {
             )
             .await
             .map_err(|e| self.unreachable(&what, e))?;
-        let (entries, result) = (found.0, found.1);
+        let mut users = Vec::new();
+        loop {
+            match search.next().await {
+                Ok(Some(entry)) => {
+                    let entry = SearchEntry::construct(entry);
+                    users.push(DirectoryUser {
+                        id: first_text(&entry, "cn"),
+                        mail: first_text(&entry, "mail"),
+                        display_name: first_text(&entry, "displayName"),
+                        anchor: first_text(&entry, ANCHOR_ATTRIBUTE),
+                        user_certificate: values(&entry, "userCertificate"),
+                        user_smime_certificate: values(&entry, "userSMIMECertificate"),
+                        dn: entry.dn,
+                    });
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.unreachable(&what, e)),
+            }
+        }
+        let result = search.finish().await;
         check(result, &what)?;
-        let mut users: Vec<DirectoryUser> = entries
-            .into_iter()
-            .map(SearchEntry::construct)
-            .map(|entry| DirectoryUser {
-                id: first_text(&entry, "cn"),
-                mail: first_text(&entry, "mail"),
-                display_name: first_text(&entry, "displayName"),
-                anchor: first_text(&entry, ANCHOR_ATTRIBUTE),
-                user_certificate: values(&entry, "userCertificate"),
-                user_smime_certificate: values(&entry, "userSMIMECertificate"),
-                dn: entry.dn,
-            })
-            .collect();
         users.sort_by(|a, b| a.dn.cmp(&b.dn));
         Ok(users)
     }

@@ -57,7 +57,7 @@ mod policy;
 pub mod receive;
 mod setup;
 pub mod snapshot;
-mod sync;
+pub mod sync;
 pub mod tenant_api;
 #[cfg(test)]
 mod test_pki;

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use super::directory::{Directory, source_anchor};
+use super::directory::{NewUser, add_users, source_anchor};
 use super::sync::{Cycle, Standing, check_tenant, export};
 use super::{Context, fail, lab_setup, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
@@ -120,21 +120,26 @@ pub async fn create_users(ctx: &mut Context<'_>, users: &[PlannedUser]) -> StepR
             return step;
         }
     };
-    let added = async {
-        let mut directory = Directory::connect(&endpoint).await?;
-        let mut lines = Vec::new();
-        for user in users {
-            let anchor = source_anchor(&ctx.plan.scenario, &user.id);
-            let dn = directory.add_user(&user.id, &user.mailbox, &anchor).await?;
-            lines.push(format!(
-                "{dn}: inetOrgPerson, mail {}, source anchor {anchor}",
-                user.mailbox
-            ));
-        }
-        directory.close().await;
-        Ok::<_, super::directory::DirectoryError>(lines)
-    }
-    .await;
+    let objects: Vec<NewUser> = users
+        .iter()
+        .map(|user| NewUser {
+            id: user.id.clone(),
+            mail: user.mailbox.clone(),
+            anchor: source_anchor(&ctx.plan.scenario, &user.id),
+            user_certificate: Vec::new(),
+        })
+        .collect();
+    let added = add_users(&endpoint, &objects).await.map(|dns| {
+        dns.iter()
+            .zip(&objects)
+            .map(|(dn, user)| {
+                format!(
+                    "{dn}: inetOrgPerson, mail {}, source anchor {}",
+                    user.mail, user.anchor
+                )
+            })
+            .collect::<Vec<_>>()
+    });
     match added {
         Ok(lines) => step.details.extend(lines),
         Err(e) => {

@@ -20,13 +20,13 @@
 //! error), `skipped` (an attribute with more than 15 values was withheld), `exported` (every
 //! value reached the tenant). The scenario's expectations are judged on the last cycle.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::directory::{Directory, DirectoryError, DirectoryUser, sorted};
-use super::{Context, TenantApiError, fail, new_step, write_artifact};
+use super::{Context, TenantApi, TenantApiError, fail, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
 use scenario::model::{SyncCycle, SyncOutcome};
 use scenario::plan::SyncRun;
@@ -34,6 +34,12 @@ use scenario::plan::SyncRun;
 /// Most values Entra ID takes on `userCertificate` (and the out-of-box rules on either
 /// attribute).
 pub const MAX_CERTIFICATE_VALUES: usize = 15;
+
+/// Objects per export request. Entra Connect exports to Entra ID in batches too; one request
+/// per cycle would make a 100,000-user cycle one huge body and one huge transaction. The
+/// batches of a cycle share a `cycleId`, and the last says `"final": true`, so that the tenant
+/// deletes what a full cycle left out only once it has seen every batch.
+pub const EXPORT_BATCH: usize = 1000;
 
 /// A cycle's kind on the export wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +68,9 @@ pub struct SyncState {
     standing: BTreeMap<String, Standing>,
     /// Cycles run, the first export (creating the mailboxes) included.
     cycles: u32,
+    /// Cycles started, finished or not: names each attempt's batches uniquely (`cycleId`), so
+    /// that a cycle retried after a failed batch never continues the failed attempt.
+    attempts: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,7 +195,21 @@ pub async fn export(
         .directory()
         .map_err(|e| CycleError::Answer(e.to_string()))?
         .clone();
-    let mut directory = Directory::connect(&endpoint).await?;
+    run_cycle(&ctx.tenant, &endpoint, &mut ctx.sync, cycle, legacy_rules).await
+}
+
+/// One Entra Connect cycle without a scenario around it (what [`export`] runs; a benchmark
+/// calls it directly): the directory read in pages, the objects the cycle exports sent in
+/// batches of [`EXPORT_BATCH`], each batch's results recorded in `state` as it is answered (so a
+/// failure part-way leaves `state` knowing what the tenant accepted).
+pub async fn run_cycle(
+    tenant: &TenantApi,
+    endpoint: &lab::DirectoryEndpoint,
+    state: &mut SyncState,
+    cycle: Cycle,
+    legacy_rules: bool,
+) -> Result<CycleResult, CycleError> {
+    let mut directory = Directory::connect(endpoint).await?;
     let users = directory.users().await?;
     directory.close().await;
 
@@ -201,7 +224,7 @@ pub async fn export(
             ));
             continue;
         }
-        if !ctx.sync.exports(user, cycle) {
+        if !state.exports(user, cycle) {
             notes.push(format!(
                 "{}: unchanged since its last export: not exported by this delta cycle",
                 user.id
@@ -219,48 +242,75 @@ pub async fn export(
         exported_users.push(user);
     }
 
-    let body = json!({ "cycle": cycle.wire(), "legacyRules": legacy_rules, "objects": objects });
-    let path = format!("/lab/sync/{}/export", ctx.tenant.endpoint().tenant);
-    let answer = ctx
-        .tenant
-        .lab_call(
-            "sync export",
-            reqwest::Method::POST,
-            &path,
-            Some(&body),
-            None,
-        )
-        .await?;
-    ctx.sync.cycles = ctx.sync.cycles.saturating_add(1);
-
-    let results = answer["objects"]
-        .as_array()
-        .ok_or_else(|| CycleError::Answer(format!("no `objects` array in {answer}")))?;
+    state.attempts = state.attempts.saturating_add(1);
+    let cycle_id = format!("{}-{}", cycle.wire(), state.attempts);
+    let path = format!("/lab/sync/{}/export", tenant.endpoint().tenant);
+    // An empty cycle is still one (final) request: a full cycle that exports nothing deletes
+    // every synced recipient.
+    let batches: Vec<(&[Value], &[&DirectoryUser])> = if objects.is_empty() {
+        vec![(&[], &[])]
+    } else {
+        objects
+            .chunks(EXPORT_BATCH)
+            .zip(exported_users.chunks(EXPORT_BATCH))
+            .collect()
+    };
+    let count = batches.len();
     let mut outcomes = Vec::new();
-    for user in exported_users {
-        let result = results
+    let mut all_results = Vec::new();
+    let mut answer = Value::Null;
+    for (index, (batch, batch_users)) in batches.into_iter().enumerate() {
+        let body = json!({
+            "cycle": cycle.wire(),
+            "legacyRules": legacy_rules,
+            "cycleId": cycle_id,
+            "final": index + 1 == count,
+            "objects": batch,
+        });
+        answer = tenant
+            .lab_call(
+                "sync export",
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                None,
+            )
+            .await?;
+        let results = answer["objects"]
+            .as_array_mut()
+            .map(std::mem::take)
+            .ok_or_else(|| CycleError::Answer(format!("no `objects` array in {answer}")))?;
+        let by_anchor: HashMap<&str, &Value> = results
             .iter()
-            .find(|r| r["sourceAnchor"].as_str() == Some(user.anchor.as_str()))
-            .ok_or_else(|| {
+            .filter_map(|r| r["sourceAnchor"].as_str().map(|a| (a, r)))
+            .collect();
+        for user in batch_users {
+            let result = by_anchor.get(user.anchor.as_str()).ok_or_else(|| {
                 CycleError::Answer(format!(
                     "no result for {} (source anchor {})",
                     user.id, user.anchor
                 ))
             })?;
-        outcomes.push(apply_result(&mut ctx.sync, user, result, legacy_rules)?);
-    }
-    for result in results {
-        if result["action"].as_str() == Some("delete") {
-            notes.push(format!(
-                "the tenant deleted {} (source anchor {}): {}",
-                result["userPrincipalName"].as_str().unwrap_or("?"),
-                result["sourceAnchor"].as_str().unwrap_or("?"),
-                warnings(result).join("; ")
-            ));
+            outcomes.push(apply_result(state, user, result, legacy_rules)?);
         }
+        for result in &results {
+            if result["action"].as_str() == Some("delete") {
+                notes.push(format!(
+                    "the tenant deleted {} (source anchor {}): {}",
+                    result["userPrincipalName"].as_str().unwrap_or("?"),
+                    result["sourceAnchor"].as_str().unwrap_or("?"),
+                    warnings(result).join("; ")
+                ));
+            }
+        }
+        all_results.extend(results);
     }
+    state.cycles = state.cycles.saturating_add(1);
+    // The artifact: the final batch's answer with every batch's objects.
+    answer["objects"] = Value::Array(all_results);
+    answer["batches"] = json!(count);
     Ok(CycleResult {
-        number: ctx.sync.cycles,
+        number: state.cycles,
         directory: users,
         objects: outcomes,
         notes,
@@ -384,43 +434,45 @@ pub struct TenantRecipient {
     pub user_smime_certificate: Vec<Vec<u8>>,
 }
 
-/// `Get-Mailbox` or `Get-Recipient` of one address; `None` when the tenant has no such recipient.
-pub async fn tenant_recipient(
-    ctx: &Context<'_>,
+/// Every recipient `cmdlet` (`Get-Mailbox` or `Get-Recipient`) lists with `-ResultSize
+/// Unlimited` (all pages), by primary SMTP address in lower case.
+pub async fn tenant_recipients(
+    tenant: &TenantApi,
     cmdlet: &str,
-    address: &str,
-) -> Result<Option<TenantRecipient>, TenantApiError> {
+) -> Result<HashMap<String, TenantRecipient>, TenantApiError> {
     let mut parameters = serde_json::Map::new();
-    parameters.insert("Identity".into(), json!(address));
-    let output = match ctx.tenant.invoke(cmdlet, parameters).await {
-        Ok(output) => output,
-        Err(TenantApiError::Cmdlet { status: 404, .. }) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let Some(object) = output.objects.first() else {
-        return Ok(None);
-    };
-    let decode = |name: &str| -> Result<Vec<Vec<u8>>, TenantApiError> {
-        object[name]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|v| {
-                v.as_str()
-                    .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-                    .ok_or_else(|| TenantApiError::Protocol {
-                        what: format!("{cmdlet} {address}"),
-                        status: 200,
-                        body: format!("{name} holds a value that is not base64: {v}"),
-                    })
-            })
-            .collect()
-    };
-    Ok(Some(TenantRecipient {
-        is_dir_synced: object["IsDirSynced"].as_bool().unwrap_or(false),
-        user_certificate: sorted(&decode("UserCertificate")?),
-        user_smime_certificate: sorted(&decode("UserSMimeCertificate")?),
-    }))
+    parameters.insert("ResultSize".into(), json!("Unlimited"));
+    let output = tenant.invoke(cmdlet, parameters).await?;
+    let mut found = HashMap::with_capacity(output.objects.len());
+    for object in &output.objects {
+        let address = object["PrimarySmtpAddress"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        let decode = |name: &str| -> Result<Vec<Vec<u8>>, TenantApiError> {
+            object[name]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| {
+                    v.as_str()
+                        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+                        .ok_or_else(|| TenantApiError::Protocol {
+                            what: format!("{cmdlet} {address}"),
+                            status: 200,
+                            body: format!("{name} holds a value that is not base64: {v}"),
+                        })
+                })
+                .collect()
+        };
+        let recipient = TenantRecipient {
+            is_dir_synced: object["IsDirSynced"].as_bool().unwrap_or(false),
+            user_certificate: sorted(&decode("UserCertificate")?),
+            user_smime_certificate: sorted(&decode("UserSMimeCertificate")?),
+        };
+        found.insert(address, recipient);
+    }
+    Ok(found)
 }
 
 /// Reads every directory user's recipient with `Get-Mailbox` and `Get-Recipient` and compares
@@ -429,11 +481,23 @@ pub async fn check_tenant(
     ctx: &Context<'_>,
     users: &[DirectoryUser],
 ) -> Result<(Vec<String>, Vec<String>), TenantApiError> {
+    check_recipients(&ctx.tenant, &ctx.sync, users).await
+}
+
+/// [`check_tenant`] without a scenario: each cmdlet lists the tenant once (paged), then every
+/// user is judged against the listing.
+pub async fn check_recipients(
+    tenant: &TenantApi,
+    state: &SyncState,
+    users: &[DirectoryUser],
+) -> Result<(Vec<String>, Vec<String>), TenantApiError> {
     let (mut facts, mut mismatches) = (Vec::new(), Vec::new());
+    let mailboxes = tenant_recipients(tenant, "Get-Mailbox").await?;
+    let recipients = tenant_recipients(tenant, "Get-Recipient").await?;
     for user in users.iter().filter(|u| !u.anchor.is_empty()) {
-        let expected = ctx.sync.accepted.get(&user.anchor).map(|a| &a.tenant);
-        for cmdlet in ["Get-Mailbox", "Get-Recipient"] {
-            let found = tenant_recipient(ctx, cmdlet, &user.mail).await?;
+        let expected = state.accepted.get(&user.anchor).map(|a| &a.tenant);
+        for (cmdlet, listing) in [("Get-Mailbox", &mailboxes), ("Get-Recipient", &recipients)] {
+            let found = listing.get(&user.mail.to_lowercase());
             match (found, expected) {
                 (None, None) => facts.push(format!(
                     "{cmdlet} {}: no recipient, as no export of it was accepted",

@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 
 use super::params::{Bound, BoundParameters, EnumType, ParamSpec, ParamType};
 use super::{
-    Cmdlet, CmdletOutput, DOMAIN_CONTROLLER, Run, TenantContext, identity_matches, record,
+    Cmdlet, CmdletOutput, DOMAIN_CONTROLLER, Run, TenantContext, Window, identity_matches, record,
 };
-use crate::store::TenantData;
+use crate::store::{Change, TenantData, View};
 use crate::wire::{ExoError, exception};
 
 pub static SIGNED_SMIME_ALGORITHM: EnumType = EnumType {
@@ -373,8 +373,9 @@ fn resolve_one(data: &TenantData, identity: &str) -> Result<usize, ExoError> {
 
 fn get(
     ctx: &TenantContext,
-    data: &TenantData,
+    data: &View<'_>,
     bound: &BoundParameters,
+    _window: Window,
 ) -> Result<CmdletOutput, ExoError> {
     let indexes = match bound.identity("Identity") {
         Some(identity) => {
@@ -393,6 +394,7 @@ fn get(
             .map(|p| p.to_record(&ctx.tenant))
             .collect(),
         warnings: Vec::new(),
+        paged_total: None,
     })
 }
 
@@ -437,7 +439,7 @@ fn make_default(data: &mut TenantData, index: usize) {
 
 fn new(
     ctx: &TenantContext,
-    data: &mut TenantData,
+    data: &mut Change<'_>,
     bound: &BoundParameters,
 ) -> Result<CmdletOutput, ExoError> {
     let name = bound.identity("Name").unwrap_or_default().trim().to_owned();
@@ -460,7 +462,8 @@ fn new(
     let record = policy.to_record(&ctx.tenant);
     data.mobile_policies.push(policy);
     if matches!(bound.get("IsDefault"), Some(Bound::Bool(true))) {
-        make_default(data, data.mobile_policies.len().saturating_sub(1));
+        let last = data.mobile_policies.len().saturating_sub(1);
+        make_default(data, last);
     }
     let record = data
         .mobile_policies
@@ -470,12 +473,13 @@ fn new(
     Ok(CmdletOutput {
         values: vec![record],
         warnings: Vec::new(),
+        paged_total: None,
     })
 }
 
 fn set(
     ctx: &TenantContext,
-    data: &mut TenantData,
+    data: &mut Change<'_>,
     bound: &BoundParameters,
 ) -> Result<CmdletOutput, ExoError> {
     let identity = bound.identity("Identity").unwrap_or_default();
@@ -512,7 +516,7 @@ fn set(
 
 fn remove(
     _ctx: &TenantContext,
-    data: &mut TenantData,
+    data: &mut Change<'_>,
     bound: &BoundParameters,
 ) -> Result<CmdletOutput, ExoError> {
     let identity = bound.identity("Identity").unwrap_or_default();

@@ -10,7 +10,7 @@ pub mod smime_config;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::store::{Store, StoreError, TenantData};
+use crate::store::{Change, Store, StoreError, View};
 use crate::wire::{ExoError, SkipToken};
 use params::{BoundParameters, ParamSpec};
 
@@ -32,12 +32,23 @@ pub struct TenantContext {
 pub struct CmdletOutput {
     pub values: Vec<Value>,
     pub warnings: Vec<String>,
+    /// `Some(total)` when the cmdlet cut the page itself: `values` are then the objects of the
+    /// requested [`Window`] out of `total`. A cmdlet over many recipients pages in the store
+    /// so that a page of 1,000 out of 100,000 loads 1,000 rows.
+    pub paged_total: Option<usize>,
+}
+
+/// The page a request asks for: objects `offset..offset + size` of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: usize,
+    pub size: usize,
 }
 
 pub type ReadFn =
-    fn(&TenantContext, &TenantData, &BoundParameters) -> Result<CmdletOutput, ExoError>;
+    fn(&TenantContext, &View<'_>, &BoundParameters, Window) -> Result<CmdletOutput, ExoError>;
 pub type WriteFn =
-    fn(&TenantContext, &mut TenantData, &BoundParameters) -> Result<CmdletOutput, ExoError>;
+    fn(&TenantContext, &mut Change<'_>, &BoundParameters) -> Result<CmdletOutput, ExoError>;
 
 /// Whether a cmdlet only reads (and may be paged) or changes the tenant.
 #[derive(Clone, Copy)]
@@ -116,8 +127,13 @@ pub fn invoke(
         cmdlet.not_modelled,
         &invocation.parameters,
     )?;
+    let page_size = invocation.page_size.max(1);
+    let window = Window {
+        offset: invocation.offset,
+        size: page_size,
+    };
     let output = match cmdlet.run {
-        Run::Read(run) => store.read(|data| run(ctx, data, &bound))?,
+        Run::Read(run) => store.read(|data| run(ctx, data, &bound, window))?,
         Run::Write(run) => {
             if invocation.offset != 0 {
                 // A link to "the next page" of a change would apply the change again.
@@ -133,19 +149,24 @@ pub fn invoke(
         }
     };
 
-    let mut values = output.values;
+    let (mut page, total, start) = match output.paged_total {
+        Some(total) => (output.values, total, invocation.offset.min(total)),
+        None => {
+            let mut values = output.values;
+            let total = values.len();
+            let start = invocation.offset.min(total);
+            let end = start.saturating_add(page_size).min(total);
+            values.truncate(end);
+            values.drain(..start);
+            (values, total, start)
+        }
+    };
     if let Some(select) = &invocation.select {
-        values = values.into_iter().map(|v| project(v, select)).collect();
+        page = page.into_iter().map(|v| project(v, select)).collect();
     }
-    let page_size = invocation.page_size.max(1);
-    let total = values.len();
-    let start = invocation.offset.min(total);
-    let end = start.saturating_add(page_size).min(total);
-    let page: Vec<Value> = values
-        .get(start..end)
-        .map(<[Value]>::to_vec)
-        .unwrap_or_default();
-    let is_last = end >= total;
+    let end = start.saturating_add(page.len());
+    // An empty page ends the result too, so a next link can never point at the same page.
+    let is_last = end >= total || page.is_empty();
     let next = (!is_last && matches!(cmdlet.run, Run::Read(_))).then(|| SkipToken {
         cmdlet: cmdlet.name.to_owned(),
         parameters: invocation.parameters.clone(),

@@ -11,9 +11,9 @@ use time::OffsetDateTime;
 
 use super::params::{Bound, BoundParameters, ParamSpec, ParamType};
 use super::{
-    Cmdlet, CmdletOutput, DOMAIN_CONTROLLER, Run, TenantContext, identity_matches, record,
+    Cmdlet, CmdletOutput, DOMAIN_CONTROLLER, Run, TenantContext, Window, identity_matches, record,
 };
-use crate::store::TenantData;
+use crate::store::{Change, View};
 use crate::wire::{ExoError, exception};
 
 /// `ResultSize` when the caller gives none.
@@ -276,30 +276,14 @@ pub static SET_MAILBOX: Cmdlet = Cmdlet {
     run: Run::Write(set_mailbox),
 };
 
-/// Recipients in the order Exchange lists them here: by name.
-fn sorted(data: &TenantData) -> Vec<&Recipient> {
-    let mut all: Vec<&Recipient> = data.recipients.iter().collect();
-    all.sort_by(|a, b| {
-        a.name()
-            .to_lowercase()
-            .cmp(&b.name().to_lowercase())
-            .then_with(|| a.guid.cmp(&b.guid))
-    });
-    all
-}
-
+/// The recipients a `Get-` cmdlet lists, in the order Exchange lists them here (by name, then
+/// GUID), cut to `ResultSize`; only the requested page's rows are read from the store.
 fn list(
-    data: &TenantData,
+    data: &View<'_>,
     bound: &BoundParameters,
+    window: Window,
     shape: impl Fn(&Recipient) -> Value,
 ) -> Result<CmdletOutput, ExoError> {
-    let mut found = sorted(data);
-    if let Some(identity) = bound.identity("Identity") {
-        found.retain(|r| r.matches(identity));
-        if found.is_empty() {
-            return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER));
-        }
-    }
     let (limit, warning) = match bound.result_size() {
         None => (Some(DEFAULT_RESULT_SIZE), DEFAULT_RESULT_SIZE_WARNING),
         Some(Some(n)) => (
@@ -308,54 +292,73 @@ fn list(
         ),
         Some(None) => (None, RESULT_SIZE_WARNING),
     };
+    let matching = match bound.identity("Identity") {
+        Some(identity) => {
+            let ids = data.recipients.matching(identity)?;
+            if ids.is_empty() {
+                return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER));
+            }
+            Some(ids)
+        }
+        None => None,
+    };
+    let found = match &matching {
+        Some(ids) => ids.len(),
+        None => data.recipients.count()?,
+    };
+    let shown = limit.map_or(found, |l| found.min(l));
+    let start = window.offset.min(shown);
+    let end = start.saturating_add(window.size).min(shown);
+    let page = match &matching {
+        Some(ids) => data
+            .recipients
+            .get(ids.get(start..end).unwrap_or_default())?,
+        None => data.recipients.page(start, end.saturating_sub(start))?,
+    };
     let mut warnings = Vec::new();
-    if let Some(limit) = limit.filter(|l| found.len() > *l) {
-        found.truncate(limit);
+    if found > shown {
         warnings.push(warning.to_owned());
     }
     Ok(CmdletOutput {
-        values: found.into_iter().map(shape).collect(),
+        values: page.iter().map(shape).collect(),
         warnings,
+        paged_total: Some(shown),
     })
 }
 
 fn get_mailbox(
     ctx: &TenantContext,
-    data: &TenantData,
+    data: &View<'_>,
     bound: &BoundParameters,
+    window: Window,
 ) -> Result<CmdletOutput, ExoError> {
-    list(data, bound, |r| r.mailbox_record(&ctx.tenant))
+    list(data, bound, window, |r| r.mailbox_record(&ctx.tenant))
 }
 
 fn get_recipient(
     ctx: &TenantContext,
-    data: &TenantData,
+    data: &View<'_>,
     bound: &BoundParameters,
+    window: Window,
 ) -> Result<CmdletOutput, ExoError> {
-    list(data, bound, |r| r.recipient_record(&ctx.tenant))
+    list(data, bound, window, |r| r.recipient_record(&ctx.tenant))
 }
 
 fn set_mailbox(
     ctx: &TenantContext,
-    data: &mut TenantData,
+    data: &mut Change<'_>,
     bound: &BoundParameters,
 ) -> Result<CmdletOutput, ExoError> {
     let identity = bound.identity("Identity").unwrap_or_default();
-    let matching: Vec<usize> = data
-        .recipients
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.matches(identity))
-        .map(|(i, _)| i)
-        .collect();
-    let index = match matching.as_slice() {
+    let id = match data.recipients.matching(identity)?.as_slice() {
         [] => return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER)),
         [one] => *one,
         _ => return Err(ExoError::ambiguous(identity)),
     };
-    let Some(recipient) = data.recipients.get_mut(index) else {
+    let Some(mut recipient) = data.recipients.get(&[id])?.pop() else {
         return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER));
     };
+    let before = recipient.clone();
     for (name, value) in bound.iter() {
         let Bound::MultiBytes(change) = value else {
             continue;
@@ -384,6 +387,9 @@ fn set_mailbox(
             _ => {}
         }
         recipient.when_changed = ctx.now;
+    }
+    if recipient != before {
+        data.recipients.update(id, &recipient)?;
     }
     Ok(CmdletOutput::default())
 }

@@ -18,9 +18,9 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::params::{Bound, BoundParameters, ParamSpec, ParamType};
-use super::{Cmdlet, CmdletOutput, Run, TenantContext, record};
+use super::{Cmdlet, CmdletOutput, Run, TenantContext, Window, record};
 use crate::capi_alg::{self, AlgorithmKind};
-use crate::store::TenantData;
+use crate::store::{Change, View};
 use crate::wire::{ExoError, exception};
 
 /// Largest SST `Set-SmimeConfig` takes (`SSTFileSizeLimit` in the task).
@@ -170,12 +170,14 @@ impl SmimeConfigData {
 
 fn get(
     ctx: &TenantContext,
-    data: &TenantData,
+    data: &View<'_>,
     _bound: &BoundParameters,
+    _window: Window,
 ) -> Result<CmdletOutput, ExoError> {
     Ok(CmdletOutput {
         values: vec![to_record(ctx, &data.smime_config)],
         warnings: Vec::new(),
+        paged_total: None,
     })
 }
 
@@ -223,7 +225,7 @@ fn to_record(ctx: &TenantContext, config: &SmimeConfigData) -> Value {
 
 fn set(
     ctx: &TenantContext,
-    data: &mut TenantData,
+    data: &mut Change<'_>,
     bound: &BoundParameters,
 ) -> Result<CmdletOutput, ExoError> {
     let config = &mut data.smime_config;
@@ -285,6 +287,7 @@ fn set(
     Ok(CmdletOutput {
         values: Vec::new(),
         warnings,
+        paged_total: None,
     })
 }
 
