@@ -7,14 +7,17 @@
 //! No timings are asserted (`cargo xtask bench` measures); each phase's duration is printed so a
 //! run with `--no-capture` shows where the time goes.
 
+// A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use runner::execute::TenantApi;
 use runner::execute::directory::{Directory, NewUser, add_users, source_anchor, user_dn};
 use runner::execute::sync::{Cycle, Standing, SyncState, check_recipients, run_cycle};
-use runner::scenario::model::SyncOutcome;
-use runner::scenario::plan::DirectoryAttribute;
+use scenario::model::SyncOutcome;
+use scenario::plan::DirectoryAttribute;
 
 fn http() -> reqwest::Client {
     // reqwest is built without a default crypto provider; plain HTTP still wants one installed.
