@@ -9,6 +9,7 @@ mod images;
 mod lab_cli;
 mod peers;
 mod scenarios;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
