@@ -84,7 +84,13 @@ mod tests {
     /// build dependencies; dev-dependencies are for tests and may reach anywhere).
     fn workspace_dependencies() -> BTreeMap<String, BTreeSet<String>> {
         let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
             .current_dir(project_root())
             .output()
             .expect("cargo metadata runs");
@@ -244,9 +250,12 @@ mod tests {
                 let text = std::fs::read_to_string(f).ok()?;
                 let lines = text.lines().count();
                 let head: String = text.lines().take(30).collect::<Vec<_>>().join("\n");
-                (lines > LONG_FILE && !head.to_lowercase().contains(LONG_FILE_MARKER)).then(
-                    || format!("{} ({lines} lines)", f.strip_prefix(&root).unwrap_or(f).display()),
-                )
+                (lines > LONG_FILE && !head.to_lowercase().contains(LONG_FILE_MARKER)).then(|| {
+                    format!(
+                        "{} ({lines} lines)",
+                        f.strip_prefix(&root).unwrap_or(f).display()
+                    )
+                })
             })
             .collect();
         assert!(
