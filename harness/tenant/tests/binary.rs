@@ -369,7 +369,7 @@ fn a_tenant_killed_mid_load_keeps_every_acknowledged_batch_whole() {
                         addr,
                         "POST",
                         &format!("/lab/sync/{TENANT}/export"),
-                        &[],
+                        &[("X-Lab-Secret", LAB_SECRET)],
                         body.as_bytes(),
                     )
                 });
@@ -381,7 +381,13 @@ fn a_tenant_killed_mid_load_keeps_every_acknowledged_batch_whole() {
                 }
             }
         });
+        // Bounded: a sender that stops early (a refused batch) fails the test instead of
+        // leaving it waiting.
         while *acknowledged.lock().unwrap() < 5 {
+            assert!(
+                !sender.is_finished(),
+                "the load stopped before 5 batches were acknowledged"
+            );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         drop(tenant); // SIGKILL, mid-load
@@ -396,7 +402,7 @@ fn a_tenant_killed_mid_load_keeps_every_acknowledged_batch_whole() {
             tenant.addr,
             "GET",
             &format!("/lab/recipients/{}/certificate", address(n)),
-            &[],
+            &[("X-Lab-Secret", LAB_SECRET)],
             b"",
         );
         assert!(matches!(response.status, 200 | 404), "{}", response.text());
@@ -418,7 +424,7 @@ fn a_tenant_killed_mid_load_keeps_every_acknowledged_batch_whole() {
         tenant.addr,
         "POST",
         &format!("/lab/sync/{TENANT}/export"),
-        &[],
+        &[("X-Lab-Secret", LAB_SECRET)],
         json!({"cycle": "delta", "objects": [{"sourceAnchor": "after", "userPrincipalName": "after@contoso.com"}]})
             .to_string()
             .as_bytes(),
