@@ -186,8 +186,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("{}: cannot read the file", args.file.display()))?;
+    let bytes = super::input::read_file(&args.file)?;
     let file_path = args.file.to_string_lossy();
     let path = args.path.as_deref().unwrap_or(&file_path);
     let report = browser_policy::check_artifact(

@@ -49,8 +49,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
         }
         _ => anyhow::bail!("give --cert and --key, or --p12 and --password"),
     };
-    let message = std::fs::read(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    let message = super::input::read_message(&args.input)?;
     let decrypted = decrypt_message(&message, &cert, &key)
         .with_context(|| format!("cannot decrypt {}", args.input.display()))?;
     let out = if args.entity_only {

@@ -36,6 +36,11 @@ mod verify;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The most bytes read from any one input (a file, a fifo, standard input): a number of
+    /// bytes, or with K, M or G (300M). Default: 256 MiB for a message, 64 MiB for any other
+    /// file; a larger input is refused with a message naming it instead of filling memory.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = input::parse_size)]
+    max_input_size: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +76,7 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    input::set_max_input_size(cli.max_input_size);
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Sst(command) => sst::run(command),
         Command::Pkcs12(args) => pkcs12::run(args),

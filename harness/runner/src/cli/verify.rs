@@ -16,7 +16,7 @@ use smime::key::PrivateKey;
 use crl::{FetchError, FetchPolicy};
 
 use super::input::{
-    OptionalPassword, read_certificates, read_key, read_message, read_pkcs12_identity,
+    OptionalPassword, read_certificates, read_crl, read_key, read_message, read_pkcs12_identity,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -104,12 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut given_crls = Vec::new();
     for path in &args.crl {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let der = smime::cms::path::crl_der(&bytes)
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("{}", path.display()))?;
-        given_crls.push(der);
+        given_crls.push(read_crl(path)?);
     }
     let identity = decryption_identity(&args)?;
     let decryption = identity.as_ref().map(|(cert, key)| (cert, key));

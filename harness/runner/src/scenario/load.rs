@@ -450,10 +450,13 @@ pub fn parse(text: &str, file: &str) -> Result<LoadedScenario, InvalidScenario> 
 /// Reads, parses and validates a scenario file; its `name` must be the file's name without
 /// `.yaml`, so that a scenario can be found from its name in a report.
 pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        bounded_input::read_to_string(path, bounded_input::DEFAULT_LIMIT).map_err(|source| {
+            ScenarioError::Read {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
     let file = path.display().to_string();
     let loaded = parse(&text, &file)?;
     let stem = path
