@@ -134,6 +134,7 @@ impl InvalidScenario {
                 if handler.render_report(&mut out, report.as_ref()).is_err() {
                     out = format!("{self}\n");
                 }
+                out = in_users_terms(&out);
             }
             InvalidKind::Problems(problems) => {
                 let source = NamedSource::new(&self.file, self.text.clone());
@@ -185,7 +186,15 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
         Some((prefix, rest)) if prefix.starts_with("line ") => rest,
         _ => text,
     };
-    text.lines().next().unwrap_or_default().trim().to_owned()
+    in_users_terms(text.lines().next().unwrap_or_default().trim())
+}
+
+/// The YAML library's advice about its own options, rewritten as what to do in the file.
+fn in_users_terms(message: &str) -> String {
+    message.replace(
+        ", set DuplicateKeyPolicy in Options if acceptable",
+        " appears twice in this mapping: keep one of them",
+    )
 }
 
 /// One thing wrong in a scenario, at a place in the file.
