@@ -221,8 +221,16 @@ fn every_bad_input_gets_its_exit_code_and_a_message_in_the_users_terms() {
         if !outcome.output.contains(&case.expect) {
             problems.push(format!("the output lacks {:?}", case.expect));
         }
+        // miette's source excerpts (lines with │ or ·) quote the user's own file, which may hold
+        // `{ `: the denylist is for the words around them.
+        let ours: String = outcome
+            .output
+            .lines()
+            .filter(|l| !l.contains('│') && !l.contains('·'))
+            .collect::<Vec<_>>()
+            .join("\n");
         for pattern in DENYLIST {
-            if outcome.output.contains(pattern) {
+            if ours.contains(pattern) {
                 problems.push(format!("names a library type ({pattern:?})"));
             }
         }

@@ -151,6 +151,30 @@ pub fn read_key(path: &Path) -> anyhow::Result<PrivateKey> {
     PrivateKey::from_pem_or_der(&bytes).with_context(|| format!("{}", path.display()))
 }
 
+/// [`read_key`] for a given certificate: a key that belongs to another one is refused here,
+/// naming both files, instead of failing later in words about the message.
+pub fn read_key_for(
+    key_path: &Path,
+    certificate: &Certificate,
+    certificate_path: &Path,
+) -> anyhow::Result<PrivateKey> {
+    let key = read_key(key_path)?;
+    if !key.matches(
+        &certificate
+            .tbs_certificate()
+            .subject_public_key_info()
+            .clone(),
+    ) {
+        bail!(
+            "{}: this key does not belong to the certificate in {} ({}): pass the key issued with that certificate",
+            key_path.display(),
+            certificate_path.display(),
+            smime::certificate::subject_string(certificate)
+        );
+    }
+    Ok(key)
+}
+
 /// A certificate, its key and the rest of the certificates, from a PKCS#12 file.
 pub struct Pkcs12Identity {
     pub certificate: Certificate,

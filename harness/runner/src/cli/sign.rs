@@ -87,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => Some(read_certificates(path)?.remove(0)),
         None => None,
     };
-    let key = super::input::read_key(&args.key)?;
+    let key = super::input::read_key_for(&args.key, &certificate, &args.cert)?;
     let signer = Signer {
         certificate,
         key,

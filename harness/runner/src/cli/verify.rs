@@ -16,7 +16,7 @@ use smime::key::PrivateKey;
 use crl::{FetchError, FetchPolicy};
 
 use super::input::{
-    OptionalPassword, read_certificates, read_crl, read_key, read_message, read_pkcs12_identity,
+    OptionalPassword, read_certificates, read_crl, read_key_for, read_message, read_pkcs12_identity,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -75,8 +75,9 @@ fn decryption_identity(args: &Args) -> anyhow::Result<Option<(Certificate, Priva
             if password.is_some() {
                 anyhow::bail!("--password goes with --p12, not with --cert/--key");
             }
-            let mut certificates = read_certificates(cert)?;
-            Ok(Some((certificates.remove(0), read_key(key)?)))
+            let certificate = read_certificates(cert)?.remove(0);
+            let key = read_key_for(key, &certificate, cert)?;
+            Ok(Some((certificate, key)))
         }
         (None, None, Some(p12)) => {
             let Some(password) = password else {

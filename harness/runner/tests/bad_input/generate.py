@@ -295,10 +295,14 @@ yaml_inputs = [
     ("yaml-a-list", b"- 1\n- 2\n"),
     ("yaml-not-utf8", b"name: \xff\xfe\n"),
 ]
+# `scenario run`'s contract (harness/ARCHITECTURE.md): "1 failed/error or an invalid file, 2 usage
+# or unreadable"; a file that is not UTF-8 text cannot be read as YAML at all.
+unreadable_yaml = {"yaml-binary", "yaml-not-utf8"}
 for name, data in yaml_inputs:
     fname = put(name + ".yaml", data)
-    case("scenario-check/" + name, "scenario check {in}", 1, fname)
-    case("scenario-plan/" + name, "scenario plan {in}", 1, fname)
+    code = 2 if name in unreadable_yaml else 1
+    case("scenario-check/" + name, "scenario check {in}", code, fname)
+    case("scenario-plan/" + name, "scenario plan {in}", code, fname)
     case("pki-build/" + name, "pki build {in} --out {out}/pki", 2, fname)
 
 # ---- usage and missing files ------------------------------------------------------------------
