@@ -25,9 +25,9 @@ const MIB: u64 = 1024 * 1024;
 
 /// `limit` in the largest unit that shows it exactly enough for a person (`64 MiB`, `1000 bytes`).
 pub fn describe_size(limit: u64) -> String {
-    if limit >= MIB && limit % MIB == 0 {
+    if limit >= MIB && limit.is_multiple_of(MIB) {
         format!("{} MiB", limit / MIB)
-    } else if limit >= 1024 && limit % 1024 == 0 {
+    } else if limit >= 1024 && limit.is_multiple_of(1024) {
         format!("{} KiB", limit / 1024)
     } else if limit == 1 {
         "1 byte".to_owned()
