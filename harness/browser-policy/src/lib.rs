@@ -204,7 +204,7 @@ pub enum Error {
     #[error("the file is empty: expected a .reg, Registry.pol, .mobileconfig or JSON policy file")]
     Empty,
     #[error(
-        "not a browser policy file: it is {found}; expected a .reg file (`Windows Registry Editor Version 5.00`), a Registry.pol (`PReg`), a configuration profile (XML property list) or a JSON policy (`{{`)"
+        "it is {found}, not a browser policy file; expected a .reg file (`Windows Registry Editor Version 5.00`), a Registry.pol (`PReg`), a configuration profile (XML property list) or a JSON policy (`{{`)"
     )]
     UnknownFormat {
         /// What the file is, in words and never in its bytes: the wrong file may be a private

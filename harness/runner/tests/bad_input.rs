@@ -75,11 +75,14 @@ fn cases() -> Vec<Case> {
 /// 16 base64 characters of a key's encoding in the output would be key bytes echoed.
 fn key_fragments() -> Vec<String> {
     let mut fragments = Vec::new();
-    for entry in std::fs::read_dir(fixtures()).unwrap() {
-        let path = entry.unwrap().path();
-        if !path.to_string_lossy().ends_with(".key.pem") {
-            continue;
-        }
+    let mut keys: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".key.pem"))
+        .collect();
+    // The P-256 key the corpus turns into a SEC1 DER file (policy-ec-key-der).
+    keys.push(fixtures().join("../../envelope/p256-recipient.key"));
+    for path in keys {
         let pem = std::fs::read_to_string(&path).unwrap();
         let body: String = pem
             .lines()

@@ -36,9 +36,8 @@ mod verify;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// The most bytes read from any one input (a file, a fifo, standard input): a number of
-    /// bytes, or with K, M or G (300M). Default: 256 MiB for a message, 64 MiB for any other
-    /// file; a larger input is refused with a message naming it instead of filling memory.
+    /// Refuse any input (file, fifo, stdin) larger than SIZE (bytes, or 300K/300M/1G) [default:
+    /// 256M for a message, 64M for other files]
     #[arg(long, global = true, value_name = "SIZE", value_parser = input::parse_size)]
     max_input_size: Option<u64>,
 }
