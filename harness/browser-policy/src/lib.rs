@@ -204,9 +204,13 @@ pub enum Error {
     #[error("the file is empty: expected a .reg, Registry.pol, .mobileconfig or JSON policy file")]
     Empty,
     #[error(
-        "not a browser policy file: it starts with {start:?}; expected a .reg file (`Windows Registry Editor Version 5.00`), a Registry.pol (`PReg`), a configuration profile (XML property list) or a JSON policy (`{{`)"
+        "it is {found}, not a browser policy file; expected a .reg file (`Windows Registry Editor Version 5.00`), a Registry.pol (`PReg`), a configuration profile (XML property list) or a JSON policy (`{{`)"
     )]
-    UnknownFormat { start: String },
+    UnknownFormat {
+        /// What the file is, in words and never in its bytes: the wrong file may be a private
+        /// key, and no byte of a key may reach a terminal or a log.
+        found: &'static str,
+    },
     #[error(
         "a signed configuration profile (CMS): unwrap it first, e.g. `openssl smime -verify -noverify -inform DER -in FILE -out profile.plist` or `security cms -D -i FILE`, and check the plist"
     )]
@@ -324,7 +328,7 @@ pub fn detect(bytes: &[u8]) -> Result<Format, Error> {
         }
         Err(_) => {
             return Err(Error::UnknownFormat {
-                start: String::from_utf8_lossy(&bytes[..bytes.len().min(16)]).into_owned(),
+                found: "binary data",
             });
         }
     };
@@ -342,6 +346,26 @@ pub fn detect(bytes: &[u8]) -> Result<Format, Error> {
         return Ok(Format::LinuxJson);
     }
     Err(Error::UnknownFormat {
-        start: trimmed.chars().take(40).collect(),
+        found: describe_text(trimmed),
     })
+}
+
+/// Names the kind of text a file holds without quoting it: a PEM block's label is safe to name,
+/// its body (perhaps a private key) is not.
+fn describe_text(text: &str) -> &'static str {
+    if text.starts_with("-----BEGIN") {
+        if text.contains("PRIVATE KEY-----") {
+            "a PEM private key (keep it to yourself: it was not printed)"
+        } else if text.starts_with("-----BEGIN CERTIFICATE") {
+            "a PEM certificate"
+        } else {
+            "a PEM file"
+        }
+    } else if text.starts_with("---") || text.starts_with("name:") {
+        "text that looks like YAML"
+    } else if text.starts_with('<') {
+        "XML or HTML that is not a property list"
+    } else {
+        "text in none of these formats"
+    }
 }

@@ -117,6 +117,39 @@ fn plist_error(message: impl Into<String>) -> Error {
     }
 }
 
+/// The plist reader's error in the admin's words. Its `Display` is the name of its error kind
+/// and a place (`UnclosedXmlElement (line 1, column 60)`), or an I/O error's `Debug` for a damaged
+/// binary plist: the kind becomes words, the place is kept, library types never show.
+fn describe_plist_error(error: &plist::Error) -> String {
+    let text = error.to_string();
+    let (kind, place) = match text.split_once(" (") {
+        Some((kind, place)) => (kind, place.trim_end_matches(')')),
+        None => (text.as_str(), ""),
+    };
+    let what = if error.is_eof() {
+        "the file ends before the property list does".to_owned()
+    } else if kind.starts_with("Io(") {
+        "a binary property list whose tables point outside the file (damaged or truncated)"
+            .to_owned()
+    } else if !kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let mut words = String::new();
+        for c in kind.chars() {
+            if c.is_ascii_uppercase() && !words.is_empty() {
+                words.push(' ');
+            }
+            words.push(c.to_ascii_lowercase());
+        }
+        words
+    } else {
+        "it does not parse as a property list".to_owned()
+    };
+    if place.is_empty() || place.contains('{') {
+        what
+    } else {
+        format!("{what} ({place})")
+    }
+}
+
 /// Build a JSON value from plist events, refusing nesting deeper than [`MAX_DEPTH`].
 fn to_json(bytes: &[u8]) -> Result<Value, Error> {
     enum Frame {
@@ -126,7 +159,7 @@ fn to_json(bytes: &[u8]) -> Result<Value, Error> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Value> = None;
     for event in Reader::new(Cursor::new(bytes)) {
-        let event = event.map_err(|e| plist_error(e.to_string()))?;
+        let event = event.map_err(|e| plist_error(describe_plist_error(&e)))?;
         let value = match event {
             Event::StartArray(_) | Event::StartDictionary(_) => {
                 if stack.len() >= MAX_DEPTH {

@@ -8,7 +8,7 @@ use smime::checks::Finding;
 use crate::Browser;
 
 /// Machine policy applies to every user of the device; user policy to one user's profile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Machine,

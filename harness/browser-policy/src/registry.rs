@@ -8,6 +8,8 @@
 //! are its entries (other names are skipped); a list or dictionary policy may also be a string
 //! value holding JSON.
 
+use std::collections::HashMap;
+
 use smime::checks::Finding;
 use smime::checks::catalogue::{BRW_LIST_ENTRY_NAME, BRW_LOCATION_UNREAD, BRW_REG_TYPE};
 
@@ -56,18 +58,75 @@ pub struct Key {
     pub scope: Scope,
     /// The path below the hive, as first written.
     pub path: String,
-    pub values: Vec<(String, RegValue)>,
+    /// Values in the order first set; a deleted one leaves `None`, so that positions in `names`
+    /// stay valid and setting or deleting one value costs the same however many the key holds
+    /// (a file of 100,000 values is read in linear time).
+    slots: Vec<Option<(String, RegValue)>>,
+    /// Lower-cased value name (names are case-insensitive) to its slot.
+    names: HashMap<String, usize>,
+}
+
+impl Key {
+    fn new(scope: Scope, path: &str) -> Self {
+        Key {
+            scope,
+            path: path.trim_end_matches('\\').to_owned(),
+            slots: Vec::new(),
+            names: HashMap::new(),
+        }
+    }
+
+    /// The key's values (name as first written, value as last set), in the order first set.
+    pub fn values(&self) -> impl Iterator<Item = &(String, RegValue)> {
+        self.slots.iter().flatten()
+    }
+
+    fn set(&mut self, name: &str, value: RegValue) {
+        match self.names.get(&name.to_ascii_lowercase()).copied() {
+            Some(slot) => {
+                if let Some(Some(entry)) = self.slots.get_mut(slot) {
+                    entry.1 = value;
+                }
+            }
+            None => {
+                self.names
+                    .insert(name.to_ascii_lowercase(), self.slots.len());
+                self.slots.push(Some((name.to_owned(), value)));
+            }
+        }
+    }
+
+    fn delete(&mut self, name: &str) {
+        if let Some(slot) = self.names.remove(&name.to_ascii_lowercase())
+            && let Some(entry) = self.slots.get_mut(slot)
+        {
+            *entry = None;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.names.clear();
+    }
 }
 
 /// The keys a file leaves behind.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tree {
     pub keys: Vec<Key>,
+    /// (scope, lower-cased path without a trailing `\`) to its index in `keys`: finding a key
+    /// costs the same however many the file names.
+    index: HashMap<(Scope, String), usize>,
 }
 
 fn same_path(a: &str, b: &str) -> bool {
     a.trim_end_matches('\\')
         .eq_ignore_ascii_case(b.trim_end_matches('\\'))
+}
+
+/// A key's identity: paths are case-insensitive and a trailing backslash changes nothing.
+fn key_id(scope: Scope, path: &str) -> (Scope, String) {
+    (scope, path.trim_end_matches('\\').to_ascii_lowercase())
 }
 
 fn is_below(path: &str, ancestor: &str) -> bool {
@@ -80,57 +139,53 @@ fn is_below(path: &str, ancestor: &str) -> bool {
 
 impl Tree {
     pub fn key_mut(&mut self, scope: Scope, path: &str) -> &mut Key {
-        let found = self
-            .keys
-            .iter()
-            .position(|k| k.scope == scope && same_path(&k.path, path));
-        let index = match found {
-            Some(index) => index,
+        let id = key_id(scope, path);
+        let index = match self.index.get(&id) {
+            Some(index) => *index,
             None => {
-                self.keys.push(Key {
-                    scope,
-                    path: path.trim_end_matches('\\').to_owned(),
-                    values: Vec::new(),
-                });
-                self.keys.len() - 1
+                self.keys.push(Key::new(scope, path));
+                let index = self.keys.len() - 1;
+                self.index.insert(id, index);
+                index
             }
         };
         // The index was just found or pushed.
         &mut self.keys[index]
     }
 
+    fn existing_key(&mut self, scope: Scope, path: &str) -> Option<&mut Key> {
+        let index = *self.index.get(&key_id(scope, path))?;
+        self.keys.get_mut(index)
+    }
+
     pub fn set(&mut self, scope: Scope, path: &str, name: &str, value: RegValue) {
-        let key = self.key_mut(scope, path);
-        match key
-            .values
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            Some(slot) => slot.1 = value,
-            None => key.values.push((name.to_owned(), value)),
-        }
+        self.key_mut(scope, path).set(name, value);
     }
 
     pub fn delete_value(&mut self, scope: Scope, path: &str, name: &str) {
-        for key in &mut self.keys {
-            if key.scope == scope && same_path(&key.path, path) {
-                key.values.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            }
+        if let Some(key) = self.existing_key(scope, path) {
+            key.delete(name);
         }
     }
 
     pub fn delete_all_values(&mut self, scope: Scope, path: &str) {
-        for key in &mut self.keys {
-            if key.scope == scope && same_path(&key.path, path) {
-                key.values.clear();
-            }
+        if let Some(key) = self.existing_key(scope, path) {
+            key.clear();
         }
     }
 
     /// Delete a key and everything below it.
     pub fn delete_key(&mut self, scope: Scope, path: &str) {
-        self.keys
-            .retain(|k| k.scope != scope || !(same_path(&k.path, path) || is_below(&k.path, path)));
+        let (_, gone) = key_id(scope, path);
+        self.keys.retain(|k| {
+            k.scope != scope || !(key_id(scope, &k.path).1 == gone || is_below(&k.path, path))
+        });
+        self.index = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(index, k)| (key_id(k.scope, &k.path), index))
+            .collect();
     }
 
     /// Read the tree the way the browsers read their policy keys.
@@ -226,7 +281,7 @@ fn wrong_root(path: &str) -> Option<&'static str> {
 /// Entries of a list policy key: numbered values become the list, in number order.
 fn list_from_key(key: &Key, location: &str, parsed: &mut Parsed) -> serde_json::Value {
     let mut numbered: Vec<(i64, serde_json::Value)> = Vec::new();
-    for (name, value) in &key.values {
+    for (name, value) in key.values() {
         // PReg directives that survived replay (`**SecureKey`) are not values.
         if name.starts_with("**") {
             continue;
@@ -304,7 +359,7 @@ fn read_key(key: &Key, hive_names: bool, parsed: &mut Parsed) {
     // ... or policies as values of the browser's key (or of a key no browser reads).
     let at_browser_key = place.as_ref().is_some_and(|p| p.rest.is_empty());
     let mut reported = false;
-    for (name, value) in &key.values {
+    for (name, value) in key.values() {
         let Some(policy) = canonical_policy(name) else {
             continue;
         };
@@ -363,9 +418,9 @@ mod tests {
         );
         assert_eq!(tree.keys.len(), 1, "paths are case-insensitive");
         tree.delete_value(Scope::Machine, key, "1");
-        assert_eq!(tree.keys[0].values.len(), 1);
+        assert_eq!(tree.keys[0].values().count(), 1);
         tree.delete_all_values(Scope::Machine, key);
-        assert!(tree.keys[0].values.is_empty());
+        assert_eq!(tree.keys[0].values().count(), 0);
         tree.set(Scope::Machine, key, "1", RegValue::Sz("a".into()));
         tree.delete_key(Scope::Machine, r"SOFTWARE\Policies\Google");
         assert!(tree.keys.is_empty());

@@ -555,3 +555,53 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+/// A key of 100,000 values (each set twice, half deleted, in mixed case) is read whole, last
+/// write winning, in both registry formats. The reader is linear in the values (each is found by
+/// a hashed name); this test proves the outcome, the benchmarks time it.
+#[test]
+fn a_forcelist_of_100k_values_is_read_whole_last_write_winning() {
+    const N: usize = 100_000;
+    let key = r"SOFTWARE\Policies\Google\Chrome\ExtensionInstallForcelist";
+    let mut body = format!("[HKEY_LOCAL_MACHINE\\{key}]\n");
+    let mut instructions = Vec::new();
+    for n in 1..=N {
+        body.push_str(&format!("\"{n}\"=\"first-{n}\"\n"));
+        instructions.push(pol_sz(key, &n.to_string(), &format!("first-{n}")));
+    }
+    // Second writes go through an upper-cased key path: the same key, names case-insensitive.
+    body.push_str(&format!("[HKEY_LOCAL_MACHINE\\{}]\n", key.to_uppercase()));
+    for n in 1..=N {
+        if n % 2 == 0 {
+            body.push_str(&format!("\"{n}\"=-\n"));
+        } else {
+            body.push_str(&format!("\"{n}\"=\"{VALUE}\"\n"));
+        }
+    }
+    for n in (1..=N).step_by(2) {
+        instructions.push(pol_sz(key, &n.to_string(), VALUE));
+    }
+    for bytes in [reg(&body), encode(&instructions)] {
+        let report = check_artifact(&bytes, &CheckOptions::default()).unwrap();
+        let forcelist: Vec<_> = report
+            .settings
+            .iter()
+            .filter(|s| s.policy == "ExtensionInstallForcelist")
+            .collect();
+        assert_eq!(forcelist.len(), 1, "{:?}", report.format);
+        let entries = forcelist[0].value.as_array().unwrap();
+        let expected_len = if report.format == browser_policy::Format::Reg {
+            N / 2
+        } else {
+            // The .pol half deletes nothing: every value is still there, the odd ones rewritten.
+            N
+        };
+        assert_eq!(entries.len(), expected_len, "{:?}", report.format);
+        assert_eq!(entries[0], VALUE);
+        if report.format == browser_policy::Format::Reg {
+            assert!(entries.iter().all(|e| e == VALUE));
+        } else {
+            assert_eq!(entries[1], "first-2");
+        }
+    }
+}

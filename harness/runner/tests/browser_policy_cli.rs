@@ -193,3 +193,30 @@ fn unreadable_input_exits_2_naming_the_file() {
         text(&out.stderr)
     );
 }
+
+/// All four forms or none: a folder named Registry.pol in the way fails the run before the .reg,
+/// the profile or the JSON is written, and an earlier set of files is left as it was.
+#[test]
+fn generate_into_a_folder_writes_all_four_files_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("Registry.pol")).unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let out = run(&["generate", "--browser", "edge", "-o", folder]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("Registry.pol: a folder of that name is in the way"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["Registry.pol"], "no other file, no temporary file");
+
+    std::fs::remove_dir(dir.path().join("Registry.pol")).unwrap();
+    let out = run(&["generate", "--browser", "edge", "-o", folder]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+}

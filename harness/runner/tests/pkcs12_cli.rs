@@ -190,3 +190,43 @@ fn create_refuses_a_key_of_another_certificate_and_writes_nothing() {
         "a temporary file was left"
     );
 }
+
+/// The help says "Exit 1 if a key does not match": a key that belongs to none of the file's
+/// certificates (OpenSSL packs Carol's key beside Alice's certificate) is such a key, as is a
+/// key alone in its file.
+#[test]
+fn a_key_that_matches_no_certificate_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (carol_key, alice_cert) = (
+        test_support::fixture("pki/default/carol.key.pem"),
+        test_support::fixture("pki/default/alice.crt.pem"),
+    );
+    for (name, extra) in [
+        ("beside-alice.p12", vec!["-certfile", s(&alice_cert)]),
+        ("key-only.p12", vec![]),
+    ] {
+        let out = dir.path().join(name);
+        let made = test_support::openssl()
+            .args([
+                "pkcs12", "-export", "-nocerts", "-passout", "pass:pw", "-inkey",
+            ])
+            .arg(&carol_key)
+            .args(&extra)
+            .arg("-out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let inspected = smime_lab(&["pkcs12", "inspect", s(&out), "--password", "pw"]);
+        let stdout = String::from_utf8_lossy(&inspected.stdout);
+        assert_eq!(inspected.status.code(), Some(1), "{name}: {stdout}");
+        assert!(
+            stdout.contains("no certificate in the file belongs to it"),
+            "{name}: {stdout}"
+        );
+    }
+}

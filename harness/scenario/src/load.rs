@@ -134,6 +134,7 @@ impl InvalidScenario {
                 if handler.render_report(&mut out, report.as_ref()).is_err() {
                     out = format!("{self}\n");
                 }
+                out = in_users_terms(&out);
             }
             InvalidKind::Problems(problems) => {
                 let source = NamedSource::new(&self.file, self.text.clone());
@@ -185,7 +186,15 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
         Some((prefix, rest)) if prefix.starts_with("line ") => rest,
         _ => text,
     };
-    text.lines().next().unwrap_or_default().trim().to_owned()
+    in_users_terms(text.lines().next().unwrap_or_default().trim())
+}
+
+/// The YAML library's advice about its own options, rewritten as what to do in the file.
+fn in_users_terms(message: &str) -> String {
+    message.replace(
+        ", set DuplicateKeyPolicy in Options if acceptable",
+        " appears twice in this mapping: keep one of them",
+    )
 }
 
 /// One thing wrong in a scenario, at a place in the file.
@@ -450,10 +459,13 @@ pub fn parse(text: &str, file: &str) -> Result<LoadedScenario, InvalidScenario> 
 /// Reads, parses and validates a scenario file; its `name` must be the file's name without
 /// `.yaml`, so that a scenario can be found from its name in a report.
 pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        bounded_input::read_to_string(path, bounded_input::DEFAULT_LIMIT).map_err(|source| {
+            ScenarioError::Read {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
     let file = path.display().to_string();
     let loaded = parse(&text, &file)?;
     let stem = path

@@ -12,4 +12,5 @@ pub mod key;
 pub mod pkcs12;
 pub mod pki;
 pub mod rng;
+pub mod shown;
 pub mod sst;

@@ -2,6 +2,7 @@
 //! the web's S/MIME extension (step 4), in the form an admin deploys, and check the files admins
 //! bring (the catalogue's `BRW-*` rows).
 
+use super::output::{PUBLIC, write_all_or_none, write_atomically};
 use super::report::{paint, plural};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -122,10 +123,6 @@ fn install_note(artifact: &Artifact) -> String {
     }
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
-}
-
 fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let browser = Browser::from(args.browser);
     let Some(format) = args.format.map(Format::from) else {
@@ -136,6 +133,9 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
         };
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+        // All four or none: a folder holding a .reg but no .pol would be half a deployment.
+        let mut files = Vec::new();
+        let mut notes = Vec::new();
         for format in Format::ALL {
             let artifact = browser_policy::generate(browser, format, &args.seed);
             let name = match format {
@@ -144,13 +144,17 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
                 _ => artifact.path_hint.clone(),
             };
             let path = dir.join(name);
-            write_file(&path, &artifact.bytes)?;
-            eprintln!(
+            notes.push(format!(
                 "{}: {}\n  {}",
                 path.display(),
                 format,
                 install_note(&artifact)
-            );
+            ));
+            files.push((path, artifact.bytes, PUBLIC));
+        }
+        write_all_or_none(&files)?;
+        for note in notes {
+            eprintln!("{note}");
         }
         eprintln!(
             "note: Edge and Chrome apply this policy only on domain- or Entra-joined (macOS: MDM-enrolled) devices"
@@ -159,7 +163,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     };
     let artifact = browser_policy::generate(browser, format, &args.seed);
     match args.output.as_deref() {
-        Some(path) => write_file(path, &artifact.bytes)?,
+        Some(path) => write_atomically(path, &artifact.bytes, PUBLIC)?,
         None => {
             let stdout = std::io::stdout();
             let binary = matches!(format, Format::Pol | Format::Reg);
@@ -186,8 +190,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("{}: cannot read the file", args.file.display()))?;
+    let bytes = super::input::read_file(&args.file)?;
     let file_path = args.file.to_string_lossy();
     let path = args.path.as_deref().unwrap_or(&file_path);
     let report = browser_policy::check_artifact(

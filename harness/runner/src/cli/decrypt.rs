@@ -40,7 +40,8 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
     let (cert, key) = match (&args.cert, &args.key, &args.p12) {
         (Some(cert_path), Some(key_path), None) => {
             let cert = load_certificate(cert_path)?;
-            (cert, super::input::read_key(key_path)?)
+            let key = super::input::read_key_for(key_path, &cert, cert_path)?;
+            (cert, key)
         }
         (None, None, Some(p12)) => {
             let password = args.password.as_deref().unwrap_or_default();
@@ -49,8 +50,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
         }
         _ => anyhow::bail!("give --cert and --key, or --p12 and --password"),
     };
-    let message = std::fs::read(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    let message = super::input::read_message(&args.input)?;
     let decrypted = decrypt_message(&message, &cert, &key)
         .with_context(|| format!("cannot decrypt {}", args.input.display()))?;
     let out = if args.entity_only {

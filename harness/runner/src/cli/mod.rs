@@ -36,6 +36,10 @@ mod verify;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Refuse any input (file, fifo, stdin) larger than SIZE (bytes, or 300K/300M/1G) [default:
+    /// 256M for a message, 64M for other files]
+    #[arg(long, global = true, value_name = "SIZE", value_parser = input::parse_size)]
+    max_input_size: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +75,7 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    input::set_max_input_size(cli.max_input_size);
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Sst(command) => sst::run(command),
         Command::Pkcs12(args) => pkcs12::run(args),

@@ -2,7 +2,7 @@
 //! calls for, or standard output.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -16,6 +16,38 @@ pub(crate) const PUBLIC: u32 = 0o644;
 /// of one, and a failure leaves nothing behind. `tempfile` creates the temporary file 0600; it gets
 /// `mode` only once written, so a secret is never readable by others, not even briefly.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    stage(path, bytes, mode)?
+        .persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes several files all or none (the four forms of one browser policy): every file is first
+/// written whole to a temporary file beside its destination, and a destination that cannot be
+/// replaced (a folder of that name) is refused, before any is renamed into place. A failure
+/// while staging leaves no file behind (the temporary files delete themselves on drop).
+pub(crate) fn write_all_or_none(files: &[(PathBuf, Vec<u8>, u32)]) -> anyhow::Result<()> {
+    let mut staged = Vec::new();
+    for (path, bytes, mode) in files {
+        if path.is_dir() {
+            anyhow::bail!(
+                "cannot write {}: a folder of that name is in the way (nothing was written)",
+                path.display()
+            );
+        }
+        staged.push((stage(path, bytes, *mode)?, path));
+    }
+    for (temp, path) in staged {
+        temp.persist(path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `bytes` in a temporary file in `path`'s folder with `mode`, ready to be renamed over `path`.
+fn stage(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -36,10 +68,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> anyhow::
     }
     #[cfg(not(unix))]
     let _ = mode;
-    temp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    Ok(temp)
 }
 
 /// [`write_atomically`] to `output`, or standard output when there is none.

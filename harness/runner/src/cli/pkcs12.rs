@@ -1,7 +1,6 @@
 //! `smime-lab pkcs12`: look inside a .p12/.pfx (certificates, thumbprints, whether the key matches;
 //! never the key itself) and make one from PEM files, as a user would install it in step 5.
 
-use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,7 +21,8 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum Pkcs12Command {
     /// List the certificates (subject, SHA-1 thumbprint) and keys of a PKCS#12 file, and whether
-    /// each key matches its certificate. Exit 1 if a key does not match.
+    /// each key matches its certificate. Exit 1 if a key does not match its certificate or
+    /// matches none of the file's certificates.
     Inspect(InspectArgs),
     /// Write a PKCS#12 file from a PEM certificate and PKCS#8 key (mode 0600, written atomically).
     Create(CreateArgs),
@@ -46,11 +46,7 @@ impl PasswordArgs {
     fn resolve(&self) -> anyhow::Result<String> {
         match (&self.password, &self.password_file) {
             (Some(password), _) => Ok(password.clone()),
-            (None, Some(path)) => {
-                let text = fs::read_to_string(path)
-                    .with_context(|| format!("cannot read the password file {}", path.display()))?;
-                Ok(text.lines().next().unwrap_or_default().to_string())
-            }
+            (None, Some(path)) => super::input::read_password_file(path),
             (None, None) => bail!("give --password or --password-file"),
         }
     }
@@ -105,8 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let password = args.password.resolve()?;
-    let bytes =
-        fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let bytes = super::input::read_file(&args.file)?;
     let contents = read_pkcs12(&bytes, &password)
         .with_context(|| format!("cannot open {}", args.file.display()))?;
     let summary = summarize(&contents);
@@ -125,7 +120,15 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     } else {
         emit(&render(&args.file, &summary))?;
     }
-    Ok(if summary.has_mismatched_key() {
+    // "Exit 1 if a key does not match": a key that belongs to another certificate, or to none
+    // of the file's certificates, is an identity Outlook cannot use.
+    let unusable_key = summary.keys.iter().any(|key| {
+        matches!(
+            key.matches_certificate,
+            KeyMatch::No | KeyMatch::NoCertificate
+        )
+    });
+    Ok(if unusable_key {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -265,7 +268,7 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitCode> {
 
 /// The DER of every PEM block labelled `label` in `path`, or the whole file if it is DER.
 fn read_der_blocks(path: &Path, label: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = super::input::read_file(path)?;
     if !bytes.starts_with(b"-----BEGIN") && !contains(&bytes, b"-----BEGIN") {
         return Ok(vec![bytes]);
     }

@@ -51,8 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn build(description_path: &Path, out: &Path, p12_password: &str) -> anyhow::Result<ExitCode> {
-    let yaml = fs::read_to_string(description_path)
-        .with_context(|| format!("cannot read {}", description_path.display()))?;
+    let yaml = super::input::read_text(description_path)?;
     let shown = description_path.display().to_string();
     // Both kinds of error already name the line and column; the file name goes in front.
     let description = pki::parse_description(&yaml, &shown).with_context(|| shown.clone())?;

@@ -14,7 +14,7 @@ use smime::cms::{
     DigestAlgorithm, SignOptions, SignedForm, Signer, sign_then_encrypt, triple_wrap,
 };
 
-use super::input::{read_certificates, read_key, read_message};
+use super::input::{read_certificates, read_key_for, read_message};
 use super::output::{PUBLIC, write_output};
 use super::rng::rng;
 
@@ -114,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| certificate.clone())
     });
     let signer = Signer {
-        key: read_key(&args.key)?,
+        key: read_key_for(&args.key, &certificate, &args.cert)?,
         certificate,
         chain,
         encryption_certificate,

@@ -186,7 +186,8 @@ fn plan(file: &Path) -> anyhow::Result<ExitCode> {
             eprint!("{}", e.render(color()));
             return Ok(ExitCode::from(1));
         }
-        Err(e) => return Err(e.into()),
+        // The message already holds its cause: as an error chain it would print twice.
+        Err(e) => anyhow::bail!("{e}"),
     };
     let plan = scenario::plan(&loaded)?;
     println!(

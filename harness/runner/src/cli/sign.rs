@@ -87,10 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => Some(read_certificates(path)?.remove(0)),
         None => None,
     };
-    let key_bytes = std::fs::read(&args.key)
-        .with_context(|| format!("cannot read the key {}", args.key.display()))?;
-    let key = smime::key::PrivateKey::from_pem_or_der(&key_bytes)
-        .with_context(|| format!("{}", args.key.display()))?;
+    let key = super::input::read_key_for(&args.key, &certificate, &args.cert)?;
     let signer = Signer {
         certificate,
         key,

@@ -42,7 +42,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn load(path: &Path) -> anyhow::Result<Collection> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = super::input::read_file(path)?;
     read_certificate_collection(&bytes).with_context(|| format!("{}", path.display()))
 }
 

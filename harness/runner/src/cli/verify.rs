@@ -16,7 +16,7 @@ use smime::key::PrivateKey;
 use crl::{FetchError, FetchPolicy};
 
 use super::input::{
-    OptionalPassword, read_certificates, read_key, read_message, read_pkcs12_identity,
+    OptionalPassword, read_certificates, read_crl, read_key_for, read_message, read_pkcs12_identity,
 };
 
 #[derive(Debug, ClapArgs)]
@@ -75,8 +75,9 @@ fn decryption_identity(args: &Args) -> anyhow::Result<Option<(Certificate, Priva
             if password.is_some() {
                 anyhow::bail!("--password goes with --p12, not with --cert/--key");
             }
-            let mut certificates = read_certificates(cert)?;
-            Ok(Some((certificates.remove(0), read_key(key)?)))
+            let certificate = read_certificates(cert)?.remove(0);
+            let key = read_key_for(key, &certificate, cert)?;
+            Ok(Some((certificate, key)))
         }
         (None, None, Some(p12)) => {
             let Some(password) = password else {
@@ -104,12 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut given_crls = Vec::new();
     for path in &args.crl {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let der = smime::cms::path::crl_der(&bytes)
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("{}", path.display()))?;
-        given_crls.push(der);
+        given_crls.push(read_crl(path)?);
     }
     let identity = decryption_identity(&args)?;
     let decryption = identity.as_ref().map(|(cert, key)| (cert, key));

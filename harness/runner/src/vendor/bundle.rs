@@ -342,15 +342,17 @@ fn unique_id(local: &str, users: &[VendorUser]) -> String {
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, BundleError> {
-    std::fs::read(path).map_err(|source| BundleError::Read {
+    bounded_input::read(path, bounded_input::DEFAULT_LIMIT).map_err(|source| BundleError::Read {
         path: path.to_path_buf(),
         source,
     })
 }
 
 fn read_text(path: &Path) -> Result<String, BundleError> {
-    std::fs::read_to_string(path).map_err(|source| BundleError::Read {
-        path: path.to_path_buf(),
-        source,
+    bounded_input::read_to_string(path, bounded_input::DEFAULT_LIMIT).map_err(|source| {
+        BundleError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }

@@ -401,10 +401,11 @@ pub struct Timestamp(pub OffsetDateTime);
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
+        let shown = crate::shown::quoted(&text);
         let parsed = OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
             .map_err(|e| {
             serde::de::Error::custom(format!(
-                "{text:?} is not an RFC 3339 date-time ({e}); write e.g. 2026-01-01T00:00:00Z"
+                "{shown} is not an RFC 3339 date-time ({e}); write e.g. 2026-01-01T00:00:00Z"
             ))
         })?;
         let utc = parsed.to_offset(time::UtcOffset::UTC);
@@ -412,12 +413,12 @@ impl<'de> Deserialize<'de> for Timestamp {
         // encoder's calendar starts at the Unix epoch.
         if utc.nanosecond() != 0 {
             return Err(serde::de::Error::custom(format!(
-                "{text:?} has fractions of a second, which certificates cannot carry; drop them"
+                "{shown} has fractions of a second, which certificates cannot carry; drop them"
             )));
         }
         if !(1970..=9998).contains(&utc.year()) {
             return Err(serde::de::Error::custom(format!(
-                "{text:?} is outside the years 1970-9998 the lab can put in certificates"
+                "{shown} is outside the years 1970-9998 the lab can put in certificates"
             )));
         }
         Ok(Timestamp(utc))
@@ -447,27 +448,32 @@ impl Lifetime {
     /// Parses `90d`, `1y`, `12h`. Bounded so that adding it to any representable date stays
     /// representable (and no arithmetic can overflow).
     pub fn parse(text: &str) -> Result<Self, String> {
+        let shown = crate::shown::quoted(text);
         let hint =
             "write a number and a unit: h (hours), d (days) or y (years), e.g. 90d, 1y, 825d";
         let text = text.trim();
         let split = text
             .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(|| format!("{text:?} has no unit; {hint}"))?;
+            .ok_or_else(|| format!("{shown} has no unit; {hint}"))?;
         let (number, unit) = text.split_at(split);
-        let n: u32 = number
-            .parse()
-            .map_err(|_| format!("{text:?} does not start with a number; {hint}"))?;
+        let n: u32 = number.parse().map_err(|_| {
+            if number.is_empty() {
+                format!("{shown} does not start with a number; {hint}")
+            } else {
+                format!("{shown} is longer than 100 years; {hint}")
+            }
+        })?;
         if n == 0 {
-            return Err(format!("{text:?} is an empty validity period; {hint}"));
+            return Err(format!("{shown} is an empty validity period; {hint}"));
         }
         let (lifetime, max) = match unit {
             "h" => (Lifetime::Hours(n), 100 * 366 * 24),
             "d" => (Lifetime::Days(n), 100 * 366),
             "y" => (Lifetime::Years(n), 100),
-            _ => return Err(format!("{text:?} has an unknown unit {unit:?}; {hint}")),
+            _ => return Err(format!("{shown} has an unknown unit {unit:?}; {hint}")),
         };
         if n > max {
-            return Err(format!("{text:?} is longer than 100 years"));
+            return Err(format!("{shown} is longer than 100 years"));
         }
         Ok(lifetime)
     }

@@ -590,13 +590,16 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .and_then(|at| at.checked_add(from))
 }
 
+/// What the start of an unrecognised file is, for the error. Text is quoted (8 characters: a
+/// PEM armour line or a word, never a key's secret part); binary is not shown at all, since the
+/// wrong file may be a raw private key and no byte of one may reach a terminal or a log.
 fn describe_start(bytes: &[u8]) -> String {
     let head = bytes.get(..8).unwrap_or(bytes);
-    let mut out = hex::encode(head);
     if head.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
-        out.push_str(&format!(" \"{}\"", String::from_utf8_lossy(head)));
+        format!("the text \"{}\"", String::from_utf8_lossy(head))
+    } else {
+        "binary data".to_owned()
     }
-    out
 }
 
 fn plural_s(n: usize) -> &'static str {
