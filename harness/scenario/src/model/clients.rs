@@ -401,6 +401,122 @@ pub struct MobilePolicy {
     pub require_signed_smime_messages: Option<bool>,
 }
 
+impl MobilePolicy {
+    /// The digest the phone signs with: "The RequireSignedSMIMEAlgorithm parameter specifies the
+    /// algorithm that's used to sign S/MIME messages on the mobile device. [...] The default value
+    /// is SHA1." (Set-MobileDeviceMailboxPolicy).
+    pub fn signing_digest(&self) -> Digest {
+        self.require_signed_smime_algorithm
+            .unwrap_or(MobileSigningAlgorithm::SHA1)
+            .digest()
+    }
+
+    /// The cipher the phone encrypts with unless it negotiates: "The
+    /// RequireEncryptionSMIMEAlgorithm parameter specifies the algorithm that's required to encrypt
+    /// S/MIME messages on a mobile device. [...] The default value is TripleDES."
+    pub fn required_cipher(&self) -> ContentCipher {
+        self.require_encryption_smime_algorithm
+            .unwrap_or(MobileEncryptionAlgorithm::TripleDES)
+            .cipher()
+    }
+}
+
+/// The entries of an `OWA*Algorithms` list: the upper-cased algorithm id, the key length after a
+/// colon, and whether a provider's OID follows a comma.
+fn owa_entries(list: &str) -> impl Iterator<Item = (String, Option<&str>, bool)> {
+    list.split(';').map(|entry| {
+        let (algorithm, custom_oid) = match entry.split_once(',') {
+            Some((algorithm, _oid)) => (algorithm, true),
+            None => (entry, false),
+        };
+        let (id, bits) = match algorithm.split_once(':') {
+            Some((id, bits)) => (id, Some(bits.trim())),
+            None => (algorithm, None),
+        };
+        (id.trim().to_ascii_uppercase(), bits, custom_oid)
+    })
+}
+
+/// The digests of an `OWASigningAlgorithms` list the lab supports, in the list's order. An entry
+/// with a provider's OID names an algorithm of a cryptographic service provider the lab does not
+/// have: skipped.
+pub fn owa_digests(list: &str) -> Vec<Digest> {
+    owa_entries(list)
+        .filter_map(|(id, bits, custom)| {
+            if custom || bits.is_some() {
+                return None;
+            }
+            match id.as_str() {
+                "8003" => Some(Digest::Md5),
+                "8004" => Some(Digest::Sha1),
+                "800C" => Some(Digest::Sha256),
+                "800D" => Some(Digest::Sha384),
+                "800E" => Some(Digest::Sha512),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The ciphers of an `OWAEncryptionAlgorithms` list the lab supports, in the list's order. RC2
+/// without a key length is 128-bit, the Microsoft Enhanced Cryptographic Provider's default RC2
+/// key length; RC2 with a 56-bit key has no cipher in the engine and is skipped, as are entries
+/// with a provider's OID.
+pub fn owa_ciphers(list: &str) -> Vec<ContentCipher> {
+    owa_entries(list)
+        .filter_map(|(id, bits, custom)| {
+            if custom {
+                return None;
+            }
+            match (id.as_str(), bits) {
+                ("6601", None) => Some(ContentCipher::DesCbc),
+                ("6602", None | Some("128")) => Some(ContentCipher::Rc2Cbc128),
+                ("6602", Some("64")) => Some(ContentCipher::Rc2Cbc64),
+                ("6602", Some("40")) => Some(ContentCipher::Rc2Cbc40),
+                ("6603", None) => Some(ContentCipher::DesEde3Cbc),
+                ("660E", None) => Some(ContentCipher::Aes128Cbc),
+                ("660F", None) => Some(ContentCipher::Aes192Cbc),
+                ("6610", None) => Some(ContentCipher::Aes256Cbc),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Exchange's default lists: "If the parameter is not specified or is not formatted correctly,
+/// Outlook on the web uses 6610 (AES256)"; "If this parameter is not specified or is not
+/// formatted correctly, Outlook on the web defaults to 8004 (SHA1)." (Set-SmimeConfig).
+pub const OWA_DEFAULT_ENCRYPTION_ALGORITHMS: &str = "6610";
+pub const OWA_DEFAULT_SIGNING_ALGORITHMS: &str = "8004";
+
+impl SmimeConfig {
+    /// The digests Outlook on the web may sign with under this configuration: the supported
+    /// entries of `OWASigningAlgorithms`, or Exchange's default when there are none.
+    pub fn owa_digests(&self) -> Vec<Digest> {
+        let list = self
+            .owa_signing_algorithms
+            .as_ref()
+            .map_or(OWA_DEFAULT_SIGNING_ALGORITHMS, |l| l.as_str());
+        match owa_digests(list) {
+            found if !found.is_empty() => found,
+            _ => owa_digests(OWA_DEFAULT_SIGNING_ALGORITHMS),
+        }
+    }
+
+    /// The ciphers Outlook on the web may encrypt with: the supported entries of
+    /// `OWAEncryptionAlgorithms`, or Exchange's default when there are none.
+    pub fn owa_ciphers(&self) -> Vec<ContentCipher> {
+        let list = self
+            .owa_encryption_algorithms
+            .as_ref()
+            .map_or(OWA_DEFAULT_ENCRYPTION_ALGORITHMS, |l| l.as_str());
+        match owa_ciphers(list) {
+            found if !found.is_empty() => found,
+            _ => owa_ciphers(OWA_DEFAULT_ENCRYPTION_ALGORITHMS),
+        }
+    }
+}
+
 /// `SMIMEEncryptionAlgorithmNegotiationType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum AlgorithmNegotiation {

@@ -6,15 +6,22 @@ use std::collections::BTreeMap;
 use serde_saphyr::{Location, Spanned};
 
 use super::references::Checker;
-use crate::model::{Id, Message, Scenario, Verdict};
+use crate::model::{Clients, Id, MailClient, Message, Scenario, Verdict};
 
 impl Checker<'_> {
     pub(super) fn messages(&mut self, scenario: &Scenario) {
         let mut snapshots: BTreeMap<String, Location> = BTreeMap::new();
+        let default_clients = Clients::default();
+        let clients = scenario
+            .steps
+            .clients
+            .as_ref()
+            .map_or(&default_clients, |c| &c.value);
         for (index, spanned) in scenario.messages.iter().enumerate() {
             let at = spanned.referenced;
             let m = &spanned.value;
             self.message(m, &at, index);
+            self.policy_binds(m, &at, clients);
             if let Some(snapshot) = &m.snapshot {
                 if let Some(first) = snapshots.get(snapshot.value.as_str()) {
                     let first = *first;
@@ -130,6 +137,86 @@ impl Checker<'_> {
         }
         if let Some(signer) = &options.signer {
             self.certificate(signer, Some(&options_at));
+        }
+    }
+
+    /// A message option cannot make a client do what its configuration forbids: the phone signs
+    /// and encrypts with the mobile policy's algorithms, Outlook on the web with an entry of its
+    /// algorithm lists. Neither lets the sender pick another algorithm, so a scenario asking for
+    /// one describes a message no real client sends: refused here rather than emulated.
+    fn policy_binds(&mut self, m: &Message, at: &Location, clients: &Clients) {
+        let options = &m.options.value;
+        let options_at = m.options.referenced;
+        let (digest_allowed, cipher_allowed, digest_rule, cipher_rule, help) = match m.client {
+            // "The RequireSignedSMIMEAlgorithm parameter specifies the algorithm that's used to
+            // sign S/MIME messages on the mobile device." "The RequireEncryptionSMIMEAlgorithm
+            // parameter specifies the algorithm that's required to encrypt S/MIME messages on a
+            // mobile device." (Set-MobileDeviceMailboxPolicy). The phone picks another cipher
+            // only by negotiation (AllowSMIMEEncryptionAlgorithmNegotiation), from the
+            // recipients' certificates, never at the sender's request.
+            MailClient::Mobile => {
+                let policy = &clients.mobile_policy;
+                (
+                    vec![policy.signing_digest()],
+                    vec![policy.required_cipher()],
+                    "the mobile policy's RequireSignedSMIMEAlgorithm",
+                    "the mobile policy's RequireEncryptionSMIMEAlgorithm (another cipher only by negotiation, from the recipients' certificates)",
+                    "set the algorithm in `steps.clients.mobile-policy` instead, or remove the option",
+                )
+            }
+            // "The OWASigningAlgorithms parameter specifies the list of [...] signing algorithms
+            // that are used by Outlook on the web to sign messages with the S/MIME control."
+            // "The OWAEncryptionAlgorithms parameter specifies a list of symmetric encryption
+            // algorithms that are used by Outlook on the web to encrypt messages."
+            // (Set-SmimeConfig).
+            MailClient::Owa => (
+                clients.smime_config.owa_digests(),
+                clients.smime_config.owa_ciphers(),
+                "OWASigningAlgorithms",
+                "OWAEncryptionAlgorithms",
+                "add the algorithm to `OWASigningAlgorithms`/`OWAEncryptionAlgorithms` in `steps.clients.smime-config`, or remove the option",
+            ),
+            MailClient::Outlook => return,
+        };
+        if let Some(digest) = options.digest
+            && m.sign.value
+            && !digest_allowed.contains(&digest)
+        {
+            let allowed: Vec<&str> = digest_allowed.iter().map(|d| d.name()).collect();
+            self.problems
+                .at(
+                    &options_at,
+                    Some(at),
+                    format!(
+                        "option `digest: {}` is not what {} lets {} sign with: {} only",
+                        digest.name(),
+                        digest_rule,
+                        m.client.name(),
+                        allowed.join(", ")
+                    ),
+                    "digest the client's configuration forbids",
+                )
+                .help(help);
+        }
+        if let Some(cipher) = options.cipher
+            && m.encrypt.value
+            && !cipher_allowed.contains(&cipher)
+        {
+            let allowed: Vec<&str> = cipher_allowed.iter().map(|c| c.name()).collect();
+            self.problems
+                .at(
+                    &options_at,
+                    Some(at),
+                    format!(
+                        "option `cipher: {}` is not what {} lets {} encrypt with: {} only",
+                        cipher.name(),
+                        cipher_rule,
+                        m.client.name(),
+                        allowed.join(", ")
+                    ),
+                    "cipher the client's configuration forbids",
+                )
+                .help(help);
         }
     }
 

@@ -285,3 +285,46 @@ fn a_hundred_thousand_users_validate() {
     };
     assert_eq!(problems, ["user `user-050000` is listed twice"]);
 }
+
+/// A message option cannot make a client do what its policy or algorithm list forbids
+/// (Set-MobileDeviceMailboxPolicy: "specifies the algorithm that's used to sign S/MIME messages on
+/// the mobile device"; Set-SmimeConfig: "a list of symmetric encryption algorithms that are used by
+/// Outlook on the web to encrypt messages").
+#[test]
+fn message_options_cannot_override_the_clients_policy() {
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  clients:\n    mobile-policy: {{ RequireSignedSMIMEAlgorithm: MD5 }}\n    smime-config: {{ OWAEncryptionAlgorithms: \"660E;6603\" }}\nmessages:\n  - {{ from: alice, to: [bob], client: mobile, sign: true, encrypt: true, options: {{ digest: sha256, cipher: aes256-cbc }} }}\n  - {{ from: alice, to: [bob], client: owa, sign: true, encrypt: true, options: {{ digest: sha256, cipher: aes256-cbc }} }}\n"
+    ));
+    assert_problem(
+        &p,
+        "option `digest: sha256` is not what the mobile policy's RequireSignedSMIMEAlgorithm lets mobile sign with: md5 only",
+    );
+    assert_problem(
+        &p,
+        "option `cipher: aes256-cbc` is not what the mobile policy's RequireEncryptionSMIMEAlgorithm",
+    );
+    assert_problem(
+        &p,
+        "option `digest: sha256` is not what OWASigningAlgorithms lets owa sign with: sha1 only",
+    );
+    assert_problem(
+        &p,
+        "option `cipher: aes256-cbc` is not what OWAEncryptionAlgorithms lets owa encrypt with: aes128-cbc, 3des only",
+    );
+    assert_eq!(p.len(), 4, "{p:#?}");
+
+    // What the configuration allows validates: the policy's own algorithms on the phone, any
+    // entry of the lists in Outlook on the web, anything in Outlook for Windows (whose user picks
+    // algorithms in the Trust Center).
+    load(&format!(
+        "{FIXTURE}steps:\n  clients:\n    mobile-policy: {{ RequireSignedSMIMEAlgorithm: MD5, RequireEncryptionSMIMEAlgorithm: DES }}\n    smime-config: {{ OWAEncryptionAlgorithms: \"660E;6603\", OWASigningAlgorithms: \"800C;8004\" }}\nmessages:\n  - {{ from: alice, to: [bob], client: mobile, sign: true, encrypt: true, options: {{ digest: md5, cipher: des }} }}\n  - {{ from: alice, to: [bob], client: owa, sign: true, encrypt: true, options: {{ digest: sha1, cipher: 3des }} }}\n  - {{ from: alice, to: [bob], client: outlook, sign: true, encrypt: true, options: {{ digest: sha512, cipher: rc2-40 }} }}\n"
+    ))
+    .unwrap_or_else(|p| panic!("{p:#?}"));
+    // Without a configuration, Exchange's defaults bind: SHA-1 and 3DES on the phone, 8004 and
+    // 6610 in Outlook on the web.
+    let p = problems(&format!(
+        "{FIXTURE}messages:\n  - {{ from: alice, to: [bob], client: mobile, sign: true, options: {{ digest: sha256 }} }}\n  - {{ from: alice, to: [bob], client: owa, encrypt: true, options: {{ cipher: aes128-cbc }} }}\n"
+    ));
+    assert_problem(&p, "lets mobile sign with: sha1 only");
+    assert_problem(&p, "lets owa encrypt with: aes256-cbc only");
+}

@@ -15,6 +15,10 @@
 //! the device. A recipient's certificate that states no capabilities (the lab's never do) is
 //! taken to accept the required algorithm, as devices assume.
 //!
+//! The policy binds: the sender cannot pick another digest or cipher (a scenario whose message
+//! options ask for one is refused at validation), and a cipher other than the required one comes
+//! only from the negotiation.
+//!
 //! Otherwise the phone sends as mail clients do: clear-signed, the chain without the root,
 //! recipients by issuer and serial number with RSA PKCS#1 v1.5, the sender in the envelope.
 
@@ -129,13 +133,10 @@ pub fn shape(
             .unwrap_or(RecipientIdType::IssuerAndSerialNumber);
         let to_self = shape::to_self(sender);
         shape::addressable(recipient_id, recipients, sender, to_self)?;
-        let cipher = match request.options.cipher {
-            Some(cipher) => {
-                notes.push(format!("cipher {}: the message's options", cipher.name()));
-                cipher
-            }
-            None => negotiate(settings, recipients, &mut notes)?,
-        };
+        // The policy binds: a `cipher` option other than the policy's is refused when the
+        // scenario is validated (scenario::validate, `policy_binds`), and one equal to it must
+        // not skip the negotiation rules, so the phone always decides here.
+        let cipher = negotiate(settings, recipients, &mut notes)?;
         Some(EncryptShape {
             cipher,
             rsa_padding: request.options.rsa_padding.unwrap_or(RsaPadding::Pkcs1v15),
@@ -146,21 +147,15 @@ pub fn shape(
         None
     };
     let sign = if request.sign {
-        let digest = match request.options.digest {
-            Some(digest) => {
-                notes.push(format!("digest {}: the message's options", digest.name()));
-                digest
-            }
-            None => {
-                let digest = settings.signing_algorithm.digest();
-                notes.push(format!(
-                    "digest {}: RequireSignedSMIMEAlgorithm {:?}",
-                    digest.name(),
-                    settings.signing_algorithm
-                ));
-                digest
-            }
-        };
+        // "The RequireSignedSMIMEAlgorithm parameter specifies the algorithm that's used to sign
+        // S/MIME messages on the mobile device." A `digest` option cannot change it (refused at
+        // validation when it differs).
+        let digest = settings.signing_algorithm.digest();
+        notes.push(format!(
+            "digest {}: RequireSignedSMIMEAlgorithm {:?}",
+            digest.name(),
+            settings.signing_algorithm
+        ));
         // The phone advertises the policy's algorithm first, then what it otherwise reads.
         let mut capabilities: Vec<Capability> =
             shape::cipher_capability(required).into_iter().collect();
@@ -363,7 +358,9 @@ mod tests {
         };
         let shape = phone(&md5, &request(true, false)).expect("sends");
         assert_eq!(shape.sign.map(|s| s.digest), Some(Digest::Md5));
-        let overridden = phone(
+        // The policy binds: options naming other algorithms (which validation refuses) change
+        // nothing on the phone.
+        let asked_otherwise = phone(
             &md5,
             &ProtectionRequest {
                 options: MessageOptions {
@@ -375,14 +372,10 @@ mod tests {
             },
         )
         .expect("sends");
+        assert_eq!(asked_otherwise.sign.map(|s| s.digest), Some(Digest::Md5));
         assert_eq!(
-            overridden.sign.map(|s| s.digest),
-            Some(Digest::Sha256),
-            "the message's options win"
-        );
-        assert_eq!(
-            overridden.encrypt.map(|e| e.cipher),
-            Some(ContentCipher::Aes128Cbc)
+            asked_otherwise.encrypt.map(|e| e.cipher),
+            Some(ContentCipher::DesEde3Cbc)
         );
     }
 

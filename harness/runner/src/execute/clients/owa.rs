@@ -48,8 +48,8 @@ pub struct OwaSettings {
 }
 
 /// Exchange's defaults for the settings (`Get-SmimeConfig` on a new tenant).
-pub const DEFAULT_SIGNING_ALGORITHMS: &str = "8004";
-pub const DEFAULT_ENCRYPTION_ALGORITHMS: &str = "6610";
+pub const DEFAULT_SIGNING_ALGORITHMS: &str = scenario::model::OWA_DEFAULT_SIGNING_ALGORITHMS;
+pub const DEFAULT_ENCRYPTION_ALGORITHMS: &str = scenario::model::OWA_DEFAULT_ENCRYPTION_ALGORITHMS;
 
 impl Default for OwaSettings {
     fn default() -> Self {
@@ -134,66 +134,24 @@ impl OwaSettings {
     }
 }
 
-/// The CAPI ALG_IDs of an algorithm list, `;`-separated, each as (id, key bits, provider OID).
-fn entries(list: &str) -> impl Iterator<Item = (String, Option<&str>, bool)> {
-    list.split(';').map(|entry| {
-        let (algorithm, custom_oid) = match entry.split_once(',') {
-            Some((algorithm, _oid)) => (algorithm, true),
-            None => (entry, false),
-        };
-        let (id, bits) = match algorithm.split_once(':') {
-            Some((id, bits)) => (id, Some(bits.trim())),
-            None => (algorithm, None),
-        };
-        (id.trim().to_ascii_uppercase(), bits, custom_oid)
-    })
-}
-
 /// The digest of the first entry of `OWASigningAlgorithms` the lab supports.
 pub fn first_digest(list: &str) -> Option<Digest> {
-    entries(list).find_map(|(id, bits, custom)| {
-        if custom || bits.is_some() {
-            return None;
-        }
-        match id.as_str() {
-            "8003" => Some(Digest::Md5),
-            "8004" => Some(Digest::Sha1),
-            "800C" => Some(Digest::Sha256),
-            "800D" => Some(Digest::Sha384),
-            "800E" => Some(Digest::Sha512),
-            _ => None,
-        }
-    })
+    all_digests(list).first().copied()
 }
 
-/// The cipher of the first entry of `OWAEncryptionAlgorithms` the lab supports. RC2 without a key
-/// length is 128-bit, the Microsoft Enhanced Cryptographic Provider's default RC2 key length.
+/// The cipher of the first entry of `OWAEncryptionAlgorithms` the lab supports.
 pub fn first_cipher(list: &str) -> Option<ContentCipher> {
-    entries(list).find_map(|(id, bits, custom)| {
-        if custom {
-            return None;
-        }
-        match (id.as_str(), bits) {
-            ("6601", None) => Some(ContentCipher::DesCbc),
-            ("6602", None | Some("128")) => Some(ContentCipher::Rc2Cbc128),
-            ("6602", Some("64")) => Some(ContentCipher::Rc2Cbc64),
-            ("6602", Some("40")) => Some(ContentCipher::Rc2Cbc40),
-            ("6603", None) => Some(ContentCipher::DesEde3Cbc),
-            ("660E", None) => Some(ContentCipher::Aes128Cbc),
-            ("660F", None) => Some(ContentCipher::Aes192Cbc),
-            ("6610", None) => Some(ContentCipher::Aes256Cbc),
-            _ => None,
-        }
-    })
+    all_ciphers(list).first().copied()
 }
 
-/// Every supported entry of a list, in order (for the smimeCapabilities attribute).
+/// Every supported entry of a list, in order (for the smimeCapabilities attribute). The one
+/// reading of the lists is the scenario crate's, which validation uses too.
 fn all_ciphers(list: &str) -> Vec<ContentCipher> {
-    list.split(';').filter_map(first_cipher).collect()
+    scenario::model::owa_ciphers(list)
 }
 
 fn all_digests(list: &str) -> Vec<Digest> {
-    list.split(';').filter_map(first_digest).collect()
+    scenario::model::owa_digests(list)
 }
 
 /// The certificates a signed message carries under the three inclusion settings.
