@@ -38,8 +38,9 @@ pub enum Command {
         file: PathBuf,
     },
     /// Run scenarios, each in a lab of its own: progress, a summary, report.json, JUnit XML and
-    /// an HTML report. Exit 0 when every scenario passed, 1 when one failed or could not run (or
-    /// a file is not a valid scenario), 2 on a usage error or a file that cannot be read.
+    /// an HTML report. Exit 0 all passed, 1 one failed, 2 usage or an invalid file, 3 one could
+    /// not run, 130 interrupted (see the exit codes below).
+    #[command(after_help = runner::exit::HELP)]
     Run(super::scenario_run::Args),
 }
 
