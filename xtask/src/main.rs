@@ -46,11 +46,17 @@ enum Task {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        // Passes smime-lab's exit code on: 1 (a scenario failed) and 2 (usage) differ for CI.
-        Task::RunScenarios(args) => match scenarios::run(&args) {
-            Ok(code) => return code,
-            Err(error) => Err(error),
-        },
+        // Passes smime-lab's exit code on: 1 (a scenario failed), 2 (usage) and 3 (could not
+        // run) differ for CI. A build or image failure here is "could not run" too.
+        Task::RunScenarios(args) => {
+            return match scenarios::run(&args) {
+                Ok(code) => code,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(scenarios::COULD_NOT_RUN)
+                }
+            };
+        }
         Task::Ci(args) => ci::run(&args),
         Task::Peers(args) => peers::run(&args),
         Task::Fixtures => fixtures::run(),

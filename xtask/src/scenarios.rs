@@ -1,12 +1,17 @@
 //! `cargo xtask run-scenarios [OPTIONS] [FILES|DIRS...]`: the main job. Builds what a run
 //! needs (`smime-lab`, `mock-tenant`, `smtp-sink`), builds the lab's Docker images when the run
 //! may use containers, then hands every argument unchanged to `smime-lab scenario run` and exits
-//! with its code (0 all passed, 1 a scenario failed or could not run, 2 usage).
+//! with its code (`runner::exit`: 0 all passed, 1 a scenario failed, 2 usage or an invalid file,
+//! 3 could not run, 130 interrupted). When the build or the images fail, or `smime-lab` is killed,
+//! nothing was found out: [`COULD_NOT_RUN`].
 //!
 //! Forwarding verbatim keeps one definition of the options: `cargo xtask run-scenarios --help`
 //! prints `smime-lab scenario run --help`. Only `--runtime` and `--list` are looked at here.
 
 use std::process::ExitCode;
+
+/// `runner::exit::COULD_NOT_RUN` (xtask does not link the runner): the run could not find out.
+pub const COULD_NOT_RUN: u8 = 3;
 
 #[derive(Debug, clap::Args)]
 #[command(disable_help_flag = true)]
@@ -81,9 +86,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .status()
         .map_err(|e| anyhow::anyhow!("could not start `{}`: {e}", crate::describe(&command)))?;
     Ok(match status.code() {
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        // Killed by a signal: not a pass.
-        None => ExitCode::FAILURE,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(COULD_NOT_RUN)),
+        // Killed by a signal (not one it handles: those exit 130): nothing was found out.
+        None => ExitCode::from(COULD_NOT_RUN),
     })
 }
 

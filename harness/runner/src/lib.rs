@@ -1,7 +1,8 @@
 //! The runner's library: running a scenario's plan against the lab (`execute`), what a run found
-//! (`report`), and vendor bundles run through the conformance profile (`vendor`). The scenario
+//! (`report`), the exit codes (`exit`), and vendor bundles run through the conformance profile (`vendor`). The scenario
 //! format itself (model, loading, validation, plan) is the `scenario` crate. The `smime-lab`
 //! binary (`main.rs`) uses it.
 pub mod execute;
+pub mod exit;
 pub mod report;
 pub mod vendor;

@@ -71,7 +71,7 @@ fn check_of_a_missing_file_exits_2() {
 #[test]
 fn schema_is_written_where_scenario_files_look_for_it() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let target = dir.path().join("target/smime-lab/scenario.schema.json");
+    let target = dir.path().join("scenarios/scenario.schema.json");
     let out = run(&[
         "scenario".as_ref(),
         "schema".as_ref(),
@@ -97,6 +97,20 @@ fn schema_is_written_where_scenario_files_look_for_it() {
     let out = run(&["scenario".as_ref(), "schema".as_ref()]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout), written);
+}
+
+#[test]
+fn schema_of_vendor_prints_the_vendor_yaml_schema() {
+    let out = run(&[
+        "scenario".as_ref(),
+        "schema".as_ref(),
+        "--of".as_ref(),
+        "vendor".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let schema: serde_json::Value = serde_json::from_str(&text(&out.stdout)).expect("JSON");
+    assert_eq!(schema["title"], "smime-lab vendor bundle (vendor.yaml)");
+    assert!(schema["properties"]["users"].is_object(), "{schema}");
 }
 
 #[test]

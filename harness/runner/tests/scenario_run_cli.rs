@@ -1,6 +1,7 @@
 //! `smime-lab scenario run`, the parts that need no lab: which scenarios a run takes (`--list`
-//! shows it without running), usage errors (exit 2), and a broken scenario stopping the run
-//! before any lab starts (exit 1, file:line:column).
+//! shows it without running), usage errors (exit 2), a broken scenario stopping the run
+//! before any lab starts (exit 2, file:line:column), a lab that cannot start (exit 3, "could
+//! not run", not a finding) and the exit codes in `--help`.
 
 // A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -80,6 +81,7 @@ fn scenario_files() -> BTreeSet<String> {
 fn without_options_every_scenario_is_selected_in_name_order() {
     let all = names(&listed(&[]));
     let files = scenario_files();
+    // Every file once (a scenario added to scenarios/ is selected without editing this test).
     assert_eq!(all.len(), files.len(), "{all:?}");
     assert_eq!(all.iter().cloned().collect::<BTreeSet<_>>(), files);
     // A directory is taken in file name order (`browser-policy-typo.yaml` before
@@ -233,9 +235,11 @@ fn other_usage_errors_exit_2() {
         "--filter".as_ref(),
         "no-scenario-is-called-this".as_ref(),
     ]);
-    let catalogue = format!("no scenario is selected (of {})", scenario_files().len());
     assert!(
-        text(&out.stderr).contains(&catalogue),
+        text(&out.stderr).contains(&format!(
+            "no scenario is selected (of {})",
+            scenario_files().len()
+        )),
         "{}",
         text(&out.stderr)
     );
@@ -270,7 +274,8 @@ fn a_broken_scenario_stops_the_run_before_any_lab_with_file_line_and_column() {
         broken.as_os_str(),
     ]);
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Nothing ran, so no finding: the file must be fixed, like a usage error.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!("{}:10:25]", broken.display())),
         "{stderr}"
@@ -294,8 +299,62 @@ fn a_broken_scenario_stops_the_run_before_any_lab_with_file_line_and_column() {
         "--list".as_ref(),
         broken.as_os_str(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_lab_that_cannot_start_exits_3_could_not_run() {
+    // The local runtime runs the host's slapd; naming one that does not exist makes every lab
+    // fail to start: the harness cannot find out, which is not a conformance finding.
+    let out_dir = tempfile::tempdir().expect("temporary directory");
+    let run_dir = out_dir.path().join("run");
+    let missing = out_dir.path().join("no-slapd-here");
+    let out = Command::new(BIN)
+        .args(["scenario", "run", "--runtime", "local", "--jobs", "1"])
+        .arg("--out")
+        .arg(&run_dir)
+        .arg("scenarios/no-ski.yaml")
+        .current_dir(test_support::repo_root())
+        .env("NO_COLOR", "1")
+        .env("SMIME_LAB_SLAPD", &missing)
+        .output()
+        .expect("run smime-lab");
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("slapd"),
+        "the summary names what is missing: {stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run_dir.join("report.json")).expect("report.json is written"),
+    )
+    .expect("report.json");
+    assert_eq!(report["scenarios"][0]["outcome"], "error", "{report}");
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    for args in [&["--help"][..], &["scenario", "run", "--help"][..]] {
+        let out = Command::new(BIN)
+            .args(args)
+            .output()
+            .expect("run smime-lab");
+        let help = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        for line in [
+            "Exit codes:",
+            "  1    a finding",
+            "  3    could not run",
+            "  130  interrupted",
+        ] {
+            assert!(
+                help.contains(line),
+                "{args:?} --help lacks `{line}`:\n{help}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -29,8 +29,8 @@ fn catalogue() -> Vec<PathBuf> {
 /// Relative to the package, so that snapshots do not depend on where the repository is.
 const BROKEN: &str = "tests/data/broken-scenarios";
 
-const SCHEMA_LINE: &str =
-    "# yaml-language-server: $schema=../target/smime-lab/scenario.schema.json";
+/// The committed schema sits beside the scenario files (`scenario::schema::SCHEMA_PATH`).
+const SCHEMA_LINE: &str = "# yaml-language-server: $schema=scenario.schema.json";
 
 #[test]
 fn every_catalogue_scenario_loads_and_validates() {

@@ -1,12 +1,19 @@
 //! The JSON Schema of scenario files, generated from the types in [`super::model`] (their doc
 //! comments become its descriptions), so that editors complete and check the YAML. Scenario files
-//! point at it with `# yaml-language-server: $schema=../target/smime-lab/scenario.schema.json`.
+//! point at it with `# yaml-language-server: $schema=scenario.schema.json`: the schema is committed
+//! beside them (`scenarios/scenario.schema.json`), so an editor finds it in a fresh clone, and a
+//! runner test fails when the committed file differs from what these types generate.
 
 use super::model::Scenario;
 
-/// Where `smime-lab scenario schema -o` writes the schema by default, relative to the repository
-/// root: the path every scenario file's first line names.
-pub const SCHEMA_PATH: &str = "target/smime-lab/scenario.schema.json";
+/// Where the schema is committed, relative to the repository root: the file every scenario file's
+/// first line names (`$schema=scenario.schema.json`, relative to the scenario file).
+pub const SCHEMA_PATH: &str = "scenarios/scenario.schema.json";
+
+/// The command that rewrites the committed schema, from the repository root (printed by the test
+/// that fails when it is stale).
+pub const REGENERATE: &str =
+    "cargo run -p runner -- scenario schema -o scenarios/scenario.schema.json";
 
 /// The schema (JSON Schema draft 2020-12).
 pub fn schema() -> schemars::Schema {

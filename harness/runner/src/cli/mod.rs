@@ -1,9 +1,11 @@
 //! Command-line dispatch. Every subcommand module exposes an `Args`/`Command` type for clap and a
 //! `run` function returning `anyhow::Result<ExitCode>`.
 //!
-//! Exit codes are a contract that scripts rely on: 0 success, 1 a finding (an error-severity check,
-//! an invalid signature), 2 input that could not be read or a usage error. An `Err` from `run` is
-//! always exit 2, printed as `error: <what> ... <what to do>` with the full context chain.
+//! Exit codes are a contract that scripts rely on (`runner::exit`, shown by `--help`): 0 success,
+//! 1 a finding (an error-severity check, an invalid signature, a failed scenario), 2 input that
+//! could not be read or a usage error, 3 a scenario run that could not find out, 130 interrupted.
+//! An `Err` from `run` is always exit 2, printed as `error: <what> ... <what to do>` with the full
+//! context chain.
 
 mod pkcs12;
 mod pki;
@@ -31,7 +33,8 @@ mod verify;
 #[command(
     name = "smime-lab",
     version,
-    about = "S/MIME in Exchange Online, rehearsed end to end"
+    about = "S/MIME in Exchange Online, rehearsed end to end",
+    after_help = runner::exit::HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -93,7 +96,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(2)
+            ExitCode::from(runner::exit::USAGE)
         }
     }
 }

@@ -14,9 +14,14 @@ use scenario::{self, LoadedScenario, ScenarioError, schema};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the JSON Schema of scenario files, or write it to a file (editors use it to complete
-    /// and check the YAML; scenario files name target/smime-lab/scenario.schema.json).
+    /// Print the JSON Schema of scenario files (or of a vendor bundle's vendor.yaml), or write
+    /// it to a file. Editors use it to complete and check the YAML; both are committed
+    /// (scenarios/scenario.schema.json, fixtures/vendor/vendor.schema.json) and a test fails
+    /// when they are stale.
     Schema {
+        /// Which file format's schema.
+        #[arg(long, value_enum, default_value_t = SchemaOf::Scenario)]
+        of: SchemaOf,
         /// Write the schema here instead of printing it; parent directories are created.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -33,22 +38,35 @@ pub enum Command {
         file: PathBuf,
     },
     /// Run scenarios, each in a lab of its own: progress, a summary, report.json, JUnit XML and
-    /// an HTML report. Exit 0 when every scenario passed, 1 when one failed or could not run (or
-    /// a file is not a valid scenario), 2 on a usage error or a file that cannot be read.
+    /// an HTML report. Exit 0 all passed, 1 one failed, 2 usage or an invalid file, 3 one could
+    /// not run, 130 interrupted (see the exit codes below).
+    #[command(after_help = runner::exit::HELP)]
     Run(super::scenario_run::Args),
+}
+
+/// The file formats with a JSON Schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// A scenario file (scenarios/*.yaml).
+    Scenario,
+    /// A vendor bundle's vendor.yaml (`scenario run --vendor DIR`).
+    Vendor,
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Schema { output } => write_schema(output.as_deref()),
+        Command::Schema { of, output } => write_schema(of, output.as_deref()),
         Command::Check { files } => check(&files),
         Command::Plan { file } => plan(&file),
         Command::Run(args) => super::scenario_run::run(&args),
     }
 }
 
-fn write_schema(output: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let json = schema::schema_json();
+fn write_schema(of: SchemaOf, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let json = match of {
+        SchemaOf::Scenario => schema::schema_json(),
+        SchemaOf::Vendor => runner::vendor::bundle::schema_json(),
+    };
     let Some(output) = output else {
         std::io::stdout()
             .write_all(json.as_bytes())

@@ -8,9 +8,9 @@
 //! slow PKI issue in one does not stall another's lab, and the executor's futures need not be
 //! `Send`. A scenario whose executor panics is reported as `error` and the run goes on.
 //!
-//! Exit codes: 0 every selected scenario passed; 1 one failed or could not run, or a file is not
-//! a valid scenario; 2 a usage error, a file that cannot be read, or reports that cannot be
-//! written.
+//! Exit codes ([`runner::exit`]): 0 every selected scenario passed; 1 one failed (a finding);
+//! 2 a usage error, a file that cannot be read or is not a valid scenario, or reports that cannot
+//! be written; 3 none failed but one could not run (outcome `error`); 130 interrupted.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -104,7 +104,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             files.len(),
             if files.len() == 1 { "" } else { "s" }
         );
-        return Ok(loaded.exit_code());
+        // Not a finding: nothing ran. The file must be fixed first, as with a usage error.
+        return Ok(ExitCode::from(runner::exit::USAGE));
     }
     let scenarios = loaded.scenarios;
     refuse_duplicate_names(&scenarios)?;
@@ -162,7 +163,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints the summary (and `extra`, in the same stream): on stdout, or on stderr with the JSON
-/// report on stdout under `--json`. Exit 0 when every scenario passed, else 1.
+/// report on stdout under `--json`. The exit code is [`runner::exit::for_run`]'s.
 fn print_summary(report: &RunReport, extra: &str, args: &Args) -> anyhow::Result<ExitCode> {
     let colour = if args.json {
         terminal::stderr_wants_colour()
@@ -177,11 +178,7 @@ fn print_summary(report: &RunReport, extra: &str, args: &Args) -> anyhow::Result
     } else {
         print_stdout(&format!("\n{summary}"))?;
     }
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(runner::exit::for_run(report)))
 }
 
 /// Vendor mode: the bundle is read and checked before any lab starts (a mistake in it is exit
@@ -372,7 +369,7 @@ fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
                         ),
                     }
                 }
-                std::process::exit(130);
+                std::process::exit(i32::from(runner::exit::INTERRUPTED));
             });
         });
     let outcome = match spawned {

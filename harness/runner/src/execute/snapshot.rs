@@ -290,134 +290,28 @@ fn remove_stale(pending: &Path) -> Result<(), String> {
     }
 }
 
-/// Most lines of either side compared line by line; beyond that the diff shows the whole old
-/// and new text (a bound on the quadratic table below, far above any anatomy).
-const MAX_DIFF_LINES: usize = 4000;
+/// How long the line diff may search for the smallest edit; past it `similar` falls back to a
+/// coarser (still correct) diff, so a huge anatomy cannot stall a run.
+const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 /// Unchanged lines shown around each change.
 const CONTEXT: usize = 3;
 
-/// A unified diff (`---`/`+++`, `@@ -a,b +c,d @@` hunks, three lines of context) from the
-/// longest common subsequence of lines. Small and dependency-free: `similar`, which insta uses,
-/// is not a dependency of the workspace.
+/// A unified diff (`---`/`+++`, `@@ -a,b +c,d @@` hunks, three lines of context) by `similar`,
+/// the diff library insta itself uses.
 fn unified_diff(old: &str, new: &str, label: &str) -> String {
-    let a: Vec<&str> = if old.is_empty() {
-        Vec::new()
-    } else {
-        old.split('\n').collect()
-    };
-    let b: Vec<&str> = if new.is_empty() {
-        Vec::new()
-    } else {
-        new.split('\n').collect()
-    };
-    let ops = if a.len() > MAX_DIFF_LINES || b.len() > MAX_DIFF_LINES {
-        a.iter()
-            .map(|l| Op::Delete(l))
-            .chain(b.iter().map(|l| Op::Insert(l)))
-            .collect()
-    } else {
-        diff_ops(&a, &b)
-    };
-    let mut out = format!("--- {label}\n+++ {label} (new)\n");
-    // Positions (old line, new line) before each op, to number the hunks.
-    let mut positions = Vec::with_capacity(ops.len() + 1);
-    let (mut i, mut j) = (0usize, 0usize);
-    for op in &ops {
-        positions.push((i, j));
-        match op {
-            Op::Equal(_) => {
-                i += 1;
-                j += 1;
-            }
-            Op::Delete(_) => i += 1,
-            Op::Insert(_) => j += 1,
-        }
-    }
-    positions.push((i, j));
-    let changed: Vec<usize> = ops
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| !matches!(op, Op::Equal(_)))
-        .map(|(k, _)| k)
-        .collect();
-    let mut k = 0;
-    while k < changed.len() {
-        let start = changed[k].saturating_sub(CONTEXT);
-        let mut end = changed[k] + 1;
-        // Extend the hunk while the next change is close enough to share context.
-        while k + 1 < changed.len() && changed[k + 1] <= end + 2 * CONTEXT {
-            k += 1;
-            end = changed[k] + 1;
-        }
-        let end = (end + CONTEXT).min(ops.len());
-        let (old_start, new_start) = positions[start];
-        let (old_end, new_end) = positions[end];
-        out.push_str(&format!(
-            "@@ -{} +{} @@\n",
-            range(old_start, old_end - old_start),
-            range(new_start, new_end - new_start)
-        ));
-        for op in &ops[start..end] {
-            let (sign, line) = match op {
-                Op::Equal(l) => (' ', l),
-                Op::Delete(l) => ('-', l),
-                Op::Insert(l) => ('+', l),
-            };
-            out.push(sign);
-            out.push_str(line);
-            out.push('\n');
-        }
-        k += 1;
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .deadline(std::time::Instant::now() + DIFF_DEADLINE)
+        .diff_lines(old, new);
+    let mut out = diff
+        .unified_diff()
+        .context_radius(CONTEXT)
+        .header(label, &format!("{label} (new)"))
+        .to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
     }
     out
-}
-
-/// `start,count` as unified diffs number lines (1-based; an empty range names the line before).
-fn range(start: usize, count: usize) -> String {
-    if count == 0 {
-        format!("{start},0")
-    } else {
-        format!("{},{count}", start + 1)
-    }
-}
-
-enum Op<'a> {
-    Equal(&'a str),
-    Delete(&'a str),
-    Insert(&'a str),
-}
-
-fn diff_ops<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
-    // lcs[i][j] = length of the longest common subsequence of a[i..] and b[j..].
-    let width = b.len() + 1;
-    let mut lcs = vec![0u32; (a.len() + 1) * width];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i * width + j] = if a[i] == b[j] {
-                lcs[(i + 1) * width + j + 1] + 1
-            } else {
-                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
-            };
-        }
-    }
-    let mut ops = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] == b[j] {
-            ops.push(Op::Equal(a[i]));
-            i += 1;
-            j += 1;
-        } else if lcs[(i + 1) * width + j] >= lcs[i * width + j + 1] {
-            ops.push(Op::Delete(a[i]));
-            i += 1;
-        } else {
-            ops.push(Op::Insert(b[j]));
-            j += 1;
-        }
-    }
-    ops.extend(a[i..].iter().map(|l| Op::Delete(l)));
-    ops.extend(b[j..].iter().map(|l| Op::Insert(l)));
-    ops
 }
 
 #[cfg(test)]

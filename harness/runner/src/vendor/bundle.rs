@@ -45,37 +45,78 @@ pub enum BundleError {
     File { path: PathBuf, message: String },
 }
 
-/// `vendor.yaml`, as written.
-#[derive(Debug, Deserialize)]
+// `vendor.yaml`, as written. The doc comments below are the descriptions editors show from the
+// committed JSON Schema (`fixtures/vendor/vendor.schema.json`, made by `schema_json`).
+/// A vendor bundle's description: the vendor, the CA files, the CRLs and the users' PKCS#12 files,
+/// every file named relative to the bundle's directory (fixtures/vendor/README.md).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(title = "smime-lab vendor bundle (vendor.yaml)")]
 struct VendorFile {
+    /// The vendor's name, shown in reports.
     vendor: String,
+    /// The tenant of the admin API; default `<first label of the mail domain>.onmicrosoft.com`.
     #[serde(default)]
     tenant: Option<String>,
+    /// The instant certificate validity is judged at, RFC 3339 (`2026-01-01T00:00:00Z`);
+    /// default: the current time.
     #[serde(default)]
+    #[schemars(extend("format" = "date-time"))]
     now: Option<String>,
+    /// The virtual certificate collection: the CA file(s), each PEM, DER, SST or PKCS#7, named
+    /// relative to the bundle's directory.
     ca: OneOrMany,
+    /// The CAs' CRLs (DER or PEM), served by the lab at the distribution points the certificates
+    /// name. Without any, the profile turns CRL checking off and the report says so.
     #[serde(default)]
     crls: Vec<String>,
+    /// The users, all in one mail domain (one tenant), each with their PKCS#12 identities.
     users: Vec<UserFile>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One user of the bundle.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct UserFile {
+    /// The user's mail address; every user is in the same domain.
     mailbox: String,
+    /// The user's PKCS#12 file(s), each holding a certificate and its private key (one file, or
+    /// one for signing and one for encryption).
     pkcs12: OneOrMany,
+    /// The PKCS#12 password, inline. Give exactly one of `password` and `password-env`.
     #[serde(default)]
     password: Option<String>,
+    /// The environment variable holding the PKCS#12 password (better than inline). Give exactly
+    /// one of `password` and `password-env`.
     #[serde(default)]
     password_env: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A file name, or a list of them, relative to the bundle's directory.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+/// Where the JSON Schema of `vendor.yaml` is committed, relative to the repository root; a bundle's
+/// `vendor.yaml` may name it on its first line (`# yaml-language-server: $schema=...`).
+pub const SCHEMA_PATH: &str = "fixtures/vendor/vendor.schema.json";
+
+/// The command that rewrites the committed schema, from the repository root (printed by the test
+/// that fails when it is stale).
+pub const REGENERATE: &str =
+    "cargo run -p runner -- scenario schema --of vendor -o fixtures/vendor/vendor.schema.json";
+
+/// The JSON Schema (draft 2020-12) of `vendor.yaml`, pretty-printed with a final newline.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(VendorFile);
+    let mut json = serde_json::to_string_pretty(&schema)
+        // A `Schema` is a JSON value; serialising one cannot fail.
+        .unwrap_or_else(|_| "{}".to_owned());
+    json.push('\n');
+    json
 }
 
 impl OneOrMany {
