@@ -3,5 +3,6 @@
 //! format itself (model, loading, validation, plan) is the `scenario` crate. The `smime-lab`
 //! binary (`main.rs`) uses it.
 pub mod execute;
+pub mod ledger;
 pub mod report;
 pub mod vendor;
