@@ -28,8 +28,36 @@ use serde_json::{Value, json};
 use super::directory::{Directory, DirectoryError, DirectoryUser, sorted};
 use super::{Context, TenantApi, TenantApiError, fail, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
-use scenario::model::{SyncCycle, SyncOutcome};
+use scenario::model::{SmimeOver15, SyncCycle, SyncOutcome};
 use scenario::plan::SyncRun;
+
+/// Which synchronization rules a cycle exports under.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportRules {
+    /// Entra Connect before build 1.1.524.0: no guard, LargeObject from Entra ID.
+    pub legacy: bool,
+    /// The 1.1.524.0 rules' reading for more than 15 `userSMIMECertificate` values (Microsoft's
+    /// page says two things; see `scenario::model::SmimeOver15`).
+    pub smime_over_15: SmimeOver15,
+}
+
+impl ExportRules {
+    fn of(run: &SyncRun) -> Self {
+        ExportRules {
+            legacy: run.legacy_rules,
+            smime_over_15: run.smime_over_15,
+        }
+    }
+
+    /// How the report names them.
+    fn name(self) -> &'static str {
+        match (self.legacy, self.smime_over_15) {
+            (true, _) => "legacy",
+            (false, SmimeOver15::Skipped) => "1.1.524.0",
+            (false, SmimeOver15::Exported) => "1.1.524.0, userSMIMECertificate over 15 exported",
+        }
+    }
+}
 
 /// Most values Entra ID takes on `userCertificate` (and the out-of-box rules on either
 /// attribute).
@@ -188,14 +216,14 @@ fn b64(values: &[Vec<u8>]) -> Vec<String> {
 pub async fn export(
     ctx: &mut Context<'_>,
     cycle: Cycle,
-    legacy_rules: bool,
+    rules: ExportRules,
 ) -> Result<CycleResult, CycleError> {
     let endpoint = ctx
         .endpoints
         .directory()
         .map_err(|e| CycleError::Answer(e.to_string()))?
         .clone();
-    run_cycle(&ctx.tenant, &endpoint, &mut ctx.sync, cycle, legacy_rules).await
+    run_cycle(&ctx.tenant, &endpoint, &mut ctx.sync, cycle, rules).await
 }
 
 /// One Entra Connect cycle without a scenario around it (what [`export`] runs; a benchmark
@@ -207,7 +235,7 @@ pub async fn run_cycle(
     endpoint: &lab::DirectoryEndpoint,
     state: &mut SyncState,
     cycle: Cycle,
-    legacy_rules: bool,
+    rules: ExportRules,
 ) -> Result<CycleResult, CycleError> {
     let mut directory = Directory::connect(endpoint).await?;
     let users = directory.users().await?;
@@ -262,7 +290,11 @@ pub async fn run_cycle(
     for (index, (batch, batch_users)) in batches.into_iter().enumerate() {
         let body = json!({
             "cycle": cycle.wire(),
-            "legacyRules": legacy_rules,
+            "legacyRules": rules.legacy,
+            "userSMIMECertificateOver15": match rules.smime_over_15 {
+                SmimeOver15::Skipped => "skip",
+                SmimeOver15::Exported => "export",
+            },
             "cycleId": cycle_id,
             "final": index + 1 == count,
             "objects": batch,
@@ -291,7 +323,7 @@ pub async fn run_cycle(
                     user.id, user.anchor
                 ))
             })?;
-            outcomes.push(apply_result(state, user, result, legacy_rules)?);
+            outcomes.push(apply_result(state, user, result, rules)?);
         }
         for result in &results {
             if result["action"].as_str() == Some("delete") {
@@ -332,7 +364,7 @@ fn apply_result(
     state: &mut SyncState,
     user: &DirectoryUser,
     result: &Value,
-    legacy_rules: bool,
+    rules: ExportRules,
 ) -> Result<ObjectResult, CycleError> {
     let action = result["action"]
         .as_str()
@@ -384,7 +416,7 @@ fn apply_result(
             if withheld {
                 line.push_str(&format!(
                     "; {name} withheld ({} rules: more than {MAX_CERTIFICATE_VALUES} values)",
-                    if legacy_rules { "legacy" } else { "1.1.524.0" }
+                    rules.name()
                 ));
             }
         }
@@ -553,10 +585,10 @@ pub async fn cycle(ctx: &mut Context<'_>, run: &SyncRun) -> StepReport {
                 SyncCycle::Initial => "initial (full)",
                 SyncCycle::Delta => "delta",
             },
-            if run.legacy_rules {
-                ", rules before 1.1.524.0"
-            } else {
-                ""
+            match (run.legacy_rules, run.smime_over_15) {
+                (true, _) => ", rules before 1.1.524.0",
+                (false, SmimeOver15::Skipped) => "",
+                (false, SmimeOver15::Exported) => ", userSMIMECertificate over 15 exported",
             }
         ),
     );
@@ -569,7 +601,7 @@ pub async fn cycle(ctx: &mut Context<'_>, run: &SyncRun) -> StepReport {
                 .join(", "),
         );
     }
-    let result = match export(ctx, cycle, run.legacy_rules).await {
+    let result = match export(ctx, cycle, ExportRules::of(run)).await {
         Ok(result) => result,
         Err(e) => {
             let (outcome, why) = match e.unreachable_service() {
