@@ -691,6 +691,11 @@ pub async fn cycle(ctx: &mut Context<'_>, run: &SyncRun) -> StepReport {
 mod tests {
     use super::*;
 
+    const LEGACY: ExportRules = ExportRules {
+        legacy: true,
+        smime_over_15: SmimeOver15::Skipped,
+    };
+
     fn user(certificates: usize) -> DirectoryUser {
         DirectoryUser {
             dn: "cn=alice,dc=contoso,dc=com".into(),
@@ -708,7 +713,7 @@ mod tests {
             "sourceAnchor": user.anchor, "action": "update", "warnings": [],
             "exported": { "userCertificate": held.0, "userSMIMECertificate": held.1 }
         });
-        apply_result(state, user, &result, false).expect("judged")
+        apply_result(state, user, &result, ExportRules::default()).expect("judged")
     }
 
     #[test]
@@ -732,7 +737,7 @@ mod tests {
             "sourceAnchor": sixteen.anchor, "action": "error", "warnings": [],
             "error": { "code": "LargeObject", "message": "The provisioned object is too large." }
         });
-        let o = apply_result(&mut state, &sixteen, &refused, true).expect("judged");
+        let o = apply_result(&mut state, &sixteen, &refused, LEGACY).expect("judged");
         assert_eq!(o.standing, Standing::Outcome(SyncOutcome::LargeObject));
         assert!(state.pending.contains(&sixteen.anchor));
         assert!(state.accepted[&sixteen.anchor].tenant.0.is_empty());
@@ -743,7 +748,7 @@ mod tests {
 
         let odd =
             json!({ "sourceAnchor": "QUJD", "action": "error", "error": { "code": "Other" } });
-        let o = apply_result(&mut state, &sixteen, &odd, true).expect("judged");
+        let o = apply_result(&mut state, &sixteen, &odd, LEGACY).expect("judged");
         assert_eq!(
             o.standing,
             Standing::Refused {
@@ -752,7 +757,7 @@ mod tests {
         );
 
         let broken = json!({ "sourceAnchor": "QUJD", "action": "add" });
-        assert!(apply_result(&mut state, &alice, &broken, false).is_err());
+        assert!(apply_result(&mut state, &alice, &broken, ExportRules::default()).is_err());
     }
 
     #[test]
