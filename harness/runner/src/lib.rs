@@ -4,5 +4,6 @@
 //! binary (`main.rs`) uses it.
 pub mod execute;
 pub mod exit;
+pub mod ledger;
 pub mod report;
 pub mod vendor;

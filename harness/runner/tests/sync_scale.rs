@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use runner::execute::TenantApi;
 use runner::execute::directory::{Directory, NewUser, add_users, source_anchor, user_dn};
-use runner::execute::sync::{Cycle, Standing, SyncState, check_recipients, run_cycle};
+use runner::execute::sync::{Cycle, ExportRules, Standing, SyncState, check_recipients, run_cycle};
 use scenario::model::SyncOutcome;
 use scenario::plan::DirectoryAttribute;
 
@@ -78,9 +78,15 @@ async fn publish_sync_and_delta(count: usize) {
 
     let mut state = SyncState::default();
     let started = Instant::now();
-    let full = run_cycle(&tenant, &directory, &mut state, Cycle::Full, false)
-        .await
-        .expect("full cycle");
+    let full = run_cycle(
+        &tenant,
+        &directory,
+        &mut state,
+        Cycle::Full,
+        ExportRules::default(),
+    )
+    .await
+    .expect("full cycle");
     eprintln!("{count} users: full cycle {:?}", started.elapsed());
     assert_eq!(
         full.directory.len(),
@@ -128,9 +134,15 @@ async fn publish_sync_and_delta(count: usize) {
     }
     session.close().await;
     let started = Instant::now();
-    let delta = run_cycle(&tenant, &directory, &mut state, Cycle::Delta, false)
-        .await
-        .expect("delta cycle");
+    let delta = run_cycle(
+        &tenant,
+        &directory,
+        &mut state,
+        Cycle::Delta,
+        ExportRules::default(),
+    )
+    .await
+    .expect("delta cycle");
     eprintln!("{count} users: delta cycle {:?}", started.elapsed());
     let exported: Vec<&str> = delta.objects.iter().map(|o| o.user.as_str()).collect();
     let expected: Vec<String> = changed.iter().map(|n| users[*n].id.clone()).collect();

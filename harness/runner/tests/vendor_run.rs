@@ -31,6 +31,7 @@ async fn run(dir: &std::path::Path) -> ScenarioReport {
         summary: "vendor".to_owned(),
         source: "test".to_owned(),
         tags: Vec::new(),
+        ledger: Vec::new(),
     };
     run_plan(about, &plan, checks, &options).await
 }
@@ -74,6 +75,7 @@ async fn an_openssl_bundle_works_on_every_client() {
         vendor: Some(dir.path().display().to_string()),
         scenarios: vec![report],
         duration_ms: 0,
+        ledger_link: None,
     });
     assert!(summary.contains("certificates checked: 2"), "{summary}");
     for client in ["outlook", "owa", "mobile"] {

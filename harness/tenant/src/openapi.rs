@@ -243,6 +243,8 @@ pub fn document() -> Value {
                     "cycle": {"type": "string", "enum": ["full", "delta"]},
                     "legacyRules": {"type": "boolean", "default": false,
                         "description": "Rules of Entra Connect before 1.1.524.0: more than 15 userCertificate values is a LargeObject error."},
+                    "userSMIMECertificateOver15": {"type": "string", "enum": ["skip", "export"], "default": "skip",
+                        "description": "What the 1.1.524.0 rules do with more than 15 userSMIMECertificate values: skip (the LargeObject page's sentence on the out-of-box rules) or export (its limit and rule expression name userCertificate only)."},
                     "cycleId": {"type": "string", "maxLength": 128,
                         "description": "Names the cycle this batch belongs to; required when final is false."},
                     "final": {"type": "boolean", "default": true,

@@ -12,6 +12,16 @@
 //!   expression works per attribute:
 //!   `IIF(IsNullOrEmpty([userCertificate]), NULL, IIF((Count([userCertificate])> 15),AuthoritativeNull,[userCertificate]))`.
 //!   These rules are the default here; `"legacyRules": true` reproduces older builds.
+//! - More than 15 `userSMIMECertificate` values: Microsoft's page says two things. Its
+//!   mitigation text: "In Microsoft Entra Connect build 1.1.524.0, the out-of-box
+//!   synchronization rules have been updated to not export attributes userCertificate and
+//!   userSMIMECertificate if the attributes have more than 15 values." Its limit and its rule:
+//!   "Microsoft Entra ID enforces a maximum limit of 15 certificate values on the
+//!   userCertificate attribute", and the documented rule ("Implementing sync rule to limit
+//!   export of userCertificate attribute") has "Target Attribute | userCertificate" only. The
+//!   default here follows the first sentence, the one about the out-of-box rules (the tenant
+//!   holds none of the values); `"userSMIMECertificateOver15": "export"` follows the second
+//!   reading (the values are exported as they are, since no limit is documented for them).
 //! - A full cycle exports every object in scope: synced recipients missing from it are
 //!   deleted. A delta cycle exports changes: attributes left out are unchanged, objects marked
 //!   `"deleted": true` are deleted.
@@ -56,6 +66,10 @@ pub struct ExportRequest {
     /// Rules of Entra Connect builds before 1.1.524.0 (no 15-value guard).
     #[serde(default)]
     pub legacy_rules: bool,
+    /// What the 1.1.524.0 rules do with more than 15 `userSMIMECertificate` values (the two
+    /// readings of Microsoft's page, see the module documentation). Default `skip`.
+    #[serde(default, rename = "userSMIMECertificateOver15")]
+    pub smime_over_limit: SmimeOverLimit,
     /// Names the cycle this batch belongs to; needed when the cycle spans several requests.
     #[serde(default)]
     pub cycle_id: Option<String>,
@@ -63,6 +77,18 @@ pub struct ExportRequest {
     #[serde(default = "last_batch_by_default", rename = "final")]
     pub last_batch: bool,
     pub objects: Vec<ExportObject>,
+}
+
+/// What the 1.1.524.0 rules do with more than 15 `userSMIMECertificate` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmimeOverLimit {
+    /// "the out-of-box synchronization rules have been updated to not export attributes
+    /// userCertificate and userSMIMECertificate if the attributes have more than 15 values"
+    #[default]
+    Skip,
+    /// The documented limit and rule expression name userCertificate only: the values go out.
+    Export,
 }
 
 fn last_batch_by_default() -> bool {
@@ -312,10 +338,10 @@ pub fn apply(
     }
     Ok(ExportResult {
         cycle: request.cycle,
-        rules: if request.legacy_rules {
-            "legacy"
-        } else {
-            "1.1.524.0"
+        rules: match (request.legacy_rules, request.smime_over_limit) {
+            (true, _) => "legacy",
+            (false, SmimeOverLimit::Skip) => "1.1.524.0",
+            (false, SmimeOverLimit::Export) => "1.1.524.0, userSMIMECertificate over 15 exported",
         },
         cycle_number: if request.last_batch {
             data.sync_cycles
@@ -373,6 +399,17 @@ fn apply_object(
             continue;
         };
         if count <= MAX_CERTIFICATE_VALUES {
+            continue;
+        }
+        if attribute == "userSMIMECertificate"
+            && !request.legacy_rules
+            && request.smime_over_limit == SmimeOverLimit::Export
+        {
+            result.warnings.push(format!(
+                "userSMIMECertificate has {count} values (more than {MAX_CERTIFICATE_VALUES}): \
+                 exported, as the documented rule expression guards userCertificate only \
+                 (userSMIMECertificateOver15: export)"
+            ));
             continue;
         }
         if request.legacy_rules {
@@ -536,6 +573,7 @@ mod tests {
         ExportRequest {
             cycle,
             legacy_rules,
+            smime_over_limit: SmimeOverLimit::Skip,
             cycle_id: None,
             last_batch: true,
             objects,
@@ -575,6 +613,57 @@ mod tests {
             "LargeObject"
         );
         assert_eq!(count(&store), 1);
+    }
+
+    /// Sixteen userSMIMECertificate values: withheld by default (the page's sentence on the
+    /// out-of-box rules), exported under the other reading (its limit and rule name
+    /// userCertificate only), and never a LargeObject error.
+    #[test]
+    fn sixteen_smime_values_follow_the_chosen_reading() {
+        let smime_only = |anchor: &str| ExportObject {
+            user_certificate: None,
+            user_smime_certificate: Some(vec!["AQ==".into(); 16]),
+            ..object(anchor, 0)
+        };
+        let (_dir, store) = new_store();
+        let result = run(&store, &request(Cycle::Full, false, vec![smime_only("a")])).unwrap();
+        assert_eq!(result.rules, "1.1.524.0");
+        assert_eq!(result.objects[0].action, Action::Add);
+        assert_eq!(
+            result.objects[0].exported.unwrap().user_smime_certificate,
+            0
+        );
+        assert!(result.objects[0].warnings[0].contains("AuthoritativeNull"));
+
+        let (_dir, store) = new_store();
+        let export = ExportRequest {
+            smime_over_limit: SmimeOverLimit::Export,
+            ..request(Cycle::Full, false, vec![smime_only("a")])
+        };
+        let result = run(&store, &export).unwrap();
+        assert_eq!(
+            result.objects[0].exported.unwrap().user_smime_certificate,
+            16
+        );
+        assert!(result.objects[0].warnings[0].contains("guards userCertificate only"));
+
+        // userCertificate over the limit is withheld under either reading.
+        let (_dir, store) = new_store();
+        let export = ExportRequest {
+            smime_over_limit: SmimeOverLimit::Export,
+            ..request(Cycle::Full, false, vec![object("b", 16)])
+        };
+        let result = run(&store, &export).unwrap();
+        assert_eq!(result.objects[0].exported.unwrap().user_certificate, 0);
+
+        // The legacy rules have no guard: 16 userSMIMECertificate values go out, no error.
+        let (_dir, store) = new_store();
+        let result = run(&store, &request(Cycle::Full, true, vec![smime_only("c")])).unwrap();
+        assert_eq!(result.objects[0].action, Action::Add);
+        assert_eq!(
+            result.objects[0].exported.unwrap().user_smime_certificate,
+            16
+        );
     }
 
     #[test]

@@ -151,14 +151,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let reports = run_all(&selected, args, runtime);
     stop_if_interrupted();
-    let report = RunReport {
+    let mut report = RunReport {
         runtime: runtime_name(runtime).to_owned(),
         partition: args.partition.map(|p| (p.index, p.count)),
         vendor: None,
         scenarios: reports,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ledger_link: None,
     };
-    write_reports(&report, args)?;
+    write_reports(&mut report, args)?;
     print_summary(&report, "", args)
 }
 
@@ -217,19 +218,22 @@ fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         summary: format!("{}: the five steps and mail on every client with the vendor's certificates", bundle.vendor),
         source: "smime-lab vendor conformance profile (\"Configure S/MIME in Exchange Online\", steps 1-5)".to_owned(),
         tags: vec!["vendor".to_owned()],
+        // The vendor profile's checks are the catalogue's, not ledger rows.
+        ledger: Vec::new(),
     };
     watch_for_interrupts(runtime);
     let started = Instant::now();
     let scenario = tokio.block_on(execute::run_plan(about, &plan, checks, &options));
     stop_if_interrupted();
-    let report = RunReport {
+    let mut report = RunReport {
         runtime: runtime_name(runtime).to_owned(),
         partition: None,
         vendor: Some(dir.display().to_string()),
         scenarios: vec![scenario],
         duration_ms: elapsed_ms(started),
+        ledger_link: None,
     };
-    write_reports(&report, args)?;
+    write_reports(&mut report, args)?;
     print_summary(&report, &runner::vendor::summary(&report), args)
 }
 
@@ -565,6 +569,7 @@ fn error_report(scenario: &LoadedScenario, error: String, duration_ms: u64) -> S
             .iter()
             .map(|t| t.value.as_str().to_owned())
             .collect(),
+        ledger: runner::ledger::ids_for_scenario(scenario.name()),
         outcome: Outcome::Error,
         error: Some(error),
         steps: Vec::new(),
@@ -573,9 +578,22 @@ fn error_report(scenario: &LoadedScenario, error: String, duration_ms: u64) -> S
 }
 
 /// report.json in the output directory, the JUnit XML and the HTML page where asked (by default
-/// beside it); each written whole or not at all.
-fn write_reports(report: &RunReport, args: &Args) -> anyhow::Result<()> {
+/// beside it); each written whole or not at all. The HTML page links to the fidelity ledger
+/// (relative to its folder) when this binary's repository copy of it is there.
+fn write_reports(report: &mut RunReport, args: &Args) -> anyhow::Result<()> {
     let [json_path, junit_path, html_path] = report_paths(args);
+    create_parent(&html_path)?;
+    report.ledger_link = html_path
+        .parent()
+        .map(|dir| {
+            if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            }
+        })
+        .and_then(|dir| runner::ledger::link_from(dir, Path::new(runner::ledger::LEDGER_FILE)));
+    let report = &*report;
     let json = serde_json::to_vec_pretty(report).context("serialising the report")?;
     let xml = junit::render(report).context("writing the JUnit XML")?;
     let page = html::render(report);

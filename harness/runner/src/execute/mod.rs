@@ -161,6 +161,8 @@ pub struct ScenarioAbout {
     pub summary: String,
     pub source: String,
     pub tags: Vec<String>,
+    /// The fidelity ledger's rows the scenario proves.
+    pub ledger: Vec<String>,
 }
 
 impl ScenarioAbout {
@@ -176,6 +178,7 @@ impl ScenarioAbout {
                 .iter()
                 .map(|t| t.value.as_str().to_owned())
                 .collect(),
+            ledger: crate::ledger::ids_for_scenario(loaded.name()),
         }
     }
 
@@ -192,6 +195,7 @@ impl ScenarioAbout {
             summary: self.summary,
             source: self.source,
             tags: self.tags,
+            ledger: self.ledger,
             outcome,
             error,
             steps,

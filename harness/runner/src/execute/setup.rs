@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use super::directory::{NewUser, add_users, source_anchor};
-use super::sync::{Cycle, Standing, check_tenant, export};
+use super::sync::{Cycle, ExportRules, Standing, check_tenant, export};
 use super::{Context, fail, lab_setup, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
 use scenario::model::SyncOutcome;
@@ -148,7 +148,7 @@ pub async fn create_users(ctx: &mut Context<'_>, users: &[PlannedUser]) -> StepR
         }
     }
 
-    let result = match export(ctx, Cycle::Full, false).await {
+    let result = match export(ctx, Cycle::Full, ExportRules::default()).await {
         Ok(result) => result,
         Err(e) => {
             fail(&mut step, Outcome::Error, format!("the first export: {e}"));

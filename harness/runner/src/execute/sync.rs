@@ -28,8 +28,36 @@ use serde_json::{Value, json};
 use super::directory::{Directory, DirectoryError, DirectoryUser, sorted};
 use super::{Context, TenantApi, TenantApiError, fail, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
-use scenario::model::{SyncCycle, SyncOutcome};
+use scenario::model::{SmimeOver15, SyncCycle, SyncOutcome};
 use scenario::plan::SyncRun;
+
+/// Which synchronization rules a cycle exports under.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportRules {
+    /// Entra Connect before build 1.1.524.0: no guard, LargeObject from Entra ID.
+    pub legacy: bool,
+    /// The 1.1.524.0 rules' reading for more than 15 `userSMIMECertificate` values (Microsoft's
+    /// page says two things; see `scenario::model::SmimeOver15`).
+    pub smime_over_15: SmimeOver15,
+}
+
+impl ExportRules {
+    fn of(run: &SyncRun) -> Self {
+        ExportRules {
+            legacy: run.legacy_rules,
+            smime_over_15: run.smime_over_15,
+        }
+    }
+
+    /// How the report names them.
+    fn name(self) -> &'static str {
+        match (self.legacy, self.smime_over_15) {
+            (true, _) => "legacy",
+            (false, SmimeOver15::Skipped) => "1.1.524.0",
+            (false, SmimeOver15::Exported) => "1.1.524.0, userSMIMECertificate over 15 exported",
+        }
+    }
+}
 
 /// Most values Entra ID takes on `userCertificate` (and the out-of-box rules on either
 /// attribute).
@@ -188,14 +216,14 @@ fn b64(values: &[Vec<u8>]) -> Vec<String> {
 pub async fn export(
     ctx: &mut Context<'_>,
     cycle: Cycle,
-    legacy_rules: bool,
+    rules: ExportRules,
 ) -> Result<CycleResult, CycleError> {
     let endpoint = ctx
         .endpoints
         .directory()
         .map_err(|e| CycleError::Answer(e.to_string()))?
         .clone();
-    run_cycle(&ctx.tenant, &endpoint, &mut ctx.sync, cycle, legacy_rules).await
+    run_cycle(&ctx.tenant, &endpoint, &mut ctx.sync, cycle, rules).await
 }
 
 /// One Entra Connect cycle without a scenario around it (what [`export`] runs; a benchmark
@@ -207,7 +235,7 @@ pub async fn run_cycle(
     endpoint: &lab::DirectoryEndpoint,
     state: &mut SyncState,
     cycle: Cycle,
-    legacy_rules: bool,
+    rules: ExportRules,
 ) -> Result<CycleResult, CycleError> {
     let mut directory = Directory::connect(endpoint).await?;
     let users = directory.users().await?;
@@ -262,7 +290,11 @@ pub async fn run_cycle(
     for (index, (batch, batch_users)) in batches.into_iter().enumerate() {
         let body = json!({
             "cycle": cycle.wire(),
-            "legacyRules": legacy_rules,
+            "legacyRules": rules.legacy,
+            "userSMIMECertificateOver15": match rules.smime_over_15 {
+                SmimeOver15::Skipped => "skip",
+                SmimeOver15::Exported => "export",
+            },
             "cycleId": cycle_id,
             "final": index + 1 == count,
             "objects": batch,
@@ -291,7 +323,7 @@ pub async fn run_cycle(
                     user.id, user.anchor
                 ))
             })?;
-            outcomes.push(apply_result(state, user, result, legacy_rules)?);
+            outcomes.push(apply_result(state, user, result, rules)?);
         }
         for result in &results {
             if result["action"].as_str() == Some("delete") {
@@ -332,7 +364,7 @@ fn apply_result(
     state: &mut SyncState,
     user: &DirectoryUser,
     result: &Value,
-    legacy_rules: bool,
+    rules: ExportRules,
 ) -> Result<ObjectResult, CycleError> {
     let action = result["action"]
         .as_str()
@@ -384,7 +416,7 @@ fn apply_result(
             if withheld {
                 line.push_str(&format!(
                     "; {name} withheld ({} rules: more than {MAX_CERTIFICATE_VALUES} values)",
-                    if legacy_rules { "legacy" } else { "1.1.524.0" }
+                    rules.name()
                 ));
             }
         }
@@ -553,10 +585,10 @@ pub async fn cycle(ctx: &mut Context<'_>, run: &SyncRun) -> StepReport {
                 SyncCycle::Initial => "initial (full)",
                 SyncCycle::Delta => "delta",
             },
-            if run.legacy_rules {
-                ", rules before 1.1.524.0"
-            } else {
-                ""
+            match (run.legacy_rules, run.smime_over_15) {
+                (true, _) => ", rules before 1.1.524.0",
+                (false, SmimeOver15::Skipped) => "",
+                (false, SmimeOver15::Exported) => ", userSMIMECertificate over 15 exported",
             }
         ),
     );
@@ -569,7 +601,7 @@ pub async fn cycle(ctx: &mut Context<'_>, run: &SyncRun) -> StepReport {
                 .join(", "),
         );
     }
-    let result = match export(ctx, cycle, run.legacy_rules).await {
+    let result = match export(ctx, cycle, ExportRules::of(run)).await {
         Ok(result) => result,
         Err(e) => {
             let (outcome, why) = match e.unreachable_service() {
@@ -659,6 +691,11 @@ pub async fn cycle(ctx: &mut Context<'_>, run: &SyncRun) -> StepReport {
 mod tests {
     use super::*;
 
+    const LEGACY: ExportRules = ExportRules {
+        legacy: true,
+        smime_over_15: SmimeOver15::Skipped,
+    };
+
     fn user(certificates: usize) -> DirectoryUser {
         DirectoryUser {
             dn: "cn=alice,dc=contoso,dc=com".into(),
@@ -676,7 +713,7 @@ mod tests {
             "sourceAnchor": user.anchor, "action": "update", "warnings": [],
             "exported": { "userCertificate": held.0, "userSMIMECertificate": held.1 }
         });
-        apply_result(state, user, &result, false).expect("judged")
+        apply_result(state, user, &result, ExportRules::default()).expect("judged")
     }
 
     #[test]
@@ -700,7 +737,7 @@ mod tests {
             "sourceAnchor": sixteen.anchor, "action": "error", "warnings": [],
             "error": { "code": "LargeObject", "message": "The provisioned object is too large." }
         });
-        let o = apply_result(&mut state, &sixteen, &refused, true).expect("judged");
+        let o = apply_result(&mut state, &sixteen, &refused, LEGACY).expect("judged");
         assert_eq!(o.standing, Standing::Outcome(SyncOutcome::LargeObject));
         assert!(state.pending.contains(&sixteen.anchor));
         assert!(state.accepted[&sixteen.anchor].tenant.0.is_empty());
@@ -711,7 +748,7 @@ mod tests {
 
         let odd =
             json!({ "sourceAnchor": "QUJD", "action": "error", "error": { "code": "Other" } });
-        let o = apply_result(&mut state, &sixteen, &odd, true).expect("judged");
+        let o = apply_result(&mut state, &sixteen, &odd, LEGACY).expect("judged");
         assert_eq!(
             o.standing,
             Standing::Refused {
@@ -720,7 +757,7 @@ mod tests {
         );
 
         let broken = json!({ "sourceAnchor": "QUJD", "action": "add" });
-        assert!(apply_result(&mut state, &alice, &broken, false).is_err());
+        assert!(apply_result(&mut state, &alice, &broken, ExportRules::default()).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A run as one self-contained HTML page a person opens in a browser, from a CI artefact or a
 //! laptop without network: the style sheet is inline, there is no script, no font, no image and
-//! no link leaving the page (only `#` anchors). Collapsing uses `<details>`: scenarios and steps
+//! no link leaving the page (only `#` anchors) but one: each scenario's fidelity ledger IDs link
+//! to `harness/tenant/FIDELITY.md`, relative to the page, when the run found the ledger. Collapsing uses `<details>`: scenarios and steps
 //! that did not pass are open, the rest closed.
 //!
 //! Layout: the run's facts and counts; a summary table linking to each scenario; per scenario
@@ -79,7 +80,12 @@ pub fn render(report: &RunReport) -> String {
     write_run_facts(&mut out, report);
     write_summary_table(&mut out, report);
     for (i, scenario) in report.scenarios.iter().enumerate() {
-        write_scenario(&mut out, i.saturating_add(1), scenario);
+        write_scenario(
+            &mut out,
+            i.saturating_add(1),
+            scenario,
+            report.ledger_link.as_deref(),
+        );
     }
     out.push_str("</body>\n</html>\n");
     out
@@ -146,7 +152,12 @@ fn open_unless_passed(outcome: Outcome) -> &'static str {
     }
 }
 
-fn write_scenario(out: &mut String, number: usize, scenario: &ScenarioReport) {
+fn write_scenario(
+    out: &mut String,
+    number: usize,
+    scenario: &ScenarioReport,
+    ledger_link: Option<&str>,
+) {
     let _ = writeln!(
         out,
         "<details class=\"scenario\" id=\"scenario-{number}\"{}>",
@@ -178,6 +189,23 @@ fn write_scenario(out: &mut String, number: usize, scenario: &ScenarioReport) {
             .map(|t| format!("<code>{}</code>", escape(t)))
             .collect();
         let _ = writeln!(out, "<dt>tags</dt><dd>{}</dd>", tags.join(" "));
+    }
+    if !scenario.ledger.is_empty() {
+        // The rows of the fidelity ledger this scenario proves: a failure here is a documented
+        // behaviour the lab or the rollout got wrong, and the row says which sentence.
+        let ids: Vec<String> = scenario
+            .ledger
+            .iter()
+            .map(|id| match ledger_link {
+                Some(link) => format!(
+                    "<a href=\"{}\"><code>{}</code></a>",
+                    escape(link),
+                    escape(id)
+                ),
+                None => format!("<code>{}</code>", escape(id)),
+            })
+            .collect();
+        let _ = writeln!(out, "<dt>fidelity ledger</dt><dd>{}</dd>", ids.join(" "));
     }
     if let Some(error) = &scenario.error {
         let _ = writeln!(
@@ -411,9 +439,8 @@ print(json.dumps({
             assert_eq!(reference[0], "a", "{reference}");
             assert_eq!(reference[1], "href", "{reference}");
             assert!(
-                reference[2]
-                    .as_str()
-                    .is_some_and(|v| v.starts_with("#scenario-")),
+                reference[2].as_str().is_some_and(|v| v.starts_with("#scenario-")
+                    || v == sample::SAMPLE_LEDGER_LINK),
                 "a reference leaving the page: {reference}"
             );
         }
@@ -425,6 +452,7 @@ print(json.dumps({
         let text = parsed["text"].as_str().expect("text");
         for hostile in [
             sample::HOSTILE_NAME,
+            "FID-<x>\"&'",
             "<img src=x onerror=alert(1)>",
             "subject: \"</pre><script>alert('anatomy')</script>\"",
             "\"eve\" <eve@contoso.com>",

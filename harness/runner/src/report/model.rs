@@ -20,6 +20,10 @@ pub struct RunReport {
     pub scenarios: Vec<ScenarioReport>,
     /// Wall-clock time of the whole run.
     pub duration_ms: u64,
+    /// Where the fidelity ledger is, as a link from the HTML report's folder (relative when
+    /// both are on one file system), when the report writer found it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_link: Option<String>,
 }
 
 impl RunReport {
@@ -78,6 +82,10 @@ pub struct ScenarioReport {
     pub summary: String,
     pub source: String,
     pub tags: Vec<String>,
+    /// The IDs of the fidelity ledger's rows this scenario proves (`harness/tenant/FIDELITY.md`):
+    /// when it fails, these are the documented behaviours the lab (or the setup) got wrong.
+    #[serde(default)]
+    pub ledger: Vec<String>,
     /// The worst outcome of its steps, or `error` when `error` is set.
     pub outcome: Outcome,
     /// Why the scenario could not run at all (the lab did not start, the plan failed).

@@ -93,6 +93,7 @@ fn happy_path() -> ScenarioReport {
         summary: "Root + issuing CA, RSA-2048 users, all five steps.".to_owned(),
         source: "Configure S/MIME in Exchange Online, steps 1-5".to_owned(),
         tags: vec!["happy-path".to_owned(), "rsa".to_owned()],
+        ledger: vec!["FID-VAL-INTERMEDIATE".to_owned()],
         outcome: Outcome::Passed,
         error: None,
         steps: vec![setup, publish, message],
@@ -143,6 +144,7 @@ fn expired_ca() -> ScenarioReport {
         summary: "An expired root in the virtual certificate collection.".to_owned(),
         source: "Set-SmimeConfig, SMIMECertificateIssuingCA".to_owned(),
         tags: vec!["sst".to_owned()],
+        ledger: vec!["FID-VCC-EXPIRED".to_owned()],
         outcome: Outcome::Failed,
         error: None,
         steps: vec![setup, import, refused],
@@ -157,6 +159,7 @@ fn never_started() -> ScenarioReport {
         summary: "pki-web stops before the messages.".to_owned(),
         source: "OWA: the CRL is offline".to_owned(),
         tags: vec!["crl".to_owned(), "fault".to_owned()],
+        ledger: vec!["FID-VAL-CRL-OFFLINE".to_owned()],
         outcome: Outcome::Error,
         error: Some(
             "the lab did not start: slapd exited with status 1 (see its log: /tmp/lab/slapd.log)"
@@ -214,12 +217,16 @@ fn hostile() -> ScenarioReport {
         summary: "<i>summary</i> with \"quotes\" & 'apostrophes'".to_owned(),
         source: "<a href=\"https://evil.example/\">source</a>".to_owned(),
         tags: vec!["<tag>".to_owned(), "a\"b".to_owned()],
+        ledger: vec!["FID-<x>\"&'".to_owned()],
         outcome: Outcome::Error,
         error: None,
         steps: vec![publish, message, sync],
         duration_ms: 5_230,
     }
 }
+
+/// Where a run from `target/smime-lab/run` finds the ledger.
+pub(crate) const SAMPLE_LEDGER_LINK: &str = "../../../harness/tenant/FIDELITY.md";
 
 /// Four scenarios: passed, failed, error (never started), error (hostile strings, one step of
 /// each outcome). 10 step test cases in JUnit terms, 2 failures, 2 errors.
@@ -230,5 +237,6 @@ pub(crate) fn run_report() -> RunReport {
         vendor: None,
         scenarios: vec![happy_path(), expired_ca(), never_started(), hostile()],
         duration_ms: 75_100,
+        ledger_link: Some(SAMPLE_LEDGER_LINK.to_owned()),
     }
 }

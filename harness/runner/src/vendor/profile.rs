@@ -12,7 +12,7 @@ use super::bundle::VendorBundle;
 use crate::report::model::{CheckFinding, Outcome, Stage, StepReport};
 use scenario::model::CollectionEncoding;
 use scenario::model::{
-    Browser, KeyStorage, MailClient, PolicyFormat, SyncCycle, SyncOutcome, Verdict,
+    Browser, KeyStorage, MailClient, PolicyFormat, SmimeOver15, SyncCycle, SyncOutcome, Verdict,
 };
 use scenario::plan::{
     self, Action, CertificateRef, CmdletCall, CollectionExpectation, DirectoryAttribute,
@@ -231,6 +231,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
     actions.push(Action::Sync(SyncRun {
         cycle: SyncCycle::Initial,
         legacy_rules: false,
+        smime_over_15: SmimeOver15::Skipped,
         expect: bundle
             .users
             .iter()

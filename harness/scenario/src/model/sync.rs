@@ -40,6 +40,23 @@ impl SyncOutcome {
     }
 }
 
+/// What the default rules (Entra Connect 1.1.524.0 and later) do with more than 15
+/// `userSMIMECertificate` values. Microsoft's "Handling LargeObject errors caused by
+/// userCertificate attribute" says both: "the out-of-box synchronization rules have been
+/// updated to not export attributes userCertificate and userSMIMECertificate if the attributes
+/// have more than 15 values" (`skipped`, the default), while its limit ("a maximum limit of 15
+/// certificate values on the userCertificate attribute") and its rule expression name
+/// userCertificate only (`exported`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SmimeOver15 {
+    /// Not exported: the tenant holds none of the values.
+    #[default]
+    Skipped,
+    /// Exported as they are.
+    Exported,
+}
+
 /// Step 3: sync the directory to the tenant.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -52,6 +69,12 @@ pub struct SyncStep {
     /// than 15 values and get the LargeObject error, instead of skipping them. Default false.
     #[serde(default)]
     pub legacy_rules: bool,
+    /// Which reading of Microsoft's page the default rules follow for more than 15
+    /// `userSMIMECertificate` values: `skipped` (default) or `exported`. Not with
+    /// `legacy-rules` (those rules guard neither attribute).
+    #[serde(default)]
+    #[schemars(with = "Option<SmimeOver15>")]
+    pub smime_over_15: Option<Spanned<SmimeOver15>>,
     /// The state of each listed user after the last cycle, by user id. Users not listed are not
     /// checked.
     #[serde(default)]
@@ -63,6 +86,7 @@ impl Default for SyncStep {
         SyncStep {
             cycles: initial_only(),
             legacy_rules: false,
+            smime_over_15: None,
             expect: SpannedMap::default(),
         }
     }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::{Action, CollectionExpectation};
-use crate::model::{CollectionEncoding, Fault, SyncCycle};
+use crate::model::{CollectionEncoding, Fault, SmimeOver15, SyncCycle};
 
 /// One line per action, for `smime-lab scenario plan`.
 impl fmt::Display for Action {
@@ -79,10 +79,11 @@ impl fmt::Display for Action {
                         SyncCycle::Initial => "initial",
                         SyncCycle::Delta => "delta",
                     },
-                    if s.legacy_rules {
-                        " (legacy rules)"
-                    } else {
-                        ""
+                    match (s.legacy_rules, s.smime_over_15) {
+                        (true, _) => " (legacy rules)",
+                        (false, SmimeOver15::Skipped) => "",
+                        (false, SmimeOver15::Exported) =>
+                            " (userSMIMECertificate over 15 exported)",
                     }
                 )?;
                 for (user, outcome) in &s.expect {

@@ -30,6 +30,18 @@ impl Checker<'_> {
             }
             Some(SyncCycle::Initial) => {}
         }
+        if s.legacy_rules
+            && let Some(reading) = &s.smime_over_15
+        {
+            self.problems
+                .at(
+                    &reading.referenced,
+                    Some(&at),
+                    "`smime-over-15` chooses how the 1.1.524.0 rules treat more than 15 userSMIMECertificate values; the legacy rules guard neither attribute",
+                    "not with `legacy-rules: true`",
+                )
+                .help("remove `smime-over-15`, or `legacy-rules: true`");
+        }
         let mut seen: BTreeSet<&str> = BTreeSet::new();
         for (user, outcome) in s.expect.iter() {
             if !seen.insert(user.value.as_str()) {

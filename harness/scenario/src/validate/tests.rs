@@ -155,6 +155,18 @@ fn sync_and_browser_policy() {
 }
 
 #[test]
+fn smime_over_15_is_a_reading_of_the_default_rules_only() {
+    let p = problems(&format!(
+        "{FIXTURE}steps:\n  sync: {{ legacy-rules: true, smime-over-15: exported }}\n"
+    ));
+    assert_problem(&p, "the legacy rules guard neither attribute");
+    let loaded = load(&format!(
+        "{FIXTURE}steps:\n  sync: {{ smime-over-15: exported }}\n"
+    ));
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
+}
+
+#[test]
 fn devices() {
     let p = problems(
         "organisation: { tenant: contoso.onmicrosoft.com, users: [alice, frank] }\npki: { fixture: default }\nsteps:\n  clients:\n    devices:\n      - { user: frank, client: mobile }\n      - { user: alice, client: owa }\n      - { user: alice, client: owa, certificates: [alice, alice] }\n",
