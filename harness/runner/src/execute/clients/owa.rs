@@ -13,7 +13,11 @@
 //! | `OWAUseKeyIdentifier` (false) | recipients named by subject key identifier |
 //! | `OWATripleWrapSignedEncryptedMail` (false) | signed and encrypted mail is signed, encrypted, signed |
 //! | `OWAOnlyUseSmartCard` (false) | signing with a software key is refused |
-//! | `OWACheckCRLOnSend` (false) | before signed or encrypted mail goes out the tenant checks the sender's CRL; unreachable refuses ([`crl_refusal`]) |
+//! | `OWACheckCRLOnSend` (false) | before signed or encrypted mail goes out the tenant checks the sender's CRL and each recipient's; unreachable refuses ([`crl_refusal`], [`recipient_refusal`]) |
+//!
+//! Before encrypting, each recipient's certificate is checked by the tenant against the virtual
+//! certificate collection and its CRL (`purpose: encrypt`); one that does not validate refuses
+//! the message ([`recipient_refusal`]).
 //!
 //! An entry of an algorithm list with a provider's OID after the comma names a replacement
 //! algorithm in a cryptographic service provider, which the lab does not have: it is skipped, as
@@ -381,6 +385,19 @@ pub fn crl_refusal(reasons: &[String]) -> Refusal {
             } else {
                 format!(": {}", reasons.join("; "))
             }
+        ),
+    )
+}
+
+/// The refusal when the tenant's check of recipients' certificates (`purpose: encrypt`) answers
+/// `sendAllowed: false` for some: Outlook's "had problems encrypting this message because the
+/// following recipients had missing or invalid certificates".
+pub fn recipient_refusal(recipients: &[String]) -> Refusal {
+    Refusal::new(
+        RefusalReason::NoRecipientCertificate,
+        format!(
+            "invalid certificate for {}: it does not validate against the virtual certificate collection (SMIMECertificateIssuingCA), which is all Exchange Online validates with",
+            recipients.join(", ")
         ),
     )
 }
