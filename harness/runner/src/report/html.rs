@@ -179,6 +179,9 @@ fn write_scenario(out: &mut String, number: usize, scenario: &ScenarioReport) {
             .collect();
         let _ = writeln!(out, "<dt>tags</dt><dd>{}</dd>", tags.join(" "));
     }
+    for line in &scenario.not_emulated {
+        let _ = writeln!(out, "<dt>not emulated</dt><dd>{}</dd>", escape(line));
+    }
     if let Some(error) = &scenario.error {
         let _ = writeln!(
             out,

@@ -389,6 +389,37 @@ pub fn crl_refusal(reasons: &[String]) -> Refusal {
     )
 }
 
+/// Why a `Set-SmimeConfig` parameter the tenant accepts changes nothing any emulated client
+/// does; `None` for the parameters that are emulated (this module, and the tenant's
+/// validation for SMIMECertificateIssuingCA and the CRL settings). The ledger
+/// (harness/tenant/FIDELITY.md, task FO) lists every parameter.
+pub fn not_emulated(parameter: &str) -> Option<&'static str> {
+    Some(match parameter {
+        "OWABCCEncryptedEmailForking" => {
+            "the lab sends one message whose RecipientInfos hold every To, Cc and Bcc recipient (mode 2, \"One encrypted message without Bcc forking\") whatever the setting"
+        }
+        "OWAAllowUserChoiceOfSigningCertificate" => {
+            "the sender has one signing identity per client and no user makes a choice"
+        }
+        "OWAUseSecondaryProxiesWhenFindingCertificates" => {
+            "the tenant's lookup finds recipients by their primary address only"
+        }
+        "OWADLExpansionTimeout" => "the tenant has no distribution groups",
+        "OWASenderCertificateAttributesToDisplay" => {
+            "no reading pane is modelled; a sender mismatch is the verdict signer-mismatch whatever the setting"
+        }
+        "NoSignOnReply" => {
+            "it applies to new Outlook for Windows only, which the lab does not emulate, and the lab has no reply flow"
+        }
+        "OWACopyRecipientHeaders" => "copying recipient headers into the signed part is not modelled",
+        "OWAEncryptTemporaryBuffers" => {
+            "client-side memory buffers have no observable effect on the message"
+        }
+        "OWAForceSMIMEClientUpgrade" => "the lab has no S/MIME control versions",
+        _ => return None,
+    })
+}
+
 /// The refusal when the tenant's check of recipients' certificates (`purpose: encrypt`) answers
 /// `sendAllowed: false` for some: Outlook's "had problems encrypting this message because the
 /// following recipients had missing or invalid certificates".
