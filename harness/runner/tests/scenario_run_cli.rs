@@ -80,7 +80,7 @@ fn scenario_files() -> BTreeSet<String> {
 fn without_options_every_scenario_is_selected_in_name_order() {
     let all = names(&listed(&[]));
     let files = scenario_files();
-    assert_eq!(all.len(), 37, "{all:?}");
+    assert_eq!(all.len(), 39, "{all:?}");
     assert_eq!(all.iter().cloned().collect::<BTreeSet<_>>(), files);
     // A directory is taken in file name order (`browser-policy-typo.yaml` before
     // `browser-policy.yaml`), and the report keeps that order.
@@ -93,7 +93,7 @@ fn without_options_every_scenario_is_selected_in_name_order() {
     let out = run(&["scenario".as_ref(), "run".as_ref(), "--list".as_ref()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.lines().count(), 37);
+    assert_eq!(stdout.lines().count(), 39);
     assert!(
         stdout
             .lines()
@@ -234,7 +234,7 @@ fn other_usage_errors_exit_2() {
         "no-scenario-is-called-this".as_ref(),
     ]);
     assert!(
-        text(&out.stderr).contains("no scenario is selected (of 37)"),
+        text(&out.stderr).contains("no scenario is selected (of 39)"),
         "{}",
         text(&out.stderr)
     );

@@ -411,7 +411,9 @@ pub fn not_emulated(parameter: &str) -> Option<&'static str> {
         "NoSignOnReply" => {
             "it applies to new Outlook for Windows only, which the lab does not emulate, and the lab has no reply flow"
         }
-        "OWACopyRecipientHeaders" => "copying recipient headers into the signed part is not modelled",
+        "OWACopyRecipientHeaders" => {
+            "copying recipient headers into the signed part is not modelled"
+        }
         "OWAEncryptTemporaryBuffers" => {
             "client-side memory buffers have no observable effect on the message"
         }
@@ -807,6 +809,52 @@ mod tests {
         let refusal = crl_refusal(&["the CRL is offline".to_owned()]);
         assert_eq!(refusal.reason, RefusalReason::OWACheckCRLOnSend);
         assert!(refusal.why.ends_with(": the CRL is offline"));
+    }
+
+    #[test]
+    fn parameters_not_emulated_say_why_and_emulated_ones_do_not() {
+        for name in [
+            "OWABCCEncryptedEmailForking",
+            "OWAAllowUserChoiceOfSigningCertificate",
+            "OWAUseSecondaryProxiesWhenFindingCertificates",
+            "OWADLExpansionTimeout",
+            "OWASenderCertificateAttributesToDisplay",
+            "NoSignOnReply",
+            "OWACopyRecipientHeaders",
+            "OWAEncryptTemporaryBuffers",
+            "OWAForceSMIMEClientUpgrade",
+        ] {
+            assert!(
+                not_emulated(name).is_some_and(|why| !why.is_empty()),
+                "{name}"
+            );
+        }
+        for name in [
+            "OWAAlwaysSign",
+            "OWAClearSign",
+            "OWACheckCRLOnSend",
+            "OWADisableCRLCheck",
+            "OWASignedEmailCertificateInclusion",
+            "SMIMECertificateIssuingCA",
+        ] {
+            assert_eq!(not_emulated(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn recipient_refusal_names_each_recipient() {
+        let refusal = recipient_refusal(&["carol@contoso.com (untrusted)".to_owned()]);
+        assert_eq!(refusal.reason, RefusalReason::NoRecipientCertificate);
+        assert!(
+            refusal.why.contains("carol@contoso.com (untrusted)"),
+            "{}",
+            refusal.why
+        );
+        assert!(
+            refusal.why.contains("SMIMECertificateIssuingCA"),
+            "{}",
+            refusal.why
+        );
     }
 
     #[test]
