@@ -312,7 +312,7 @@ pub fn document() -> Value {
                             "password": {"type": "string"}
                         }}},
                     "certificate": {"type": "string", "format": "byte", "description": "The sender's certificate, DER, base64."},
-                    "purpose": {"type": "string", "enum": ["send"]}
+                    "purpose": {"type": "string", "enum": ["send", "encrypt"], "description": "send: the sender's certificate before sending; encrypt: a recipient's certificate before encrypting to it."}
                 }
             },
             "OwaValidation": {
@@ -330,7 +330,7 @@ pub fn document() -> Value {
                         "thumbprint": {"type": "string"}, "not_before": {"type": "string"}, "not_after": {"type": "string"},
                         "key": {"type": "string"}, "emails": {"type": "array", "items": {"type": "string"}}
                     }},
-                    "sendAllowed": {"type": "boolean", "description": "A certificate only: false when OWACheckCRLOnSend is true and a CRL is unreachable."},
+                    "sendAllowed": {"type": "boolean", "description": "A certificate only: false when OWACheckCRLOnSend is true and a CRL is unreachable; for purpose encrypt also false when the certificate does not validate (status other than valid or crl-unreachable)."},
                     "crl": {"type": "object", "properties": {
                         "check": {"type": "string", "enum": ["checked", "disabled", "none-needed"]},
                         "fetches": {"type": "array", "items": {"type": "object", "properties": {

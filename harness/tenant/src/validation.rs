@@ -1,10 +1,17 @@
 //! `POST /lab/owa/{tenant}/validate`: how Outlook on the web judges S/MIME, as a lab endpoint
 //! (not Microsoft's), so that every client the lab emulates is judged by one validation path.
 //!
-//! Two requests: a received message (`{"message": base64, "decryption": [{"pkcs12", "password"}]}`;
-//! OWA's S/MIME control decrypts on the client, so the reader's identities come with the
-//! request), or the sender's own certificate before sending (`{"certificate": base64 DER,
-//! "purpose": "send"}`).
+//! Three requests: a received message (`{"message": base64, "decryption": [{"pkcs12",
+//! "password"}]}`; OWA's S/MIME control decrypts on the client, so the reader's identities come
+//! with the request), the sender's own certificate before sending (`{"certificate": base64 DER,
+//! "purpose": "send"}`), or a recipient's certificate before encrypting to it (`"purpose":
+//! "encrypt"`). "Set up virtual certificate collection to validate S/MIME": "a virtual
+//! certificate collection that will be used to validate S/MIME certificates ... The SST file
+//! contains all the root and intermediate certificates that are used when validating an S/MIME
+//! certificate" and "In Exchange Online only the SST will be used for validation": a recipient
+//! whose issuing CA is not in the SST does not validate, and OWA does not encrypt to it.
+//! Intermediates are not fetched from AIA here (the request carries none): a recipient's path
+//! needs its CAs in the SST (known difference, FIDELITY.md).
 //!
 //! The judgement is `smime::cms`'s with what the tenant holds: the anchors are the certificates
 //! of the stored `SMIMECertificateIssuingCA` (none stored: nothing is trusted), `now` is the
@@ -37,8 +44,21 @@ use crl::{FetchPolicy, HostMap};
 /// The request's fields; anything else is refused.
 const FIELDS: [&str; 4] = ["message", "decryption", "certificate", "purpose"];
 
-/// The one purpose a certificate is checked for.
+/// The sender's certificate, checked before signing or sending.
 pub const PURPOSE_SEND: &str = "send";
+/// A recipient's certificate, checked before encrypting to it.
+pub const PURPOSE_ENCRYPT: &str = "encrypt";
+
+/// What a certificate is checked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The sender's own (`"send"`): only `OWACheckCRLOnSend` with an unreachable CRL stops it.
+    Send,
+    /// A recipient's (`"encrypt"`): OWA encrypts only to a certificate whose path to the
+    /// virtual certificate collection validates (and, with `OWACheckCRLOnSend`, whose CRL was
+    /// reachable).
+    Encrypt,
+}
 
 /// A request, parsed and checked.
 pub enum Request {
@@ -47,8 +67,11 @@ pub enum Request {
         message: Vec<u8>,
         decryption: Vec<Identity>,
     },
-    /// The sender's certificate (DER), checked before sending.
-    Send { certificate: Vec<u8> },
+    /// A certificate (DER): the sender's before sending, or a recipient's before encrypting.
+    Certificate {
+        certificate: Vec<u8>,
+        purpose: Purpose,
+    },
 }
 
 /// A reader's certificate and private key, from a PKCS#12 file.
@@ -97,7 +120,7 @@ pub const MAX_IDENTITIES: usize = 16;
 /// file at the 600 000 some tools now use costs under 2 000 000.
 pub const KDF_ITERATIONS_PER_REQUEST: u64 = 4_000_000;
 
-const SHAPE: &str = "expected {\"message\": \"<base64 RFC 5322 message>\", \"decryption\": [{\"pkcs12\": \"<base64>\", \"password\": \"...\"}]} or {\"certificate\": \"<base64 DER>\", \"purpose\": \"send\"}";
+const SHAPE: &str = "expected {\"message\": \"<base64 RFC 5322 message>\", \"decryption\": [{\"pkcs12\": \"<base64>\", \"password\": \"...\"}]} or {\"certificate\": \"<base64 DER>\", \"purpose\": \"send\" or \"encrypt\"}";
 
 /// Parses a request body. JSON `null` counts as an absent field.
 pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
@@ -182,22 +205,30 @@ pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
             smime::certificate::parse_der(&der).map_err(|e| {
                 RequestError::new("certificate", format!("not a DER X.509 certificate ({e})"))
             })?;
-            match map.get("purpose") {
-                Some(Value::String(p)) if p == PURPOSE_SEND => {}
+            let purpose = match map.get("purpose") {
+                Some(Value::String(p)) if p == PURPOSE_SEND => Purpose::Send,
+                Some(Value::String(p)) if p == PURPOSE_ENCRYPT => Purpose::Encrypt,
                 None => {
                     return Err(RequestError::new(
                         "purpose",
-                        format!("missing: a certificate is checked for \"{PURPOSE_SEND}\""),
+                        format!(
+                            "missing: a certificate is checked for \"{PURPOSE_SEND}\" (the sender's) or \"{PURPOSE_ENCRYPT}\" (a recipient's)"
+                        ),
                     ));
                 }
                 Some(other) => {
                     return Err(RequestError::new(
                         "purpose",
-                        format!("{other} is not a purpose; the one purpose is \"{PURPOSE_SEND}\""),
+                        format!(
+                            "{other} is not a purpose; give \"{PURPOSE_SEND}\" (the sender's certificate) or \"{PURPOSE_ENCRYPT}\" (a recipient's)"
+                        ),
                     ));
                 }
-            }
-            Ok(Request::Send { certificate: der })
+            };
+            Ok(Request::Certificate {
+                certificate: der,
+                purpose,
+            })
         }
     }
 }
@@ -455,9 +486,19 @@ pub fn validate(
                 crl,
             }
         }
-        Request::Send { certificate } => {
-            let check = |revocation| {
-                smime::cms::path::check_certificate(certificate, &[], &context(revocation))
+        Request::Certificate {
+            certificate,
+            purpose,
+        } => {
+            let check = |revocation| match purpose {
+                Purpose::Send => {
+                    smime::cms::path::check_certificate(certificate, &[], &context(revocation))
+                }
+                Purpose::Encrypt => smime::cms::path::check_encryption_certificate(
+                    certificate,
+                    &[],
+                    &context(revocation),
+                ),
             };
             let first = check(Revocation::NotChecked);
             let (verdict, crl) = with_revocation(
@@ -469,8 +510,17 @@ pub fn validate(
                 },
                 check,
             );
-            let send_allowed =
-                !(settings.check_crl_on_send && verdict.status == Status::CrlUnreachable);
+            // OWACheckCRLOnSend: "$true: When the CRL distribution point is inaccessible,
+            // Outlook on the web displays a warning dialog box and prevents signed or encrypted
+            // messages from being sent." It names no certificate, so it holds for the
+            // recipients' as for the sender's.
+            let crl_stops = settings.check_crl_on_send && verdict.status == Status::CrlUnreachable;
+            let send_allowed = match purpose {
+                Purpose::Send => !crl_stops,
+                Purpose::Encrypt => {
+                    !crl_stops && matches!(verdict.status, Status::Valid | Status::CrlUnreachable)
+                }
+            };
             Validation {
                 status: verdict.status,
                 weak: verdict.weak,

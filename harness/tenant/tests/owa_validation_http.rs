@@ -429,6 +429,54 @@ fn sending_with_the_crl_online() {
     assert_eq!(body["status"], "revoked", "{body:#}");
 }
 
+fn encrypt_request(name: &str) -> Value {
+    json!({ "certificate": b64(&certificate_der(name)), "purpose": "encrypt" })
+}
+
+/// "In Exchange Online only the SST will be used for validation": a recipient's certificate is
+/// encrypted to only when its path to the SST validates and it is not revoked.
+#[test]
+fn a_recipients_certificate_is_encrypted_to_only_when_it_validates() {
+    let server = CrlServer::start(false);
+    let lab = tenant_with(server.hosts());
+    configure(&lab, json!({}));
+    let body = validate(&lab, encrypt_request("carol"));
+    assert_eq!(body["status"], "valid", "{body:#}");
+    assert_eq!(body["sendAllowed"], true);
+    assert_eq!(body["crl"]["check"], "checked");
+    assert_eq!(body["certificate"]["subject"], "CN=carol@contoso.com");
+    let body = validate(&lab, encrypt_request("eve"));
+    assert_eq!(body["status"], "revoked", "{body:#}");
+    assert_eq!(body["sendAllowed"], false);
+
+    // Only the root in the SST: carol's issuing CA is missing, so she cannot be encrypted to.
+    let root_only = smime::sst::write_sst(&[certificate_der("root")]).expect("SST");
+    lab.ok(
+        "Set-SmimeConfig",
+        json!({ "SMIMECertificateIssuingCA": b64(&root_only) }),
+    );
+    let body = validate(&lab, encrypt_request("carol"));
+    assert_eq!(body["status"], "untrusted", "{body:#}");
+    assert_eq!(body["sendAllowed"], false);
+    // The sender's own check does not care about trust, only the CRL.
+    let body = validate(&lab, send_request("carol"));
+    assert_eq!(body["status"], "untrusted", "{body:#}");
+    assert_eq!(body["sendAllowed"], true);
+}
+
+#[test]
+fn encrypting_with_the_recipients_crl_offline_depends_on_owa_check_crl_on_send() {
+    let lab = tenant_with(down_hosts());
+    configure(&lab, json!({"OWACheckCRLOnSend": true}));
+    let body = validate(&lab, encrypt_request("carol"));
+    assert_eq!(body["status"], "crl-unreachable", "{body:#}");
+    assert_eq!(body["sendAllowed"], false);
+    configure(&lab, json!({"OWACheckCRLOnSend": false}));
+    let body = validate(&lab, encrypt_request("carol"));
+    assert_eq!(body["status"], "crl-unreachable", "{body:#}");
+    assert_eq!(body["sendAllowed"], true);
+}
+
 #[test]
 fn bad_requests_are_400_naming_the_field() {
     let lab = tenant_with(down_hosts());
@@ -454,6 +502,12 @@ fn bad_requests_are_400_naming_the_field() {
         ),
         (
             json!({"certificate": b64(&certificate_der("alice"))})
+                .to_string()
+                .into_bytes(),
+            "purpose:",
+        ),
+        (
+            json!({"certificate": b64(&certificate_der("alice")), "purpose": "sign"})
                 .to_string()
                 .into_bytes(),
             "purpose:",

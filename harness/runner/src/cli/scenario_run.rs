@@ -574,6 +574,7 @@ fn error_report(scenario: &LoadedScenario, error: String, duration_ms: u64) -> S
         error: Some(error),
         steps: Vec::new(),
         duration_ms,
+        not_emulated: Vec::new(),
     }
 }
 

@@ -149,6 +149,7 @@ pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Scen
             Some(format!("the plan failed: {e}")),
             Vec::new(),
             0,
+            Vec::new(),
         ),
     }
 }
@@ -163,6 +164,23 @@ pub struct ScenarioAbout {
     pub tags: Vec<String>,
     /// The fidelity ledger's rows the scenario proves.
     pub ledger: Vec<String>,
+}
+
+/// The settings of a plan that the lab accepts but does not emulate, said in its report.
+fn not_emulated(plan: &Plan) -> Vec<String> {
+    let mut said = Vec::new();
+    for action in &plan.actions {
+        if let Action::Cmdlet(call) = action
+            && call.cmdlet == "Set-SmimeConfig"
+        {
+            for name in call.parameters.keys() {
+                if let Some(why) = clients::owa::not_emulated(name) {
+                    said.push(format!("set but not emulated: {name}: {why}"));
+                }
+            }
+        }
+    }
+    said
 }
 
 impl ScenarioAbout {
@@ -188,6 +206,7 @@ impl ScenarioAbout {
         error: Option<String>,
         steps: Vec<StepReport>,
         duration_ms: u64,
+        not_emulated: Vec<String>,
     ) -> ScenarioReport {
         ScenarioReport {
             name: self.name,
@@ -200,6 +219,7 @@ impl ScenarioAbout {
             error,
             steps,
             duration_ms,
+            not_emulated,
         }
     }
 }
@@ -225,7 +245,13 @@ pub async fn run_plan(
         ),
         Err(why) => (Outcome::Error, Some(why)),
     };
-    about.report(outcome, error, steps, millis(started.elapsed()))
+    about.report(
+        outcome,
+        error,
+        steps,
+        millis(started.elapsed()),
+        not_emulated(plan),
+    )
 }
 
 /// Lab, actions, stop. `Err` is why the plan could not run at all; the steps that did run are

@@ -138,6 +138,22 @@ pub async fn validate_certificate(
     .await
 }
 
+/// A recipient's certificate, as OWA checks it before encrypting to it (`purpose: encrypt`):
+/// `send_allowed` is whether OWA encrypts to it.
+pub async fn validate_recipient_certificate(
+    tenant: &TenantApi,
+    certificate_der: &[u8],
+) -> Result<CertificateValidation, TenantApiError> {
+    let body = json!({ "certificate": b64(certificate_der), "purpose": "encrypt" });
+    call(
+        tenant,
+        "OWA check of a recipient's certificate before encrypting",
+        &body,
+        read_certificate_answer,
+    )
+    .await
+}
+
 /// Reads answer b).
 pub fn read_certificate_answer(answer: Value) -> Result<CertificateValidation, String> {
     let (status, reasons, _) = common(&answer)?;

@@ -207,6 +207,9 @@ fn write_scenario(
             .collect();
         let _ = writeln!(out, "<dt>fidelity ledger</dt><dd>{}</dd>", ids.join(" "));
     }
+    for line in &scenario.not_emulated {
+        let _ = writeln!(out, "<dt>not emulated</dt><dd>{}</dd>", escape(line));
+    }
     if let Some(error) = &scenario.error {
         let _ = writeln!(
             out,

@@ -34,6 +34,9 @@ fn suite(report: &RunReport, scenario: &ScenarioReport) -> TestSuite {
     suite.add_property(Property::new("tags", scenario.tags.join(",")));
     suite.add_property(Property::new("source", scenario.source.as_str()));
     suite.add_property(Property::new("runtime", report.runtime.as_str()));
+    for line in &scenario.not_emulated {
+        suite.add_property(Property::new("not-emulated", line.as_str()));
+    }
     if let Some((k, n)) = report.partition {
         suite.add_property(Property::new("partition", format!("{k}/{n}")));
     }

@@ -92,6 +92,10 @@ pub struct ScenarioReport {
     pub error: Option<String>,
     pub steps: Vec<StepReport>,
     pub duration_ms: u64,
+    /// Settings the scenario sets that the lab accepts but does not emulate, each as "set but
+    /// not emulated: <parameter>: <why>" (a scenario relying on one proves nothing about it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_emulated: Vec<String>,
 }
 
 /// Where in the five steps a step report belongs.

@@ -98,6 +98,7 @@ fn happy_path() -> ScenarioReport {
         error: None,
         steps: vec![setup, publish, message],
         duration_ms: 3_250,
+        not_emulated: Vec::new(),
     }
 }
 
@@ -149,6 +150,7 @@ fn expired_ca() -> ScenarioReport {
         error: None,
         steps: vec![setup, import, refused],
         duration_ms: 1_400,
+        not_emulated: vec!["set but not emulated: OWABCCEncryptedEmailForking: the lab sends one message whose RecipientInfos hold every To, Cc and Bcc recipient".to_owned()],
     }
 }
 
@@ -167,6 +169,7 @@ fn never_started() -> ScenarioReport {
         ),
         steps: Vec::new(),
         duration_ms: 65_000,
+        not_emulated: Vec::new(),
     }
 }
 
@@ -222,6 +225,7 @@ fn hostile() -> ScenarioReport {
         error: None,
         steps: vec![publish, message, sync],
         duration_ms: 5_230,
+        not_emulated: Vec::new(),
     }
 }
 

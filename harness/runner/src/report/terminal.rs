@@ -284,6 +284,20 @@ pub fn summary(report: &RunReport, colour: bool) -> String {
     };
     let _ = writeln!(out, "{}", paint(&totals, outcome_style(verdict), colour));
 
+    let unemulated: Vec<&ScenarioReport> = report
+        .scenarios
+        .iter()
+        .filter(|s| !s.not_emulated.is_empty())
+        .collect();
+    if !unemulated.is_empty() {
+        let _ = writeln!(out, "\n{}", paint("Set but not emulated", BOLD, colour));
+        for scenario in unemulated {
+            let _ = writeln!(out, "{}", printable(&scenario.name));
+            for line in &scenario.not_emulated {
+                write_lines(&mut out, "  ", 4, line);
+            }
+        }
+    }
     let failing: Vec<&ScenarioReport> = report
         .scenarios
         .iter()

@@ -74,6 +74,48 @@ pub fn check_certificate(
     intermediates_der: &[Vec<u8>],
     ctx: &VerifyContext,
 ) -> Verdict {
+    check_certificate_for(
+        certificate_der,
+        intermediates_der,
+        ctx,
+        EndEntityUse::Signing,
+    )
+}
+
+/// What the end-entity certificate of a path is checked for: its key usage (RFC 8550 §4.4.2)
+/// and, for signing, its key size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndEntityUse {
+    /// Signing mail: keyUsage digitalSignature or nonRepudiation; an RSA key below 2048 bits is
+    /// `weak`.
+    Signing,
+    /// Encrypting mail to the certificate's holder: keyUsage keyEncipherment (RSA) or
+    /// keyAgreement (EC). The key size is the sender's business, not the path's.
+    Encryption,
+}
+
+/// [`check_certificate`] for a recipient's certificate before encrypting to it, as Outlook on
+/// the web checks it: the same path to `ctx.anchors` (validity, emailProtection, weak
+/// algorithms, revocation), with the key usage of an encryption certificate.
+pub fn check_encryption_certificate(
+    certificate_der: &[u8],
+    intermediates_der: &[Vec<u8>],
+    ctx: &VerifyContext,
+) -> Verdict {
+    check_certificate_for(
+        certificate_der,
+        intermediates_der,
+        ctx,
+        EndEntityUse::Encryption,
+    )
+}
+
+fn check_certificate_for(
+    certificate_der: &[u8],
+    intermediates_der: &[Vec<u8>],
+    ctx: &VerifyContext,
+    usage: EndEntityUse,
+) -> Verdict {
     let mut v = Verdict::new();
     let certificate = match Certificate::from_der(certificate_der) {
         Ok(c) => c,
@@ -105,8 +147,10 @@ pub fn check_certificate(
         certificate: summary,
         mailboxes: mailboxes.clone(),
     });
-    check_signer_key_size(&held.cert, &mut v);
-    check_signer_path(&held, &intermediates, ctx, &mut v);
+    if usage == EndEntityUse::Signing {
+        check_signer_key_size(&held.cert, &mut v);
+    }
+    check_signer_path(&held, &intermediates, ctx, usage, &mut v);
     if let Some(sender) = &ctx.sender {
         let wanted = sender.trim().to_ascii_lowercase();
         if !mailboxes.contains(&wanted) {
@@ -195,13 +239,17 @@ pub(crate) fn validate(
     anchors: &[Certificate],
     now: u64,
     revocation: &Revocation,
+    usage: EndEntityUse,
 ) -> PathOutcome {
     let signer = &signer_held.cert;
     let intermediates: Vec<Certificate> =
         intermediates_held.iter().map(|h| h.cert.clone()).collect();
     let intermediates = intermediates.as_slice();
     let mut out = PathOutcome::default();
-    check_signer_key_usage(signer, &mut out);
+    match usage {
+        EndEntityUse::Signing => check_signer_key_usage(signer, &mut out),
+        EndEntityUse::Encryption => check_encryption_key_usage(signer, &mut out),
+    }
 
     if anchors.is_empty() {
         out.failure = Some((
@@ -498,6 +546,29 @@ fn check_signer_key_usage(signer: &Certificate, out: &mut PathOutcome) {
             out.failure = Some((
                 Status::Untrusted,
                 format!("the signer's keyUsage extension does not decode: {e}"),
+            ));
+        }
+    }
+}
+
+/// RFC 8550 §4.4.2 (key usage, paraphrased): a key usage extension, when present, must allow
+/// what the key is used for; to encrypt mail to the holder that is keyEncipherment (key
+/// transport, RSA) or keyAgreement (EC).
+fn check_encryption_key_usage(certificate: &Certificate, out: &mut PathOutcome) {
+    match certificate.tbs_certificate().get_extension::<KeyUsage>() {
+        Ok(Some((_, ku))) => {
+            if !ku.key_encipherment() && !ku.key_agreement() {
+                out.failure = Some((
+                    Status::Untrusted,
+                    "the certificate's key usage allows neither keyEncipherment nor keyAgreement: mail cannot be encrypted to it (RFC 8550 §4.4.2)".to_owned(),
+                ));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            out.failure = Some((
+                Status::Untrusted,
+                format!("the certificate's keyUsage extension does not decode: {e}"),
             ));
         }
     }

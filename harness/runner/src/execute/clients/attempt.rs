@@ -189,6 +189,17 @@ async fn decide(
         })
         .collect();
     let mut decision = settings.shape(&message.request, &sender.facts, &recipient_facts);
+    // Outlook on the web validates each recipient's certificate against the virtual certificate
+    // collection before encrypting ("In Exchange Online only the SST will be used for
+    // validation"). Outlook desktop and the mobile clients do not: they validate against their
+    // own device's trust store, which the lab does not model (they keep the lookup's own
+    // checks: validity, key usage, emailProtection).
+    if let (ClientSettings::Owa(_), Ok(shape)) = (settings, &decision)
+        && shape.encrypt.is_some()
+        && let Some(refusal) = owa_recipient_checks(ctx, lookups, step).await?
+    {
+        decision = Err(refusal);
+    }
     if let (ClientSettings::Owa(owa_settings), Ok(shape)) = (settings, &decision)
         && owa::needs_crl_check(owa_settings, shape)
     {
@@ -216,6 +227,40 @@ async fn decide(
         }
     }
     Ok(decision)
+}
+
+/// The tenant's check of every recipient certificate OWA would encrypt to; the refusal names
+/// each one that does not validate.
+async fn owa_recipient_checks(
+    ctx: &Context<'_>,
+    lookups: &[Lookup],
+    step: &mut StepReport,
+) -> Result<Option<Refusal>, Trouble> {
+    let mut refused = Vec::new();
+    for l in lookups {
+        let Some((certificate, _)) = &l.certificate else {
+            continue;
+        };
+        let answer =
+            validation::validate_recipient_certificate(&ctx.tenant, &der_of(certificate)).await?;
+        step.details.push(format!(
+            "OWA check of {}'s certificate before encrypting: {}, encrypts {}",
+            l.recipient.mailbox, answer.status, answer.send_allowed
+        ));
+        if !answer.send_allowed {
+            refused.push(format!(
+                "{} ({}{})",
+                l.recipient.mailbox,
+                answer.status,
+                answer
+                    .reasons
+                    .first()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    Ok((!refused.is_empty()).then(|| owa::recipient_refusal(&refused)))
 }
 
 /// The bytes: the plain message, protected as shaped, written to the output directory.

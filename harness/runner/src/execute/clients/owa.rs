@@ -13,7 +13,11 @@
 //! | `OWAUseKeyIdentifier` (false) | recipients named by subject key identifier |
 //! | `OWATripleWrapSignedEncryptedMail` (false) | signed and encrypted mail is signed, encrypted, signed |
 //! | `OWAOnlyUseSmartCard` (false) | signing with a software key is refused |
-//! | `OWACheckCRLOnSend` (false) | before signed or encrypted mail goes out the tenant checks the sender's CRL; unreachable refuses ([`crl_refusal`]) |
+//! | `OWACheckCRLOnSend` (false) | before signed or encrypted mail goes out the tenant checks the sender's CRL and each recipient's; unreachable refuses ([`crl_refusal`], [`recipient_refusal`]) |
+//!
+//! Before encrypting, each recipient's certificate is checked by the tenant against the virtual
+//! certificate collection and its CRL (`purpose: encrypt`); one that does not validate refuses
+//! the message ([`recipient_refusal`]).
 //!
 //! An entry of an algorithm list with a provider's OID after the comma names a replacement
 //! algorithm in a cryptographic service provider, which the lab does not have: it is skipped, as
@@ -339,6 +343,52 @@ pub fn crl_refusal(reasons: &[String]) -> Refusal {
             } else {
                 format!(": {}", reasons.join("; "))
             }
+        ),
+    )
+}
+
+/// Why a `Set-SmimeConfig` parameter the tenant accepts changes nothing any emulated client
+/// does; `None` for the parameters that are emulated (this module, and the tenant's
+/// validation for SMIMECertificateIssuingCA and the CRL settings). The ledger
+/// (harness/tenant/FIDELITY.md, task FO) lists every parameter.
+pub fn not_emulated(parameter: &str) -> Option<&'static str> {
+    Some(match parameter {
+        "OWABCCEncryptedEmailForking" => {
+            "the lab sends one message whose RecipientInfos hold every To, Cc and Bcc recipient (mode 2, \"One encrypted message without Bcc forking\") whatever the setting"
+        }
+        "OWAAllowUserChoiceOfSigningCertificate" => {
+            "the sender has one signing identity per client and no user makes a choice"
+        }
+        "OWAUseSecondaryProxiesWhenFindingCertificates" => {
+            "the tenant's lookup finds recipients by their primary address only"
+        }
+        "OWADLExpansionTimeout" => "the tenant has no distribution groups",
+        "OWASenderCertificateAttributesToDisplay" => {
+            "no reading pane is modelled; a sender mismatch is the verdict signer-mismatch whatever the setting"
+        }
+        "NoSignOnReply" => {
+            "it applies to new Outlook for Windows only, which the lab does not emulate, and the lab has no reply flow"
+        }
+        "OWACopyRecipientHeaders" => {
+            "copying recipient headers into the signed part is not modelled"
+        }
+        "OWAEncryptTemporaryBuffers" => {
+            "client-side memory buffers have no observable effect on the message"
+        }
+        "OWAForceSMIMEClientUpgrade" => "the lab has no S/MIME control versions",
+        _ => return None,
+    })
+}
+
+/// The refusal when the tenant's check of recipients' certificates (`purpose: encrypt`) answers
+/// `sendAllowed: false` for some: Outlook's "had problems encrypting this message because the
+/// following recipients had missing or invalid certificates".
+pub fn recipient_refusal(recipients: &[String]) -> Refusal {
+    Refusal::new(
+        RefusalReason::NoRecipientCertificate,
+        format!(
+            "invalid certificate for {}: it does not validate against the virtual certificate collection (SMIMECertificateIssuingCA), which is all Exchange Online validates with",
+            recipients.join(", ")
         ),
     )
 }
@@ -717,6 +767,52 @@ mod tests {
         let refusal = crl_refusal(&["the CRL is offline".to_owned()]);
         assert_eq!(refusal.reason, RefusalReason::OWACheckCRLOnSend);
         assert!(refusal.why.ends_with(": the CRL is offline"));
+    }
+
+    #[test]
+    fn parameters_not_emulated_say_why_and_emulated_ones_do_not() {
+        for name in [
+            "OWABCCEncryptedEmailForking",
+            "OWAAllowUserChoiceOfSigningCertificate",
+            "OWAUseSecondaryProxiesWhenFindingCertificates",
+            "OWADLExpansionTimeout",
+            "OWASenderCertificateAttributesToDisplay",
+            "NoSignOnReply",
+            "OWACopyRecipientHeaders",
+            "OWAEncryptTemporaryBuffers",
+            "OWAForceSMIMEClientUpgrade",
+        ] {
+            assert!(
+                not_emulated(name).is_some_and(|why| !why.is_empty()),
+                "{name}"
+            );
+        }
+        for name in [
+            "OWAAlwaysSign",
+            "OWAClearSign",
+            "OWACheckCRLOnSend",
+            "OWADisableCRLCheck",
+            "OWASignedEmailCertificateInclusion",
+            "SMIMECertificateIssuingCA",
+        ] {
+            assert_eq!(not_emulated(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn recipient_refusal_names_each_recipient() {
+        let refusal = recipient_refusal(&["carol@contoso.com (untrusted)".to_owned()]);
+        assert_eq!(refusal.reason, RefusalReason::NoRecipientCertificate);
+        assert!(
+            refusal.why.contains("carol@contoso.com (untrusted)"),
+            "{}",
+            refusal.why
+        );
+        assert!(
+            refusal.why.contains("SMIMECertificateIssuingCA"),
+            "{}",
+            refusal.why
+        );
     }
 
     #[test]

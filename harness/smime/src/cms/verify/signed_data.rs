@@ -318,7 +318,13 @@ pub(super) fn verify_cms(
     }
 
     check_signer_key_size(signer_cert, v);
-    check_signer_path(signer_held, &certificates, ctx, v);
+    check_signer_path(
+        signer_held,
+        &certificates,
+        ctx,
+        path::EndEntityUse::Signing,
+        v,
+    );
 
     let signer_mailboxes = certificate_mailboxes(signer_cert);
     if let Some(problem) = &sender.problem {
@@ -394,6 +400,7 @@ pub(crate) fn check_signer_path(
     signer: &Held,
     intermediates: &[Held],
     ctx: &VerifyContext,
+    usage: path::EndEntityUse,
     v: &mut Verdict,
 ) {
     let outcome = path::validate(
@@ -402,6 +409,7 @@ pub(crate) fn check_signer_path(
         &ctx.anchors,
         ctx.now_unix(),
         &ctx.revocation,
+        usage,
     );
     for w in &outcome.weak {
         v.weak(w.clone());
