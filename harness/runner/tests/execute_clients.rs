@@ -336,7 +336,7 @@ async fn clients_send_through_the_lab_and_openssl_opens_every_message() {
     for install in &installs {
         assert_eq!(install.outcome, Outcome::Passed, "{install:#?}");
     }
-    assert_eq!(installs.len(), 6);
+    assert_eq!(installs.len(), 7);
 
     // Refused messages: the reason, no bytes written, nothing at the sink.
     for (number, reason) in [(6, "NoRecipientCertificate"), (7, "NoSigningCertificate")] {
