@@ -207,18 +207,18 @@ fn unreadable_input_is_exit_2_and_names_the_file() {
     assert!(text(&out.stderr).contains("cannot read does-not-exist.pem"));
 
     // A configuration file is not a certificate: the message says which file and what is accepted.
-    let out = smime_lab(&["cert", "check", "pki.cnf"]);
+    let out = smime_lab(&["cert", "check", "root.cnf"]);
     assert_exit(&out, 2);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("pki.cnf: "), "{stderr}");
+    assert!(stderr.contains("root.cnf: "), "{stderr}");
     assert!(
         stderr.contains("accepted: PEM (-----BEGIN CERTIFICATE-----") && stderr.contains(".sst"),
         "{stderr}"
     );
 
-    let out = smime_lab(&["cert", "check", "good.pem", "--chain", "pki.cnf"]);
+    let out = smime_lab(&["cert", "check", "good.pem", "--chain", "root.cnf"]);
     assert_exit(&out, 2);
-    assert!(text(&out.stderr).contains("pki.cnf: "));
+    assert!(text(&out.stderr).contains("root.cnf: "));
 
     let out = smime_lab(&["cert", "check", "good.pem", "--key", "good.pem"]);
     assert_exit(&out, 2);

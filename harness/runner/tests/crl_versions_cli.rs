@@ -10,6 +10,7 @@
 
 use std::process::{Command, Output};
 
+use test_support::openssl_ca::{Ca, CrlOptions, CrlVersion, Issued, Key, Profile, user_extensions};
 use test_support::{openssl, run_ok};
 
 const BIN: &str = env!("CARGO_BIN_EXE_smime-lab");
@@ -30,10 +31,14 @@ fn status_of(out: &Output) -> String {
     v["status"].as_str().unwrap().to_owned()
 }
 
-/// A CA made with `openssl ca` in `dir`, two users (`revoked`, `good`) signed by it, and the
+/// A CA made by OpenSSL's command line in `dir` (`test_support::openssl_ca`), an impostor with
+/// the CA's name and another key, two users (`revoked`, `good`) signed by the CA, and the
 /// messages each user signed with `smime-lab sign`.
 struct Lab {
     dir: tempfile::TempDir,
+    ca: Ca,
+    impostor: Issued,
+    users: Vec<Issued>,
 }
 
 impl Lab {
@@ -43,93 +48,41 @@ impl Lab {
 
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let lab = Lab { dir };
-        let d = lab.dir.path();
-        std::fs::create_dir(d.join("newcerts")).unwrap();
-        std::fs::write(d.join("index.txt"), b"").unwrap();
-        std::fs::write(d.join("serial"), b"2000\n").unwrap();
-        // No `crlnumber`: OpenSSL adds a CRL number extension (and so makes a v2 CRL) when one is
-        // configured.
-        let config = format!(
-            "[ca]\ndefault_ca = CA_default\n\
-[CA_default]\ndir = {dir}\ndatabase = $dir/index.txt\nnew_certs_dir = $dir/newcerts\n\
-certificate = $dir/ca.crt\nprivate_key = $dir/ca.key\nserial = $dir/serial\n\
-default_md = sha256\ndefault_days = 365\ndefault_crl_days = 30\npolicy = policy_any\nunique_subject = no\n\
-[policy_any]\ncommonName = supplied\norganizationName = optional\n\
-[crl_ext]\nauthorityKeyIdentifier = keyid\n",
-            dir = d.display(),
-        );
-        let mut config = config;
-        for user in ["revoked", "good"] {
-            config.push_str(&format!(
-                "[usr_{user}]\nbasicConstraints = critical,CA:FALSE\n\
-keyUsage = critical,digitalSignature,keyEncipherment\nextendedKeyUsage = emailProtection\n\
-subjectAltName = email:{user}@example.test\nsubjectKeyIdentifier = hash\n\
-authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:http://127.0.0.1:9/versions.crl\n"
-            ));
-        }
-        std::fs::write(d.join("ca.cnf"), config).unwrap();
-        lab.self_signed("ca");
-        lab.self_signed("impostor");
-        for user in ["revoked", "good"] {
-            lab.user(user);
+        let d = dir.path();
+        let ca_profile = Profile::new(CA_SUBJECT, Key::Rsa(2048)).extensions([
+            "basicConstraints=critical,CA:TRUE",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "subjectKeyIdentifier=hash",
+        ]);
+        let ca = Ca::self_signed(d, "ca", &ca_profile);
+        let impostor = Ca::self_signed(d, "impostor", &ca_profile).issued;
+        let mut lab = Lab {
+            dir,
+            ca,
+            impostor,
+            users: Vec::new(),
+        };
+        for (serial, user) in [(0x2000, "revoked"), (0x2001, "good")] {
+            let issued = lab.user(user, serial);
+            lab.users.push(issued);
         }
         lab
     }
 
-    /// A self-signed CA certificate `<name>.crt` with the CA's subject: `impostor` has the same
-    /// name as the real CA and another key.
-    fn self_signed(&self, name: &str) {
-        run_ok(openssl().args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &self.p(&format!("{name}.key")),
-            "-out",
-            &self.p(&format!("{name}.crt")),
-            "-subj",
-            CA_SUBJECT,
-            "-days",
-            "365",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-            "-addext",
-            "subjectKeyIdentifier=hash",
-        ]));
+    fn issued(&self, user: &str) -> &Issued {
+        self.users.iter().find(|u| u.name == user).unwrap()
     }
 
-    fn user(&self, user: &str) {
+    fn user(&self, user: &str, serial: u64) -> Issued {
         let mailbox = format!("{user}@example.test");
-        run_ok(openssl().args([
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &self.p(&format!("{user}.key")),
-            "-out",
-            &self.p(&format!("{user}.csr")),
-            "-subj",
-            &format!("/O=smime-lab tests/CN={mailbox}"),
-        ]));
-        run_ok(openssl().args([
-            "ca",
-            "-batch",
-            "-config",
-            &self.p("ca.cnf"),
-            "-extensions",
-            &format!("usr_{user}"),
-            "-notext",
-            "-in",
-            &self.p(&format!("{user}.csr")),
-            "-out",
-            &self.p(&format!("{user}.crt")),
-        ]));
+        let mut extensions = user_extensions(&mailbox, "digitalSignature,keyEncipherment");
+        extensions.push("crlDistributionPoints=URI:http://127.0.0.1:9/versions.crl".to_owned());
+        let issued = self.ca.issue(
+            user,
+            &Profile::new(format!("/O=smime-lab tests/CN={mailbox}"), Key::Rsa(2048))
+                .serial(serial)
+                .extensions(extensions),
+        );
         let message = format!(
             "From: {mailbox}\nTo: bob@example.test\nSubject: CRL versions\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nMessage-ID: <{user}@example.test>\nContent-Type: text/plain; charset=utf-8\n\nSigned by {user}.\n"
         );
@@ -138,9 +91,9 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:http://127.0.0.1:9/v
         let signed = smime_lab(&[
             "sign",
             "--cert",
-            &self.p(&format!("{user}.crt")),
+            issued.cert.to_str().unwrap(),
             "--key",
-            &self.p(&format!("{user}.key")),
+            issued.key.to_str().unwrap(),
             &input,
         ]);
         assert!(
@@ -149,29 +102,31 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:http://127.0.0.1:9/v
             String::from_utf8_lossy(&signed.stderr)
         );
         std::fs::write(self.p(&format!("{user}.signed.eml")), &signed.stdout).unwrap();
+        issued
     }
 
     /// `openssl ca -gencrl` as it stands, signed by `signer` (`ca` or `impostor`), version 1 or
-    /// 2; written as `<name>.pem` and `<name>.der`.
-    fn gencrl(&self, name: &str, version: u8, signer: &str, dates: &[&str]) {
-        let pem = self.p(&format!("{name}.pem"));
-        let cnf = self.p("ca.cnf");
-        let (cert, key) = (
-            self.p(&format!("{signer}.crt")),
-            self.p(&format!("{signer}.key")),
-        );
-        let mut args = vec![
-            "ca", "-config", &cnf, "-gencrl", "-cert", &cert, "-keyfile", &key, "-out", &pem,
-        ];
-        if version == 2 {
-            args.extend(["-crlexts", "crl_ext"]);
-        }
-        args.extend_from_slice(dates);
-        run_ok(openssl().args(&args));
+    /// 2, with `dates` (`thisUpdate`, `nextUpdate`) if given; written as `<name>.pem` and
+    /// `<name>.der`.
+    fn gencrl(&self, name: &str, version: u8, signer: &str, dates: Option<(&str, &str)>) {
+        let options = CrlOptions {
+            version: if version == 1 {
+                CrlVersion::V1
+            } else {
+                CrlVersion::V2
+            },
+            this_update: dates.map(|(this, _)| this.to_owned()),
+            next_update: dates.map(|(_, next)| next.to_owned()),
+            signed_by: (signer == "impostor").then_some(&self.impostor),
+        };
+        let pem = self
+            .ca
+            .write_crl_as(&format!("{name}.pem"), false, &options);
+        let pem = pem.to_str().unwrap();
         let der = self.p(&format!("{name}.der"));
-        run_ok(openssl().args(["crl", "-in", &pem, "-outform", "DER", "-out", &der]));
+        run_ok(openssl().args(["crl", "-in", pem, "-outform", "DER", "-out", &der]));
         // The version is what the spec says it is, read back by OpenSSL itself.
-        let text = run_ok(openssl().args(["crl", "-in", &pem, "-noout", "-text"]));
+        let text = run_ok(openssl().args(["crl", "-in", pem, "-noout", "-text"]));
         let text = String::from_utf8_lossy(&text.stdout).into_owned();
         let expected = if version == 1 {
             "Version 1 (0x0)"
@@ -189,7 +144,7 @@ authorityKeyIdentifier = keyid\ncrlDistributionPoints = URI:http://127.0.0.1:9/v
         crls: &[String],
         now: Option<&str>,
     ) -> (Option<i32>, String, String) {
-        let anchors = self.p("ca.crt");
+        let anchors = self.p("ca.pem");
         let message = self.p(&format!("{user}.signed.eml"));
         let mut args = vec!["verify", "--anchors", &anchors, "--json", "--no-crl-fetch"];
         for crl in crls {
@@ -218,16 +173,10 @@ fn in_days(days: i64) -> String {
 #[test]
 fn v1_and_v2_crls_from_openssl_are_applied_alike() {
     let lab = Lab::new();
-    run_ok(openssl().args([
-        "ca",
-        "-config",
-        &lab.p("ca.cnf"),
-        "-revoke",
-        &lab.p("revoked.crt"),
-    ]));
+    lab.ca.revoke(lab.issued("revoked"));
     for version in [1, 2] {
-        lab.gencrl(&format!("v{version}"), version, "ca", &[]);
-        lab.gencrl(&format!("v{version}-impostor"), version, "impostor", &[]);
+        lab.gencrl(&format!("v{version}"), version, "ca", None);
+        lab.gencrl(&format!("v{version}-impostor"), version, "impostor", None);
         for form in ["pem", "der"] {
             let crl = vec![lab.p(&format!("v{version}.{form}"))];
             let case = format!("v{version} {form}");
@@ -285,12 +234,7 @@ fn v1_and_v2_crls_from_openssl_are_applied_alike() {
     let (ten_ago, yesterday, in_two, in_thirty) = (stamp(-10), stamp(-1), stamp(2), stamp(30));
     for version in [1, 2] {
         let stale = format!("v{version}-stale");
-        lab.gencrl(
-            &stale,
-            version,
-            "ca",
-            &["-crl_lastupdate", &ten_ago, "-crl_nextupdate", &yesterday],
-        );
+        lab.gencrl(&stale, version, "ca", Some((&ten_ago, &yesterday)));
         let (code, status, all) = lab.verify("good", &[lab.p(&format!("{stale}.der"))], None);
         assert_eq!(
             (code, status.as_str()),
@@ -299,12 +243,7 @@ fn v1_and_v2_crls_from_openssl_are_applied_alike() {
         );
         assert!(all.contains("nextUpdate"), "{stale}: {all}");
     }
-    lab.gencrl(
-        "v1-future",
-        1,
-        "ca",
-        &["-crl_lastupdate", &in_two, "-crl_nextupdate", &in_thirty],
-    );
+    lab.gencrl("v1-future", 1, "ca", Some((&in_two, &in_thirty)));
     let (code, status, all) = lab.verify("revoked", &[lab.p("v1-future.pem")], None);
     assert_eq!(
         (code, status.as_str()),
@@ -337,7 +276,7 @@ fn a_file_that_is_no_crl_is_refused_naming_it() {
         ),
         (
             "certificate.pem",
-            &std::fs::read(lab.p("ca.crt")).unwrap(),
+            &std::fs::read(lab.p("ca.pem")).unwrap(),
             "not a certificate revocation list",
         ),
     ];
@@ -347,7 +286,7 @@ fn a_file_that_is_no_crl_is_refused_naming_it() {
         let out = smime_lab(&[
             "verify",
             "--anchors",
-            &lab.p("ca.crt"),
+            &lab.p("ca.pem"),
             "--no-crl-fetch",
             "--crl",
             &file,

@@ -17,10 +17,15 @@ pub enum Key {
     Rsa(u32),
     /// EC on this named curve, as `openssl` spells it (`P-256`, `P-384`, `prime256v1`).
     Ec(String),
+    /// Ed25519 (signatures carry no separate digest: give the profile [`Profile::no_digest`]).
+    Ed25519,
+    /// A key made earlier ([`generate_key`]), shared by several certificates.
+    File(PathBuf),
 }
 
 impl Key {
-    fn newkey_args(&self) -> Vec<String> {
+    /// `openssl req` arguments that make the key (`-newkey …`) or name it (`-key file`).
+    fn req_args(&self) -> Vec<String> {
         match self {
             Key::Rsa(bits) => vec!["-newkey".into(), format!("rsa:{bits}")],
             Key::Ec(curve) => vec![
@@ -29,8 +34,44 @@ impl Key {
                 "-pkeyopt".into(),
                 format!("ec_paramgen_curve:{curve}"),
             ],
+            Key::Ed25519 => vec!["-newkey".into(), "ed25519".into()],
+            Key::File(path) => vec!["-key".into(), path_str(path).to_owned()],
         }
     }
+
+    /// `openssl genpkey` arguments for a new key of this kind.
+    fn genpkey_args(&self) -> Vec<String> {
+        match self {
+            Key::Rsa(bits) => vec![
+                "-algorithm".into(),
+                "RSA".into(),
+                "-pkeyopt".into(),
+                format!("rsa_keygen_bits:{bits}"),
+            ],
+            Key::Ec(curve) => vec![
+                "-algorithm".into(),
+                "EC".into(),
+                "-pkeyopt".into(),
+                format!("ec_paramgen_curve:{curve}"),
+            ],
+            Key::Ed25519 => vec!["-algorithm".into(), "ED25519".into()],
+            Key::File(_) => Vec::new(),
+        }
+    }
+}
+
+/// Writes a new key `<name>.key` (PKCS#8 PEM, `openssl genpkey`) to `dir` for certificates to
+/// share through [`Key::File`]. A [`Key::File`] is returned as it is.
+pub fn generate_key(dir: &Path, name: &str, key: &Key) -> Key {
+    if let Key::File(_) = key {
+        return key.clone();
+    }
+    let out = dir.join(format!("{name}.key"));
+    let mut args = vec!["genpkey".to_owned()];
+    args.extend(key.genpkey_args());
+    args.extend(["-out".to_owned(), path_str(&out).to_owned()]);
+    openssl_in(dir, &args);
+    Key::File(out)
 }
 
 /// What a new certificate holds besides its issuer.
@@ -45,6 +86,14 @@ pub struct Profile {
     pub extensions: Vec<String>,
     /// The serial number; `None` lets `openssl` choose a random one.
     pub serial: Option<u64>,
+    /// The signature's digest as `openssl` names it (`sha256`, `sha1`, `md5`); `None` for
+    /// EdDSA, which takes none.
+    pub digest: Option<String>,
+    /// `-sigopt` values for the issuer's signature (`rsa_padding_mode:pss`).
+    pub sign_options: Vec<String>,
+    /// A self-signed certificate gets exactly [`Profile::extensions`]; otherwise `openssl req`
+    /// adds its configuration's `v3_ca` extensions (CA:TRUE, key identifiers) to them.
+    pub exact_extensions: bool,
 }
 
 impl Profile {
@@ -56,7 +105,32 @@ impl Profile {
             days: 365,
             extensions: Vec::new(),
             serial: None,
+            digest: Some("sha256".to_owned()),
+            sign_options: Vec::new(),
+            exact_extensions: false,
         }
+    }
+
+    pub fn digest(mut self, digest: &str) -> Self {
+        self.digest = Some(digest.to_owned());
+        self
+    }
+
+    /// No digest argument: for EdDSA issuers.
+    pub fn no_digest(mut self) -> Self {
+        self.digest = None;
+        self
+    }
+
+    pub fn sign_option(mut self, option: &str) -> Self {
+        self.sign_options.push(option.to_owned());
+        self
+    }
+
+    /// See [`Profile::exact_extensions`].
+    pub fn exact_extensions(mut self) -> Self {
+        self.exact_extensions = true;
+        self
     }
 
     pub fn days(mut self, days: u32) -> Self {
@@ -142,13 +216,14 @@ impl Ca {
     /// A self-signed certificate (`openssl req -x509`) whose key signs what it issues. With
     /// [`ROOT_EXTENSIONS`] it is a root CA; with others, any self-signed certificate a test needs.
     pub fn self_signed(dir: &Path, name: &str, profile: &Profile) -> Ca {
-        let issued = names(dir, name);
+        let issued = names(dir, name, &profile.key);
         let mut args: Vec<String> = ["req", "-x509", "-nodes"].map(String::from).to_vec();
-        args.extend(profile.key.newkey_args());
+        args.extend(profile.key.req_args());
+        if !matches!(profile.key, Key::File(_)) {
+            args.extend(["-keyout".to_owned(), path_str(&issued.key).to_owned()]);
+        }
         args.extend(
             [
-                "-keyout",
-                path_str(&issued.key),
                 "-out",
                 path_str(&issued.cert),
                 "-subj",
@@ -161,8 +236,22 @@ impl Ca {
         if let Some(serial) = profile.serial {
             args.extend(["-set_serial".to_owned(), serial.to_string()]);
         }
-        for line in &profile.extensions {
-            args.extend(["-addext".to_owned(), line.clone()]);
+        args.extend(profile.signature_args());
+        if profile.exact_extensions {
+            let config = crate::write(
+                dir,
+                &format!("{name}.req.cnf"),
+                format!(
+                    "[req]\ndistinguished_name = dn\n[dn]\n[exact]\n{}\n",
+                    profile.extensions.join("\n")
+                )
+                .as_bytes(),
+            );
+            args.extend(["-config", path_str(&config), "-extensions", "exact"].map(String::from));
+        } else {
+            for line in &profile.extensions {
+                args.extend(["-addext".to_owned(), line.clone()]);
+            }
         }
         openssl_in(dir, &args);
         let ca = Ca {
@@ -173,31 +262,32 @@ impl Ca {
         ca
     }
 
+    /// A certificate that is not a CA's, used as an issuer anyway (a test of a bogus chain).
+    pub fn acting(dir: &Path, issued: Issued) -> Ca {
+        Ca {
+            dir: dir.to_owned(),
+            issued,
+        }
+    }
+
     /// The CA `name` made earlier in `dir` (by a call in another function or process).
     pub fn existing(dir: &Path, name: &str) -> Ca {
         Ca {
             dir: dir.to_owned(),
-            issued: names(dir, name),
+            issued: own_files(dir, name),
         }
     }
 
     /// Issues a certificate (`openssl req`, then `openssl x509 -req -CA`) signed with SHA-256.
     pub fn issue(&self, name: &str, profile: &Profile) -> Issued {
-        let issued = names(&self.dir, name);
+        let issued = names(&self.dir, name, &profile.key);
         let csr = self.dir.join(format!("{name}.csr"));
-        let mut args: Vec<String> = ["req", "-nodes"].map(String::from).to_vec();
-        args.extend(profile.key.newkey_args());
-        args.extend(
-            [
-                "-keyout",
-                path_str(&issued.key),
-                "-out",
-                path_str(&csr),
-                "-subj",
-                &profile.subject,
-            ]
-            .map(String::from),
-        );
+        let mut args: Vec<String> = ["req", "-new", "-nodes"].map(String::from).to_vec();
+        args.extend(profile.key.req_args());
+        if !matches!(profile.key, Key::File(_)) {
+            args.extend(["-keyout".to_owned(), path_str(&issued.key).to_owned()]);
+        }
+        args.extend(["-out", path_str(&csr), "-subj", &profile.subject].map(String::from));
         openssl_in(&self.dir, &args);
         let extfile = crate::write(
             &self.dir,
@@ -215,7 +305,6 @@ impl Ca {
             path_str(&self.issued.key),
             "-days",
             &profile.days.to_string(),
-            "-sha256",
             "-extfile",
             path_str(&extfile),
             "-out",
@@ -223,6 +312,7 @@ impl Ca {
         ]
         .map(String::from)
         .to_vec();
+        args.extend(profile.signature_args());
         match profile.serial {
             Some(serial) => args.extend(["-set_serial".to_owned(), serial.to_string()]),
             None => args.push("-CAcreateserial".to_owned()),
@@ -258,23 +348,49 @@ impl Ca {
     /// Writes this CA's CRL as it stands (`openssl ca -gencrl`, valid 30 days, with the
     /// authority key identifier) to `file` in the directory, PEM or DER.
     pub fn write_crl(&self, file: &str, der: bool) -> PathBuf {
+        self.write_crl_as(file, der, &CrlOptions::default())
+    }
+
+    /// Writes this CA's CRL as it stands with `options`: the version, the dates and the key
+    /// that signs it.
+    pub fn write_crl_as(&self, file: &str, der: bool, options: &CrlOptions<'_>) -> PathBuf {
         let out = self.dir.join(file);
         let pem = if der {
             self.dir.join(format!("{file}.pem"))
         } else {
             out.clone()
         };
-        openssl_in(
-            &self.dir,
-            &[
-                "ca",
-                "-config",
-                path_str(&self.config()),
-                "-gencrl",
-                "-out",
-                path_str(&pem),
-            ],
-        );
+        let mut args: Vec<String> = [
+            "ca",
+            "-config",
+            path_str(&self.config()),
+            "-gencrl",
+            "-out",
+            path_str(&pem),
+        ]
+        .map(String::from)
+        .to_vec();
+        if options.version == CrlVersion::V2 {
+            args.extend(["-crlexts".to_owned(), "crl_ext".to_owned()]);
+        }
+        if let Some(signer) = options.signed_by {
+            args.extend(
+                [
+                    "-cert",
+                    path_str(&signer.cert),
+                    "-keyfile",
+                    path_str(&signer.key),
+                ]
+                .map(String::from),
+            );
+        }
+        if let Some(at) = &options.this_update {
+            args.extend(["-crl_lastupdate".to_owned(), at.clone()]);
+        }
+        if let Some(at) = &options.next_update {
+            args.extend(["-crl_nextupdate".to_owned(), at.clone()]);
+        }
+        openssl_in(&self.dir, &args);
         if der {
             openssl_in(
                 &self.dir,
@@ -304,7 +420,7 @@ impl Ca {
             &self.dir,
             &format!("{name}.cnf"),
             format!(
-                "[ca]\ndefault_ca=this\n[this]\ndatabase={}\ncertificate={}\nprivate_key={}\ndefault_md=sha256\ndefault_crl_days=30\ncrl_extensions=crl_ext\n[crl_ext]\nauthorityKeyIdentifier=keyid\n",
+                "[ca]\ndefault_ca=this\n[this]\ndatabase={}\ncertificate={}\nprivate_key={}\ndefault_md=sha256\ndefault_crl_days=30\n[crl_ext]\nauthorityKeyIdentifier=keyid\n",
                 path_str(&index),
                 path_str(&self.issued.cert),
                 path_str(&self.issued.key),
@@ -314,7 +430,51 @@ impl Ca {
     }
 }
 
-fn names(dir: &Path, name: &str) -> Issued {
+impl Profile {
+    /// The digest and `-sigopt` arguments of the signature over this certificate.
+    fn signature_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = self.digest.iter().map(|d| format!("-{d}")).collect();
+        for option in &self.sign_options {
+            args.extend(["-sigopt".to_owned(), option.clone()]);
+        }
+        args
+    }
+}
+
+/// The files of certificate `name`: `<name>.pem`, and its key `<name>.key` unless it uses a key
+/// file made earlier.
+/// A CRL's version: `openssl ca -gencrl` writes version 2 when it adds extensions and version 1
+/// (RFC 5280 §5.1.2.1: no version field, no extensions) when it adds none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CrlVersion {
+    V1,
+    #[default]
+    V2,
+}
+
+/// How [`Ca::write_crl_as`] writes a CRL. The default: version 2, dates from now for
+/// `default_crl_days` (30), signed by the CA.
+#[derive(Clone, Debug, Default)]
+pub struct CrlOptions<'a> {
+    pub version: CrlVersion,
+    /// `thisUpdate` as `openssl ca -crl_lastupdate` takes it (`YYYYMMDDHHMMSSZ`).
+    pub this_update: Option<String>,
+    /// `nextUpdate`, likewise (`-crl_nextupdate`).
+    pub next_update: Option<String>,
+    /// Another certificate and key to sign with (an impostor with the CA's name, say).
+    pub signed_by: Option<&'a Issued>,
+}
+
+fn names(dir: &Path, name: &str, key: &Key) -> Issued {
+    let mut issued = own_files(dir, name);
+    if let Key::File(path) = key {
+        issued.key = path.clone();
+    }
+    issued
+}
+
+/// `<name>.pem` and `<name>.key` in `dir`.
+fn own_files(dir: &Path, name: &str) -> Issued {
     Issued {
         name: name.to_owned(),
         cert: dir.join(format!("{name}.pem")),

@@ -10,6 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::openssl_ca::{Ca, Issued, Key, Profile, generate_key};
+
 pub const ALICE: &str = "alice@contoso.com";
 
 /// The directory holding the generated files. Names: `<name>.pem` certificates, `<name>.key` keys.
@@ -39,6 +41,7 @@ impl TestPki {
 }
 
 /// Runs `openssl` in `dir`, panicking with its output (or with install advice) on failure.
+/// The certificates themselves are made by [`crate::openssl_ca`], the one builder.
 pub fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
     crate::run_ok(crate::openssl().args(args).current_dir(dir))
 }
@@ -157,415 +160,248 @@ const VARIANTS: &[Variant] = &[
     },
 ];
 
-fn config() -> String {
-    let mut cnf = String::from(
-        "[req]\ndistinguished_name = dn\n[dn]\n\n\
-         [root]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
-         subjectKeyIdentifier = hash\n\n\
-         [inter]\nbasicConstraints = critical, CA:TRUE, pathlen:0\n\
-         keyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n\
-         authorityKeyIdentifier = keyid:always\n\
-         crlDistributionPoints = URI:http://crl.lab.example/root.crl\n\n\
-         [nc_inter]\nbasicConstraints = critical, CA:TRUE, pathlen:0\n\
-         keyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n\
-         authorityKeyIdentifier = keyid:always\n\
-         crlDistributionPoints = URI:http://crl.lab.example/root.crl\n\
-         nameConstraints = critical, permitted;email:fabrikam.com\n\n",
-    );
-    for variant in VARIANTS {
-        cnf.push_str(&format!("[{}]\n", variant.name));
-        for (key, value) in USER_EXTENSIONS {
-            let value = match variant.changes.iter().find(|(k, _)| k == key) {
-                Some((_, replacement)) => *replacement,
-                None => Some(*value),
-            };
-            if let Some(value) = value {
-                cnf.push_str(&format!("{key} = {value}\n"));
-            }
+/// The extension lines of a user-certificate variant, in `openssl`'s configuration syntax.
+fn variant_extensions(variant: &Variant) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (key, value) in USER_EXTENSIONS {
+        let value = match variant.changes.iter().find(|(k, _)| k == key) {
+            Some((_, replacement)) => *replacement,
+            None => Some(*value),
+        };
+        if let Some(value) = value {
+            lines.push(format!("{key} = {value}"));
         }
-        for (key, value) in variant.changes {
-            if let (false, Some(value)) = (USER_EXTENSIONS.iter().any(|(k, _)| k == key), value) {
-                cnf.push_str(&format!("{key} = {value}\n"));
-            }
+    }
+    for (key, value) in variant.changes {
+        if let (false, Some(value)) = (USER_EXTENSIONS.iter().any(|(k, _)| k == key), value) {
+            lines.push(format!("{key} = {value}"));
         }
-        cnf.push('\n');
     }
-    cnf
+    lines
 }
 
-fn rsa_key(dir: &Path, name: &str, bits: u32) {
-    let bits = format!("rsa_keygen_bits:{bits}");
-    let out = format!("{name}.key");
-    openssl(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            &bits,
-            "-out",
-            &out,
-        ],
-    );
+fn variant(name: &str) -> &'static Variant {
+    VARIANTS
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("no certificate variant {name}"))
 }
 
-fn ec_key(dir: &Path, name: &str, curve: &str) {
-    let curve = format!("ec_paramgen_curve:{curve}");
-    let out = format!("{name}.key");
-    openssl(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            &curve,
-            "-out",
-            &out,
-        ],
-    );
-}
+const ROOT_EXTENSIONS: [&str; 3] = [
+    "basicConstraints = critical, CA:TRUE",
+    "keyUsage = critical, keyCertSign, cRLSign",
+    "subjectKeyIdentifier = hash",
+];
 
-fn self_signed(dir: &Path, name: &str, key: &str, subject: &str, section: &str, digest: &str) {
-    let (key, out) = (format!("{key}.key"), format!("{name}.pem"));
-    let digest = format!("-{digest}");
-    let mut args = vec![
-        "req",
-        "-x509",
-        "-new",
-        "-key",
-        &key,
-        "-subj",
-        subject,
-        "-days",
-        "3650",
-        "-config",
-        "pki.cnf",
-        "-extensions",
-        section,
-        "-set_serial",
-        "1",
-        "-out",
-        &out,
-    ];
-    // EdDSA takes no separate digest; openssl refuses one.
-    if digest != "-" {
-        args.push(&digest);
-    }
-    openssl(dir, &args);
-}
+const INTER_EXTENSIONS: [&str; 5] = [
+    "basicConstraints = critical, CA:TRUE, pathlen:0",
+    "keyUsage = critical, keyCertSign, cRLSign",
+    "subjectKeyIdentifier = hash",
+    "authorityKeyIdentifier = keyid:always",
+    "crlDistributionPoints = URI:http://crl.lab.example/root.crl",
+];
 
-struct Issue<'a> {
-    name: &'a str,
-    key: &'a str,
-    subject: &'a str,
-    ca: &'a str,
-    section: &'a str,
-    digest: &'a str,
-    days: &'a str,
-    extra: &'a [&'a str],
-}
+const ALICE_SUBJECT: &str = "/O=smime-lab tests/CN=Alice Example";
 
-fn issue(dir: &Path, serial: &mut u32, i: Issue<'_>) {
-    *serial += 1;
-    let csr = format!("{}.csr", i.name);
-    let key = format!("{}.key", i.key);
-    openssl(
-        dir,
-        &[
-            "req", "-new", "-key", &key, "-subj", i.subject, "-config", "pki.cnf", "-out", &csr,
-        ],
-    );
-    let (ca, ca_key) = (format!("{}.pem", i.ca), format!("{}.key", i.ca_key()));
-    let (out, serial, digest) = (
-        format!("{}.pem", i.name),
-        serial.to_string(),
-        format!("-{}", i.digest),
-    );
-    let mut args = vec![
-        "x509",
-        "-req",
-        "-in",
-        &csr,
-        "-CA",
-        &ca,
-        "-CAkey",
-        &ca_key,
-        "-set_serial",
-        &serial,
-        "-days",
-        i.days,
-        "-extfile",
-        "pki.cnf",
-        "-extensions",
-        i.section,
-        "-out",
-        &out,
-    ];
-    if digest != "-" {
-        args.push(&digest);
-    }
-    args.extend_from_slice(i.extra);
-    openssl(dir, &args);
-}
+/// Serial numbers in order of issue, as the fixtures have always had them (101, 102, …).
+struct Serials(u64);
 
-impl Issue<'_> {
-    /// The issuer's key file: named after the CA certificate, except a user certificate used as a
-    /// (bogus) issuer, whose key is the shared user key.
-    fn ca_key(&self) -> &str {
-        match self.ca {
-            "good" => "user",
-            "nc_inter" => "inter",
-            other => other,
-        }
+impl Serials {
+    fn next(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
     }
 }
 
 fn generate() -> TestPki {
     let dir = tempfile::tempdir().expect("a temporary directory for the test PKI");
     let d = dir.path();
-    fs::write(d.join("pki.cnf"), config()).expect("writing pki.cnf");
-
-    rsa_key(d, "root", 3072);
-    rsa_key(d, "inter", 2048);
-    rsa_key(d, "user", 2048);
-    rsa_key(d, "wrong", 2048);
-    rsa_key(d, "rsa1024", 1024);
-    ec_key(d, "ec256_root", "P-256");
-    ec_key(d, "ec256_inter", "P-256");
-    ec_key(d, "ec256_user", "P-256");
-    ec_key(d, "ec384_root", "P-384");
-    ec_key(d, "ec384_inter", "P-384");
-    ec_key(d, "ec384_user", "P-384");
-    ec_key(d, "k256", "secp256k1");
-    for name in ["ed25519_root", "ed25519_user"] {
-        openssl(
-            d,
-            &[
-                "genpkey",
-                "-algorithm",
-                "ED25519",
-                "-out",
-                &format!("{name}.key"),
-            ],
-        );
-    }
-
-    let mut serial = 100;
-    let s = &mut serial;
-    self_signed(
-        d,
-        "root",
-        "root",
-        "/O=smime-lab tests/CN=Lab Root CA",
-        "root",
-        "sha256",
+    let key = |name: &str, kind: Key| generate_key(d, name, &kind);
+    let (root_key, inter_key, user_key) = (
+        key("root", Key::Rsa(3072)),
+        key("inter", Key::Rsa(2048)),
+        key("user", Key::Rsa(2048)),
     );
-    let alice = "/O=smime-lab tests/CN=Alice Example";
-    let user = |name, section| Issue {
-        name,
-        key: "user",
-        subject: alice,
-        ca: "inter",
-        section,
-        digest: "sha256",
-        days: "365",
-        extra: &[],
+    let (wrong_key, rsa1024_key, k256_key) = (
+        key("wrong", Key::Rsa(2048)),
+        key("rsa1024", Key::Rsa(1024)),
+        key("k256", Key::Ec("secp256k1".into())),
+    );
+    let (ed25519_root_key, ed25519_user_key) = (
+        key("ed25519_root", Key::Ed25519),
+        key("ed25519_user", Key::Ed25519),
+    );
+
+    let mut serials = Serials(100);
+    let s = &mut serials;
+    // A self-signed certificate with exactly these extensions, serial 1, ten years.
+    let self_signed = |name: &str, key: &Key, subject: &str, extensions: &[String]| {
+        Ca::self_signed(
+            d,
+            name,
+            &Profile::new(subject, key.clone())
+                .days(3650)
+                .serial(1)
+                .exact_extensions()
+                .extensions(extensions),
+        )
     };
-    issue(
-        d,
-        s,
-        Issue {
-            name: "inter",
-            key: "inter",
-            subject: "/O=smime-lab tests/CN=Lab Issuing CA",
-            ca: "root",
-            section: "inter",
-            days: "1825",
-            ..user("", "")
-        },
+    let strings = |lines: &[&str]| lines.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
+    // Alice's certificate of `variant` with the shared user key, for a year.
+    let alice = |s: &mut Serials, variant_name: &str| {
+        Profile::new(ALICE_SUBJECT, user_key.clone())
+            .days(365)
+            .serial(s.next())
+            .extensions(variant_extensions(variant(variant_name)))
+    };
+
+    let root = self_signed(
+        "root",
+        &root_key,
+        "/O=smime-lab tests/CN=Lab Root CA",
+        &strings(&ROOT_EXTENSIONS),
+    );
+    let inter = root.issue_ca(
+        "inter",
+        &Profile::new("/O=smime-lab tests/CN=Lab Issuing CA", inter_key.clone())
+            .days(1825)
+            .serial(s.next())
+            .extensions(INTER_EXTENSIONS),
     );
     for variant in VARIANTS {
         match variant.name {
             "self_signed" | "ec_user" | "ec_keyenc" => {}
-            name => issue(d, s, user(name, name)),
+            name => {
+                inter.issue(name, &alice(s, name));
+            }
         }
     }
-    issue(
-        d,
-        s,
-        Issue {
-            subject: "/O=smime-lab tests/CN=Alice Example/emailAddress=alice@contoso.com",
-            ..user("no_san_with_dn_email", "no_san")
+    inter.issue(
+        "no_san_with_dn_email",
+        &Profile {
+            subject: format!("{ALICE_SUBJECT}/emailAddress=alice@contoso.com"),
+            ..alice(s, "no_san")
         },
     );
-    issue(
-        d,
-        s,
-        Issue {
-            days: "10",
-            ..user("expiring", "good")
+    inter.issue("expiring", &alice(s, "good").days(10));
+    root.issue("from_root", &alice(s, "good"));
+    inter.issue("sha1", &alice(s, "good").digest("sha1"));
+    inter.issue("md5", &alice(s, "good").digest("md5"));
+    inter.issue(
+        "pss",
+        &alice(s, "good")
+            .sign_option("rsa_padding_mode:pss")
+            .sign_option("rsa_pss_saltlen:32"),
+    );
+    inter.issue(
+        "rsa1024",
+        &Profile {
+            key: rsa1024_key,
+            ..alice(s, "good")
         },
     );
-    issue(
-        d,
-        s,
-        Issue {
-            ca: "root",
-            ..user("from_root", "good")
-        },
-    );
-    issue(
-        d,
-        s,
-        Issue {
-            digest: "sha1",
-            ..user("sha1", "good")
-        },
-    );
-    issue(
-        d,
-        s,
-        Issue {
-            digest: "md5",
-            ..user("md5", "good")
-        },
-    );
-    issue(
-        d,
-        s,
-        Issue {
-            extra: &[
-                "-sigopt",
-                "rsa_padding_mode:pss",
-                "-sigopt",
-                "rsa_pss_saltlen:32",
-            ],
-            ..user("pss", "good")
-        },
-    );
-    issue(
-        d,
-        s,
-        Issue {
-            key: "rsa1024",
-            ..user("rsa1024", "good")
-        },
-    );
-    issue(
-        d,
-        s,
-        Issue {
-            key: "wrong",
-            ca: "good",
-            ..user("by_ee", "good")
-        },
-    );
-    self_signed(d, "self_signed", "user", alice, "self_signed", "sha256");
-    issue(
-        d,
-        s,
-        Issue {
-            key: "ed25519_user",
-            ..user("ed25519_user", "sign_only")
-        },
-    );
-    issue(
-        d,
-        s,
-        Issue {
-            key: "k256",
-            ..user("k256", "ec_user")
+    // Signed by the good user certificate, which is no CA.
+    let good = Issued {
+        name: "good".into(),
+        cert: d.join("good.pem"),
+        key: d.join("user.key"),
+    };
+    Ca::acting(d, good).issue(
+        "by_ee",
+        &Profile {
+            key: wrong_key,
+            ..alice(s, "good")
         },
     );
     self_signed(
+        "self_signed",
+        &user_key,
+        ALICE_SUBJECT,
+        &variant_extensions(variant("self_signed")),
+    );
+    inter.issue(
+        "ed25519_user",
+        &Profile {
+            key: ed25519_user_key,
+            ..alice(s, "sign_only")
+        },
+    );
+    inter.issue(
+        "k256",
+        &Profile {
+            key: k256_key,
+            extensions: variant_extensions(variant("ec_user")),
+            ..alice(s, "good")
+        },
+    );
+    let ed25519_root = Ca::self_signed(
         d,
         "ed25519_root",
-        "ed25519_root",
-        "/O=smime-lab tests/CN=Lab Ed25519 Root CA",
-        "root",
-        "",
+        &Profile::new(
+            "/O=smime-lab tests/CN=Lab Ed25519 Root CA",
+            ed25519_root_key,
+        )
+        .days(3650)
+        .serial(1)
+        .no_digest()
+        .exact_extensions()
+        .extensions(ROOT_EXTENSIONS),
     );
-    issue(
-        d,
-        s,
-        Issue {
-            ca: "ed25519_root",
-            digest: "",
-            ..user("ed25519_signed", "good")
-        },
+    ed25519_root.issue("ed25519_signed", &alice(s, "good").no_digest());
+    let mut nc_extensions = strings(&INTER_EXTENSIONS);
+    nc_extensions.push("nameConstraints = critical, permitted;email:fabrikam.com".into());
+    let nc_inter = root.issue_ca(
+        "nc_inter",
+        &Profile::new("/O=smime-lab tests/CN=Lab Constrained CA", inter_key)
+            .days(1825)
+            .serial(s.next())
+            .extensions(nc_extensions),
     );
-    issue(
-        d,
-        s,
-        Issue {
-            name: "nc_inter",
-            key: "inter",
-            subject: "/O=smime-lab tests/CN=Lab Constrained CA",
-            ca: "root",
-            section: "nc_inter",
-            days: "1825",
-            ..user("", "")
-        },
-    );
-    issue(
-        d,
-        s,
-        Issue {
-            ca: "nc_inter",
-            ..user("nc_user", "good")
-        },
-    );
+    nc_inter.issue("nc_user", &alice(s, "good"));
 
     for (bits, digest) in [("256", "sha256"), ("384", "sha384")] {
-        let root = format!("ec{bits}_root");
-        let inter = format!("ec{bits}_inter");
-        let user_key = format!("ec{bits}_user");
-        let root_subject = format!("/O=smime-lab tests/CN=Lab EC P-{bits} Root CA");
-        self_signed(d, &root, &root, &root_subject, "root", digest);
-        let inter_subject = format!("/O=smime-lab tests/CN=Lab EC P-{bits} Issuing CA");
-        issue(
+        let curve = format!("P-{bits}");
+        let root_key = key(&format!("ec{bits}_root"), Key::Ec(curve.clone()));
+        let inter_key = key(&format!("ec{bits}_inter"), Key::Ec(curve.clone()));
+        let user_key = key(&format!("ec{bits}_user"), Key::Ec(curve));
+        let root = Ca::self_signed(
             d,
-            s,
-            Issue {
-                name: &inter,
-                key: &inter,
-                subject: &inter_subject,
-                ca: &root,
-                section: "inter",
-                digest,
-                days: "1825",
-                extra: &[],
-            },
+            &format!("ec{bits}_root"),
+            &Profile::new(
+                format!("/O=smime-lab tests/CN=Lab EC P-{bits} Root CA"),
+                root_key,
+            )
+            .days(3650)
+            .serial(1)
+            .digest(digest)
+            .exact_extensions()
+            .extensions(ROOT_EXTENSIONS),
         );
-        issue(
-            d,
-            s,
-            Issue {
-                name: &user_key,
-                key: &user_key,
-                subject: alice,
-                ca: &inter,
-                section: "ec_user",
-                digest,
-                days: "365",
-                extra: &[],
+        let inter = root.issue_ca(
+            &format!("ec{bits}_inter"),
+            &Profile::new(
+                format!("/O=smime-lab tests/CN=Lab EC P-{bits} Issuing CA"),
+                inter_key,
+            )
+            .days(1825)
+            .serial(s.next())
+            .digest(digest)
+            .extensions(INTER_EXTENSIONS),
+        );
+        inter.issue(
+            &format!("ec{bits}_user"),
+            &Profile {
+                key: user_key,
+                extensions: variant_extensions(variant("ec_user")),
+                ..alice(s, "good").digest(digest)
             },
         );
     }
-    issue(
-        d,
-        s,
-        Issue {
-            name: "ec_keyenc",
-            key: "ec256_user",
-            subject: alice,
-            ca: "ec256_inter",
-            section: "ec_keyenc",
-            digest: "sha256",
-            days: "365",
-            extra: &[],
+    Ca::existing(d, "ec256_inter").issue(
+        "ec_keyenc",
+        &Profile {
+            key: Key::File(d.join("ec256_user.key")),
+            ..alice(s, "ec_keyenc")
         },
     );
 
