@@ -30,6 +30,7 @@ fn kinds(plan: &Plan) -> Vec<String> {
             Action::Publish(p) => format!("publish-{}-{}", p.user, p.attribute.ldap_name()),
             Action::ImportCollection(_) => "import".to_owned(),
             Action::Sync(_) => "sync".to_owned(),
+            Action::CheckPopulation(c) => format!("check-population-{}", c.name),
             Action::BrowserPolicy(p) => format!("policy-{}", p.file_name),
             Action::Cmdlet(c) => c.cmdlet.to_owned(),
             Action::InstallIdentity(i) => format!("install-{}-{}", i.user, i.client.name()),

@@ -271,7 +271,11 @@ fn a_hundred_thousand_users_validate() {
             scenario
                 .organisation
                 .users
-                .push(unlocated(OrgUser { id, mailbox: None }));
+                .push(unlocated(OrgUser {
+                    id,
+                    mailbox: None,
+                    population: None,
+                }));
         }
         scenario
     };
