@@ -206,7 +206,7 @@ async fn nothing_of_one_scenario_is_visible_in_the_next() {
         .acquire(&config_after, lab::RuntimeChoice::Local, &http())
         .await
         .expect("reset");
-    assert!(acquired.reused, "{:?}", labs.last_reset_failure);
+    assert!(acquired.reused, "{:?}", acquired.not_reused);
     let reset = see(&acquired.lab, &paths).await;
     assert_eq!(reset, new_lab);
     labs.release(acquired.lab, &config_after, &BTreeSet::new())

@@ -308,6 +308,7 @@ async fn run(
     *lab_use = Some(LabUse {
         reused: acquired.reused,
         ready_ms: millis(acquired.ready),
+        not_reused: acquired.not_reused,
     });
     let mut lab = acquired.lab;
     let endpoints = lab.endpoints().clone();

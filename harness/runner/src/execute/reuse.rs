@@ -42,7 +42,8 @@ const RESET_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Labs {
     reuse: bool,
     kept: Option<(LabConfig, RunningLab)>,
-    /// Why the last reset was not possible (logged; the scenario got a new lab).
+    /// Why the kept lab could not be reset or kept, until the next scenario's report says so
+    /// ([`Acquired::not_reused`]).
     pub last_reset_failure: Option<String>,
 }
 
@@ -53,6 +54,9 @@ pub struct Acquired {
     pub reused: bool,
     /// From the request to a lab ready for the scenario.
     pub ready: Duration,
+    /// Why a kept lab was not reused (its reset failed, or it was not kept after the scenario
+    /// before), for the report.
+    pub not_reused: Option<String>,
 }
 
 impl Labs {
@@ -92,17 +96,18 @@ impl Labs {
                             lab,
                             reused: true,
                             ready: started.elapsed(),
+                            not_reused: None,
                         });
                     }
                     Err(why) => {
-                        tracing::warn!("the kept lab could not be reset, starting a new one: {why}");
-                        self.last_reset_failure = Some(why);
+                        self.last_reset_failure =
+                            Some(format!("the kept lab could not be reset: {why}"));
                     }
                 }
             }
-            if let Err(e) = lab.stop().await {
-                tracing::warn!("the kept lab did not stop cleanly: {e}");
-            }
+            // Stopping a lab nobody uses any more: a failure leaves processes that `cargo
+            // xtask lab down` (or the next containers lab) removes, and is no scenario's fault.
+            let _ = lab.stop().await;
         }
         let lab = lab::start(config, runtime)
             .await
@@ -111,6 +116,7 @@ impl Labs {
             lab,
             reused: false,
             ready: started.elapsed(),
+            not_reused: self.last_reset_failure.take(),
         })
     }
 
@@ -138,8 +144,7 @@ impl Labs {
                     return Ok(());
                 }
                 Err(why) => {
-                    tracing::warn!("the lab is not kept: {why}");
-                    self.last_reset_failure = Some(why);
+                    self.last_reset_failure = Some(format!("the lab was not kept: {why}"));
                 }
             }
         }

@@ -110,6 +110,10 @@ pub struct LabUse {
     pub reused: bool,
     /// From asking for the lab to the lab ready for the first step, in milliseconds.
     pub ready_ms: u64,
+    /// Why the job's kept lab was not reused (a reset that failed, a service that did not start
+    /// again after the scenario before): the scenario got a new lab instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_reused: Option<String>,
 }
 
 /// Where in the five steps a step report belongs.

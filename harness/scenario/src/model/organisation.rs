@@ -282,7 +282,10 @@ impl<'de> Deserialize<'de> for OrgUser {
                 super::values::check_id(&last).map_err(|e| {
                     de::Error::custom(format!("{e} (the last generated id)"))
                 })?;
-                let id = Id::deserialize(name.id(1).as_str().into_deserializer())?;
+                let first_id = name.id(1);
+                let id = Id::deserialize(IntoDeserializer::<'_, A::Error>::into_deserializer(
+                    first_id.as_str(),
+                ))?;
                 Ok(OrgUser {
                     id,
                     mailbox: None,
