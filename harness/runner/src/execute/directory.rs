@@ -504,14 +504,23 @@ pub async fn publish(ctx: &mut Context<'_>, publish: &PublishValues) -> StepRepo
     };
     let values: Vec<Vec<u8>> = publish.certificates.iter().map(|c| c.der.clone()).collect();
     let dn = user_dn(&endpoint.suffix, &publish.user);
+    // The session of the publish before, else a new one; kept for the next only when this one
+    // went through (a session that failed is not trusted again).
+    let session = ctx.directory.take();
     let written = async {
-        let mut directory = Directory::connect(&endpoint).await?;
+        let mut directory = match session {
+            Some(directory) => directory,
+            None => Directory::connect(&endpoint).await?,
+        };
         directory.replace(&dn, publish.attribute, &values).await?;
         let back = directory.read(&dn, publish.attribute).await?;
-        directory.close().await;
-        Ok::<_, DirectoryError>(back)
+        Ok::<_, DirectoryError>((directory, back))
     }
     .await;
+    let written = written.map(|(directory, back)| {
+        ctx.directory = Some(directory);
+        back
+    });
     match written {
         Ok(back) if sorted(&back) == sorted(&values) => {
             step.details.push(format!(

@@ -109,6 +109,10 @@ pub struct Context<'a> {
     /// What the Entra Connect emulation remembers between cycles (what was exported, which
     /// exports failed and are retried).
     pub sync: sync::SyncState,
+    /// The directory session step 1's publishes share (a generated population publishes a
+    /// thousand users one by one); dropped at every fault, so that no session outlives a
+    /// restarted directory.
+    pub directory: Option<directory::Directory>,
 }
 
 impl Context<'_> {
@@ -329,12 +333,16 @@ async fn run(
         devices: devices::Devices::default(),
         down: BTreeSet::new(),
         sync: sync::SyncState::default(),
+        directory: None,
     };
 
     let mut users_ready = true;
     // A generated population's per-user steps are summed up, not listed one by one.
     let mut per_user = population::PerUser::new(plan);
     for action in &plan.actions {
+        if matches!(action, Action::Fault(_)) {
+            ctx.directory = None;
+        }
         let started = Instant::now();
         let mut step = if !users_ready && needs_users(action) {
             not_run(action)
@@ -360,6 +368,9 @@ async fn run(
     }
     per_user.flush(steps);
 
+    if let Some(directory) = ctx.directory.take() {
+        directory.close().await;
+    }
     let down = std::mem::take(&mut ctx.down);
     if let Err(e) = labs.release(lab, &config, &down).await {
         let mut step = new_step(Stage::Setup, "stop the lab");
