@@ -204,7 +204,10 @@ pub async fn lab_ready(pki: &Path, times: usize) -> Vec<Figure> {
         Err(e) => Err(anyhow::anyhow!("reading {}: {e}", pki.display())),
     };
     let directory_only = lab::LabConfig::default().only([lab::Service::Directory]);
-    let fresh = full.as_ref().map(|s| *s).map_err(|e| anyhow::anyhow!("{e}"));
+    let fresh = full
+        .as_ref()
+        .map(|s| *s)
+        .map_err(|e| anyhow::anyhow!("{e}"));
     let reused = match lab::PkiWebContent::from_pki_dir(pki) {
         Ok(_) => reset_mean(&config, times).await,
         Err(e) => Err(anyhow::anyhow!("reading {}: {e}", pki.display())),

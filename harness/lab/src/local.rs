@@ -16,8 +16,8 @@ use crate::endpoints::{
 use crate::process::{Ready, Supervised};
 use crate::slapd::{self, SlapdLayout};
 use crate::{
-    Credentials, HostResources, LabConfig, LabError, RunningLab, RunningServices, Runtime,
-    PkiWebContent, RuntimeKind, Service, TenantConfig, nginx,
+    Credentials, HostResources, LabConfig, LabError, PkiWebContent, RunningLab, RunningServices,
+    Runtime, RuntimeKind, Service, TenantConfig, nginx,
 };
 
 /// How long one service may take to become ready.

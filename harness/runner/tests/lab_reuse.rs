@@ -169,7 +169,9 @@ async fn nothing_of_one_scenario_is_visible_in_the_next() {
 
     // The lab as the first scenario left it (pki-web started again, nothing reset yet), with
     // more left in the tenant: a mobile policy of its own and a moved clock.
-    let (kept_config, lab) = labs.take_kept().expect("the lab is kept after the scenario");
+    let (kept_config, lab) = labs
+        .take_kept()
+        .expect("the lab is kept after the scenario");
     let tenant = TenantApi::new(http(), lab.endpoints().tenant().expect("tenant").clone());
     let mut policy = Map::new();
     policy.insert("Name".into(), json!("Left behind"));
@@ -191,12 +193,24 @@ async fn nothing_of_one_scenario_is_visible_in_the_next() {
     // It differs from a new lab in every part, so the comparison below can fail.
     let dirty = see(&lab, &paths).await;
     assert_ne!(dirty.directory, new_lab.directory, "users were created");
-    assert_ne!(dirty.recipients, new_lab.recipients, "mailboxes were synced");
-    assert_ne!(dirty.smime_config, new_lab.smime_config, "the SST was imported");
-    assert_ne!(dirty.mobile_policies, new_lab.mobile_policies, "a policy was added");
+    assert_ne!(
+        dirty.recipients, new_lab.recipients,
+        "mailboxes were synced"
+    );
+    assert_ne!(
+        dirty.smime_config, new_lab.smime_config,
+        "the SST was imported"
+    );
+    assert_ne!(
+        dirty.mobile_policies, new_lab.mobile_policies,
+        "a policy was added"
+    );
     assert_ne!(dirty.clock, new_lab.clock, "the clock moved");
     assert_ne!(dirty.messages, new_lab.messages, "mail was sent");
-    assert_ne!(dirty.pki_web, new_lab.pki_web, "the first plan's CRLs are served");
+    assert_ne!(
+        dirty.pki_web, new_lab.pki_web,
+        "the first plan's CRLs are served"
+    );
     labs.release(lab, &kept_config, &BTreeSet::new())
         .await
         .expect("kept");

@@ -46,7 +46,6 @@ pub struct GeneratedPopulation {
     pub flawed: std::collections::BTreeMap<String, Vec<smime::pki::Flaw>>,
 }
 
-
 /// A mailbox of the organisation, resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {

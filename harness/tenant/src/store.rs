@@ -585,7 +585,8 @@ mod tests {
                     at(),
                 );
                 d.recipients.insert(&alice)?;
-                d.recipients.record_full_cycle_export("cycle-1", ["anchor-a"])?;
+                d.recipients
+                    .record_full_cycle_export("cycle-1", ["anchor-a"])?;
                 Ok::<_, StoreError>(())
             })
             .unwrap();

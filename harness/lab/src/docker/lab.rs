@@ -479,8 +479,7 @@ async fn exec(engine: &Engine, container: &str, cmd: &[&str]) -> Result<(), LabE
         .map_err(|e| LabError::docker(what.clone(), e))?;
     let mut output = String::new();
     if let StartExecResults::Attached {
-        output: mut stream,
-        ..
+        output: mut stream, ..
     } = engine
         .docker
         .start_exec(&created.id, None)

@@ -343,7 +343,12 @@ pub async fn pki_web_replaced(lab: &mut RunningLab) -> anyhow::Result<()> {
             let (_, served) = fetch(&client, &format!("{url}/{path}")).await?;
             ensure!(&served == bytes, "{round}: {path} is not the new content");
         }
-        for gone in ["crl/issuing.crl", "crl/root.crl", "aia/issuing.crt", "aia/root.crt"] {
+        for gone in [
+            "crl/issuing.crl",
+            "crl/root.crl",
+            "aia/issuing.crt",
+            "aia/root.crt",
+        ] {
             let status = client.get(format!("{url}/{gone}")).send().await?.status();
             ensure!(status == 404, "{round}: the old {gone} answered {status}");
         }

@@ -129,7 +129,9 @@ pub async fn add_users(
 /// [`PUBLISH_CONNECTIONS`] connections: the directory as a new lab has it, for the next scenario
 /// of a reused lab. Returns how many entries were deleted; reads the directory again after and
 /// fails if anything is left.
-pub async fn empty_below_suffix(endpoint: &lab::DirectoryEndpoint) -> Result<usize, DirectoryError> {
+pub async fn empty_below_suffix(
+    endpoint: &lab::DirectoryEndpoint,
+) -> Result<usize, DirectoryError> {
     let mut directory = Directory::connect(endpoint).await?;
     let mut dns = directory.entries_below_suffix().await?;
     // Children before their parents: more RDNs first.
@@ -351,7 +353,13 @@ impl Directory {
             .ldap
             .with_timeout(LDAP_TIMEOUT)
             // "1.1": no attributes, only the DNs (RFC 4511 §4.5.1.8).
-            .streaming_search_with(adapters, &suffix, Scope::Subtree, "(objectClass=*)", vec!["1.1"])
+            .streaming_search_with(
+                adapters,
+                &suffix,
+                Scope::Subtree,
+                "(objectClass=*)",
+                vec!["1.1"],
+            )
             .await
             .map_err(|e| self.unreachable(&what, e))?;
         let mut dns = Vec::new();

@@ -148,10 +148,7 @@ pub async fn check(ctx: &mut Context<'_>, population: &PopulationCheck) -> StepR
         );
         step.details.extend(wrong.into_iter().take(NAMED));
     } else {
-        step.actual = Some(format!(
-            "all {} users as expected",
-            population.users.len()
-        ));
+        step.actual = Some(format!("all {} users as expected", population.users.len()));
     }
     step
 }
@@ -366,7 +363,12 @@ mod tests {
         let plan = plan_with(&refs);
         let mut per_user = PerUser::new(&plan);
         let mut steps = Vec::new();
-        per_user.add(Some("alice"), "publish", step("alice", Outcome::Passed, None), &mut steps);
+        per_user.add(
+            Some("alice"),
+            "publish",
+            step("alice", Outcome::Passed, None),
+            &mut steps,
+        );
         for (i, id) in ids.iter().enumerate() {
             let failed = i % 1000 == 7;
             let s = if failed {
@@ -376,7 +378,12 @@ mod tests {
             };
             per_user.add(Some(id), "publish userSMIMECertificate", s, &mut steps);
         }
-        per_user.add(None, "sync", step("sync", Outcome::Passed, None), &mut steps);
+        per_user.add(
+            None,
+            "sync",
+            step("sync", Outcome::Passed, None),
+            &mut steps,
+        );
         per_user.flush(&mut steps);
         assert_eq!(steps.len(), 3, "{steps:#?}");
         let sum = &steps[1];
@@ -402,7 +409,12 @@ mod tests {
         let mut per_user = PerUser::new(&plan);
         let mut steps = Vec::new();
         for id in ["user00001", "user00002"] {
-            per_user.add(Some(id), "publish", step(id, Outcome::Passed, None), &mut steps);
+            per_user.add(
+                Some(id),
+                "publish",
+                step(id, Outcome::Passed, None),
+                &mut steps,
+            );
         }
         per_user.flush(&mut steps);
         assert_eq!(steps.len(), 1);

@@ -277,7 +277,10 @@ mod tests {
         pki.pki_web
             .insert("crl/other.crl", b"x".to_vec())
             .expect("path");
-        assert!(same_shape(&next, &pki), "other files on pki-web are a reset");
+        assert!(
+            same_shape(&next, &pki),
+            "other files on pki-web are a reset"
+        );
 
         let mut other_domain = next.clone();
         other_domain.directory.suffix = "dc=fabrikam,dc=com".into();

@@ -78,7 +78,11 @@ impl IdTemplate {
             "n" => 0,
             other => match other.strip_prefix("n:0").map(str::parse::<usize>) {
                 Some(Ok(width)) if (1..=9).contains(&width) => width,
-                _ => return Err(format!("{{{other}}} in {text:?} is not a number's place: {help}")),
+                _ => {
+                    return Err(format!(
+                        "{{{other}}} in {text:?} is not a number's place: {help}"
+                    ));
+                }
             },
         };
         if suffix.contains(['{', '}']) {
@@ -95,7 +99,12 @@ impl IdTemplate {
 
     /// The id of user number `n` (from 1).
     pub fn id(&self, n: u32) -> String {
-        format!("{}{n:0width$}{}", self.prefix, self.suffix, width = self.width)
+        format!(
+            "{}{n:0width$}{}",
+            self.prefix,
+            self.suffix,
+            width = self.width
+        )
     }
 }
 
@@ -128,7 +137,10 @@ impl Percent {
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
         if whole.is_empty()
             || fraction.len() > 2
-            || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+            || !whole
+                .bytes()
+                .chain(fraction.bytes())
+                .all(|b| b.is_ascii_digit())
         {
             return Err(bad());
         }
@@ -279,9 +291,8 @@ impl<'de> Deserialize<'de> for OrgUser {
                 }
                 let name = IdTemplate::parse(&fields.name).map_err(de::Error::custom)?;
                 let last = name.id(fields.generate);
-                super::values::check_id(&last).map_err(|e| {
-                    de::Error::custom(format!("{e} (the last generated id)"))
-                })?;
+                super::values::check_id(&last)
+                    .map_err(|e| de::Error::custom(format!("{e} (the last generated id)")))?;
                 let first_id = name.id(1);
                 let id = Id::deserialize(IntoDeserializer::<'_, A::Error>::into_deserializer(
                     first_id.as_str(),

@@ -497,8 +497,15 @@ fn a_generated_population_is_planned_user_by_user() {
         panic!("the check follows the last sync");
     };
     assert_eq!(check.users.len(), 1000);
-    assert_eq!(check.users[41], ("user0042".to_owned(), "user0042@contoso.com".to_owned()));
-    assert_eq!(check.flawed.len(), 15, "10 without SKI, 5 expired (none both, by chance or not)");
+    assert_eq!(
+        check.users[41],
+        ("user0042".to_owned(), "user0042@contoso.com".to_owned())
+    );
+    assert_eq!(
+        check.flawed.len(),
+        15,
+        "10 without SKI, 5 expired (none both, by chance or not)"
+    );
     // id-ce-subjectKeyIdentifier (RFC 5280, 4.2.1.2).
     let ski = "2.5.29.14";
     for (id, _) in &check.users {

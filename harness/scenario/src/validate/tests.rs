@@ -268,14 +268,11 @@ fn a_hundred_thousand_users_validate() {
             let name = format!("user-{n:06}");
             let id = Id::deserialize(name.as_str().into_deserializer())
                 .unwrap_or_else(|e: serde::de::value::Error| panic!("{e}"));
-            scenario
-                .organisation
-                .users
-                .push(unlocated(OrgUser {
-                    id,
-                    mailbox: None,
-                    population: None,
-                }));
+            scenario.organisation.users.push(unlocated(OrgUser {
+                id,
+                mailbox: None,
+                population: None,
+            }));
         }
         scenario
     };
@@ -412,15 +409,36 @@ fn a_population_makes_users_certificates_and_flaws() {
 #[test]
 fn a_population_is_checked_where_it_is_written() {
     for (entry, fragment) in [
-        ("{ generate: 0, name: \"u{n}\" }", "generate: 0 users is not from 1 to 100000"),
-        ("{ generate: 100001, name: \"u{n}\" }", "generate: 100001 users is not from 1 to 100000"),
+        (
+            "{ generate: 0, name: \"u{n}\" }",
+            "generate: 0 users is not from 1 to 100000",
+        ),
+        (
+            "{ generate: 100001, name: \"u{n}\" }",
+            "generate: 100001 users is not from 1 to 100000",
+        ),
         ("{ generate: 5, name: \"user\" }", "has no {n}"),
-        ("{ generate: 5, name: \"u{n}{n}\" }", "more than one placeholder"),
-        ("{ generate: 5, name: \"u{n:0}\" }", "is not a number's place"),
+        (
+            "{ generate: 5, name: \"u{n}{n}\" }",
+            "more than one placeholder",
+        ),
+        (
+            "{ generate: 5, name: \"u{n:0}\" }",
+            "is not a number's place",
+        ),
         ("{ generate: 5, name: \"U{n}\" }", "is not a usable id"),
-        ("{ generate: 5, name: \"u{n}\", flaws: { no-ski: 1 } }", "is not a share"),
-        ("{ generate: 5, name: \"u{n}\", flaws: { no-ski: 101% } }", "is not a share"),
-        ("{ generate: 5, name: \"u{n}\", flaws: { no-such-flaw: 1% } }", "no-such-flaw"),
+        (
+            "{ generate: 5, name: \"u{n}\", flaws: { no-ski: 1 } }",
+            "is not a share",
+        ),
+        (
+            "{ generate: 5, name: \"u{n}\", flaws: { no-ski: 101% } }",
+            "is not a share",
+        ),
+        (
+            "{ generate: 5, name: \"u{n}\", flaws: { no-such-flaw: 1% } }",
+            "no-such-flaw",
+        ),
         ("{ generate: 5, name: \"u{n}\", colour: blue }", "colour"),
         ("{ generate: 5, name: \"al{n:03}\", id: x }", "id"),
     ] {
@@ -444,7 +462,11 @@ fn shares_round_to_whole_users() {
     let share = |text: &str| Percent::parse(text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(share("1%").of(1000), 10);
     assert_eq!(share("0.5%").of(1000), 5);
-    assert_eq!(share("0.01%").of(10), 1, "a flaw written down is given to someone");
+    assert_eq!(
+        share("0.01%").of(10),
+        1,
+        "a flaw written down is given to someone"
+    );
     assert_eq!(share("0%").of(1000), 0);
     assert_eq!(share("100%").of(7), 7);
     assert_eq!(share("33.33%").of(3), 1);
