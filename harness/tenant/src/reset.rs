@@ -27,18 +27,20 @@ pub enum ResetError {
 const CLOCK_SHAPE: &str =
     "expected {\"now\": \"2030-01-01T00:00:00Z\"} (fixed) or {\"now\": null} (system)";
 
-/// The clock a `{"now": ...}` body asks for, or the 400 answer saying what was expected.
-fn requested_clock(body: &[u8]) -> Result<Clock, Response> {
-    let bad = |message: String| lab_error(StatusCode::BAD_REQUEST, "BadRequest", message);
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| bad(format!("{CLOCK_SHAPE}: {e}")))?;
+/// The clock a `{"now": ...}` body asks for, or what is wrong with the body.
+fn requested_clock(body: &[u8]) -> Result<Clock, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("{CLOCK_SHAPE}: {e}"))?;
     match value.get("now") {
         Some(Value::Null) => Ok(Clock::System),
         Some(Value::String(text)) => crate::clock::parse_rfc3339(text)
             .map(Clock::Fixed)
-            .map_err(|e| bad(format!("now '{text}' is not an RFC 3339 time: {e}"))),
-        _ => Err(bad(CLOCK_SHAPE.to_owned())),
+            .map_err(|e| format!("now '{text}' is not an RFC 3339 time: {e}")),
+        _ => Err(CLOCK_SHAPE.to_owned()),
     }
+}
+
+fn bad_request(message: String) -> Response {
+    lab_error(StatusCode::BAD_REQUEST, "BadRequest", message)
 }
 
 pub(crate) async fn get_clock(State(tenant): State<Tenant>) -> Response {
@@ -56,7 +58,7 @@ pub(crate) async fn put_clock(State(tenant): State<Tenant>, body: Bytes) -> Resp
             tenant.clock().set(clock);
             get_clock(State(tenant)).await
         }
-        Err(answer) => answer,
+        Err(why) => bad_request(why),
     }
 }
 
@@ -74,7 +76,7 @@ pub(crate) async fn reset(
     }
     let clock = match requested_clock(&body) {
         Ok(clock) => clock,
-        Err(answer) => return answer,
+        Err(why) => return bad_request(why),
     };
     let worker = tenant.clone();
     let outcome = tokio::task::spawn_blocking(move || {

@@ -511,9 +511,9 @@ fn a_generated_population_is_planned_user_by_user() {
     for (id, _) in &check.users {
         let certificate = smime::certificate::parse_der(&der(&plan, id)).expect("a certificate");
         let has_ski = certificate
-            .tbs_certificate
-            .extensions
-            .iter()
+            .tbs_certificate()
+            .extensions()
+            .into_iter()
             .flatten()
             .any(|e| e.extn_id.to_string() == ski);
         let flaws = check.flawed.get(id);
