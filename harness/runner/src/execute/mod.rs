@@ -357,12 +357,7 @@ async fn run(
         }
         step.duration_ms = millis(started.elapsed());
         match action {
-            Action::Publish(values) => per_user.add(
-                Some(&values.user),
-                &format!("publish {}", values.attribute.ldap_name()),
-                step,
-                steps,
-            ),
+            Action::Publish(values) => per_user.add(Some(&values.user), "publish", step, steps),
             _ => per_user.add(None, "", step, steps),
         }
     }

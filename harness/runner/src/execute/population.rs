@@ -224,7 +224,9 @@ pub struct PerUser {
 /// A sum in progress.
 struct Open {
     key: (String, Stage, String),
-    users: usize,
+    /// Steps summed (a user may have several: one per attribute).
+    steps: usize,
+    users: std::collections::HashSet<String>,
     outcome: Outcome,
     passed: usize,
     failing: Vec<String>,
@@ -273,14 +275,16 @@ impl PerUser {
         }
         let open = self.open.get_or_insert_with(|| Open {
             key,
-            users: 0,
+            steps: 0,
+            users: std::collections::HashSet::new(),
             outcome: Outcome::Passed,
             passed: 0,
             failing: Vec::new(),
             duration_ms: 0,
             example: step.clone(),
         });
-        open.users += 1;
+        open.steps += 1;
+        open.users.insert(user.unwrap_or_default().to_owned());
         open.duration_ms += step.duration_ms;
         open.outcome = open.outcome.worst(step.outcome);
         if step.outcome == Outcome::Passed {
@@ -288,7 +292,7 @@ impl PerUser {
         } else {
             open.failing.push(format!(
                 "{} ({}): {}",
-                user.unwrap_or_default(),
+                step.title,
                 step.outcome.name(),
                 step.actual.as_deref().unwrap_or("no reason given")
             ));
@@ -301,9 +305,13 @@ impl PerUser {
             return;
         };
         let (population, stage, kind) = open.key;
+        let users = open.users.len();
         let mut step = new_step(
             stage,
-            format!("{kind}: {} users of population {population}", open.users),
+            format!(
+                "{kind}: {users} users of population {population} ({} steps)",
+                open.steps
+            ),
         );
         step.expected = Some(format!(
             "for each user: {}",
@@ -312,14 +320,14 @@ impl PerUser {
         step.outcome = open.outcome;
         step.duration_ms = open.duration_ms;
         step.details
-            .push(format!("passed: {} of {}", open.passed, open.users));
+            .push(format!("passed: {} of {} steps", open.passed, open.steps));
         if open.failing.is_empty() {
-            step.actual = Some(format!("all {} users passed", open.users));
+            step.actual = Some(format!("all {} steps of {users} users passed", open.steps));
         } else {
             step.actual = Some(format!(
-                "{} of {} users did not pass: {}",
+                "{} of {} steps did not pass: {}",
                 open.failing.len(),
-                open.users,
+                open.steps,
                 named(&open.failing)
             ));
             step.details
@@ -376,7 +384,7 @@ mod tests {
             } else {
                 step(id, Outcome::Passed, None)
             };
-            per_user.add(Some(id), "publish userSMIMECertificate", s, &mut steps);
+            per_user.add(Some(id), "publish", s, &mut steps);
         }
         per_user.add(
             None,
@@ -389,14 +397,16 @@ mod tests {
         let sum = &steps[1];
         assert_eq!(
             sum.title,
-            "publish userSMIMECertificate: 10000 users of population user{n:05}"
+            "publish: 10000 users of population user{n:05} (10000 steps)"
         );
         assert_eq!(sum.outcome, Outcome::Failed);
         assert_eq!(sum.duration_ms, 20_000);
-        assert_eq!(sum.details[0], "passed: 9990 of 10000");
+        assert_eq!(sum.details[0], "passed: 9990 of 10000 steps");
         let actual = sum.actual.as_deref().expect("actual");
         assert!(
-            actual.starts_with("10 of 10000 users did not pass: user00008 (failed): the directory refused; user01008"),
+            actual.starts_with(
+                "10 of 10000 steps did not pass: user00008 (failed): the directory refused; user01008"
+            ),
             "{actual}"
         );
         assert_eq!(sum.details.len(), 11, "the count and the ten users");
@@ -419,7 +429,10 @@ mod tests {
         per_user.flush(&mut steps);
         assert_eq!(steps.len(), 1);
         assert_eq!(steps[0].outcome, Outcome::Passed);
-        assert_eq!(steps[0].actual.as_deref(), Some("all 2 users passed"));
+        assert_eq!(
+            steps[0].actual.as_deref(),
+            Some("all 2 steps of 2 users passed")
+        );
     }
 
     #[test]
