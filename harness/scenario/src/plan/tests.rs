@@ -489,7 +489,8 @@ fn a_generated_population_is_planned_user_by_user() {
         })
         .expect("users are created");
     assert_eq!(created, 1001);
-    assert_eq!(publishes(&plan).len(), 1001);
+    // Both attributes by default: two publishes a user.
+    assert_eq!(publishes(&plan).len(), 2002);
     let kinds = kinds(&plan);
     let sync = kinds.iter().rposition(|k| k == "sync").expect("sync");
     assert_eq!(kinds[sync + 1], "check-population-user{n:04}");
@@ -532,7 +533,8 @@ fn ten_thousand_generated_users_plan() {
     let text = "name: t\nsummary: s\nsource: a test\norganisation:\n  tenant: contoso.onmicrosoft.com\n  users:\n    - { generate: 10000, name: \"user{n:05}\", key: ecdsa-p256, flaws: { no-ski: 1% } }\npki:\n  seed: ten-thousand\n  now: 2026-01-01T00:00:00Z\n  domain: contoso.com\n  root: { subject: \"CN=R\", key: ecdsa-p256 }\n  intermediates:\n    issuing: { subject: \"CN=I\", key: ecdsa-p256 }\nsteps: { publish: {}, sync: {} }\n";
     let loaded = parse(text, "t.yaml").unwrap_or_else(|e| panic!("{}", e.render(false)));
     let plan = plan(&loaded).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(publishes(&plan).len(), 10_000);
+    // Both attributes by default: two publishes a user.
+    assert_eq!(publishes(&plan).len(), 20_000);
     assert_eq!(plan.populations[0].ids.len(), 10_000);
     assert_eq!(plan.populations[0].flawed.len(), 100);
     let thumbprints: std::collections::HashSet<&str> = publishes(&plan)
