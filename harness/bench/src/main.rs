@@ -111,7 +111,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     }
 
     eprintln!("bench: the lab's time to ready");
-    figures.push(runtime.block_on(catalogue::lab_ready(&pki, if args.quick { 1 } else { 5 })));
+    figures.extend(runtime.block_on(catalogue::lab_ready(&pki, if args.quick { 1 } else { 5 })));
 
     eprintln!("bench: the scenario catalogue (local runtime)");
     let catalogue_out = out.join("catalogue");

@@ -10,7 +10,8 @@
 //! [`start`] takes a [`LabConfig`] and a [`RuntimeChoice`] and returns a [`RunningLab`]: its
 //! [`Endpoints`] (host-side URLs, in-lab URLs, credentials), [`RunningLab::stop_service`] and
 //! [`RunningLab::start_service`] (a restarted service keeps its address and data; "the CRL server
-//! is down" is `stop_service(Service::PkiWeb)`), and [`RunningLab::stop`]. Dropping a
+//! is down" is `stop_service(Service::PkiWeb)`), [`RunningLab::replace_pki_web`] (what pki-web
+//! serves, replaced for the next scenario of a lab that is reused), and [`RunningLab::stop`]. Dropping a
 //! `RunningLab` without `stop` (an error, a panic) still kills or removes everything it started.
 //! Passwords, the tenant's client id and secret are generated per run unless the config sets
 //! them, and the tenant's lab secret (what its `/lab` endpoints want in `X-Lab-Secret`) always
@@ -152,6 +153,13 @@ pub trait RunningServices: Send {
     /// Stops everything and removes what the run created.
     fn stop(&mut self) -> BoxFuture<'_, Result<(), LabError>>;
 
+    /// Replaces every file pki-web serves with `content` (nothing of the old content is left),
+    /// for the next scenario of a reused lab. pki-web must be running.
+    fn replace_pki_web<'a>(
+        &'a mut self,
+        content: &'a PkiWebContent,
+    ) -> BoxFuture<'a, Result<(), LabError>>;
+
     /// Where a person finds a service's output (a file, or a `docker logs` command).
     fn logs_hint(&self, service: Service) -> String;
 
@@ -196,6 +204,13 @@ impl RunningLab {
 
     pub fn logs_hint(&self, service: Service) -> String {
         self.inner.logs_hint(service)
+    }
+
+    /// Replaces what pki-web serves: afterwards it answers exactly `content`'s files (a path
+    /// of the earlier content is 404). A reused lab's next scenario brings its own CRLs and CA
+    /// certificates this way instead of a new pki-web. `pki-web` must be in the lab and running.
+    pub async fn replace_pki_web(&mut self, content: &PkiWebContent) -> Result<(), LabError> {
+        self.inner.replace_pki_web(content).await
     }
 
     pub fn host_resources(&self) -> HostResources {

@@ -16,8 +16,8 @@ use crate::endpoints::{
 use crate::process::{Ready, Supervised};
 use crate::slapd::{self, SlapdLayout};
 use crate::{
-    Credentials, HostResources, LabConfig, LabError, RunningLab, RunningServices, Runtime,
-    RuntimeKind, Service, TenantConfig, nginx,
+    Credentials, HostResources, LabConfig, LabError, PkiWebContent, RunningLab, RunningServices,
+    Runtime, RuntimeKind, Service, TenantConfig, nginx,
 };
 
 /// How long one service may take to become ready.
@@ -330,17 +330,7 @@ fn prepare(
         Service::PkiWeb => {
             let nginx = binaries::host_program("nginx", "SMIME_LAB_NGINX", "nginx")?;
             let docroot = dir.join("root");
-            for (path, bytes) in config.pki_web.files() {
-                let target = docroot.join(path);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| LabError::io("cannot create", parent, e))?;
-                }
-                std::fs::write(&target, bytes)
-                    .map_err(|e| LabError::io("cannot write", &target, e))?;
-            }
-            std::fs::create_dir_all(&docroot)
-                .map_err(|e| LabError::io("cannot create", &docroot, e))?;
+            write_docroot(&docroot, &config.pki_web)?;
             let tmp = dir.join("tmp");
             std::fs::create_dir_all(&tmp).map_err(|e| LabError::io("cannot create", &tmp, e))?;
             Spec::PkiWeb {
@@ -351,6 +341,30 @@ fn prepare(
             }
         }
     })
+}
+
+/// pki-web's files below `docroot` (created).
+fn write_docroot(docroot: &Path, content: &PkiWebContent) -> Result<(), LabError> {
+    std::fs::create_dir_all(docroot).map_err(|e| LabError::io("cannot create", docroot, e))?;
+    for (path, bytes) in content.files() {
+        let target = docroot.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| LabError::io("cannot create", parent, e))?;
+        }
+        std::fs::write(&target, bytes).map_err(|e| LabError::io("cannot write", &target, e))?;
+    }
+    Ok(())
+}
+
+/// Removes a directory tree; one that is not there is fine.
+fn remove_tree(dir: &Path) -> Result<(), LabError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(LabError::io("cannot remove", dir, e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Configuration holding passwords: readable by the owner only.
@@ -669,6 +683,41 @@ impl RunningServices for LocalLab {
 
     fn stop(&mut self) -> BoxFuture<'_, Result<(), LabError>> {
         Box::pin(self.shutdown())
+    }
+
+    fn replace_pki_web<'a>(
+        &'a mut self,
+        content: &'a PkiWebContent,
+    ) -> BoxFuture<'a, Result<(), LabError>> {
+        Box::pin(async move {
+            let local = self
+                .services
+                .get_mut(&Service::PkiWeb)
+                .ok_or(LabError::NotInLab(Service::PkiWeb))?;
+            let Spec::PkiWeb {
+                docroot,
+                probe_path,
+                ..
+            } = &mut local.spec
+            else {
+                return Err(LabError::NotInLab(Service::PkiWeb));
+            };
+            // nginx opens each file per request: the new tree is built beside the old one and
+            // swapped in by renames, so no request sees a half-written file.
+            let fresh = docroot.with_extension("new");
+            let old = docroot.with_extension("old");
+            for leftover in [&fresh, &old] {
+                remove_tree(leftover)?;
+            }
+            write_docroot(&fresh, content)?;
+            std::fs::rename(&*docroot, &old)
+                .map_err(|e| LabError::io("cannot move aside", &*docroot, e))?;
+            std::fs::rename(&fresh, &*docroot)
+                .map_err(|e| LabError::io("cannot move into place", &fresh, e))?;
+            remove_tree(&old)?;
+            *probe_path = content.probe_path();
+            Ok(())
+        })
     }
 
     fn host_resources(&self) -> HostResources {

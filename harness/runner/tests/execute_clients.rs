@@ -277,6 +277,7 @@ async fn run_messages(
         devices: Devices::default(),
         down: Default::default(),
         sync: Default::default(),
+        directory: None,
     };
     let (mut installs, mut sends) = (Vec::new(), Vec::new());
     for action in &plan.actions {

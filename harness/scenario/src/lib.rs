@@ -19,7 +19,9 @@ pub mod schema;
 pub mod select;
 pub mod validate;
 
-pub use load::{InvalidScenario, LoadedScenario, Problem, ScenarioError, User, load, parse};
+pub use load::{
+    GeneratedPopulation, InvalidScenario, LoadedScenario, Problem, ScenarioError, User, load, parse,
+};
 pub use model::Scenario;
 pub use plan::{Action, Plan, PlanError, plan};
 pub use select::{Partition, Selection};

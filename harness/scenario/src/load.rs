@@ -26,8 +26,24 @@ pub struct LoadedScenario {
     pub pki: PkiDescription,
     /// The mail domain.
     pub domain: String,
-    /// The organisation's users, in file order.
+    /// The organisation's users, in file order (a generated population's in its place).
     pub users: Vec<User>,
+    /// The generated populations (`organisation.users` entries with `generate`), in file order.
+    pub populations: Vec<GeneratedPopulation>,
+}
+
+/// A generated population as validation made it: its users are in [`LoadedScenario::users`]
+/// and their certificates in [`LoadedScenario::pki`]; this says which users it made and which of
+/// them got which flaws.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedPopulation {
+    /// The template, as written (`user{n:05}`).
+    pub name: String,
+    pub key: smime::key::KeySpec,
+    /// Every user's id, in order.
+    pub ids: Vec<String>,
+    /// The users given flaws, with theirs.
+    pub flawed: std::collections::BTreeMap<String, Vec<smime::pki::Flaw>>,
 }
 
 /// A mailbox of the organisation, resolved.

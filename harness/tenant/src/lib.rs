@@ -19,7 +19,8 @@
 //!   Entra Connect export, [`sync`]), `GET /lab/recipients/{address}/certificate` (Outlook's
 //!   certificate lookup, [`lookup`]), `POST /lab/owa/{tenant}/validate` (Outlook on the web's
 //!   judgement of a received message or of the sender's certificate, with CRLs fetched as the
-//!   stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock`. They stand for
+//!   stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock` and
+//!   `POST /lab/reset/{tenant}` (a reused lab's next scenario, [`reset`]). They stand for
 //!   machinery (Entra Connect, Outlook's directory lookup, OWA's client control) that
 //!   authenticates by other means, so they take no bearer token but the lab secret in
 //!   `X-Lab-Secret` (`--lab-secret` or `MOCK_TENANT_LAB_SECRET`, generated per run by the lab):
@@ -77,6 +78,7 @@ pub mod cmdlets;
 pub mod ids;
 pub mod lookup;
 pub mod openapi;
+pub mod reset;
 pub mod server;
 pub mod store;
 pub mod sync;

@@ -163,18 +163,33 @@ pub fn document() -> Value {
                 }},
                 "put": {
                     "summary": "Fix the tenant clock, or return it to system time with null",
-                    "security": lab_secret,
+                    "security": lab_secret.clone(),
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {
                         "type": "object", "required": ["now"],
                         "properties": {"now": {"type": "string", "format": "date-time", "nullable": true}}
                     }}}},
                     "responses": {
                         "200": {"description": "Clock", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Clock"}}}},
-                        "400": {"description": "Bad time", "content": {"application/json": {"schema": lab_error}}},
-                        "401": lab_401
+                        "400": {"description": "Bad time", "content": {"application/json": {"schema": lab_error.clone()}}},
+                        "401": lab_401.clone()
                     }
                 }
-            }
+            },
+            "/lab/reset/{tenant}": {"post": {
+                "summary": "Make the tenant as new for the next scenario of a reused lab (lab endpoint): no recipients, default S/MIME configuration and mobile policies, no sync cycle, the clock as given, earlier page links refused",
+                "security": lab_secret,
+                "parameters": [{"name": "tenant", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["now"],
+                    "properties": {"now": {"type": "string", "format": "date-time", "nullable": true}}
+                }}}},
+                "responses": {
+                    "200": {"description": "The clock after the reset, and the recipients left (0)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Clock"}}}},
+                    "400": {"description": "Bad time", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "401": lab_401,
+                    "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error}}}
+                }
+            }}
         },
         "components": {
             "securitySchemes": {

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::auth::Credentials;
 use crate::clock::{Clock, SharedClock};
@@ -127,8 +127,9 @@ struct Inner {
     clock: SharedClock,
     lab_secret: String,
     /// Signs `$skiptoken`s; random per process, so a restarted tenant refuses old links (as
-    /// Exchange's expire).
-    page_links: PageLinkKey,
+    /// Exchange's expire), and new at each [`Tenant::reset`], so a link made for one scenario
+    /// is refused in the next.
+    page_links: std::sync::RwLock<PageLinkKey>,
 }
 
 /// A tenant: cheap to clone, shared by every request.
@@ -186,8 +187,7 @@ impl Tenant {
                 hex::encode(bytes)
             }
         };
-        let mut page_link_key = [0u8; 32];
-        random(&mut page_link_key)?;
+        let page_link_key = random_page_link_key().map_err(OpenError::NoRandomness)?;
         let public_url = config.public_url.trim().trim_end_matches('/').to_owned();
         Ok(Self {
             inner: Arc::new(Inner {
@@ -200,7 +200,7 @@ impl Tenant {
                 store,
                 clock,
                 lab_secret,
-                page_links: PageLinkKey::new(page_link_key),
+                page_links: std::sync::RwLock::new(page_link_key),
             }),
         })
     }
@@ -220,6 +220,31 @@ impl Tenant {
 
     pub fn tenant(&self) -> &str {
         &self.inner.config.tenant
+    }
+
+    /// The key `$skiptoken`s are signed and checked with now.
+    fn page_links(&self) -> PageLinkKey {
+        self.inner
+            .page_links
+            .read()
+            .map_or_else(|e| e.into_inner().clone(), |key| key.clone())
+    }
+
+    /// Makes the tenant as new for the next scenario of a reused lab (`POST /lab/reset`): no
+    /// recipients, the default S/MIME configuration and mobile policies, no sync cycle, the
+    /// clock set to `clock`, and a new key for page links (a link handed out before is refused).
+    /// The configuration it was started with (name, app, lab secret, CRL hosts) stays.
+    pub fn reset(&self, clock: Clock) -> Result<(), crate::reset::ResetError> {
+        let key = random_page_link_key().map_err(crate::reset::ResetError::NoRandomness)?;
+        self.store()
+            .reset(TenantData::new(self.tenant(), clock.now()))?;
+        self.clock().set(clock);
+        *self
+            .inner
+            .page_links
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = key;
+        Ok(())
     }
 
     /// The tenant's GUID (accepted wherever the name is).
@@ -247,7 +272,11 @@ impl Tenant {
                 "/lab/recipients/{address}/certificate",
                 get(certificate_lookup),
             )
-            .route("/lab/clock", get(get_clock).put(put_clock))
+            .route(
+                "/lab/clock",
+                get(crate::reset::get_clock).put(crate::reset::put_clock),
+            )
+            .route("/lab/reset/{tenant}", post(crate::reset::reset))
             .route_layer(middleware::from_fn_with_state(
                 self.clone(),
                 require_lab_secret,
@@ -262,6 +291,13 @@ impl Tenant {
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
     }
+}
+
+/// A new random key for page links; the error is why the OS gave no randomness.
+fn random_page_link_key() -> Result<PageLinkKey, String> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| e.to_string())?;
+    Ok(PageLinkKey::new(key))
 }
 
 /// `http://host[:port]` or `https://...`, without a path, query or spaces.
@@ -352,7 +388,7 @@ pub async fn serve(
 }
 
 /// The lab endpoints' error shape (ours, not Microsoft's).
-fn lab_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+pub(crate) fn lab_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (
         status,
         axum::Json(json!({"error": {"code": code, "message": message.into()}})),
@@ -451,7 +487,7 @@ async fn invoke_command(
     let invocation = if let Some(token) = lookup("$skiptoken") {
         // Only a token this process signed, for a reading cmdlet, within its lifetime: a link
         // is a cursor into a read, never a way to run something else.
-        let Some(token) = SkipToken::decode(&token, &tenant.inner.page_links) else {
+        let Some(token) = SkipToken::decode(&token, &tenant.page_links()) else {
             tracing::info!("page link refused: not signed by this tenant");
             return ExoError::InvalidPagination.into_response();
         };
@@ -524,7 +560,7 @@ async fn invoke_command(
                 objects = output.values.len(),
                 "cmdlet ran"
             );
-            let next_skiptoken = match output.next.map(|t| t.encode(&tenant.inner.page_links)) {
+            let next_skiptoken = match output.next.map(|t| t.encode(&tenant.page_links())) {
                 None => None,
                 Some(Some(token)) => Some(token),
                 Some(None) => {
@@ -554,7 +590,7 @@ async fn invoke_command(
 
 /// The lab endpoints' check of the tenant in their path: `Some` 404 naming both tenants when it
 /// is another one (the admin API answers with its own WrongTenant error instead).
-fn wrong_lab_tenant(
+pub(crate) fn wrong_lab_tenant(
     tenant: &Tenant,
     path: Result<Path<String>, PathRejection>,
 ) -> Option<Response> {
@@ -730,50 +766,6 @@ async fn certificate_lookup(
             format!("no recipient has the address '{address}'"),
         ),
     }
-}
-
-async fn get_clock(State(tenant): State<Tenant>) -> Response {
-    let clock = tenant.clock().get();
-    axum::Json(json!({
-        "now": smime::certificate::rfc3339(clock.now()),
-        "fixed": matches!(clock, Clock::Fixed(_)),
-    }))
-    .into_response()
-}
-
-async fn put_clock(State(tenant): State<Tenant>, body: Bytes) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return lab_error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                format!("expected {{\"now\": \"2030-01-01T00:00:00Z\"}} or {{\"now\": null}}: {e}"),
-            );
-        }
-    };
-    let clock = match value.get("now") {
-        Some(Value::Null) => Clock::System,
-        Some(Value::String(text)) => match crate::clock::parse_rfc3339(text) {
-            Ok(at) => Clock::Fixed(at),
-            Err(e) => {
-                return lab_error(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    format!("now '{text}' is not an RFC 3339 time: {e}"),
-                );
-            }
-        },
-        _ => {
-            return lab_error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "expected {\"now\": \"2030-01-01T00:00:00Z\"} (fixed) or {\"now\": null} (system)",
-            );
-        }
-    };
-    tenant.clock().set(clock);
-    get_clock(State(tenant)).await
 }
 
 #[cfg(test)]

@@ -353,6 +353,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Empties the tenant for the next scenario of a reused lab: every recipient, every index
+    /// entry and every unfinished full sync cycle is deleted and the settings become `fresh`, in
+    /// one transaction (committed before this returns, like every change). A failure changes
+    /// nothing.
+    pub fn reset(&self, fresh: TenantData) -> Result<(), StoreError> {
+        let db = |source| StoreError::Database {
+            path: self.path.clone(),
+            source,
+        };
+        let mut guard = self.lock();
+        let Inner {
+            connection,
+            settings,
+        } = &mut *guard;
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        tx.execute_batch(
+            "DELETE FROM recipient_keys; DELETE FROM recipients; DELETE FROM full_cycle_exported;",
+        )
+        .map_err(db)?;
+        write_settings(&tx, &fresh, &self.path)?;
+        tx.commit().map_err(db)?;
+        *settings = fresh;
+        Ok(())
+    }
+}
+
 fn write_settings(
     connection: &Connection,
     settings: &TenantData,
@@ -536,6 +565,72 @@ mod tests {
             open(dir.path(), "fabrikam.onmicrosoft.com"),
             Err(StoreError::OtherTenant { .. })
         ));
+    }
+
+    #[test]
+    fn reset_empties_everything_and_lasts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), TENANT).unwrap();
+        store
+            .update(|d| {
+                d.sync_cycles = 3;
+                d.smime_config
+                    .settings
+                    .insert("OWASignAllDefault".into(), serde_json::Value::Bool(true));
+                let alice = crate::cmdlets::recipients::Recipient::new(
+                    TENANT,
+                    "alice@contoso.com",
+                    "alice@contoso.com",
+                    None,
+                    at(),
+                );
+                d.recipients.insert(&alice)?;
+                d.recipients
+                    .record_full_cycle_export("cycle-1", ["anchor-a"])?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let later = crate::clock::parse_rfc3339("2031-02-03T00:00:00Z").unwrap();
+        store.reset(TenantData::new(TENANT, later)).unwrap();
+        let check = |store: &Store| {
+            assert_eq!(store.read(|d| d.sync_cycles), 0);
+            assert_eq!(
+                store.read(|d| d.smime_config.clone()),
+                SmimeConfigData::default()
+            );
+            assert_eq!(store.read(|d| d.recipients.count()).unwrap(), 0);
+            assert!(
+                store
+                    .read(|d| d.recipients.by_address("alice@contoso.com"))
+                    .unwrap()
+                    .is_none()
+            );
+        };
+        check(&store);
+        drop(store);
+        let store = open(dir.path(), TENANT).unwrap();
+        check(&store);
+        // The unfinished full cycle was forgotten too: a synced recipient added now is one the
+        // cycle did not export.
+        store
+            .update(|d| {
+                let mut bob = crate::cmdlets::recipients::Recipient::new(
+                    TENANT,
+                    "bob@contoso.com",
+                    "bob@contoso.com",
+                    None,
+                    later,
+                );
+                bob.source_anchor = Some("anchor-a".into());
+                bob.is_dir_synced = true;
+                d.recipients.insert(&bob)?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let missing = store
+            .read(|d| d.recipients.synced_missing_from_cycle("cycle-1"))
+            .unwrap();
+        assert_eq!(missing.len(), 1);
     }
 
     #[test]

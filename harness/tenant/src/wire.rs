@@ -126,6 +126,7 @@ pub struct SkipToken {
 }
 
 /// The key `$skiptoken`s are signed with.
+#[derive(Clone)]
 pub struct PageLinkKey([u8; 32]);
 
 impl PageLinkKey {

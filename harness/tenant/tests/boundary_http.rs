@@ -214,6 +214,11 @@ fn every_lab_endpoint_wants_the_lab_secret() {
             format!("/lab/owa/{TENANT}/validate"),
             json!({"message": "eA=="}).to_string(),
         ),
+        (
+            "POST",
+            format!("/lab/reset/{TENANT}"),
+            json!({"now": "2030-06-01T00:00:00Z"}).to_string(),
+        ),
     ];
     let bearer = format!("Bearer {}", lab.token());
     for (method, path, body) in &calls {

@@ -17,13 +17,14 @@ use testcontainers::bollard::query_parameters::{
 use super::archive::tar;
 use super::engine::{Engine, owner_host, published_ports};
 use super::ready::{ReadyCheck, wait_ready};
-use super::spec::ContainerSpec;
+use super::spec::{ContainerSpec, FileIn, PKI_DOCROOT};
 use super::{LABEL_LAB, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_RUN, LABEL_SERVICE};
 use crate::endpoints::{
     DirectoryEndpoint, Endpoints, PkiWebEndpoint, SmtpEndpoint, TenantEndpoint,
 };
 use crate::{
-    Credentials, HostResources, LabConfig, LabError, RunningServices, RuntimeKind, Service,
+    Credentials, HostResources, LabConfig, LabError, PkiWebContent, RunningServices, RuntimeKind,
+    Service,
 };
 
 /// Seconds between SIGTERM and SIGKILL when a service is stopped.
@@ -393,6 +394,58 @@ impl RunningServices for DockerLab {
         Box::pin(self.remove())
     }
 
+    fn replace_pki_web<'a>(
+        &'a mut self,
+        content: &'a PkiWebContent,
+    ) -> BoxFuture<'a, Result<(), LabError>> {
+        Box::pin(async move {
+            let container = self
+                .services
+                .get_mut(&Service::PkiWeb)
+                .ok_or(LabError::NotInLab(Service::PkiWeb))?;
+            if !container.running {
+                return Err(LabError::Other(format!(
+                    "pki-web ({}) is stopped: start it before replacing what it serves",
+                    container.name
+                )));
+            }
+            let name = container.name.clone();
+            exec(
+                &self.engine,
+                &name,
+                &["find", PKI_DOCROOT, "-mindepth", "1", "-delete"],
+            )
+            .await?;
+            let files: Vec<FileIn> = content
+                .files()
+                .iter()
+                .map(|(path, bytes)| FileIn {
+                    path: format!("{PKI_DOCROOT}/{path}"),
+                    bytes: bytes.clone(),
+                    mode: 0o644,
+                })
+                .collect();
+            let archive = tar(&[PKI_DOCROOT.to_owned()], &files).await?;
+            self.engine
+                .docker
+                .upload_to_container(
+                    &name,
+                    Some(UploadToContainerOptions {
+                        path: "/".into(),
+                        ..Default::default()
+                    }),
+                    testcontainers::bollard::body_full(archive.into()),
+                )
+                .await
+                .map_err(|e| LabError::docker(format!("copying files into {name}"), e))?;
+            if let ReadyCheck::Http { path, .. } = &mut container.ready {
+                *path = content.probe_path();
+            }
+            self.config.pki_web = content.clone();
+            Ok(())
+        })
+    }
+
     fn host_resources(&self) -> HostResources {
         HostResources::default()
     }
@@ -402,6 +455,56 @@ impl RunningServices for DockerLab {
             Some(container) => format!("docker logs {}", container.name),
             None => format!("({service} is not part of this lab)"),
         }
+    }
+}
+
+/// Runs a command in a running container and waits for it; an exit status other than 0 is an
+/// error with the command's output (at most 2,000 characters of it).
+async fn exec(engine: &Engine, container: &str, cmd: &[&str]) -> Result<(), LabError> {
+    use futures_util::StreamExt as _;
+    use testcontainers::bollard::exec::{CreateExecOptions, StartExecResults};
+    let what = format!("running `{}` in {container}", cmd.join(" "));
+    let created = engine
+        .docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                cmd: Some(cmd.to_vec()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| LabError::docker(what.clone(), e))?;
+    let mut output = String::new();
+    if let StartExecResults::Attached {
+        output: mut stream, ..
+    } = engine
+        .docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| LabError::docker(what.clone(), e))?
+    {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| LabError::docker(what.clone(), e))?;
+            if output.len() < 2000 {
+                output.push_str(&chunk.to_string());
+            }
+        }
+    }
+    let inspected = engine
+        .docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| LabError::docker(what.clone(), e))?;
+    match inspected.exit_code {
+        Some(0) => Ok(()),
+        code => Err(LabError::Other(format!(
+            "{what} exited with {}: {}",
+            code.map_or_else(|| "no status".to_owned(), |c| c.to_string()),
+            output.chars().take(2000).collect::<String>().trim()
+        ))),
     }
 }
 

@@ -9,6 +9,9 @@ use crate::slapd::{self, SlapdLayout};
 use crate::{LabError, Service, nginx};
 
 /// One file to copy into a container before it starts.
+/// Where pki-web's nginx serves files from, in its container.
+pub(super) const PKI_DOCROOT: &str = "/srv/pki";
+
 pub(super) struct FileIn {
     pub(super) path: String,
     pub(super) bytes: Vec<u8>,
@@ -169,7 +172,7 @@ impl DockerLab {
             }
             Service::PkiWeb => {
                 let prefix = std::path::Path::new("/var/lib/smime-lab/nginx");
-                let docroot = std::path::Path::new("/srv/pki");
+                let docroot = std::path::Path::new(PKI_DOCROOT);
                 let conf = nginx::nginx_conf(prefix, docroot, "80");
                 let mut files = vec![FileIn {
                     path: "/etc/smime-lab/nginx.conf".into(),
@@ -198,7 +201,7 @@ impl DockerLab {
                     env: Vec::new(),
                     ports: vec![80],
                     files,
-                    dirs: vec!["/srv/pki".into(), "/var/lib/smime-lab/nginx/tmp".into()],
+                    dirs: vec![PKI_DOCROOT.into(), "/var/lib/smime-lab/nginx/tmp".into()],
                     ready: ReadyCheck::Http {
                         container_port: 80,
                         path: config.pki_web.probe_path(),

@@ -88,6 +88,14 @@ macro_rules! runtime_tests {
         }
 
         #[tokio::test]
+        async fn pki_web_content_is_replaced_whole() -> anyhow::Result<()> {
+            let mut lab = $crate::common::start($runtime, &[lab::Service::PkiWeb]).await?;
+            let result = $crate::common::pki_web_replaced(&mut lab).await;
+            lab.stop().await?;
+            result
+        }
+
+        #[tokio::test]
         async fn pki_web_serves_crls_and_can_go_down() -> anyhow::Result<()> {
             let mut lab = $crate::common::start($runtime, &[lab::Service::PkiWeb]).await?;
             let result = $crate::common::pki_web_and_crl_down(&mut lab).await;
@@ -319,6 +327,37 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<(String, V
 
 /// The CRL and AIA certificate over HTTP, then pki-web stopped (connection refused: "the CRL
 /// server is down"), then started again on the same URL.
+/// A reused lab's next scenario: pki-web serves the new files and nothing of the old ones,
+/// also after a restart (whose readiness probe fetches the new content's first CRL).
+pub async fn pki_web_replaced(lab: &mut RunningLab) -> anyhow::Result<()> {
+    let url = lab.endpoints().pki_web()?.url.clone();
+    let client = http()?;
+    let (_, before) = fetch(&client, &format!("{url}/crl/issuing.crl")).await?;
+    ensure!(!before.is_empty(), "the fixtures' CRL is served first");
+    let mut next = PkiWebContent::default();
+    next.insert("crl/other-ca.crl", b"the next scenario's CRL".to_vec())?;
+    next.insert("aia/other-ca.crt", b"its CA certificate".to_vec())?;
+    lab.replace_pki_web(&next).await?;
+    for round in ["replaced", "restarted"] {
+        for (path, bytes) in next.files() {
+            let (_, served) = fetch(&client, &format!("{url}/{path}")).await?;
+            ensure!(&served == bytes, "{round}: {path} is not the new content");
+        }
+        for gone in [
+            "crl/issuing.crl",
+            "crl/root.crl",
+            "aia/issuing.crt",
+            "aia/root.crt",
+        ] {
+            let status = client.get(format!("{url}/{gone}")).send().await?.status();
+            ensure!(status == 404, "{round}: the old {gone} answered {status}");
+        }
+        lab.stop_service(Service::PkiWeb).await?;
+        lab.start_service(Service::PkiWeb).await?;
+    }
+    Ok(())
+}
+
 pub async fn pki_web_and_crl_down(lab: &mut RunningLab) -> anyhow::Result<()> {
     let url = lab.endpoints().pki_web()?.url.clone();
     let client = http()?;

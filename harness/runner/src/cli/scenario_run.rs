@@ -4,9 +4,13 @@
 //! lab of its own), and reports: a line per finished scenario and a summary on the terminal,
 //! `report.json`, JUnit XML and one HTML page.
 //!
-//! Each job is a thread with its own single-threaded tokio runtime: scenarios share nothing, a
-//! slow PKI issue in one does not stall another's lab, and the executor's futures need not be
-//! `Send`. A scenario whose executor panics is reported as `error` and the run goes on.
+//! Each job is a thread with its own single-threaded tokio runtime and its own lab: a slow PKI
+//! issue in one does not stall another's lab, and the executor's futures need not be `Send`. A
+//! job keeps its lab between its scenarios and resets it for each (`execute::reuse`: directory
+//! emptied, tenant reset, sink emptied, pki-web's files replaced, faulted services started
+//! again), or starts a new one when the next scenario's lab differs or the reset fails;
+//! `--fresh-labs` starts a new lab for every scenario. A scenario whose executor panics is
+//! reported as `error` and the run goes on.
 //!
 //! Exit codes ([`runner::exit`]): 0 every selected scenario passed; 1 one failed (a finding);
 //! 2 a usage error, a file that cannot be read or is not a valid scenario, or reports that cannot
@@ -40,6 +44,10 @@ pub struct Args {
     /// Scenarios run at the same time, each in a lab of its own.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
+    /// Start a new lab for every scenario instead of resetting the job's lab between its
+    /// scenarios (slower; the isolation is the same).
+    #[arg(long)]
+    fresh_labs: bool,
     /// Only scenarios whose name contains TEXT (repeatable: any of them).
     #[arg(long = "filter", value_name = "TEXT")]
     filters: Vec<String>,
@@ -510,11 +518,16 @@ fn worker(
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
+    let mut labs = if args.fresh_labs {
+        execute::reuse::Labs::fresh_each_time()
+    } else {
+        execute::reuse::Labs::reused()
+    };
     // An interrupted run starts no further scenario (their labs would only be removed again).
     while !INTERRUPTED.load(Ordering::SeqCst) {
         let i = next.fetch_add(1, Ordering::SeqCst);
         let Some(scenario) = selected.get(i) else {
-            return;
+            break;
         };
         let _ = events.send(Event::Started(i));
         let started = Instant::now();
@@ -527,7 +540,7 @@ fn worker(
                     binaries: lab::Binaries::default(),
                 };
                 let run = std::panic::AssertUnwindSafe(|| {
-                    tokio.block_on(execute::run_scenario(scenario, &options))
+                    tokio.block_on(execute::run_scenario_in(scenario, &options, &mut labs))
                 });
                 std::panic::catch_unwind(run).unwrap_or_else(|panic| {
                     let what = panic
@@ -549,6 +562,13 @@ fn worker(
             ),
         };
         let _ = events.send(Event::Finished(i, Box::new(report)));
+    }
+    if let Ok(tokio) = &tokio
+        && let Err(e) = tokio.block_on(labs.close())
+    {
+        eprintln!(
+            "warning: a lab did not stop cleanly (its services may still run; `cargo xtask lab down` cleans up): {e}"
+        );
     }
 }
 
@@ -575,6 +595,7 @@ fn error_report(scenario: &LoadedScenario, error: String, duration_ms: u64) -> S
         steps: Vec::new(),
         duration_ms,
         not_emulated: Vec::new(),
+        lab: None,
     }
 }
 

@@ -54,12 +54,22 @@ pub enum DirectoryError {
     /// The directory answered with an LDAP error result.
     #[error("{what}: the directory refused (LDAP result {rc}{text})")]
     Refused { what: String, rc: u32, text: String },
+    /// Entries were left below the suffix after every one was deleted.
+    #[error("emptying {suffix}: {left} entries are still there after deleting, e.g. {example}")]
+    NotEmptied {
+        suffix: String,
+        left: usize,
+        example: String,
+    },
 }
 
 impl DirectoryError {
     /// Whether the directory answered at all (a refusal is an answer).
     pub fn answered(&self) -> bool {
-        matches!(self, DirectoryError::Refused { .. })
+        matches!(
+            self,
+            DirectoryError::Refused { .. } | DirectoryError::NotEmptied { .. }
+        )
     }
 }
 
@@ -113,6 +123,45 @@ pub async fn add_users(
     });
     let shares = futures_util::future::try_join_all(workers).await?;
     Ok(shares.into_iter().flatten().collect())
+}
+
+/// Deletes every entry below the directory's suffix (the base entry stays), deepest first, over
+/// [`PUBLISH_CONNECTIONS`] connections: the directory as a new lab has it, for the next scenario
+/// of a reused lab. Returns how many entries were deleted; reads the directory again after and
+/// fails if anything is left.
+pub async fn empty_below_suffix(
+    endpoint: &lab::DirectoryEndpoint,
+) -> Result<usize, DirectoryError> {
+    let mut directory = Directory::connect(endpoint).await?;
+    let mut dns = directory.entries_below_suffix().await?;
+    // Children before their parents: more RDNs first.
+    dns.sort_by_key(|dn| std::cmp::Reverse(dn.matches(',').count()));
+    let mut deleted = 0;
+    for depth in dns.chunk_by(|a, b| a.matches(',').count() == b.matches(',').count()) {
+        let share = depth.len().div_ceil(PUBLISH_CONNECTIONS);
+        let workers = depth.chunks(share).map(|chunk| async move {
+            let mut directory = Directory::connect(endpoint).await?;
+            for dn in chunk {
+                directory.delete(dn).await?;
+            }
+            directory.close().await;
+            Ok::<_, DirectoryError>(chunk.len())
+        });
+        deleted += futures_util::future::try_join_all(workers)
+            .await?
+            .into_iter()
+            .sum::<usize>();
+    }
+    let left = directory.entries_below_suffix().await?;
+    directory.close().await;
+    match left.first() {
+        None => Ok(deleted),
+        Some(dn) => Err(DirectoryError::NotEmptied {
+            suffix: endpoint.suffix.clone(),
+            left: left.len(),
+            example: dn.clone(),
+        }),
+    }
 }
 
 /// A bound session with the directory, as its administrator.
@@ -292,6 +341,57 @@ impl Directory {
         Ok(users)
     }
 
+    /// The DN of every entry below the suffix (not the base entry), read in pages.
+    pub async fn entries_below_suffix(&mut self) -> Result<Vec<String>, DirectoryError> {
+        let what = format!("listing the entries below {}", self.suffix);
+        let suffix = self.suffix.clone();
+        let adapters: Vec<Box<dyn Adapter<'_, &str, Vec<&str>>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(PAGE_SIZE)),
+        ];
+        let mut search = self
+            .ldap
+            .with_timeout(LDAP_TIMEOUT)
+            // "1.1": no attributes, only the DNs (RFC 4511 §4.5.1.8).
+            .streaming_search_with(
+                adapters,
+                &suffix,
+                Scope::Subtree,
+                "(objectClass=*)",
+                vec!["1.1"],
+            )
+            .await
+            .map_err(|e| self.unreachable(&what, e))?;
+        let mut dns = Vec::new();
+        loop {
+            match search.next().await {
+                Ok(Some(entry)) => {
+                    let dn = SearchEntry::construct(entry).dn;
+                    if !dn.eq_ignore_ascii_case(&suffix) {
+                        dns.push(dn);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.unreachable(&what, e)),
+            }
+        }
+        let result = search.finish().await;
+        check(result, &what)?;
+        Ok(dns)
+    }
+
+    /// Deletes one entry (a leaf).
+    pub async fn delete(&mut self, dn: &str) -> Result<(), DirectoryError> {
+        let what = format!("deleting {dn}");
+        let result = self
+            .ldap
+            .with_timeout(LDAP_TIMEOUT)
+            .delete(dn)
+            .await
+            .map_err(|e| self.unreachable(&what, e))?;
+        check(result, &what)
+    }
+
     /// One object's values of one attribute.
     pub async fn read(
         &mut self,
@@ -412,14 +512,23 @@ pub async fn publish(ctx: &mut Context<'_>, publish: &PublishValues) -> StepRepo
     };
     let values: Vec<Vec<u8>> = publish.certificates.iter().map(|c| c.der.clone()).collect();
     let dn = user_dn(&endpoint.suffix, &publish.user);
+    // The session of the publish before, else a new one; kept for the next only when this one
+    // went through (a session that failed is not trusted again).
+    let session = ctx.directory.take();
     let written = async {
-        let mut directory = Directory::connect(&endpoint).await?;
+        let mut directory = match session {
+            Some(directory) => directory,
+            None => Directory::connect(&endpoint).await?,
+        };
         directory.replace(&dn, publish.attribute, &values).await?;
         let back = directory.read(&dn, publish.attribute).await?;
-        directory.close().await;
-        Ok::<_, DirectoryError>(back)
+        Ok::<_, DirectoryError>((directory, back))
     }
     .await;
+    let written = written.map(|(directory, back)| {
+        ctx.directory = Some(directory);
+        back
+    });
     match written {
         Ok(back) if sorted(&back) == sorted(&values) => {
             step.details.push(format!(

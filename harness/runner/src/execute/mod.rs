@@ -12,12 +12,16 @@
 //! | `Publish` (step 1) | [`directory`] | slapd over LDAP (ldap3) |
 //! | `ImportCollection` (step 2) | [`collection`] | tenant: `Set-SmimeConfig -SMIMECertificateIssuingCA` |
 //! | `Sync` (step 3) | [`sync`] | directory (read) → tenant `/lab/sync/{tenant}/export` |
+//! | `CheckPopulation` (after step 3) | [`population`] | tenant: Outlook's lookup of each generated user |
 //! | `BrowserPolicy` (step 4) | [`policy`] | files in the run's output directory, `browser_policy::check_artifact` |
 //! | `Cmdlet` (step 5) | [`cmdlets`] | tenant: `Set-SmimeConfig`, `Set-MobileDeviceMailboxPolicy` |
 //! | `InstallIdentity` (step 5) | [`devices`] | none: the PKCS#12 file is read into the client's store |
 //! | `Send` | [`clients`] (settings, compose, refuse) → [`mail`] (SMTP → sink) → [`receive`] ([`validation`] by the tenant) | tenant, smtp, sink |
 //!
-//! Every action yields one [`StepReport`]; the scenario's outcome is the worst of them.
+//! Every action yields one [`StepReport`]; the scenario's outcome is the worst of them. The
+//! per-user steps of a generated population's users (one `Publish` each) are summed up into one
+//! step per population and kind ([`population::PerUser`]): the count that passed, and the users
+//! that did not with why.
 //!
 //! # Outcomes
 //!
@@ -43,8 +47,12 @@
 //!
 //! [`run_scenario`] starts a lab of its own, runs the actions with each one's panics caught, and
 //! always calls [`lab::RunningLab::stop`] (`Drop` would clean up too, but `stop` reports what
-//! went wrong). The scenario's output directory is emptied first (only if it is one an earlier
-//! run made, marked by [`OUT_DIR_MARKER`]).
+//! went wrong). [`run_scenario_in`] takes the lab from a worker's [`reuse::Labs`] instead: the
+//! lab kept from the scenario before, reset (directory emptied, tenant reset, sink emptied,
+//! pki-web's files replaced), or a new one when it cannot be; afterwards the services the
+//! scenario left down are started again and the lab is kept for the next. The scenario's output
+//! directory is emptied first (only if it is one an earlier run made, marked by
+//! [`OUT_DIR_MARKER`]).
 
 pub mod clients;
 mod cmdlets;
@@ -54,7 +62,9 @@ pub mod directory;
 pub mod lab_setup;
 pub mod mail;
 mod policy;
+pub mod population;
 pub mod receive;
+pub mod reuse;
 mod setup;
 pub mod snapshot;
 pub mod sync;
@@ -72,7 +82,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt as _;
 use lab::{Endpoints, RunningLab};
 
-use crate::report::model::{Outcome, ScenarioReport, Stage, StepReport};
+use crate::report::model::{LabUse, Outcome, ScenarioReport, Stage, StepReport};
 use scenario::LoadedScenario;
 use scenario::plan::{Action, Plan};
 
@@ -99,6 +109,10 @@ pub struct Context<'a> {
     /// What the Entra Connect emulation remembers between cycles (what was exported, which
     /// exports failed and are retried).
     pub sync: sync::SyncState,
+    /// The directory session step 1's publishes share (a generated population publishes a
+    /// thousand users one by one); dropped at every fault, so that no session outlives a
+    /// restarted directory.
+    pub directory: Option<directory::Directory>,
 }
 
 impl Context<'_> {
@@ -141,15 +155,27 @@ const HTTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// action, stops the lab (also on failure). Never panics and never returns `Err`: a scenario that
 /// cannot run is a report with outcome `error` saying why.
 pub async fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> ScenarioReport {
+    let mut labs = reuse::Labs::fresh_each_time();
+    run_scenario_in(loaded, options, &mut labs).await
+}
+
+/// [`run_scenario`] with the lab from `labs`: with [`reuse::Labs::reused`], the lab of the
+/// scenario before, reset, and kept afterwards for the next one.
+pub async fn run_scenario_in(
+    loaded: &LoadedScenario,
+    options: &RunOptions,
+    labs: &mut reuse::Labs,
+) -> ScenarioReport {
     let about = ScenarioAbout::of(loaded);
     match scenario::plan(loaded) {
-        Ok(plan) => run_plan(about, &plan, Vec::new(), options).await,
+        Ok(plan) => run_plan_in(about, &plan, Vec::new(), options, labs).await,
         Err(e) => about.report(
             Outcome::Error,
             Some(format!("the plan failed: {e}")),
             Vec::new(),
             0,
             Vec::new(),
+            None,
         ),
     }
 }
@@ -207,6 +233,7 @@ impl ScenarioAbout {
         steps: Vec<StepReport>,
         duration_ms: u64,
         not_emulated: Vec<String>,
+        lab: Option<LabUse>,
     ) -> ScenarioReport {
         ScenarioReport {
             name: self.name,
@@ -220,6 +247,7 @@ impl ScenarioAbout {
             steps,
             duration_ms,
             not_emulated,
+            lab,
         }
     }
 }
@@ -233,9 +261,22 @@ pub async fn run_plan(
     offline: Vec<StepReport>,
     options: &RunOptions,
 ) -> ScenarioReport {
+    let mut labs = reuse::Labs::fresh_each_time();
+    run_plan_in(about, plan, offline, options, &mut labs).await
+}
+
+/// [`run_plan`] with the lab from `labs` (see [`run_scenario_in`]).
+pub async fn run_plan_in(
+    about: ScenarioAbout,
+    plan: &Plan,
+    offline: Vec<StepReport>,
+    options: &RunOptions,
+    labs: &mut reuse::Labs,
+) -> ScenarioReport {
     let started = Instant::now();
     let mut steps = offline;
-    let result = run(plan, options, &mut steps).await;
+    let mut lab_use = None;
+    let result = run(plan, options, labs, &mut steps, &mut lab_use).await;
     let (outcome, error) = match result {
         Ok(()) => (
             steps
@@ -251,18 +292,29 @@ pub async fn run_plan(
         steps,
         millis(started.elapsed()),
         not_emulated(plan),
+        lab_use,
     )
 }
 
 /// Lab, actions, stop. `Err` is why the plan could not run at all; the steps that did run are
 /// in `steps` either way.
-async fn run(plan: &Plan, options: &RunOptions, steps: &mut Vec<StepReport>) -> Result<(), String> {
+async fn run(
+    plan: &Plan,
+    options: &RunOptions,
+    labs: &mut reuse::Labs,
+    steps: &mut Vec<StepReport>,
+    lab_use: &mut Option<LabUse>,
+) -> Result<(), String> {
     prepare_out_dir(&options.out_dir)?;
     let config = lab_setup::lab_config(plan, options).map_err(|e| e.to_string())?;
     let http = http_client()?;
-    let mut lab = lab::start(&config, options.runtime)
-        .await
-        .map_err(|e| format!("the lab did not start: {e}"))?;
+    let acquired = labs.acquire(&config, options.runtime, &http).await?;
+    *lab_use = Some(LabUse {
+        reused: acquired.reused,
+        ready_ms: millis(acquired.ready),
+        not_reused: acquired.not_reused,
+    });
+    let mut lab = acquired.lab;
     let endpoints = lab.endpoints().clone();
     let tenant = match endpoints.tenant() {
         Ok(endpoint) => TenantApi::new(http.clone(), endpoint.clone()),
@@ -281,10 +333,16 @@ async fn run(plan: &Plan, options: &RunOptions, steps: &mut Vec<StepReport>) -> 
         devices: devices::Devices::default(),
         down: BTreeSet::new(),
         sync: sync::SyncState::default(),
+        directory: None,
     };
 
     let mut users_ready = true;
+    // A generated population's per-user steps are summed up, not listed one by one.
+    let mut per_user = population::PerUser::new(plan);
     for action in &plan.actions {
+        if matches!(action, Action::Fault(_)) {
+            ctx.directory = None;
+        }
         let started = Instant::now();
         let mut step = if !users_ready && needs_users(action) {
             not_run(action)
@@ -298,10 +356,18 @@ async fn run(plan: &Plan, options: &RunOptions, steps: &mut Vec<StepReport>) -> 
             users_ready = false;
         }
         step.duration_ms = millis(started.elapsed());
-        steps.push(step);
+        match action {
+            Action::Publish(values) => per_user.add(Some(&values.user), "publish", step, steps),
+            _ => per_user.add(None, "", step, steps),
+        }
     }
+    per_user.flush(steps);
 
-    if let Err(e) = lab.stop().await {
+    if let Some(directory) = ctx.directory.take() {
+        directory.close().await;
+    }
+    let down = std::mem::take(&mut ctx.down);
+    if let Err(e) = labs.release(lab, &config, &down).await {
         let mut step = new_step(Stage::Setup, "stop the lab");
         step.outcome = Outcome::Error;
         step.actual = Some(format!(
@@ -321,6 +387,7 @@ async fn run_action(ctx: &mut Context<'_>, lab: &mut RunningLab, action: &Action
         Action::Publish(values) => directory::publish(ctx, values).await,
         Action::ImportCollection(import) => collection::import(ctx, import).await,
         Action::Sync(run) => sync::cycle(ctx, run).await,
+        Action::CheckPopulation(check) => population::check(ctx, check).await,
         Action::BrowserPolicy(artifact) => policy::write_and_check(ctx, artifact),
         Action::Cmdlet(call) => cmdlets::run(ctx, call).await,
         Action::InstallIdentity(install) => devices::install(ctx, install),
@@ -332,7 +399,7 @@ async fn run_action(ctx: &mut Context<'_>, lab: &mut RunningLab, action: &Action
 fn needs_users(action: &Action) -> bool {
     matches!(
         action,
-        Action::Publish(_) | Action::Sync(_) | Action::Send(_)
+        Action::Publish(_) | Action::Sync(_) | Action::CheckPopulation(_) | Action::Send(_)
     )
 }
 

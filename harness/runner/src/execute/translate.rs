@@ -32,7 +32,7 @@ pub fn report_stage(action: &Action) -> Stage {
         Action::Fault(_) => Stage::Fault,
         Action::Publish(_) => Stage::Publish,
         Action::ImportCollection(_) => Stage::VirtualCollection,
-        Action::Sync(_) => Stage::Sync,
+        Action::Sync(_) | Action::CheckPopulation(_) => Stage::Sync,
         Action::BrowserPolicy(_) => Stage::BrowserPolicy,
         Action::Cmdlet(_) | Action::InstallIdentity(_) => Stage::Clients,
         Action::Send(_) => Stage::Messages,

@@ -96,6 +96,24 @@ pub struct ScenarioReport {
     /// not emulated: <parameter>: <why>" (a scenario relying on one proves nothing about it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_emulated: Vec<String>,
+    /// The lab the scenario ran in: reused from the scenario before (reset) or new, and how
+    /// long it took to be ready. `None` when no lab was reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<LabUse>,
+}
+
+/// How a scenario got its lab (`smime-lab scenario run` keeps one lab per worker and resets
+/// it between scenarios: `runner::execute::reuse`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabUse {
+    /// A kept lab, reset for this scenario (else one started for it).
+    pub reused: bool,
+    /// From asking for the lab to the lab ready for the first step, in milliseconds.
+    pub ready_ms: u64,
+    /// Why the job's kept lab was not reused (a reset that failed, a service that did not start
+    /// again after the scenario before): the scenario got a new lab instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_reused: Option<String>,
 }
 
 /// Where in the five steps a step report belongs.

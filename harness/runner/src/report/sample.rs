@@ -99,6 +99,7 @@ fn happy_path() -> ScenarioReport {
         steps: vec![setup, publish, message],
         duration_ms: 3_250,
         not_emulated: Vec::new(),
+        lab: None,
     }
 }
 
@@ -151,6 +152,7 @@ fn expired_ca() -> ScenarioReport {
         steps: vec![setup, import, refused],
         duration_ms: 1_400,
         not_emulated: vec!["set but not emulated: OWABCCEncryptedEmailForking: the lab sends one message whose RecipientInfos hold every To, Cc and Bcc recipient".to_owned()],
+        lab: None,
     }
 }
 
@@ -170,6 +172,7 @@ fn never_started() -> ScenarioReport {
         steps: Vec::new(),
         duration_ms: 65_000,
         not_emulated: Vec::new(),
+        lab: None,
     }
 }
 
@@ -226,6 +229,7 @@ fn hostile() -> ScenarioReport {
         steps: vec![publish, message, sync],
         duration_ms: 5_230,
         not_emulated: Vec::new(),
+        lab: None,
     }
 }
 

@@ -333,6 +333,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
         now: bundle.now,
         pki,
         actions,
+        populations: Vec::new(),
     })
 }
 

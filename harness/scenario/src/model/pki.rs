@@ -113,9 +113,18 @@ impl<'de> Deserialize<'de> for PkiSection {
 }
 
 /// A mapping whose first key was already read: gives it back, then the rest.
-struct PrependKey<A> {
+pub(super) struct PrependKey<A> {
     first: Option<String>,
     rest: A,
+}
+
+impl<A> PrependKey<A> {
+    pub(super) fn new(first: String, rest: A) -> Self {
+        Self {
+            first: Some(first),
+            rest,
+        }
+    }
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for PrependKey<A> {

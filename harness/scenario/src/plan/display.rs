@@ -17,8 +17,23 @@ impl fmt::Display for Action {
             ),
             Action::CreateUsers(users) => {
                 let list: Vec<&str> = users.iter().map(|u| u.mailbox.as_str()).collect();
-                write!(f, "create users {}", list.join(", "))
+                match list.as_slice() {
+                    // A generated population does not fit a line.
+                    [first, second, .., last] if list.len() > 8 => write!(
+                        f,
+                        "create users {first}, {second}, ..., {last} ({} users)",
+                        list.len()
+                    ),
+                    _ => write!(f, "create users {}", list.join(", ")),
+                }
             }
+            Action::CheckPopulation(c) => write!(
+                f,
+                "check population {}: {} users looked up, {} given flaws",
+                c.name,
+                c.users.len(),
+                c.flawed.len()
+            ),
             Action::Fault(c) => write!(
                 f,
                 "{} fault: {} {}",

@@ -16,6 +16,7 @@ mod clients;
 mod collection;
 mod display;
 mod messages;
+mod population;
 mod publish;
 mod services;
 mod setup;
@@ -27,6 +28,7 @@ pub use browser_policy::*;
 pub use clients::*;
 pub use collection::*;
 pub use messages::*;
+pub use population::*;
 pub use publish::*;
 pub use services::*;
 pub use setup::*;
@@ -36,7 +38,7 @@ use smime::certificate::sha1_thumbprint;
 use smime::pki::{BuiltPki, PkiError};
 use time::OffsetDateTime;
 
-use crate::load::LoadedScenario;
+use crate::load::{GeneratedPopulation, LoadedScenario};
 use crate::model::Stage;
 
 /// What the runner will do, in order.
@@ -50,6 +52,8 @@ pub struct Plan {
     /// Every certificate, key and CRL, including extra and filler certificates.
     pub pki: BuiltPki,
     pub actions: Vec<Action>,
+    /// The generated populations: the runner sums up each one's per-user steps.
+    pub populations: Vec<GeneratedPopulation>,
 }
 
 /// One thing the runner does.
@@ -68,6 +72,8 @@ pub enum Action {
     ImportCollection(ImportCollection),
     /// Step 3: one Entra Connect cycle.
     Sync(SyncRun),
+    /// After step 3: a generated population's users looked up and their certificates checked.
+    CheckPopulation(Box<PopulationCheck>),
     /// Step 4: write one browser policy file and check its value.
     BrowserPolicy(PolicyArtifact),
     /// Step 5: an admin cmdlet with its parameters (`Set-SmimeConfig`,
@@ -155,6 +161,7 @@ pub fn plan(loaded: &LoadedScenario) -> Result<Plan, PlanError> {
     if let Some(step) = &steps.sync {
         faults.enter(Stage::Sync, &mut actions);
         sync::plan(&step.value, &mut actions);
+        population::plan(loaded, &mut actions);
     }
     if let Some(step) = &steps.browser_policy {
         faults.enter(Stage::BrowserPolicy, &mut actions);
@@ -182,6 +189,7 @@ pub fn plan(loaded: &LoadedScenario) -> Result<Plan, PlanError> {
         now,
         pki,
         actions,
+        populations: loaded.populations.clone(),
     })
 }
 

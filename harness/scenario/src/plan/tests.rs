@@ -30,6 +30,7 @@ fn kinds(plan: &Plan) -> Vec<String> {
             Action::Publish(p) => format!("publish-{}-{}", p.user, p.attribute.ldap_name()),
             Action::ImportCollection(_) => "import".to_owned(),
             Action::Sync(_) => "sync".to_owned(),
+            Action::CheckPopulation(c) => format!("check-population-{}", c.name),
             Action::BrowserPolicy(p) => format!("policy-{}", p.file_name),
             Action::Cmdlet(c) => c.cmdlet.to_owned(),
             Action::InstallIdentity(i) => format!("install-{}-{}", i.user, i.client.name()),
@@ -472,4 +473,73 @@ fn browser_policy_files() {
         .collect();
     assert_eq!(artifacts.len(), 6);
     assert!(artifacts.iter().all(|a| !a.documented && !a.expect_valid));
+}
+
+/// The catalogue's population: a thousand users published one by one, and their check after
+/// sync, with the flawed users' certificates really flawed.
+#[test]
+fn a_generated_population_is_planned_user_by_user() {
+    let plan = plan_of("generated-population");
+    let created = plan
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::CreateUsers(users) => Some(users.len()),
+            _ => None,
+        })
+        .expect("users are created");
+    assert_eq!(created, 1001);
+    // Both attributes by default: two publishes a user.
+    assert_eq!(publishes(&plan).len(), 2002);
+    let kinds = kinds(&plan);
+    let sync = kinds.iter().rposition(|k| k == "sync").expect("sync");
+    assert_eq!(kinds[sync + 1], "check-population-user{n:04}");
+    let Some(Action::CheckPopulation(check)) = plan.actions.get(sync + 1) else {
+        panic!("the check follows the last sync");
+    };
+    assert_eq!(check.users.len(), 1000);
+    assert_eq!(
+        check.users[41],
+        ("user0042".to_owned(), "user0042@contoso.com".to_owned())
+    );
+    assert_eq!(
+        check.flawed.len(),
+        15,
+        "10 without SKI, 5 expired (none both, by chance or not)"
+    );
+    // id-ce-subjectKeyIdentifier (RFC 5280, 4.2.1.2).
+    let ski = "2.5.29.14";
+    for (id, _) in &check.users {
+        let certificate = smime::certificate::parse_der(&der(&plan, id)).expect("a certificate");
+        let has_ski = certificate
+            .tbs_certificate()
+            .extensions()
+            .into_iter()
+            .flatten()
+            .any(|e| e.extn_id.to_string() == ski);
+        let flaws = check.flawed.get(id);
+        assert_eq!(
+            has_ski,
+            !flaws.is_some_and(|f| f.contains(&Flaw::NoSki)),
+            "{id}: {flaws:?}"
+        );
+    }
+}
+
+/// Ten thousand generated users load, validate and plan (a size, not a time: no timed
+/// assertion), each with a certificate of its own.
+#[test]
+fn ten_thousand_generated_users_plan() {
+    let text = "name: t\nsummary: s\nsource: a test\norganisation:\n  tenant: contoso.onmicrosoft.com\n  users:\n    - { generate: 10000, name: \"user{n:05}\", key: ecdsa-p256, flaws: { no-ski: 1% } }\npki:\n  seed: ten-thousand\n  now: 2026-01-01T00:00:00Z\n  domain: contoso.com\n  root: { subject: \"CN=R\", key: ecdsa-p256 }\n  intermediates:\n    issuing: { subject: \"CN=I\", key: ecdsa-p256 }\nsteps: { publish: {}, sync: {} }\n";
+    let loaded = parse(text, "t.yaml").unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let plan = plan(&loaded).unwrap_or_else(|e| panic!("{e}"));
+    // Both attributes by default: two publishes a user.
+    assert_eq!(publishes(&plan).len(), 20_000);
+    assert_eq!(plan.populations[0].ids.len(), 10_000);
+    assert_eq!(plan.populations[0].flawed.len(), 100);
+    let thumbprints: std::collections::HashSet<&str> = publishes(&plan)
+        .iter()
+        .map(|p| p.certificates[0].thumbprint.as_str())
+        .collect();
+    assert_eq!(thumbprints.len(), 10_000, "a certificate each");
 }

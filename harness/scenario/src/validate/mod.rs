@@ -105,6 +105,7 @@ pub(crate) fn validate(
     }
     check_pki(&pki, inline, &pki_at, &mut problems);
     let users = organisation.users;
+    let populations = organisation.populations;
 
     let ids = Ids::new(&pki, &users);
     let mut checker = Checker {
@@ -124,6 +125,7 @@ pub(crate) fn validate(
             pki,
             domain,
             users,
+            populations,
         })
     } else {
         Err(InvalidScenario::problems(file, text, problems.list))

@@ -2,17 +2,20 @@
 //! certificates handed to their owners. Users are indexed by id and by address, so a scenario with
 //! many users validates in time proportional to their number.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use serde_saphyr::Location;
-use smime::pki::PkiDescription;
+use rand_core::Rng as _;
+use serde_saphyr::{Location, Spanned};
+use smime::pki::{Flaw, PkiDescription, UserSpec};
 
-use crate::load::{Problems, User};
-use crate::model::Scenario;
+use crate::load::{GeneratedPopulation, Problems, User};
+use crate::model::{OrgUser, Population, Scenario};
 
 /// The organisation's users in file order, indexed by id and by lower-case address.
 pub(super) struct Organisation {
     pub(super) users: Vec<User>,
+    /// The generated populations, in file order.
+    pub(super) populations: Vec<GeneratedPopulation>,
     by_id: HashMap<String, usize>,
     /// The first user with each address, and where it was written.
     by_mailbox: HashMap<String, (Location, usize)>,
@@ -39,8 +42,19 @@ pub(super) fn resolve_users(
     let mut users: Vec<User> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut by_mailbox: HashMap<String, (Location, usize)> = HashMap::new();
+    let mut populations = Vec::new();
     for spanned in &scenario.organisation.users {
         let user = &spanned.value;
+        if let Some(population) = &user.population {
+            let mut made = Made {
+                users: &mut users,
+                by_id: &mut by_id,
+                by_mailbox: &mut by_mailbox,
+                populations: &mut populations,
+            };
+            generate(population, spanned, pki, domain, &mut made, problems);
+            continue;
+        }
         let id = user.id.as_str();
         if by_id.contains_key(id) {
             problems.at(
@@ -129,9 +143,119 @@ pub(super) fn resolve_users(
     }
     Organisation {
         users,
+        populations,
         by_id,
         by_mailbox,
     }
+}
+
+/// What [`resolve_users`] has made so far, for [`generate`] to add to.
+struct Made<'a> {
+    users: &'a mut Vec<User>,
+    by_id: &'a mut HashMap<String, usize>,
+    by_mailbox: &'a mut HashMap<String, (Location, usize)>,
+    populations: &'a mut Vec<GeneratedPopulation>,
+}
+
+/// A population's users: each id from the template, a mailbox `<id>@<domain>`, a PKI user with
+/// one dual-use certificate of the population's key, and the flaws given to the share of them
+/// the scenario asks for, chosen with `smime::rng::seeded` from the PKI's seed (the same users on
+/// every run).
+fn generate(
+    population: &Population,
+    spanned: &Spanned<OrgUser>,
+    pki: &mut PkiDescription,
+    domain: &str,
+    organisation: &mut Made<'_>,
+    problems: &mut Problems<'_>,
+) {
+    let ids: Vec<String> = (1..=population.count)
+        .map(|n| population.name.id(n))
+        .collect();
+    let mailboxes: Vec<String> = ids.iter().map(|id| format!("{id}@{domain}")).collect();
+    let taken = ids.iter().zip(&mailboxes).find(|(id, mailbox)| {
+        organisation.by_id.contains_key(id.as_str())
+            || pki.users.contains_key(id.as_str())
+            || organisation
+                .by_mailbox
+                .contains_key(&mailbox.to_ascii_lowercase())
+    });
+    if let Some((id, _)) = taken {
+        problems
+            .at(
+                &spanned.referenced,
+                None,
+                format!(
+                    "the population `{}` makes the user `{id}`, who is already a user or a PKI user",
+                    population.name
+                ),
+                "generates an id in use",
+            )
+            .help("give the population a name template no other user's id matches");
+        return;
+    }
+    let flawed = choose_flawed(population, pki.seed.as_str());
+    for (id, mailbox) in ids.iter().zip(mailboxes) {
+        let spec = UserSpec {
+            key: Some(population.key),
+            sign: None,
+            encrypt: None,
+            mailbox: None,
+            issuer: None,
+            valid: None,
+            flaws: flawed.get(id).cloned().unwrap_or_default(),
+            non_repudiation: false,
+        };
+        pki.users.insert(
+            id.clone(),
+            Spanned::new(spec, spanned.referenced, spanned.defined),
+        );
+        let index = organisation.users.len();
+        organisation
+            .by_mailbox
+            .insert(mailbox.to_ascii_lowercase(), (spanned.referenced, index));
+        organisation.by_id.insert(id.clone(), index);
+        organisation.users.push(User {
+            id: id.clone(),
+            mailbox,
+            certificates: Vec::new(),
+        });
+    }
+    organisation.populations.push(GeneratedPopulation {
+        name: population.name.to_string(),
+        key: population.key,
+        ids,
+        flawed,
+    });
+}
+
+/// Which users get which flaws: for each flaw, its share of the population (rounded, at least
+/// one), drawn without replacement from a stream seeded by the PKI's seed, the template and the
+/// flaw; a user may get several flaws.
+fn choose_flawed(population: &Population, seed: &str) -> BTreeMap<String, Vec<Flaw>> {
+    let mut flawed: BTreeMap<String, Vec<Flaw>> = BTreeMap::new();
+    for (flaw, share) in &population.flaws {
+        let mut rng = smime::rng::seeded(&format!(
+            "{seed}/population/{}/{}",
+            population.name,
+            flaw.name()
+        ));
+        let wanted = share.of(population.count);
+        // A partial Fisher-Yates shuffle of the numbers 1..=count: the first `wanted` drawn.
+        let mut numbers: Vec<u32> = (1..=population.count).collect();
+        for i in 0..usize::try_from(wanted).unwrap_or(0).min(numbers.len()) {
+            let left = (numbers.len() - i) as u64;
+            let j = i + usize::try_from(rng.next_u64() % left).unwrap_or(0);
+            numbers.swap(i, j);
+            if let Some(n) = numbers.get(i) {
+                flawed
+                    .entry(population.name.id(*n))
+                    .or_default()
+                    .push(*flaw);
+            }
+        }
+    }
+    flawed
 }
 
 /// Certificates go to the user with the PKI user's id, else to the user whose address the PKI

@@ -268,10 +268,11 @@ fn a_hundred_thousand_users_validate() {
             let name = format!("user-{n:06}");
             let id = Id::deserialize(name.as_str().into_deserializer())
                 .unwrap_or_else(|e: serde::de::value::Error| panic!("{e}"));
-            scenario
-                .organisation
-                .users
-                .push(unlocated(OrgUser { id, mailbox: None }));
+            scenario.organisation.users.push(unlocated(OrgUser {
+                id,
+                mailbox: None,
+                population: None,
+            }));
         }
         scenario
     };
@@ -339,4 +340,138 @@ fn message_options_cannot_override_the_clients_policy() {
     ));
     assert_problem(&p, "lets mobile sign with: sha1 only");
     assert_problem(&p, "lets owa encrypt with: aes256-cbc only");
+}
+
+const POPULATION_PKI: &str = "pki:
+  seed: population
+  now: 2026-01-01T00:00:00Z
+  domain: contoso.com
+  root: { subject: \"CN=R\", key: ecdsa-p256 }
+  intermediates:
+    issuing: { subject: \"CN=I\", key: ecdsa-p256 }
+  users:
+    alice: { key: ecdsa-p256 }
+";
+
+fn population(entry: &str) -> String {
+    format!(
+        "organisation:\n  tenant: contoso.onmicrosoft.com\n  users:\n    - alice\n    - {entry}\n{POPULATION_PKI}"
+    )
+}
+
+/// A generated population: its users in place, each with a PKI user of the population's key,
+/// and each flaw given to its share of them, the same users on every load.
+#[test]
+fn a_population_makes_users_certificates_and_flaws() {
+    let body = population(
+        "{ generate: 1000, name: \"user{n:04}\", key: ecdsa-p256, flaws: { no-ski: 1%, expired: 0.5% } }",
+    );
+    let loaded = load(&body).unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_eq!(loaded.users.len(), 1001);
+    assert_eq!(loaded.users[1].id, "user0001");
+    assert_eq!(loaded.users[1000].mailbox, "user1000@contoso.com");
+    assert_eq!(loaded.users[1].certificates, vec!["user0001".to_owned()]);
+    let spec = &loaded.pki.users["user0500"].value;
+    assert_eq!(spec.key, Some(smime::key::KeySpec::EcdsaP256));
+
+    let [generated] = loaded.populations.as_slice() else {
+        panic!("one population: {:#?}", loaded.populations);
+    };
+    assert_eq!(generated.name, "user{n:04}");
+    assert_eq!(generated.ids.len(), 1000);
+    let count = |flaw| {
+        generated
+            .flawed
+            .values()
+            .filter(|flaws| flaws.contains(&flaw))
+            .count()
+    };
+    assert_eq!(count(smime::pki::Flaw::NoSki), 10);
+    assert_eq!(count(smime::pki::Flaw::Expired), 5);
+    for (id, flaws) in &generated.flawed {
+        assert_eq!(&loaded.pki.users[id].value.flaws, flaws, "{id}");
+    }
+    let unflawed = generated
+        .ids
+        .iter()
+        .find(|id| !generated.flawed.contains_key(*id))
+        .expect("most users have no flaw");
+    assert!(loaded.pki.users[unflawed].value.flaws.is_empty());
+
+    // Deterministic: the same users again; another seed, others.
+    let again = load(&body).unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_eq!(again.populations, loaded.populations);
+    let reseeded = load(&body.replace("seed: population", "seed: another"))
+        .unwrap_or_else(|p| panic!("{p:#?}"));
+    assert_ne!(reseeded.populations[0].flawed, generated.flawed);
+}
+
+#[test]
+fn a_population_is_checked_where_it_is_written() {
+    for (entry, fragment) in [
+        (
+            "{ generate: 0, name: \"u{n}\" }",
+            "generate: 0 users is not from 1 to 100000",
+        ),
+        (
+            "{ generate: 100001, name: \"u{n}\" }",
+            "generate: 100001 users is not from 1 to 100000",
+        ),
+        ("{ generate: 5, name: \"user\" }", "has no {n}"),
+        (
+            "{ generate: 5, name: \"u{n}{n}\" }",
+            "more than one placeholder",
+        ),
+        (
+            "{ generate: 5, name: \"u{n:0}\" }",
+            "is not a number's place",
+        ),
+        ("{ generate: 5, name: \"U{n}\" }", "is not a usable id"),
+        (
+            "{ generate: 5, name: \"u{n}\", flaws: { no-ski: 1 } }",
+            "is not a share",
+        ),
+        (
+            "{ generate: 5, name: \"u{n}\", flaws: { no-ski: 101% } }",
+            "is not a share",
+        ),
+        (
+            "{ generate: 5, name: \"u{n}\", flaws: { no-such-flaw: 1% } }",
+            "no-such-flaw",
+        ),
+        ("{ generate: 5, name: \"u{n}\", colour: blue }", "colour"),
+        ("{ generate: 5, name: \"al{n:03}\", id: x }", "id"),
+    ] {
+        let p = problems(&population(entry));
+        assert_problem(&p, fragment);
+        assert!(p[0].starts_with("8:"), "{entry}: the entry's line: {p:#?}");
+    }
+    // A generated id already in use.
+    let p = problems(&format!(
+        "organisation:\n  tenant: contoso.onmicrosoft.com\n  users:\n    - alice\n    - user2\n    - {{ generate: 3, name: \"user{{n}}\" }}\n{POPULATION_PKI}"
+    ));
+    assert_problem(
+        &p,
+        "the population `user{n}` makes the user `user2`, who is already a user or a PKI user",
+    );
+}
+
+#[test]
+fn shares_round_to_whole_users() {
+    use crate::model::Percent;
+    let share = |text: &str| Percent::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(share("1%").of(1000), 10);
+    assert_eq!(share("0.5%").of(1000), 5);
+    assert_eq!(
+        share("0.01%").of(10),
+        1,
+        "a flaw written down is given to someone"
+    );
+    assert_eq!(share("0%").of(1000), 0);
+    assert_eq!(share("100%").of(7), 7);
+    assert_eq!(share("33.33%").of(3), 1);
+    assert_eq!(share("1.5%").to_string(), "1.50%");
+    for bad in ["1", "%", "1.234%", "-1%", "100.01%", "x%"] {
+        assert!(Percent::parse(bad).is_err(), "{bad}");
+    }
 }

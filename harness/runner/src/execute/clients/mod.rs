@@ -397,7 +397,7 @@ fn certificate_checks(
         .collect()
 }
 
-fn plan_cas(ctx: &Context<'_>) -> Vec<Certificate> {
+pub(crate) fn plan_cas(ctx: &Context<'_>) -> Vec<Certificate> {
     ctx.plan
         .pki
         .entities
