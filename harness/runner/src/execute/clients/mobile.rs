@@ -175,6 +175,7 @@ pub fn shape(
                 .options
                 .include_chain
                 .unwrap_or(ChainInclusion::Chain),
+            own_certificates: OwnCertificates::Signing,
             capabilities,
         })
     } else {

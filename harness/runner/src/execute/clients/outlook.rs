@@ -14,7 +14,7 @@
 //! Outlook does not triple-wrap unless asked (the scenario's `triple-wrap`), and has no policy
 //! that refuses to send: it refuses only for want of a certificate.
 
-use smime::cms::SignedForm;
+use smime::cms::{OwnCertificates, SignedForm};
 use smime::cms::attributes::Capability;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 
@@ -110,6 +110,7 @@ pub fn shape(
                 .options
                 .include_chain
                 .unwrap_or(ChainInclusion::Chain),
+            own_certificates: OwnCertificates::Signing,
             capabilities: Capability::DEFAULT.to_vec(),
         }
     });
