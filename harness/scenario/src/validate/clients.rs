@@ -41,7 +41,7 @@ impl Checker<'_> {
                             &device.referenced,
                             Some(&at),
                             format!(
-                                "`contacts` on a {} device: only Outlook for iOS and Android (`outlook-mobile`) looks recipients' certificates up on the device",
+                                "`contacts` for client `{}`: only Outlook for iOS and Android (`outlook-mobile`) looks recipients' certificates up on the device",
                                 d.client.name()
                             ),
                             "contacts another client does not read",

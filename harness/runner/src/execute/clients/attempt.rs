@@ -9,7 +9,7 @@ use x509_cert::Certificate;
 use scenario::model::{KeyStorage, MailClient};
 use scenario::plan::{Recipient, SendMessage};
 
-use super::copies::{self, Copy};
+use super::copies::{self, Outgoing};
 use super::shape::{CertificateFacts, MessageShape, RecipientFacts, Refusal, Sender};
 use super::{
     ClientSettings, Lookup, SigningIdentity, Trouble, all_recipients, anatomy_of,
@@ -56,22 +56,22 @@ pub(super) async fn attempt(
     };
     step.details.extend(shape.notes.iter().cloned());
 
-    let copies = copies::copies(
+    let outgoing = copies::copies(
         &settings,
         message,
         &shape,
         &ctx.plan.scenario,
         &ctx.plan.domain,
     );
-    if copies.len() > 1
-        && let Some(line) = copies::describe(&settings, &copies)
+    if outgoing.len() > 1
+        && let Some(line) = copies::describe(&settings, &outgoing)
     {
         step.details.push(line);
     }
     let mut mismatches = Vec::new();
     let mut delivered = Vec::new();
     let mut first_anatomy = None;
-    for (k, copy) in copies.iter().enumerate() {
+    for (k, copy) in outgoing.iter().enumerate() {
         let (headers, bytes) = the_bytes(
             ctx,
             message,
@@ -515,7 +515,7 @@ async fn owa_recipient_checks(
 fn the_bytes(
     ctx: &Context<'_>,
     message: &SendMessage,
-    copy: &Copy<'_>,
+    copy: &Outgoing<'_>,
     shape: &MessageShape,
     sender: &SenderSide,
     lookups: &[&Lookup],
@@ -587,7 +587,7 @@ fn the_bytes(
 fn the_anatomy(
     ctx: &Context<'_>,
     message: &SendMessage,
-    copy: &Copy<'_>,
+    copy: &Outgoing<'_>,
     first: bool,
     bytes: &[u8],
     recipients: &[&Recipient],

@@ -16,7 +16,7 @@ use super::shape::MessageShape;
 use super::{ClientSettings, Lookup, all_recipients, compose, owa};
 
 /// One message the client sends.
-pub(super) struct Copy<'m> {
+pub(super) struct Outgoing<'m> {
     /// Its SMTP envelope, and (encrypted) the recipients it is encrypted to besides the sender.
     pub recipients: Vec<&'m Recipient>,
     /// With angle brackets.
@@ -32,7 +32,7 @@ pub(super) fn copies<'m>(
     shape: &MessageShape,
     scenario: &str,
     domain: &str,
-) -> Vec<Copy<'m>> {
+) -> Vec<Outgoing<'m>> {
     let all = all_recipients(message);
     let groups = match settings {
         ClientSettings::Owa(owa_settings) => {
@@ -51,7 +51,7 @@ pub(super) fn copies<'m>(
     groups
         .into_iter()
         .enumerate()
-        .map(|(k, recipients)| Copy {
+        .map(|(k, recipients)| Outgoing {
             recipients,
             message_id: if k == 0 {
                 compose::message_id(scenario, message.number, domain)
@@ -69,7 +69,7 @@ pub(super) fn copies<'m>(
 
 /// The report's line for a forked message: `OWABCCEncryptedEmailForking 0: 3 messages: carol,
 /// dave | bob | eve`.
-pub(super) fn describe(settings: &ClientSettings, copies: &[Copy<'_>]) -> Option<String> {
+pub(super) fn describe(settings: &ClientSettings, copies: &[Outgoing<'_>]) -> Option<String> {
     let ClientSettings::Owa(owa_settings) = settings else {
         return None;
     };
@@ -93,7 +93,7 @@ pub(super) fn describe(settings: &ClientSettings, copies: &[Copy<'_>]) -> Option
 }
 
 /// The lookups of `copy`'s recipients, in its order.
-pub(super) fn lookups_of<'l>(copy: &Copy<'_>, lookups: &'l [Lookup]) -> Vec<&'l Lookup> {
+pub(super) fn lookups_of<'l>(copy: &Outgoing<'_>, lookups: &'l [Lookup]) -> Vec<&'l Lookup> {
     copy.recipients
         .iter()
         .filter_map(|r| {
@@ -109,7 +109,7 @@ pub(super) fn lookups_of<'l>(copy: &Copy<'_>, lookups: &'l [Lookup]) -> Vec<&'l 
 /// copy others receive is disclosed to them). The sender's own certificate is not a recipient's.
 /// Empty when the copy is not encrypted or all is as it should be.
 pub(super) fn recipient_info_mismatches(
-    copy: &Copy<'_>,
+    copy: &Outgoing<'_>,
     anatomy: &Anatomy,
     lookups: &[Lookup],
     own: Option<&Certificate>,
