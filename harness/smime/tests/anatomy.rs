@@ -403,8 +403,9 @@ fn recipient_identifiers_name_exactly_the_certificates_encrypted_to() {
             assert!(!ids.iter().any(|id| id.names(&carol.certificate)));
             // The signature inside is seen only through the opened envelope: it carries Alice's
             // certificate and the issuing CA (the chain without the root).
-            let thumbprint =
-                |c: &Certificate| smime::certificate::sha1_thumbprint(&der::Encode::to_der(c).unwrap());
+            let thumbprint = |c: &Certificate| {
+                smime::certificate::sha1_thumbprint(&der::Encode::to_der(c).unwrap())
+            };
             let carried = anatomy.carried_thumbprints();
             if identities.is_empty() {
                 assert!(carried.is_empty(), "{carried:?}");

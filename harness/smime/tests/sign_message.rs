@@ -251,7 +251,12 @@ fn own_certificates_signing_signing_and_encryption_or_neither() {
             wrong.directory = vec![encryption.clone()];
             assert_eq!(verify_message(&m, &wrong).status, Status::Untrusted);
         } else {
-            assert_eq!(verdict.status, Status::Valid, "{own:?}: {}", verdict.to_text());
+            assert_eq!(
+                verdict.status,
+                Status::Valid,
+                "{own:?}: {}",
+                verdict.to_text()
+            );
         }
     }
     // A dual-use certificate is carried once.

@@ -409,7 +409,9 @@ impl Settings {
 /// Every certificate published for a recipient: the values of `userSMIMECertificate` (each a
 /// PKCS#7 or a certificate) and of `userCertificate`, in that order; values that do not read
 /// are left out (the lookup reports them).
-pub fn published_certificates(recipient: &crate::cmdlets::recipients::Recipient) -> Vec<Certificate> {
+pub fn published_certificates(
+    recipient: &crate::cmdlets::recipients::Recipient,
+) -> Vec<Certificate> {
     let smime_values = recipient.user_smime_certificate.iter().flat_map(|value| {
         smime::sst::read_certificate_collection(value)
             .map(|c| c.certificates.into_iter().map(|c| c.certificate).collect())

@@ -686,7 +686,10 @@ fn a_signers_certificate_the_message_does_not_carry_is_taken_from_the_directory(
     // Alice is not in the directory yet: nothing to check the signature with.
     let before = validate(&lab, message_request(&message));
     assert_eq!(before["status"], "untrusted", "{before}");
-    assert!(before["reasons"].to_string().contains("not in the message"), "{before}");
+    assert!(
+        before["reasons"].to_string().contains("not in the message"),
+        "{before}"
+    );
     // Entra Connect exports her with her certificate: her From address finds it.
     let response = lab.sync(json!({
         "cycle": "full",

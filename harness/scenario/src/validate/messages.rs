@@ -263,12 +263,11 @@ impl Checker<'_> {
             return;
         };
         let e = &earlier.value;
-        let received = e
-            .to
-            .iter()
-            .chain(&e.cc)
-            .chain(&e.bcc)
-            .any(|r| r.value == m.from.value);
+        let received =
+            e.to.iter()
+                .chain(&e.cc)
+                .chain(&e.bcc)
+                .any(|r| r.value == m.from.value);
         if !received {
             self.problems
                 .at(

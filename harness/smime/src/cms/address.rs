@@ -184,7 +184,9 @@ mod tests {
     #[test]
     fn from_address_is_the_first_mailbox_of_the_first_from() {
         assert_eq!(
-            from_address(b"To: x@example.com\r\nFrom: \"Bob\" <Bob@Contoso.com>, c@d.e\r\n\r\nbody"),
+            from_address(
+                b"To: x@example.com\r\nFrom: \"Bob\" <Bob@Contoso.com>, c@d.e\r\n\r\nbody"
+            ),
             Some("bob@contoso.com".to_owned())
         );
         assert_eq!(from_address(b"To: x@example.com\r\n\r\nbody"), None);

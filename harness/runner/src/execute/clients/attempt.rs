@@ -117,10 +117,8 @@ pub(super) async fn attempt(
     let reports = what_each_recipient_sees(ctx, &delivered, &recipients, step).await?;
     for recipient in &recipients {
         if let Some(theirs) = delivered.iter().find(|d| d.reached(&recipient.mailbox)) {
-            ctx.received.insert(
-                (message.number, recipient.user.clone()),
-                theirs.raw.clone(),
-            );
+            ctx.received
+                .insert((message.number, recipient.user.clone()), theirs.raw.clone());
         }
     }
     finish(

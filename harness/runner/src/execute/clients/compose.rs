@@ -328,8 +328,18 @@ mod tests {
             assert!(!is_message_or_copy(bare, "s", 30, "contoso.com"));
             assert!(!is_message_or_copy(bare, "s", 3, "fabrikam.com"));
         }
-        assert!(!is_message_or_copy("s.31@contoso.com", "s", 3, "contoso.com"));
-        assert!(!is_message_or_copy("s.3.bcc-@contoso.com", "s", 3, "contoso.com"));
+        assert!(!is_message_or_copy(
+            "s.31@contoso.com",
+            "s",
+            3,
+            "contoso.com"
+        ));
+        assert!(!is_message_or_copy(
+            "s.3.bcc-@contoso.com",
+            "s",
+            3,
+            "contoso.com"
+        ));
     }
 
     #[test]

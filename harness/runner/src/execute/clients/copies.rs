@@ -120,7 +120,9 @@ pub(super) fn recipient_info_mismatches(
     }
     let names = |certificate: &Certificate| named.iter().any(|id| id.names(certificate));
     let is_own = |certificate: &Certificate| {
-        own.is_some_and(|o| Identifier::of_certificate(o) == Identifier::of_certificate(certificate))
+        own.is_some_and(|o| {
+            Identifier::of_certificate(o) == Identifier::of_certificate(certificate)
+        })
     };
     let mut mismatches = Vec::new();
     for l in lookups {

@@ -14,9 +14,9 @@
 //! Outlook does not triple-wrap unless asked (the scenario's `triple-wrap`), and has no policy
 //! that refuses to send: it refuses only for want of a certificate.
 
-use smime::cms::{OwnCertificates, SignedForm};
 use smime::cms::attributes::Capability;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
+use smime::cms::{OwnCertificates, SignedForm};
 
 use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
 use scenario::model::{ChainInclusion, Digest};

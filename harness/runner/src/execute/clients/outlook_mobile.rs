@@ -70,8 +70,12 @@ mod tests {
     #[test]
     fn signed_mail_is_clear_signed_even_inside_an_envelope() {
         for (sign, encrypt) in [(true, false), (true, true)] {
-            let shaped =
-                shape(&request(sign, encrypt), &sender(KeyStorage::Software), &carol()).expect("sends");
+            let shaped = shape(
+                &request(sign, encrypt),
+                &sender(KeyStorage::Software),
+                &carol(),
+            )
+            .expect("sends");
             assert_eq!(
                 shaped.sign.as_ref().map(|s| s.form),
                 Some(SignedForm::ClearSigned),
@@ -80,12 +84,13 @@ mod tests {
             assert_eq!(shaped.encrypt.is_some(), encrypt);
         }
         // Outlook for Windows opaque-signs inside an envelope; the app does not.
-        let desktop =
-            outlook::shape(&request(true, true), &sender(KeyStorage::Software), &carol()).expect("sends");
-        assert_eq!(
-            desktop.sign.map(|s| s.form),
-            Some(SignedForm::OpaqueSigned)
-        );
+        let desktop = outlook::shape(
+            &request(true, true),
+            &sender(KeyStorage::Software),
+            &carol(),
+        )
+        .expect("sends");
+        assert_eq!(desktop.sign.map(|s| s.form), Some(SignedForm::OpaqueSigned));
     }
 
     #[test]
@@ -96,7 +101,11 @@ mod tests {
         };
         let refusal = shape(&request(true, false), &no_signing, &carol()).expect_err("refused");
         assert_eq!(refusal.reason, RefusalReason::NoSigningCertificate);
-        assert!(refusal.why.contains("primary SMTP address"), "{}", refusal.why);
+        assert!(
+            refusal.why.contains("primary SMTP address"),
+            "{}",
+            refusal.why
+        );
         // Encrypting needs no signing key...
         assert!(shape(&request(false, true), &no_signing, &carol()).is_ok());
         // ...but the sender's own encryption certificate.
@@ -115,8 +124,12 @@ mod tests {
             mailbox: "dave@contoso.com".into(),
             certificate: None,
         }];
-        let refusal =
-            shape(&request(false, true), &sender(KeyStorage::Software), &nobody).expect_err("refused");
+        let refusal = shape(
+            &request(false, true),
+            &sender(KeyStorage::Software),
+            &nobody,
+        )
+        .expect_err("refused");
         assert_eq!(refusal.reason, RefusalReason::NoRecipientCertificate);
     }
 }

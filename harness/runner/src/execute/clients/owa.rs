@@ -27,8 +27,8 @@
 //! correctly, Outlook on the web uses 6610").
 
 use serde_json::Value;
-use smime::cms::{OwnCertificates, SignedForm};
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
+use smime::cms::{OwnCertificates, SignedForm};
 
 use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
 use scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
@@ -422,7 +422,7 @@ pub fn not_emulated(parameter: &str) -> Option<&'static str> {
             "no reading pane is modelled; a sender mismatch is the verdict signer-mismatch whatever the setting"
         }
         "NoSignOnReply" => {
-            "it applies to new Outlook for Windows only, which the lab does not emulate, and the lab has no reply flow"
+            "it applies to new Outlook for Windows only, which the lab does not emulate (the lab's replies, `reply-to`, are written on Outlook for iOS and Android)"
         }
         "OWACopyRecipientHeaders" => {
             "copying recipient headers into the signed part is not modelled"

@@ -4,9 +4,9 @@
 //! the shape of the message ([`MessageShape`]) or a refusal ([`Refusal`]). Everything here is
 //! data and pure functions, so each client's rules are tested without a lab.
 
-use smime::cms::{OwnCertificates, SignedForm};
 use smime::cms::attributes::{Capability, SmimeCapability};
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
+use smime::cms::{OwnCertificates, SignedForm};
 use x509_cert::Certificate;
 
 use scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};

@@ -496,7 +496,8 @@ impl Identifier {
             issuer: tbs.issuer().to_string(),
             serial: hex::encode(tbs.serial_number().as_bytes()),
         }];
-        if let Ok(Some((_, ski))) = tbs.get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+        if let Ok(Some((_, ski))) =
+            tbs.get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
         {
             names.push(Identifier::SubjectKeyIdentifier(hex::encode(
                 ski.0.as_bytes(),

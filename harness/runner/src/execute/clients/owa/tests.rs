@@ -479,17 +479,25 @@ fn bcc_recipients_of_an_encrypted_message_are_forked_as_the_mode_says() {
             fork_bcc(mode, false, &open, &bcc),
             vec![vec!["carol", "dave", "bob", "eve"]]
         );
-        assert_eq!(fork_bcc(mode, true, &open, &[]), vec![vec!["carol", "dave"]]);
+        assert_eq!(
+            fork_bcc(mode, true, &open, &[]),
+            vec![vec!["carol", "dave"]]
+        );
     }
     // A value the page does not list is the default.
-    assert_eq!(fork_bcc(7, true, &open, &bcc), fork_bcc(0, true, &open, &bcc));
+    assert_eq!(
+        fork_bcc(7, true, &open, &bcc),
+        fork_bcc(0, true, &open, &bcc)
+    );
 }
 
 #[test]
 fn bcc_forking_is_read_from_get_smime_config() {
     let config = serde_json::json!({ "OWABCCEncryptedEmailForking": 1 });
     assert_eq!(
-        OwaSettings::from_config(&config).expect("reads").bcc_forking,
+        OwaSettings::from_config(&config)
+            .expect("reads")
+            .bcc_forking,
         1
     );
     let wrong = serde_json::json!({ "OWABCCEncryptedEmailForking": "one" });
