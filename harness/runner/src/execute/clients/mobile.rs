@@ -23,7 +23,7 @@
 //! recipients by issuer and serial number with RSA PKCS#1 v1.5, the sender in the envelope.
 
 use serde_json::Value;
-use smime::cms::SignedForm;
+use smime::cms::{OwnCertificates, SignedForm};
 use smime::cms::attributes::Capability;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 
