@@ -157,3 +157,85 @@ pub(super) fn recipient_info_mismatches(
     }
     mismatches
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smime::cms::envelope::{EncryptOptions, Recipient as EnvelopeRecipient};
+
+    fn person(user: &str) -> Recipient {
+        Recipient {
+            user: user.to_owned(),
+            mailbox: format!("{user}@contoso.com"),
+        }
+    }
+
+    #[test]
+    fn a_recipient_named_in_a_copy_not_sent_to_them_is_a_finding() {
+        let pki = crate::execute::test_pki::default_pki();
+        let certificate = |id: &str| {
+            smime::certificate::parse_der(&pki.entity(id).expect(id).certificate).expect(id)
+        };
+        let lookup = |user: &str, id: &str| Lookup {
+            recipient: person(user),
+            certificate: Some((certificate(id), Vec::new())),
+        };
+        let lookups = [lookup("carol", "carol"), lookup("bob", "bob-encrypt")];
+        let plain = b"From: alice@contoso.com\r\nTo: carol@contoso.com\r\n\r\nhello\r\n";
+        // A copy for Carol whose envelope also names Bob, the Bcc recipient: a disclosure.
+        let leaky = smime::cms::envelope::encrypt_message(
+            plain,
+            &[
+                EnvelopeRecipient::new(certificate("carol")),
+                EnvelopeRecipient::new(certificate("bob-encrypt")),
+            ],
+            &EncryptOptions {
+                also_to_sender: Some(certificate("alice")),
+                ..EncryptOptions::default()
+            },
+            &mut smime::rng::seeded("copies/leaky"),
+        )
+        .expect("encrypts");
+        let carol = person("carol");
+        let copy = Outgoing {
+            recipients: vec![&carol],
+            message_id: "<s.1@contoso.com>".to_owned(),
+            stem: "message-1".to_owned(),
+        };
+        let alice = certificate("alice");
+        let anatomy = smime::cms::anatomy::describe(&leaky, &[]);
+        let found = recipient_info_mismatches(&copy, &anatomy, &lookups, Some(&alice));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("names bob@contoso.com's certificate"),
+            "{found:?}"
+        );
+        // The copy encrypted to Carol (and the sender) only is clean.
+        let clean = smime::cms::envelope::encrypt_message(
+            plain,
+            &[EnvelopeRecipient::new(certificate("carol"))],
+            &EncryptOptions {
+                also_to_sender: Some(alice.clone()),
+                ..EncryptOptions::default()
+            },
+            &mut smime::rng::seeded("copies/clean"),
+        )
+        .expect("encrypts");
+        let anatomy = smime::cms::anatomy::describe(&clean, &[]);
+        assert!(recipient_info_mismatches(&copy, &anatomy, &lookups, Some(&alice)).is_empty());
+        // A copy that leaves its own recipient out is a finding too.
+        let bob = person("bob");
+        let for_bob = Outgoing {
+            recipients: vec![&bob],
+            message_id: "<s.1.bcc-1@contoso.com>".to_owned(),
+            stem: "message-1.copy-1".to_owned(),
+        };
+        let found = recipient_info_mismatches(&for_bob, &anatomy, &lookups, Some(&alice));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|f| f.contains("bob@contoso.com's certificate is not in its RecipientInfos"))
+        );
+    }
+}
