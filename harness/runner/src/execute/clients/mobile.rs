@@ -23,9 +23,9 @@
 //! recipients by issuer and serial number with RSA PKCS#1 v1.5, the sender in the envelope.
 
 use serde_json::Value;
-use smime::cms::{OwnCertificates, SignedForm};
 use smime::cms::attributes::Capability;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
+use smime::cms::{OwnCertificates, SignedForm};
 
 use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
 use scenario::model::{
