@@ -100,7 +100,7 @@ fn the_profile_plans_the_five_steps_with_the_vendors_certificates() {
         .iter()
         .filter(|a| matches!(a, Action::Send(_)))
         .count();
-    assert_eq!(sends, 6, "each user to the next on each of three clients");
+    assert_eq!(sends, 8, "each user to the next on each of four clients");
     let installs = plan
         .actions
         .iter()
@@ -109,7 +109,7 @@ fn the_profile_plans_the_five_steps_with_the_vendors_certificates() {
             _ => None,
         })
         .collect::<Vec<_>>();
-    assert_eq!(installs.len(), 6);
+    assert_eq!(installs.len(), 8);
     for install in installs {
         for (_, p12) in &install.identities {
             let contents = smime::pkcs12::read_pkcs12(p12, scenario::plan::PKCS12_PASSWORD)

@@ -59,8 +59,8 @@ async fn an_openssl_bundle_works_on_every_client() {
         .iter()
         .filter_map(|s| s.message.as_ref())
         .collect();
-    assert_eq!(messages.len(), 6);
-    for client in ["outlook", "owa", "mobile"] {
+    assert_eq!(messages.len(), 8);
+    for client in ["outlook", "owa", "mobile", "outlook-mobile"] {
         assert_eq!(messages.iter().filter(|m| m.client == client).count(), 2);
     }
     for message in &messages {
@@ -78,7 +78,7 @@ async fn an_openssl_bundle_works_on_every_client() {
         ledger_link: None,
     });
     assert!(summary.contains("certificates checked: 2"), "{summary}");
-    for client in ["outlook", "owa", "mobile"] {
+    for client in ["outlook", "owa", "mobile", "outlook-mobile"] {
         assert!(
             summary.contains(&format!("client {client:<8} works: 2 of 2")),
             "{summary}"

@@ -361,6 +361,75 @@ fn sign_then_encrypt_as_outlook_sends_it() {
 }
 
 #[test]
+fn recipient_identifiers_name_exactly_the_certificates_encrypted_to() {
+    let bob = lab("bob-encrypt");
+    let alice = lab("alice");
+    let carol = lab("carol");
+    let dave = lab("dave");
+    let recipients = [
+        Recipient::new(bob.certificate.clone()),
+        Recipient::new(dave.certificate.clone()),
+    ];
+    for recipient_id in [
+        RecipientIdType::IssuerAndSerialNumber,
+        RecipientIdType::SubjectKeyIdentifier,
+    ] {
+        let encrypt = EncryptOptions {
+            recipient_id,
+            also_to_sender: Some(alice.certificate.clone()),
+            ..EncryptOptions::default()
+        };
+        // Bob's P-256 key agrees (kari), Dave's P-384 too, Alice's RSA key transports (ktri).
+        let message = sign_then_encrypt(
+            &alice_to_bob(11),
+            &alice_signer(),
+            &options(SignedForm::ClearSigned),
+            &recipients,
+            &encrypt,
+            &mut smime::rng::seeded("anatomy/recipient-identifiers"),
+        )
+        .unwrap();
+        // Read from the bytes with no key, and again through the opened envelope.
+        for identities in [vec![], vec![(&bob.certificate, &bob.key)]] {
+            let anatomy = describe(&message, &identities);
+            let ids = anatomy.recipient_identifiers();
+            assert_eq!(ids.len(), 3, "{recipient_id:?}: {ids:?}");
+            for named in [&bob, &dave, &alice] {
+                assert!(
+                    ids.iter().any(|id| id.names(&named.certificate)),
+                    "{recipient_id:?}: {ids:?}"
+                );
+            }
+            assert!(!ids.iter().any(|id| id.names(&carol.certificate)));
+            // The signature inside is seen only through the opened envelope: it carries Alice's
+            // certificate and the issuing CA (the chain without the root).
+            let thumbprint = |c: &Certificate| {
+                smime::certificate::sha1_thumbprint(&der::Encode::to_der(c).unwrap())
+            };
+            let carried = anatomy.carried_thumbprints();
+            if identities.is_empty() {
+                assert!(carried.is_empty(), "{carried:?}");
+            } else {
+                assert_eq!(
+                    carried,
+                    [thumbprint(&alice.certificate), thumbprint(&issuing_ca())],
+                    "{recipient_id:?}"
+                );
+            }
+        }
+    }
+    // A signed message names no recipient.
+    let signed = sign_message(
+        &alice_to_bob(12),
+        &alice_signer(),
+        &options(SignedForm::OpaqueSigned),
+        &mut smime::rng::seeded("anatomy/recipient-identifiers"),
+    )
+    .unwrap();
+    assert!(describe(&signed, &[]).recipient_identifiers().is_empty());
+}
+
+#[test]
 fn triple_wrapped() {
     let bob = lab("bob-encrypt");
     let recipients = [Recipient::new(bob.certificate.clone())];

@@ -13,8 +13,8 @@ use common::*;
 use der::{Decode, Encode};
 use smime::cms::attributes::EncryptionKeyPreference;
 use smime::cms::{
-    CertificateInclusion, DigestAlgorithm, RsaPadding, SignError, SignOptions, SignedForm, Signer,
-    Status, sign_message, verify_message,
+    CertificateInclusion, DigestAlgorithm, OwnCertificates, RsaPadding, SignError, SignOptions,
+    SignedForm, Signer, Status, sign_message, verify_message,
 };
 
 fn sign(signer: &Signer, options: &SignOptions, seed: &str) -> Vec<u8> {
@@ -204,6 +204,78 @@ fn outlook_attributes_are_present_and_right() {
     let verdict = verify_message(&sign(&alice(), &bare, "bare"), &context(rfc9216_ca(), NOW));
     assert_eq!(verdict.status, Status::Valid);
     assert_eq!(verdict.signed_attributes, ["contentType", "messageDigest"]);
+}
+
+#[test]
+fn own_certificates_signing_signing_and_encryption_or_neither() {
+    let signer = alice();
+    let signing = signer.certificate.clone();
+    let encryption = signer.encryption_certificate.clone().unwrap();
+    for (own, expected) in [
+        (OwnCertificates::Signing, vec![signing.clone()]),
+        (
+            OwnCertificates::SigningAndEncryption,
+            vec![signing.clone(), encryption.clone()],
+        ),
+        (OwnCertificates::Neither, vec![]),
+    ] {
+        let mut options = SignOptions::new(NOW);
+        options.include = CertificateInclusion::SignerOnly;
+        options.own_certificates = own;
+        let m = sign(&signer, &options, "own");
+        let carried: Vec<x509_cert::Certificate> = signed_data(&m, SignedForm::ClearSigned)
+            .certificates
+            .map(|set| {
+                set.0
+                    .iter()
+                    .filter_map(|c| match c {
+                        cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(carried, expected, "{own:?}");
+        let verdict = verify_message(&m, &context(rfc9216_ca(), NOW));
+        let mut from_directory = context(rfc9216_ca(), NOW);
+        from_directory.directory = vec![encryption.clone(), signing.clone()];
+        let looked_up = verify_message(&m, &from_directory);
+        assert_eq!(looked_up.status, Status::Valid, "{}", looked_up.to_text());
+        if own == OwnCertificates::Neither {
+            // Nothing to check the signature with but what a directory holds.
+            assert_eq!(verdict.status, Status::Untrusted, "{}", verdict.to_text());
+            assert!(verdict.to_text().contains("not in the message"));
+            assert!(looked_up.to_text().contains("taken from the directory"));
+            // A directory holding only the encryption certificate does not help.
+            let mut wrong = context(rfc9216_ca(), NOW);
+            wrong.directory = vec![encryption.clone()];
+            assert_eq!(verify_message(&m, &wrong).status, Status::Untrusted);
+        } else {
+            assert_eq!(
+                verdict.status,
+                Status::Valid,
+                "{own:?}: {}",
+                verdict.to_text()
+            );
+        }
+    }
+    // A dual-use certificate is carried once.
+    let dual = Signer {
+        encryption_certificate: None,
+        ..alice()
+    };
+    let mut options = SignOptions::new(NOW);
+    options.include = CertificateInclusion::SignerOnly;
+    options.own_certificates = OwnCertificates::SigningAndEncryption;
+    let m = sign(&dual, &options, "own");
+    assert_eq!(
+        signed_data(&m, SignedForm::ClearSigned)
+            .certificates
+            .unwrap()
+            .0
+            .len(),
+        1
+    );
 }
 
 #[test]

@@ -674,9 +674,23 @@ async fn owa_validate(
     let worker = tenant.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let request = validation::parse_request(&body)?;
-        let settings = worker
-            .store()
-            .read(|data| Settings::from_config(&data.smime_config));
+        // A received message's sender's published certificates, for a signature that does not
+        // carry its signer's certificate (OWASignedEmailCertificateInclusion $false).
+        let sender = match &request {
+            validation::Request::Message { message, .. } => {
+                smime::cms::address::from_address(message)
+            }
+            validation::Request::Certificate { .. } => None,
+        };
+        let settings = worker.store().read(|data| {
+            let mut settings = Settings::from_config(&data.smime_config);
+            if let Some(address) = &sender
+                && let Ok(Some((_, recipient))) = data.recipients.by_address(address)
+            {
+                settings.directory = validation::published_certificates(&recipient);
+            }
+            settings
+        });
         let now = worker.clock().now();
         Ok::<_, validation::RequestError>(validation::validate(
             &request,

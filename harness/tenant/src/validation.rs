@@ -344,6 +344,12 @@ pub struct Settings {
     pub connection_timeout: Duration,
     /// `OWACRLRetrievalTimeout`.
     pub retrieval_timeout: Duration,
+    /// The certificates published in the directory for a received message's sender (its From
+    /// address), found by the server before validating ([`published_certificates`]): a signature
+    /// whose signer's certificate the message does not carry is checked with these
+    /// (`OWASignedEmailCertificateInclusion` `$false`: "Recipients need to retrieve the
+    /// certificate from a directory, or from the sender."). Empty for a certificate request.
+    pub directory: Vec<Certificate>,
 }
 
 impl Settings {
@@ -395,8 +401,27 @@ impl Settings {
             check_crl_on_send: flag("OWACheckCRLOnSend"),
             connection_timeout: millis("OWACRLConnectionTimeout", 60_000),
             retrieval_timeout: millis("OWACRLRetrievalTimeout", 10_000),
+            directory: Vec::new(),
         }
     }
+}
+
+/// Every certificate published for a recipient: the values of `userSMIMECertificate` (each a
+/// PKCS#7 or a certificate) and of `userCertificate`, in that order; values that do not read
+/// are left out (the lookup reports them).
+pub fn published_certificates(
+    recipient: &crate::cmdlets::recipients::Recipient,
+) -> Vec<Certificate> {
+    let smime_values = recipient.user_smime_certificate.iter().flat_map(|value| {
+        smime::sst::read_certificate_collection(value)
+            .map(|c| c.certificates.into_iter().map(|c| c.certificate).collect())
+            .unwrap_or_else(|_| Vec::new())
+    });
+    let plain_values = recipient
+        .user_certificate
+        .iter()
+        .filter_map(|der| smime::certificate::parse_der(der).ok());
+    smime_values.chain(plain_values).collect()
 }
 
 /// The answer (200).
@@ -459,6 +484,7 @@ pub fn validate(
     let context = |revocation: Revocation| {
         let mut ctx = VerifyContext::new(settings.anchors.clone(), now);
         ctx.revocation = revocation;
+        ctx.directory = settings.directory.clone();
         ctx
     };
     let mut validation = match request {

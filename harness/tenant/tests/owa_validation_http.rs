@@ -666,3 +666,50 @@ fn identities_and_key_derivation_per_request_are_bounded() {
         pki("alice.p12")
     );
 }
+
+/// OWASignedEmailCertificateInclusion `$false`: "Recipients need to retrieve the certificate
+/// from a directory, or from the sender." A signature whose signer's certificate the message
+/// does not carry is checked with the certificates published for its From address.
+#[test]
+fn a_signers_certificate_the_message_does_not_carry_is_taken_from_the_directory() {
+    let lab = tenant_with(down_hosts());
+    configure(&lab, json!({ "OWADisableCRLCheck": true }));
+    let mut options = SignOptions::new(at(PKI_NOW));
+    options.own_certificates = smime::cms::OwnCertificates::Neither;
+    let message = smime::cms::sign_message(
+        &plain_message("alice@contoso.com"),
+        &signer("alice"),
+        &options,
+        &mut smime::rng::seeded("owa-validation/alice/uncarried"),
+    )
+    .expect("sign");
+    // Alice is not in the directory yet: nothing to check the signature with.
+    let before = validate(&lab, message_request(&message));
+    assert_eq!(before["status"], "untrusted", "{before}");
+    assert!(
+        before["reasons"].to_string().contains("not in the message"),
+        "{before}"
+    );
+    // Entra Connect exports her with her certificate: her From address finds it.
+    let response = lab.sync(json!({
+        "cycle": "full",
+        "objects": [{
+            "sourceAnchor": "QUxJQ0U=",
+            "userPrincipalName": "alice@contoso.com",
+            "userCertificate": [b64(&certificate_der("alice"))],
+        }]
+    }));
+    assert_eq!(response.status, 200, "{}", response.text());
+    let after = validate(&lab, message_request(&message));
+    assert_eq!(after["status"], "valid", "{after}");
+    // Carol's published certificate does not vouch for a message whose From is Alice.
+    let from_carol = smime::cms::sign_message(
+        &plain_message("carol@contoso.com"),
+        &signer("alice"),
+        &options,
+        &mut smime::rng::seeded("owa-validation/alice/uncarried"),
+    )
+    .expect("sign");
+    let wrong = validate(&lab, message_request(&from_carol));
+    assert_eq!(wrong["status"], "untrusted", "{wrong}");
+}

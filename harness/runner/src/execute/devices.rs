@@ -66,6 +66,8 @@ fn key_usage(certificate: &Certificate) -> Option<KeyUsage> {
 #[derive(Clone, Debug, Default)]
 pub struct Devices {
     pub installed: BTreeMap<(String, MailClient), Vec<InstalledIdentity>>,
+    /// Other people's certificates installed on a client (public keys only), by certificate id.
+    pub contacts: BTreeMap<(String, MailClient), Vec<(String, Certificate)>>,
 }
 
 impl Devices {
@@ -91,6 +93,13 @@ impl Devices {
             }
         }
         seen
+    }
+
+    /// Other people's certificates installed for `user` on `client`.
+    pub fn contacts_on(&self, user: &str, client: MailClient) -> &[(String, Certificate)] {
+        self.contacts
+            .get(&(user.to_owned(), client))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Installs one identity, replacing an earlier installation of the same certificate.
@@ -193,6 +202,33 @@ pub fn install(ctx: &mut Context<'_>, install: &InstallIdentity) -> StepReport {
                 ctx.devices.add(&install.user, install.client, identity);
             }
             Err(e) => failures.push(e.to_string()),
+        }
+    }
+    for id in &install.contacts {
+        let certificate = ctx
+            .plan
+            .pki
+            .entity(id)
+            .ok_or_else(|| format!("contact certificate `{id}` is not in the plan's PKI"))
+            .and_then(|e| {
+                smime::certificate::parse_der(&e.certificate)
+                    .map_err(|e| format!("contact certificate `{id}` does not parse: {e}"))
+            });
+        match certificate {
+            Ok(certificate) => {
+                details.push(format!(
+                    "contact {id}: {} (public key only)",
+                    certificate.tbs_certificate().subject()
+                ));
+                let list = ctx
+                    .devices
+                    .contacts
+                    .entry((install.user.clone(), install.client))
+                    .or_default();
+                list.retain(|(seen, _)| seen != id);
+                list.push((id.clone(), certificate));
+            }
+            Err(e) => failures.push(e),
         }
     }
     let outcome = if failures.is_empty() {

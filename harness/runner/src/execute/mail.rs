@@ -154,6 +154,33 @@ pub async fn fetch(
     })
 }
 
+/// How many messages the sink holds whose Message-ID (without angle brackets) `belongs`, among
+/// those its search finds for `query`: what the sink received for one message sent as several
+/// copies.
+pub async fn count(
+    http: &reqwest::Client,
+    smtp: &SmtpEndpoint,
+    query: &str,
+    belongs: impl Fn(&str) -> bool,
+) -> Result<u32, MailError> {
+    let search = reqwest::Url::parse_with_params(
+        &format!("{}/api/v1/search", smtp.http_url),
+        &[("query", query), ("limit", "1000")],
+    )
+    .map_err(|e| MailError::Api {
+        url: smtp.http_url.clone(),
+        why: e.to_string(),
+    })?;
+    let found: Value = get_json(http, search.as_str()).await?;
+    let n = found["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["MessageID"].as_str().is_some_and(&belongs))
+        .count();
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 async fn get(http: &reqwest::Client, url: &str) -> Result<reqwest::Response, MailError> {
     let api = |why: String| MailError::Api {
         url: url.to_owned(),

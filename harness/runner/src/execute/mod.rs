@@ -102,6 +102,9 @@ pub struct Context<'a> {
     pub out_dir: PathBuf,
     /// Identities installed on clients by step 5.
     pub devices: devices::Devices,
+    /// Each message as it reached each recipient's mailbox, by message number and user id: what
+    /// a reply (`reply-to`) is written from.
+    pub received: std::collections::BTreeMap<(usize, String), Vec<u8>>,
     /// Services the scenario has taken down and not yet repaired (its `services:` faults). A
     /// request to one of these failing is the scenario's doing: report the step `failed` saying
     /// so, not `error`.
@@ -331,6 +334,7 @@ async fn run(
         out_dir: options.out_dir.clone(),
         snapshot_dir: options.snapshot_dir.clone(),
         devices: devices::Devices::default(),
+        received: std::collections::BTreeMap::new(),
         down: BTreeSet::new(),
         sync: sync::SyncState::default(),
         directory: None,

@@ -1,6 +1,8 @@
 //! The receiving side: each recipient opens the delivered message in Outlook on the web, which
 //! the tenant judges (CONTRACTS §1 a) with every identity the recipient has installed on any
-//! client, as a reader decrypts with whatever key they hold.
+//! client, as a reader decrypts with whatever key they hold; under `OWAOnlyUseSmartCard` only
+//! with the smart-card ones ("$true: Smartcard-based certificates for signing and decryption are
+//! required when you use Outlook on the web and the S/MIME control", Set-SmimeConfig).
 
 use super::Context;
 use super::mail::Delivered;
@@ -14,11 +16,17 @@ pub async fn receive(
     ctx: &Context<'_>,
     delivered: Option<&Delivered>,
     recipient: &Recipient,
+    smart_card_only: bool,
 ) -> Result<(RecipientReport, Option<MessageValidation>), TenantApiError> {
     let Some(message) = delivered.filter(|d| d.reached(&recipient.mailbox)) else {
         return Ok((not_delivered(recipient), None));
     };
-    let identities = ctx.devices.of_user(&recipient.user);
+    let identities: Vec<_> = ctx
+        .devices
+        .of_user(&recipient.user)
+        .into_iter()
+        .filter(|i| !smart_card_only || i.storage == scenario::model::KeyStorage::SmartCard)
+        .collect();
     let judged = validation::validate_message(&ctx.tenant, &message.raw, &identities).await?;
     Ok((
         RecipientReport {

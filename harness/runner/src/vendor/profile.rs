@@ -282,6 +282,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
                 storage: KeyStorage::Software,
                 profile: smime::pkcs12::Pkcs12Profile::Modern,
                 identities,
+                contacts: Vec::new(),
             }));
         }
     }
@@ -306,6 +307,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
                 cc: Vec::new(),
                 bcc: Vec::new(),
                 client,
+                reply_to: None,
                 subject: format!("{PROFILE_NAME} #{number}"),
                 body: format!(
                     "Message {number} of the smime-lab vendor conformance profile for {}.\r\n",
@@ -320,6 +322,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
                     reasons: Vec::new(),
                     decrypted: Some(true),
                     weak: None,
+                    messages: None,
                 },
                 snapshot: None,
             })));

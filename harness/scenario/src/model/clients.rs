@@ -616,16 +616,27 @@ pub enum MailClient {
     Owa,
     /// An Exchange ActiveSync device, shaped by `mobile-policy`.
     Mobile,
+    /// Outlook for iOS and Android, Microsoft's app (not an ActiveSync mail client): sends
+    /// clear-signed messages only, uses a certificate only when it is issued to the user's
+    /// primary SMTP address, needs the user's own certificate to sign and to encrypt, and finds
+    /// recipients' certificates in the Global Address List, then on the device (`contacts`).
+    OutlookMobile,
 }
 
 impl MailClient {
-    pub const ALL: [MailClient; 3] = [MailClient::Outlook, MailClient::Owa, MailClient::Mobile];
+    pub const ALL: [MailClient; 4] = [
+        MailClient::Outlook,
+        MailClient::Owa,
+        MailClient::Mobile,
+        MailClient::OutlookMobile,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             MailClient::Outlook => "outlook",
             MailClient::Owa => "owa",
             MailClient::Mobile => "mobile",
+            MailClient::OutlookMobile => "outlook-mobile",
         }
     }
 }
@@ -673,4 +684,11 @@ pub struct Device {
     /// Where the key lives. Default `software`.
     #[serde(default)]
     pub storage: KeyStorage,
+    /// Other people's certificates (public keys only) installed on the device, by certificate
+    /// id: what an Outlook for iOS and Android user installs "by tapping the S/MIME status bar"
+    /// of a signed message. The app looks there for a recipient the Global Address List has no
+    /// certificate for. Only `outlook-mobile` reads them.
+    #[serde(default)]
+    #[schemars(with = "Vec<Id>")]
+    pub contacts: Vec<Spanned<Id>>,
 }

@@ -202,6 +202,9 @@ pub enum RefusalReason {
     NoRecipientCertificate,
     /// The sender has no usable signing certificate on this client.
     NoSigningCertificate,
+    /// The sender has no encryption certificate of their own on this client that it will use
+    /// (Outlook for iOS and Android: none issued to the primary SMTP address).
+    NoEncryptionCertificate,
 }
 
 impl RefusalReason {
@@ -215,6 +218,7 @@ impl RefusalReason {
             RefusalReason::OWACheckCRLOnSend => "OWACheckCRLOnSend",
             RefusalReason::NoRecipientCertificate => "NoRecipientCertificate",
             RefusalReason::NoSigningCertificate => "NoSigningCertificate",
+            RefusalReason::NoEncryptionCertificate => "NoEncryptionCertificate",
         }
     }
 }
@@ -250,6 +254,12 @@ pub struct MessageExpect {
     /// The recipient's client flags a weak algorithm (3DES, DES, RC2, MD5, SHA-1).
     #[serde(default)]
     pub weak: Option<bool>,
+    /// How many messages the SMTP sink receives for this one: Outlook on the web sends the Bcc
+    /// recipients of an encrypted message their own copies (`OWABCCEncryptedEmailForking`: 0
+    /// one per Bcc recipient, 1 one for all of them, 2 none). Default: not checked.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub messages: Option<Spanned<u32>>,
 }
 
 impl Default for MessageExpect {
@@ -262,6 +272,7 @@ impl Default for MessageExpect {
             reasons: Vec::new(),
             decrypted: None,
             weak: None,
+            messages: None,
         }
     }
 }
@@ -287,6 +298,14 @@ pub struct Message {
     pub bcc: Vec<Spanned<Id>>,
     /// The client the sender uses.
     pub client: MailClient,
+    /// This message answers message N of the scenario (1-based), an earlier one its sender
+    /// received. Before composing, the sender's Outlook for iOS and Android installs the
+    /// certificates of N's sender that N carried, as a user does "by tapping the S/MIME status
+    /// bar"; a recipient the Global Address List has no certificate for is then found on the
+    /// device. Only `outlook-mobile` is modelled.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub reply_to: Option<Spanned<u32>>,
     /// The subject. Default `<scenario name> #<message number>`.
     #[serde(default)]
     pub subject: Option<String>,

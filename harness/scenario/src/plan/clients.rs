@@ -25,11 +25,21 @@ pub struct InstallIdentity {
     pub profile: Pkcs12Profile,
     /// One PKCS#12 file per certificate, password [`PKCS12_PASSWORD`].
     pub identities: Vec<(String, Vec<u8>)>,
+    /// Other people's certificates installed on the device (public keys only), by certificate
+    /// id ([`crate::model::Device::contacts`]).
+    pub contacts: Vec<String>,
 }
 
 /// One device to install: the user, the client, the certificate ids, the PKCS#12 form, the key's
-/// storage.
-type DevicePlan = (String, MailClient, Vec<String>, Pkcs12Form, KeyStorage);
+/// storage, other people's certificate ids.
+type DevicePlan = (
+    String,
+    MailClient,
+    Vec<String>,
+    Pkcs12Form,
+    KeyStorage,
+    Vec<String>,
+);
 
 pub(super) fn plan(
     loaded: &LoadedScenario,
@@ -53,7 +63,7 @@ pub(super) fn plan(
             parameters: mobile,
         }));
     }
-    for (user, client, certificates, form, storage) in devices(loaded, c) {
+    for (user, client, certificates, form, storage, contacts) in devices(loaded, c) {
         let profile = match form {
             Pkcs12Form::Modern => Pkcs12Profile::Modern,
             Pkcs12Form::Legacy => Pkcs12Profile::Legacy,
@@ -77,6 +87,7 @@ pub(super) fn plan(
             storage,
             profile,
             identities,
+            contacts,
         }));
     }
     Ok(())
@@ -97,7 +108,12 @@ fn devices(loaded: &LoadedScenario, c: &Clients) -> Vec<DevicePlan> {
                         .map(|u| u.certificates.clone())
                         .unwrap_or_default(),
                 };
-                (user, d.client, certificates, d.pkcs12, d.storage)
+                let contacts = d
+                    .contacts
+                    .iter()
+                    .map(|c| c.value.as_str().to_owned())
+                    .collect();
+                (user, d.client, certificates, d.pkcs12, d.storage, contacts)
             })
             .collect(),
         None => loaded
@@ -112,6 +128,7 @@ fn devices(loaded: &LoadedScenario, c: &Clients) -> Vec<DevicePlan> {
                         u.certificates.clone(),
                         Pkcs12Form::Modern,
                         KeyStorage::Software,
+                        Vec::new(),
                     )
                 })
             })

@@ -21,6 +21,9 @@ pub struct SendMessage {
     pub cc: Vec<Recipient>,
     pub bcc: Vec<Recipient>,
     pub client: MailClient,
+    /// The number of the message this one answers (its sender's client first installs the
+    /// certificates that message carried).
+    pub reply_to: Option<usize>,
     pub subject: String,
     pub body: String,
     /// What the sender asks of the client; the clients shape the message from it.
@@ -65,6 +68,8 @@ pub struct MessageExpectation {
     pub reasons: Vec<String>,
     pub decrypted: Option<bool>,
     pub weak: Option<bool>,
+    /// How many messages the sink receives (Bcc forking); `None`: not checked.
+    pub messages: Option<u32>,
 }
 
 pub(super) fn send(loaded: &LoadedScenario, index: usize, m: &Message) -> SendMessage {
@@ -88,6 +93,10 @@ pub(super) fn send(loaded: &LoadedScenario, index: usize, m: &Message) -> SendMe
         cc: m.cc.iter().map(recipient).collect(),
         bcc: m.bcc.iter().map(recipient).collect(),
         client: m.client,
+        reply_to: m
+            .reply_to
+            .as_ref()
+            .and_then(|n| usize::try_from(n.value).ok()),
         subject: m
             .subject
             .clone()
@@ -117,6 +126,7 @@ pub(super) fn send(loaded: &LoadedScenario, index: usize, m: &Message) -> SendMe
                 .collect(),
             decrypted: expect.decrypted.as_ref().map(|d| d.value),
             weak: expect.weak,
+            messages: expect.messages.as_ref().map(|n| n.value),
         },
         snapshot: m.snapshot.as_ref().map(|s| s.value.as_str().to_owned()),
     }

@@ -79,7 +79,7 @@ fn cmdlet<'a>(plan: &'a Plan, name: &str) -> &'a CmdletCall {
 #[test]
 fn happy_path_follows_the_flow_with_the_offline_parts_resolved() {
     let plan = plan_of("rsa-happy-path");
-    let clients = ["outlook", "owa", "mobile"];
+    let clients = ["outlook", "owa", "mobile", "outlook-mobile"];
     let mut expected: Vec<String> = vec![
         "serve-pki".into(),
         "create-users".into(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_saphyr::{Location, Spanned};
 
 use super::references::Checker;
-use crate::model::Clients;
+use crate::model::{Clients, MailClient};
 
 impl Checker<'_> {
     /// The devices' users and certificates.
@@ -34,6 +34,37 @@ impl Checker<'_> {
                         .help("list all certificates of one client in one entry");
                 } else {
                     seen.insert(key, device.referenced);
+                }
+                if !d.contacts.is_empty() && d.client != MailClient::OutlookMobile {
+                    self.problems
+                        .at(
+                            &device.referenced,
+                            Some(&at),
+                            format!(
+                                "`contacts` for client `{}`: only Outlook for iOS and Android (`outlook-mobile`) looks recipients' certificates up on the device",
+                                d.client.name()
+                            ),
+                            "contacts another client does not read",
+                        )
+                        .help("move `contacts` to the user's `outlook-mobile` device, or remove it");
+                }
+                self.unique(&d.contacts, "contact", Some(&device.referenced));
+                for contact in &d.contacts {
+                    if let Some(owner) = self.certificate(contact, Some(&device.referenced))
+                        && owner == d.user.value.as_str()
+                    {
+                        self.problems
+                            .at(
+                                &contact.referenced,
+                                Some(&device.referenced),
+                                format!(
+                                    "`{}` is {}'s own certificate: contacts are other people's",
+                                    contact.value, d.user.value
+                                ),
+                                "own certificate",
+                            )
+                            .help("list the user's own certificates under `certificates`");
+                    }
                 }
                 if let Some(certificates) = &d.certificates {
                     self.unique(certificates, "certificate", Some(&device.referenced));

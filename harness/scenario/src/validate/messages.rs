@@ -22,6 +22,7 @@ impl Checker<'_> {
             let m = &spanned.value;
             self.message(m, &at, index);
             self.policy_binds(m, &at, clients);
+            self.reply(m, &at, index, &scenario.messages);
             if let Some(snapshot) = &m.snapshot {
                 if let Some(first) = snapshots.get(snapshot.value.as_str()) {
                     let first = *first;
@@ -87,6 +88,21 @@ impl Checker<'_> {
                     "triple-wrap without sign and encrypt",
                 )
                 .help("set `sign: true` and `encrypt: true`");
+        }
+        // "Outlook for iOS and Android only supports sending clear-signed messages." (S/MIME
+        // for Outlook for iOS and Android): the app offers no choice, so no run can show one.
+        if let Some(opaque) = &m.opaque
+            && opaque.value
+            && m.client == MailClient::OutlookMobile
+        {
+            self.problems
+                .at(
+                    &opaque.referenced,
+                    Some(at),
+                    "Outlook for iOS and Android only supports sending clear-signed messages",
+                    "opaque signing on outlook-mobile",
+                )
+                .help("remove `opaque`, or send from another client");
         }
         if let Some(opaque) = &m.opaque
             && !sign
@@ -176,7 +192,7 @@ impl Checker<'_> {
                 "OWAEncryptionAlgorithms",
                 "add the algorithm to `OWASigningAlgorithms`/`OWAEncryptionAlgorithms` in `steps.clients.smime-config`, or remove the option",
             ),
-            MailClient::Outlook => return,
+            MailClient::Outlook | MailClient::OutlookMobile => return,
         };
         if let Some(digest) = options.digest
             && m.sign.value
@@ -220,6 +236,66 @@ impl Checker<'_> {
         }
     }
 
+    /// A reply answers an earlier message its sender received, from the one client that
+    /// installs certificates from a received message.
+    fn reply(&mut self, m: &Message, at: &Location, index: usize, all: &[Spanned<Message>]) {
+        let Some(reply_to) = &m.reply_to else {
+            return;
+        };
+        let n = usize::try_from(reply_to.value).unwrap_or(usize::MAX);
+        let earlier = n
+            .checked_sub(1)
+            .filter(|i| *i < index)
+            .and_then(|i| all.get(i));
+        let Some(earlier) = earlier else {
+            self.problems
+                .at(
+                    &reply_to.referenced,
+                    Some(at),
+                    format!(
+                        "`reply-to: {}` is not an earlier message (this is message {})",
+                        reply_to.value,
+                        index.saturating_add(1)
+                    ),
+                    "no such earlier message",
+                )
+                .help("messages are numbered from 1 in the order of `messages`; a reply answers one before it");
+            return;
+        };
+        let e = &earlier.value;
+        let received =
+            e.to.iter()
+                .chain(&e.cc)
+                .chain(&e.bcc)
+                .any(|r| r.value == m.from.value);
+        if !received {
+            self.problems
+                .at(
+                    &reply_to.referenced,
+                    Some(at),
+                    format!(
+                        "`{}` replies to message {n}, which was not sent to them",
+                        m.from.value
+                    ),
+                    "reply to a message the sender did not receive",
+                )
+                .help("reply from one of that message's recipients");
+        }
+        if m.client != MailClient::OutlookMobile {
+            self.problems
+                .at(
+                    &reply_to.referenced,
+                    Some(at),
+                    format!(
+                        "`reply-to` on {}: only Outlook for iOS and Android (`outlook-mobile`) is modelled installing a sender's certificate from a received message",
+                        m.client.name()
+                    ),
+                    "reply from another client",
+                )
+                .help("send the reply from `outlook-mobile`, or remove `reply-to`");
+        }
+    }
+
     /// What must happen fits the message and itself: a refused message has no verdict, a verdict
     /// fits what was signed and encrypted, reasons are checks of the catalogue.
     fn expectations(&mut self, m: &Message) {
@@ -252,6 +328,7 @@ impl Checker<'_> {
                 ("verdict", expect.verdict.as_ref().map(|v| v.referenced)),
                 ("decrypted", expect.decrypted.as_ref().map(|d| d.referenced)),
                 ("snapshot", m.snapshot.as_ref().map(|s| s.referenced)),
+                ("messages", expect.messages.as_ref().map(|n| n.referenced)),
             ];
             for (name, place) in contradictions {
                 if let Some(place) = place {
@@ -297,6 +374,19 @@ impl Checker<'_> {
                     )
                     .help(help);
             }
+        }
+        if let Some(count) = &expect.messages
+            && count.value == 0
+            && !refused
+        {
+            self.problems
+                .at(
+                    &count.referenced,
+                    Some(&expect_at),
+                    "a message that is sent reaches the sink at least once",
+                    "no message",
+                )
+                .help("expect `refused: true` for a message the client does not send, or count its copies (1 without Bcc forking)");
         }
         if let Some(decrypted) = &expect.decrypted
             && !encrypt

@@ -30,6 +30,17 @@ impl Mailbox {
     }
 }
 
+/// The sender of a message: the first addr-spec of its first From field, lower-cased; `None`
+/// when the message does not parse or has no readable From. What a reader's client looks the
+/// sender up by (the certificates published for them, a reply's recipient).
+pub fn from_address(message: &[u8]) -> Option<String> {
+    let entity = super::mime::Entity::parse(message).ok()?;
+    let from = entity.headers_named("From").next()?;
+    mailboxes(&String::from_utf8_lossy(from.value))
+        .into_iter()
+        .next()
+}
+
 /// The addr-specs of a mailbox-list header value (From, Sender, Reply-To), lower-cased, in
 /// order. Display names, comments, route prefixes and group names are dropped.
 pub fn mailboxes(value: &str) -> Vec<String> {
@@ -168,7 +179,19 @@ pub fn certificate_mailboxes(cert: &Certificate) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::mailboxes;
+    use super::{from_address, mailboxes};
+
+    #[test]
+    fn from_address_is_the_first_mailbox_of_the_first_from() {
+        assert_eq!(
+            from_address(
+                b"To: x@example.com\r\nFrom: \"Bob\" <Bob@Contoso.com>, c@d.e\r\n\r\nbody"
+            ),
+            Some("bob@contoso.com".to_owned())
+        );
+        assert_eq!(from_address(b"To: x@example.com\r\n\r\nbody"), None);
+        assert_eq!(from_address(b"\x00 not mail"), None);
+    }
 
     #[test]
     fn display_names_never_count() {

@@ -26,7 +26,9 @@ pub use open::{
     EncryptedLayer, Layer, OpenedMessage, ProtectError, open_message, sign_then_encrypt,
     triple_wrap,
 };
-pub use sign::{CertificateInclusion, SignError, SignOptions, SignedForm, Signer, sign_message};
+pub use sign::{
+    CertificateInclusion, OwnCertificates, SignError, SignOptions, SignedForm, Signer, sign_message,
+};
 pub use verdict::{Status, Verdict};
 pub use verify::{Revocation, VerifyContext, verify_message, verify_signed_data};
 /// The certificate type of this API (x509-cert's), so callers need no direct dependency.

@@ -61,6 +61,25 @@ pub enum CertificateInclusion {
     ChainWithRoot,
 }
 
+/// Which of the signer's own certificates go into SignedData.certificates (the chain is
+/// [`CertificateInclusion`]'s).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum OwnCertificates {
+    /// The signing certificate (what every client sends).
+    #[default]
+    Signing,
+    /// The signing certificate and, when it is another one, the encryption certificate
+    /// ([`Signer::encryption_certificate`]): a reader can then encrypt a reply from the message
+    /// alone (Outlook on the web's `OWASignedEmailCertificateInclusion` `$true`).
+    SigningAndEncryption,
+    /// Neither: a reader finds them in a directory (`OWASignedEmailCertificateInclusion`
+    /// `$false`).
+    Neither,
+}
+
 /// Everything a signature depends on besides the message and the signer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignOptions {
@@ -70,6 +89,8 @@ pub struct SignOptions {
     pub rsa_padding: RsaPadding,
     pub form: SignedForm,
     pub include: CertificateInclusion,
+    /// The signer's own certificates carried.
+    pub own_certificates: OwnCertificates,
     /// smimeCapabilities in order of preference; empty leaves the attribute out.
     pub capabilities: Vec<Capability>,
     pub signing_time: bool,
@@ -89,6 +110,7 @@ impl SignOptions {
             rsa_padding: RsaPadding::Pkcs1v15,
             form: SignedForm::ClearSigned,
             include: CertificateInclusion::Chain,
+            own_certificates: OwnCertificates::Signing,
             capabilities: Capability::DEFAULT.to_vec(),
             signing_time: true,
             encryption_key_preference: true,
@@ -237,7 +259,19 @@ pub fn sign_content<R: CryptoRng + ?Sized>(
         unsigned_attrs: None,
     };
 
-    let mut certs = vec![cert.clone()];
+    let mut certs = match options.own_certificates {
+        OwnCertificates::Signing => vec![cert.clone()],
+        OwnCertificates::SigningAndEncryption => std::iter::once(cert.clone())
+            .chain(
+                signer
+                    .encryption_certificate
+                    .iter()
+                    .filter(|e| *e != cert)
+                    .cloned(),
+            )
+            .collect(),
+        OwnCertificates::Neither => Vec::new(),
+    };
     for c in &signer.chain {
         let self_signed = c.tbs_certificate().issuer() == c.tbs_certificate().subject();
         let wanted = match options.include {
@@ -249,12 +283,17 @@ pub fn sign_content<R: CryptoRng + ?Sized>(
             certs.push(c.clone());
         }
     }
-    let certificates = CertificateSet::try_from(
-        certs
-            .into_iter()
-            .map(CertificateChoices::Certificate)
-            .collect::<Vec<_>>(),
-    )?;
+    // RFC 5652 §5.1: certificates is OPTIONAL; an empty set is left out rather than written.
+    let certificates = if certs.is_empty() {
+        None
+    } else {
+        Some(CertificateSet::try_from(
+            certs
+                .into_iter()
+                .map(CertificateChoices::Certificate)
+                .collect::<Vec<_>>(),
+        )?)
+    };
 
     let econtent = if detached {
         None
@@ -268,7 +307,7 @@ pub fn sign_content<R: CryptoRng + ?Sized>(
             econtent_type: rfc5911::ID_DATA,
             econtent,
         },
-        certificates: Some(certificates),
+        certificates,
         crls: None,
         signer_infos: SignerInfos::try_from(vec![signer_info])?,
     };

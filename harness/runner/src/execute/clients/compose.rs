@@ -32,6 +32,25 @@ pub fn message_id(scenario: &str, number: usize, domain: &str) -> String {
     format!("<{scenario}.{number}@{domain}>")
 }
 
+/// The Message-ID of the `copy`-th further message one send became (Outlook on the web's Bcc
+/// forking): `<scenario>.<n>.bcc-<copy>@<domain>`. The first keeps [`message_id`].
+pub fn copy_message_id(scenario: &str, number: usize, copy: usize, domain: &str) -> String {
+    format!("<{scenario}.{number}.bcc-{copy}@{domain}>")
+}
+
+/// Whether a stored Message-ID (without angle brackets) is message `number`'s or one of its
+/// copies'.
+pub fn is_message_or_copy(stored: &str, scenario: &str, number: usize, domain: &str) -> bool {
+    let base = format!("{scenario}.{number}");
+    let Some(local) = stored.strip_suffix(&format!("@{domain}")) else {
+        return false;
+    };
+    local == base
+        || local
+            .strip_prefix(&format!("{base}.bcc-"))
+            .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The label of the message's random generator.
 pub fn rng_label(scenario: &str, number: usize) -> String {
     format!("{scenario}/message-{number}/protect")
@@ -149,6 +168,7 @@ pub fn protect(
         digest: s.digest.into(),
         form: s.form,
         include: s.include.into(),
+        own_certificates: s.own_certificates,
         capabilities: s.capabilities.clone(),
         ..SignOptions::new(now)
     });
@@ -249,6 +269,7 @@ mod tests {
                 digest: Digest::Sha256,
                 form: SignedForm::ClearSigned,
                 include: ChainInclusion::Chain,
+                own_certificates: smime::cms::OwnCertificates::Signing,
                 capabilities: Vec::new(),
             }),
             encrypt: Some(EncryptShape {
@@ -294,6 +315,31 @@ mod tests {
         };
         assert!(protect(&plain, &unsigned, &no_signer, now, &label).is_ok());
         assert!(protect(&plain, &shape, &no_signer, now, &label).is_err());
+    }
+
+    #[test]
+    fn copies_have_ids_of_their_own_that_name_the_message() {
+        let first = message_id("s", 3, "contoso.com");
+        let copy = copy_message_id("s", 3, 2, "contoso.com");
+        assert_eq!(copy, "<s.3.bcc-2@contoso.com>");
+        for id in [&first, &copy] {
+            let bare = id.trim_start_matches('<').trim_end_matches('>');
+            assert!(is_message_or_copy(bare, "s", 3, "contoso.com"), "{bare}");
+            assert!(!is_message_or_copy(bare, "s", 30, "contoso.com"));
+            assert!(!is_message_or_copy(bare, "s", 3, "fabrikam.com"));
+        }
+        assert!(!is_message_or_copy(
+            "s.31@contoso.com",
+            "s",
+            3,
+            "contoso.com"
+        ));
+        assert!(!is_message_or_copy(
+            "s.3.bcc-@contoso.com",
+            "s",
+            3,
+            "contoso.com"
+        ));
     }
 
     #[test]

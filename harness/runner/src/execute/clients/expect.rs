@@ -19,6 +19,9 @@ pub struct Observed<'a> {
     pub recipients: &'a [RecipientReport],
     /// Catalogue check ids found on the way: the certificates' checks and the verdicts' reasons.
     pub found: &'a BTreeSet<String>,
+    /// How many messages the sink holds for this one (its copies, when Bcc recipients were
+    /// forked); `None` when nothing was sent.
+    pub messages: Option<u32>,
 }
 
 /// The verdict on a message.
@@ -109,6 +112,12 @@ pub fn describe(expect: &MessageExpectation) -> String {
     if !expect.reasons.is_empty() {
         parts.push(format!("checks {}", expect.reasons.join(", ")));
     }
+    if let Some(n) = expect.messages {
+        parts.push(format!(
+            "{n} message{} in the sink",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
     parts.join(", ")
 }
 
@@ -143,6 +152,18 @@ pub fn judge(expect: &MessageExpectation, observed: &Observed<'_>) -> Judgement 
         (false, None) => {
             for recipient in observed.recipients {
                 recipient_mismatches(expect, recipient, &mut mismatches);
+            }
+            if let Some(expected) = expect.messages
+                && observed.messages != Some(expected)
+            {
+                mismatches.push(format!(
+                    "the sink holds {} for it, expected {expected}",
+                    match observed.messages {
+                        None | Some(0) => "no message".to_owned(),
+                        Some(1) => "1 message".to_owned(),
+                        Some(n) => format!("{n} messages"),
+                    }
+                ));
             }
         }
     }
@@ -260,6 +281,7 @@ mod tests {
             reasons: Vec::new(),
             decrypted: None,
             weak: None,
+            messages: None,
         }
     }
 
@@ -286,6 +308,7 @@ mod tests {
                 refusal: None,
                 recipients,
                 found: &BTreeSet::new(),
+                messages: None,
             },
         )
     }
@@ -362,6 +385,34 @@ mod tests {
     }
 
     #[test]
+    fn the_number_of_messages_in_the_sink_is_judged_when_expected() {
+        let expect = MessageExpectation {
+            messages: Some(3),
+            ..expect()
+        };
+        let recipients = [carol("valid", &[], None, false)];
+        let found = BTreeSet::new();
+        let observed = |messages| Observed {
+            refusal: None,
+            recipients: &recipients,
+            found: &found,
+            messages,
+        };
+        assert_eq!(judge(&expect, &observed(Some(3))).outcome, Outcome::Passed);
+        let fewer = judge(&expect, &observed(Some(1)));
+        assert_eq!(
+            fewer.mismatches,
+            vec!["the sink holds 1 message for it, expected 3"]
+        );
+        assert!(fewer.expected.ends_with("3 messages in the sink"));
+        // Not expected: any count passes.
+        assert_eq!(
+            judge(&self::expect(), &observed(Some(7))).outcome,
+            Outcome::Passed
+        );
+    }
+
+    #[test]
     fn delivery() {
         let mut lost = carol("valid", &[], None, false);
         lost.delivered = false;
@@ -400,6 +451,7 @@ mod tests {
             refusal,
             recipients: &[],
             found: &found,
+            messages: None,
         };
         let passed = judge(&expected, &observed(Some(&refusal)));
         assert_eq!(passed.outcome, Outcome::Passed, "{passed:?}");
@@ -424,6 +476,7 @@ mod tests {
                 refusal: Some(&refusal),
                 recipients: &[],
                 found: &BTreeSet::new(),
+                messages: None,
             },
         );
         assert_eq!(

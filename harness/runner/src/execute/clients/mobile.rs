@@ -23,9 +23,9 @@
 //! recipients by issuer and serial number with RSA PKCS#1 v1.5, the sender in the envelope.
 
 use serde_json::Value;
-use smime::cms::SignedForm;
 use smime::cms::attributes::Capability;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
+use smime::cms::{OwnCertificates, SignedForm};
 
 use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
 use scenario::model::{
@@ -175,6 +175,7 @@ pub fn shape(
                 .options
                 .include_chain
                 .unwrap_or(ChainInclusion::Chain),
+            own_certificates: OwnCertificates::Signing,
             capabilities,
         })
     } else {

@@ -8,9 +8,11 @@
 //! | [`outlook`] | Outlook for Windows' own defaults |
 //! | [`owa`] | Outlook on the web under `Set-SmimeConfig` |
 //! | [`mobile`] | an ActiveSync phone under its mobile device mailbox policy |
+//! | [`outlook_mobile`] | Outlook for iOS and Android: clear-signed only, certificates for the primary SMTP address, the GAL then the device |
 //! | [`compose`] | the shape to bytes, deterministic |
 //! | [`expect`] | what happened against the scenario's expectation |
 //! | `attempt` | one message's attempt, part by part in the order below |
+//! | `copies` | the messages one send becomes (Outlook on the web's Bcc forking), each held to its recipients |
 //!
 //! One message, in order: the client's settings (`Get-SmimeConfig`, `Get-MobileDeviceMailboxPolicy`
 //! from the tenant, as the clients read them), the sender's identities on that client
@@ -22,9 +24,11 @@
 
 mod attempt;
 pub mod compose;
+mod copies;
 pub mod expect;
 pub mod mobile;
 pub mod outlook;
+pub mod outlook_mobile;
 pub mod owa;
 pub mod shape;
 
@@ -54,6 +58,8 @@ pub enum ClientSettings {
     Outlook,
     Owa(owa::OwaSettings),
     Mobile(mobile::MobileSettings),
+    /// Outlook for iOS and Android: no tenant setting shapes what it sends.
+    OutlookMobile,
 }
 
 impl ClientSettings {
@@ -86,6 +92,7 @@ impl ClientSettings {
             ClientSettings::Mobile(settings) => {
                 mobile::shape(settings, request, sender, recipients)
             }
+            ClientSettings::OutlookMobile => outlook_mobile::shape(request, sender, recipients),
         }
     }
 }
@@ -210,6 +217,7 @@ async fn client_settings(ctx: &Context<'_>, client: MailClient) -> Result<Client
     };
     match client {
         MailClient::Outlook => Ok(ClientSettings::Outlook),
+        MailClient::OutlookMobile => Ok(ClientSettings::OutlookMobile),
         MailClient::Owa => {
             let config = ctx.tenant.invoke("Get-SmimeConfig", Map::new()).await?;
             let config = first("Get-SmimeConfig", config.objects)?;
@@ -431,7 +439,11 @@ fn der_of(certificate: &Certificate) -> Vec<u8> {
 
 /// The message's anatomy, opened with every identity its recipients installed (in the devices'
 /// order, which is the plan's): what a reader's client peels.
-fn anatomy_of(ctx: &Context<'_>, bytes: &[u8], recipients: &[&Recipient]) -> String {
+fn anatomy_of(
+    ctx: &Context<'_>,
+    bytes: &[u8],
+    recipients: &[&Recipient],
+) -> smime::cms::anatomy::Anatomy {
     let identities: Vec<(&x509_cert::Certificate, &smime::key::PrivateKey)> = ctx
         .devices
         .installed
@@ -439,7 +451,7 @@ fn anatomy_of(ctx: &Context<'_>, bytes: &[u8], recipients: &[&Recipient]) -> Str
         .filter(|((user, _), _)| recipients.iter().any(|r| r.user == *user))
         .flat_map(|(_, installed)| installed.iter().map(|i| (&i.certificate, &i.key)))
         .collect();
-    smime::cms::anatomy::describe(bytes, &identities).to_yaml()
+    smime::cms::anatomy::describe(bytes, &identities)
 }
 
 /// Fills the message report and judges it.
@@ -450,6 +462,7 @@ fn finish(
     shape: Option<&MessageShape>,
     recipients: &[RecipientReport],
     mut mismatches: Vec<String>,
+    messages: Option<u32>,
 ) {
     let reports: Vec<RecipientReport> = if refusal.is_some() {
         all_recipients(message)
@@ -471,6 +484,7 @@ fn finish(
             refusal,
             recipients: &reports,
             found: &found,
+            messages,
         },
     );
     mismatches.extend(judgement.mismatches);

@@ -14,9 +14,9 @@
 //! Outlook does not triple-wrap unless asked (the scenario's `triple-wrap`), and has no policy
 //! that refuses to send: it refuses only for want of a certificate.
 
-use smime::cms::SignedForm;
 use smime::cms::attributes::Capability;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
+use smime::cms::{OwnCertificates, SignedForm};
 
 use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
 use scenario::model::{ChainInclusion, Digest};
@@ -110,6 +110,7 @@ pub fn shape(
                 .options
                 .include_chain
                 .unwrap_or(ChainInclusion::Chain),
+            own_certificates: OwnCertificates::Signing,
             capabilities: Capability::DEFAULT.to_vec(),
         }
     });

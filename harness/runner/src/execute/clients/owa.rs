@@ -8,11 +8,12 @@
 //! | `OWASigningAlgorithms` ("8004") | the digest: the first entry the lab supports |
 //! | `OWAEncryptionAlgorithms` ("6610") | the cipher: the first entry the lab supports; no negotiation ("If the registry key is present, algorithms that are specified in the key will always be used") |
 //! | `OWAIncludeCertificateChainWithoutRootCertificate`, `OWAIncludeCertificateChainAndRootCertificate` (false) | the chain in the message; neither: only the signing certificate |
-//! | `OWASignedEmailCertificateInclusion` (true) | false: "do not include signing and encrypting certificates" |
+//! | `OWASignedEmailCertificateInclusion` (true) | the sender's signing and encryption certificates in signed mail; false: neither ([`own_certificates`]) |
+//! | `OWABCCEncryptedEmailForking` (0) | an encrypted message's Bcc recipients get one message each (0), one together (1) or none of their own (2) ([`fork_bcc`]) |
 //! | `OWAIncludeSMIMECapabilitiesInMessage` (false) | the smimeCapabilities attribute, listing the two algorithm settings |
 //! | `OWAUseKeyIdentifier` (false) | recipients named by subject key identifier |
 //! | `OWATripleWrapSignedEncryptedMail` (false) | signed and encrypted mail is signed, encrypted, signed |
-//! | `OWAOnlyUseSmartCard` (false) | signing with a software key is refused |
+//! | `OWAOnlyUseSmartCard` (false) | signing with a software key is refused; recipients decrypt with smart-card keys only (`execute::receive`) |
 //! | `OWACheckCRLOnSend` (false) | before signed or encrypted mail goes out the tenant checks the sender's CRL and each recipient's; unreachable refuses ([`crl_refusal`], [`recipient_refusal`]) |
 //!
 //! Before encrypting, each recipient's certificate is checked by the tenant against the virtual
@@ -26,8 +27,8 @@
 //! correctly, Outlook on the web uses 6610").
 
 use serde_json::Value;
-use smime::cms::SignedForm;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
+use smime::cms::{OwnCertificates, SignedForm};
 
 use super::shape::{self, EncryptShape, MessageShape, RecipientFacts, Refusal, Sender, SignShape};
 use scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
@@ -37,6 +38,8 @@ use scenario::plan::ProtectionRequest;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwaSettings {
     pub always_sign: bool,
+    /// `OWABCCEncryptedEmailForking`: 0, 1 or 2 ([`fork_bcc`]).
+    pub bcc_forking: u32,
     pub always_encrypt: bool,
     pub check_crl_on_send: bool,
     pub clear_sign: bool,
@@ -59,6 +62,7 @@ impl Default for OwaSettings {
     fn default() -> Self {
         OwaSettings {
             always_sign: false,
+            bcc_forking: 0,
             always_encrypt: false,
             check_crl_on_send: false,
             clear_sign: true,
@@ -98,8 +102,20 @@ impl OwaSettings {
                 )),
             }
         };
+        let number = |name: &str, default: u32| -> Result<u32, String> {
+            match &config[name] {
+                Value::Null => Ok(default),
+                other => other
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        format!("Get-SmimeConfig answered {name} = {other}, not a UInt32")
+                    }),
+            }
+        };
         Ok(OwaSettings {
             always_sign: flag("OWAAlwaysSign", d.always_sign)?,
+            bcc_forking: number("OWABCCEncryptedEmailForking", d.bcc_forking)?,
             always_encrypt: flag("OWAAlwaysEncrypt", d.always_encrypt)?,
             check_crl_on_send: flag("OWACheckCRLOnSend", d.check_crl_on_send)?,
             clear_sign: flag("OWAClearSign", d.clear_sign)?,
@@ -158,19 +174,29 @@ fn all_digests(list: &str) -> Vec<Digest> {
     scenario::model::owa_digests(list)
 }
 
-/// The certificates a signed message carries under the three inclusion settings.
+/// The issuers a signed message carries under the two chain settings.
 pub fn chain_inclusion(settings: &OwaSettings) -> ChainInclusion {
-    if !settings.signed_email_certificate_inclusion {
-        // "Do not include signing and encrypting certificates": the engine still carries the
-        // signing certificate (a signature has to be checkable from the message in the lab,
-        // where no reader looks certificates up), so this is the least it sends.
-        ChainInclusion::None
-    } else if settings.include_chain_and_root {
+    if settings.include_chain_and_root {
         ChainInclusion::ChainAndRoot
     } else if settings.include_chain_without_root {
         ChainInclusion::Chain
     } else {
         ChainInclusion::None
+    }
+}
+
+/// The sender's own certificates a signed message carries, `OWASignedEmailCertificateInclusion`
+/// (Set-SmimeConfig): "$true: Outlook on the web and the S/MIME control include both signing and
+/// encrypting certificates with signed email messages. This is the default value." "$false:
+/// Outlook on the web and the S/MIME control do not include signing and encrypting certificates
+/// with signed email messages." A reader then needs the directory: "Recipients need to retrieve
+/// the certificate from a directory, or from the sender." The chain settings still decide the
+/// issuers ([`chain_inclusion`]).
+pub fn own_certificates(settings: &OwaSettings) -> OwnCertificates {
+    if settings.signed_email_certificate_inclusion {
+        OwnCertificates::SigningAndEncryption
+    } else {
+        OwnCertificates::Neither
     }
 }
 
@@ -280,16 +306,19 @@ pub fn shape(
                 SignedForm::OpaqueSigned
             }
         };
-        let include = match request.options.include_chain {
-            Some(include) => include,
-            None => {
-                let include = chain_inclusion(settings);
-                if !settings.signed_email_certificate_inclusion {
-                    notes.push("OWASignedEmailCertificateInclusion false: only the signing certificate (the engine always carries it)".to_owned());
-                }
-                include
+        let include = request
+            .options
+            .include_chain
+            .unwrap_or_else(|| chain_inclusion(settings));
+        let own_certificates = own_certificates(settings);
+        notes.push(
+            if settings.signed_email_certificate_inclusion {
+                "OWASignedEmailCertificateInclusion true: the signing and the encryption certificate are carried"
+            } else {
+                "OWASignedEmailCertificateInclusion false: neither the signing nor the encryption certificate is carried"
             }
-        };
+            .to_owned(),
+        );
         let capabilities = if settings.include_capabilities {
             notes.push("smimeCapabilities: OWAIncludeSMIMECapabilitiesInMessage".to_owned());
             all_ciphers(&settings.encryption_algorithms)
@@ -308,6 +337,7 @@ pub fn shape(
             digest,
             form,
             include,
+            own_certificates,
             capabilities,
         })
     } else {
@@ -332,6 +362,34 @@ pub fn needs_crl_check(settings: &OwaSettings, shape: &MessageShape) -> bool {
     settings.check_crl_on_send && (shape.sign.is_some() || shape.encrypt.is_some())
 }
 
+/// The messages Outlook on the web sends for one encrypted message with Bcc recipients, each
+/// with its recipients (To and Cc first: `open`), under `OWABCCEncryptedEmailForking`
+/// (Set-SmimeConfig): "The OWABCCEncryptedEmailForking parameter specifies how Bcc messages are
+/// encrypted in Outlook on the web. Valid values are: 0: One encrypted message per Bcc
+/// recipient. This is the default value. 1: One single encrypted message for all Bcc
+/// recipients. 2: One encrypted message without Bcc forking."
+///
+/// Each message is encrypted to its own recipients only, so that under 0 and 1 no Bcc recipient
+/// is named in the RecipientInfos of a message others receive; under 2 every recipient is in the
+/// one envelope. A value the page does not list is read as the default (the tenant stores any
+/// UInt32, as Exchange does). An unencrypted message is never forked: the setting is about
+/// encrypted messages.
+pub fn fork_bcc<T: Clone>(mode: u32, encrypted: bool, open: &[T], bcc: &[T]) -> Vec<Vec<T>> {
+    if !encrypted || bcc.is_empty() || mode == 2 {
+        return vec![open.iter().chain(bcc).cloned().collect()];
+    }
+    let mut copies = Vec::new();
+    if !open.is_empty() {
+        copies.push(open.to_vec());
+    }
+    if mode == 1 {
+        copies.push(bcc.to_vec());
+    } else {
+        copies.extend(bcc.iter().map(|b| vec![b.clone()]));
+    }
+    copies
+}
+
 /// The refusal when the tenant's check of the sender's certificate answers `sendAllowed: false`.
 pub fn crl_refusal(reasons: &[String]) -> Refusal {
     Refusal::new(
@@ -353,9 +411,6 @@ pub fn crl_refusal(reasons: &[String]) -> Refusal {
 /// (harness/tenant/FIDELITY.md, task FO) lists every parameter.
 pub fn not_emulated(parameter: &str) -> Option<&'static str> {
     Some(match parameter {
-        "OWABCCEncryptedEmailForking" => {
-            "the lab sends one message whose RecipientInfos hold every To, Cc and Bcc recipient (mode 2, \"One encrypted message without Bcc forking\") whatever the setting"
-        }
         "OWAAllowUserChoiceOfSigningCertificate" => {
             "the sender has one signing identity per client and no user makes a choice"
         }
@@ -367,7 +422,7 @@ pub fn not_emulated(parameter: &str) -> Option<&'static str> {
             "no reading pane is modelled; a sender mismatch is the verdict signer-mismatch whatever the setting"
         }
         "NoSignOnReply" => {
-            "it applies to new Outlook for Windows only, which the lab does not emulate, and the lab has no reply flow"
+            "it applies to new Outlook for Windows only, which the lab does not emulate (the lab's replies, `reply-to`, are written on Outlook for iOS and Android)"
         }
         "OWACopyRecipientHeaders" => {
             "copying recipient headers into the signed part is not modelled"

@@ -4,9 +4,9 @@
 //! the shape of the message ([`MessageShape`]) or a refusal ([`Refusal`]). Everything here is
 //! data and pure functions, so each client's rules are tested without a lab.
 
-use smime::cms::SignedForm;
 use smime::cms::attributes::{Capability, SmimeCapability};
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
+use smime::cms::{OwnCertificates, SignedForm};
 use x509_cert::Certificate;
 
 use scenario::model::{ChainInclusion, Digest, KeyStorage, RefusalReason};
@@ -73,6 +73,8 @@ pub struct SignShape {
     pub digest: Digest,
     pub form: SignedForm,
     pub include: ChainInclusion,
+    /// Which of the sender's own certificates the signature carries.
+    pub own_certificates: OwnCertificates,
     /// smimeCapabilities in order of preference; empty leaves the attribute out.
     pub capabilities: Vec<Capability>,
 }
@@ -435,6 +437,7 @@ mod tests {
             digest: Digest::Sha256,
             form,
             include: ChainInclusion::Chain,
+            own_certificates: OwnCertificates::Signing,
             capabilities: Vec::new(),
         };
         let encrypt = EncryptShape {

@@ -413,3 +413,101 @@ impl Anatomy {
         })
     }
 }
+
+impl Anatomy {
+    /// Every recipient identifier of every envelope in the message, outermost first, including
+    /// envelopes inside signed or decrypted content: who the message was encrypted to, read from
+    /// the bytes (key transport `rid`s and key agreement `rid`s alike).
+    pub fn recipient_identifiers(&self) -> Vec<&Identifier> {
+        let mut found = Vec::new();
+        self.message.visit_cms(&mut |cms| {
+            for envelope in [&cms.enveloped_data, &cms.auth_enveloped_data]
+                .into_iter()
+                .flatten()
+            {
+                for info in &envelope.recipient_infos {
+                    match info {
+                        RecipientAnatomy::Ktri(k) => found.push(&k.rid),
+                        RecipientAnatomy::Kari(k) => {
+                            found.extend(k.recipient_encrypted_keys.iter().map(|e| &e.rid));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        });
+        found
+    }
+
+    /// The SHA-1 thumbprints of the certificates every signature in the message carries
+    /// (SignedData.certificates), outermost first, inside opened envelopes too: what a reader's
+    /// client can take from the message.
+    pub fn carried_thumbprints(&self) -> Vec<&str> {
+        let mut found = Vec::new();
+        self.message.visit_cms(&mut |cms| {
+            if let Some(signed) = &cms.signed_data {
+                found.extend(
+                    signed
+                        .certificates
+                        .iter()
+                        .filter_map(|c| c.thumbprint.as_deref()),
+                );
+            }
+        });
+        found
+    }
+}
+
+impl Part {
+    /// Calls `visit` on every CMS object in the tree, outermost first: in parts, attached
+    /// messages, the content of opaque signatures and the content of opened envelopes.
+    fn visit_cms<'a>(&'a self, visit: &mut impl FnMut(&'a Cms)) {
+        for part in &self.parts {
+            part.visit_cms(visit);
+        }
+        if let Some(message) = &self.message {
+            message.visit_cms(visit);
+        }
+        let Some(cms) = &self.cms else {
+            return;
+        };
+        visit(cms);
+        if let Some(content) = cms.signed_data.as_ref().and_then(|s| s.content.as_ref()) {
+            content.visit_cms(visit);
+        }
+        for envelope in [&cms.enveloped_data, &cms.auth_enveloped_data]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(decrypted) = &envelope.decrypted {
+                decrypted.content.visit_cms(visit);
+            }
+        }
+    }
+}
+
+impl Identifier {
+    /// The ways an envelope can name `certificate`: by issuer and serial number, and by subject
+    /// key identifier when it has one; in the anatomy's own notation, so that
+    /// [`Anatomy::recipient_identifiers`] can be compared with a certificate.
+    pub fn of_certificate(certificate: &x509_cert::Certificate) -> Vec<Identifier> {
+        let tbs = certificate.tbs_certificate();
+        let mut names = vec![Identifier::IssuerAndSerial {
+            issuer: tbs.issuer().to_string(),
+            serial: hex::encode(tbs.serial_number().as_bytes()),
+        }];
+        if let Ok(Some((_, ski))) =
+            tbs.get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+        {
+            names.push(Identifier::SubjectKeyIdentifier(hex::encode(
+                ski.0.as_bytes(),
+            )));
+        }
+        names
+    }
+
+    /// `certificate` is the one this identifier names.
+    pub fn names(&self, certificate: &x509_cert::Certificate) -> bool {
+        Identifier::of_certificate(certificate).contains(self)
+    }
+}

@@ -30,6 +30,12 @@ pub struct VerifyContext {
     /// The sender to compare the signer with when the entity has no From field of its own,
     /// e.g. the inner entity of a decrypted message (the From is on the outer one).
     pub sender: Option<String>,
+    /// Certificates the verifier found outside the message: those published in the directory
+    /// for the sender. A signature whose signer's certificate the message does not carry is
+    /// checked with the one here that the SignerIdentifier names ("Recipients need to retrieve
+    /// the certificate from a directory, or from the sender", Set-SmimeConfig
+    /// -OWASignedEmailCertificateInclusion). Empty: only the message's certificates count.
+    pub directory: Vec<Certificate>,
 }
 
 impl VerifyContext {
@@ -39,6 +45,7 @@ impl VerifyContext {
             now,
             revocation: Revocation::NotChecked,
             sender: None,
+            directory: Vec::new(),
         }
     }
 

@@ -227,12 +227,37 @@ pub(super) fn verify_cms(
         v.note("the signer's digest algorithm is not listed in SignedData.digestAlgorithms");
     }
 
-    let Some(signer_held) = find_signer(&signer_info.sid, &certificates) else {
-        v.fail(
-            Status::Untrusted,
-            "the signer's certificate is not in the message: the signature cannot be checked (ask the sender to include it)",
-        );
-        return None;
+    let from_directory: Vec<Held> = ctx
+        .directory
+        .iter()
+        .filter_map(|cert| {
+            Some(Held {
+                der: cert.to_der().ok()?,
+                cert: cert.clone(),
+            })
+        })
+        .collect();
+    let signer_held = match find_signer(&signer_info.sid, &certificates) {
+        Some(held) => held,
+        None => match find_signer(&signer_info.sid, &from_directory) {
+            Some(held) => {
+                v.note(
+                    "the signer's certificate is not in the message: it was taken from the directory (the certificates published for the sender)",
+                );
+                held
+            }
+            None => {
+                v.fail(
+                    Status::Untrusted,
+                    if ctx.directory.is_empty() {
+                        "the signer's certificate is not in the message: the signature cannot be checked (ask the sender to include it)"
+                    } else {
+                        "the signer's certificate is neither in the message nor among the certificates published for the sender: the signature cannot be checked (ask the sender to include it)"
+                    },
+                );
+                return None;
+            }
+        },
     };
     let signer_cert = &signer_held.cert;
     v.signer = Some(SignerReport {

@@ -77,6 +77,7 @@ fn exchange_defaults_sign_sha1_clear_with_the_signer_only_and_encrypt_aes256() {
     assert_eq!(sign.digest, Digest::Sha1);
     assert_eq!(sign.form, SignedForm::ClearSigned);
     assert_eq!(sign.include, ChainInclusion::None);
+    assert_eq!(sign.own_certificates, OwnCertificates::SigningAndEncryption);
     assert!(sign.capabilities.is_empty());
     let encrypt = shape.encrypt.as_ref().expect("encrypted");
     assert_eq!(encrypt.cipher, ContentCipher::Aes256Cbc);
@@ -183,9 +184,23 @@ fn chain_inclusion_settings() {
         chain_inclusion(&with(true, true, true)),
         ChainInclusion::ChainAndRoot
     );
+    // OWASignedEmailCertificateInclusion decides the sender's own certificates, not the chain.
     assert_eq!(
         chain_inclusion(&with(true, true, false)),
-        ChainInclusion::None
+        ChainInclusion::ChainAndRoot
+    );
+    assert_eq!(
+        own_certificates(&with(false, false, true)),
+        OwnCertificates::SigningAndEncryption
+    );
+    assert_eq!(
+        own_certificates(&with(false, false, false)),
+        OwnCertificates::Neither
+    );
+    let without = owa(&with(false, false, false), &request(true, false)).expect("sends");
+    assert_eq!(
+        without.sign.map(|s| s.own_certificates),
+        Some(OwnCertificates::Neither)
     );
     let shape = owa(&with(false, true, true), &request(true, false)).expect("sends");
     assert_eq!(shape.sign.map(|s| s.include), Some(ChainInclusion::Chain));
@@ -375,7 +390,6 @@ fn crl_check_on_send_applies_to_protected_mail_only() {
 #[test]
 fn parameters_not_emulated_say_why_and_emulated_ones_do_not() {
     for name in [
-        "OWABCCEncryptedEmailForking",
         "OWAAllowUserChoiceOfSigningCertificate",
         "OWAUseSecondaryProxiesWhenFindingCertificates",
         "OWADLExpansionTimeout",
@@ -396,6 +410,7 @@ fn parameters_not_emulated_say_why_and_emulated_ones_do_not() {
         "OWACheckCRLOnSend",
         "OWADisableCRLCheck",
         "OWASignedEmailCertificateInclusion",
+        "OWABCCEncryptedEmailForking",
         "SMIMECertificateIssuingCA",
     ] {
         assert_eq!(not_emulated(name), None, "{name}");
@@ -433,4 +448,59 @@ fn no_signing_certificate() {
         refused.map_err(|r| r.reason),
         Err(RefusalReason::NoSigningCertificate)
     );
+}
+
+#[test]
+fn bcc_recipients_of_an_encrypted_message_are_forked_as_the_mode_says() {
+    let open = ["carol", "dave"];
+    let bcc = ["bob", "eve"];
+    // 0: one message per Bcc recipient (the default).
+    assert_eq!(
+        fork_bcc(0, true, &open, &bcc),
+        vec![vec!["carol", "dave"], vec!["bob"], vec!["eve"]]
+    );
+    assert_eq!(OwaSettings::default().bcc_forking, 0);
+    // 1: one message for all Bcc recipients.
+    assert_eq!(
+        fork_bcc(1, true, &open, &bcc),
+        vec![vec!["carol", "dave"], vec!["bob", "eve"]]
+    );
+    // 2: one message, no forking.
+    assert_eq!(
+        fork_bcc(2, true, &open, &bcc),
+        vec![vec!["carol", "dave", "bob", "eve"]]
+    );
+    // Only Bcc recipients: no empty message for To and Cc.
+    assert_eq!(fork_bcc(0, true, &[], &bcc), vec![vec!["bob"], vec!["eve"]]);
+    assert_eq!(fork_bcc(1, true, &[], &bcc), vec![vec!["bob", "eve"]]);
+    // Unencrypted, or no Bcc recipient: one message whatever the mode.
+    for mode in [0, 1, 2] {
+        assert_eq!(
+            fork_bcc(mode, false, &open, &bcc),
+            vec![vec!["carol", "dave", "bob", "eve"]]
+        );
+        assert_eq!(
+            fork_bcc(mode, true, &open, &[]),
+            vec![vec!["carol", "dave"]]
+        );
+    }
+    // A value the page does not list is the default.
+    assert_eq!(
+        fork_bcc(7, true, &open, &bcc),
+        fork_bcc(0, true, &open, &bcc)
+    );
+}
+
+#[test]
+fn bcc_forking_is_read_from_get_smime_config() {
+    let config = serde_json::json!({ "OWABCCEncryptedEmailForking": 1 });
+    assert_eq!(
+        OwaSettings::from_config(&config)
+            .expect("reads")
+            .bcc_forking,
+        1
+    );
+    let wrong = serde_json::json!({ "OWABCCEncryptedEmailForking": "one" });
+    let error = OwaSettings::from_config(&wrong).expect_err("refused");
+    assert!(error.contains("OWABCCEncryptedEmailForking"), "{error}");
 }
