@@ -142,6 +142,14 @@ fn shown(text: &str) -> String {
     out
 }
 
+/// A physical line without its line ending. One over the cap is cut short and flagged: the error
+/// is raised where the line is used, when the entry's DN is known.
+struct Physical {
+    line: u64,
+    text: Vec<u8>,
+    too_long: bool,
+}
+
 /// A logical line: a physical line with its continuations joined, and where it started.
 struct Logical {
     line: u64,
@@ -156,7 +164,7 @@ pub struct Reader<R> {
     /// Physical lines read so far.
     line: u64,
     /// A physical line read ahead (to see whether the next one continues it).
-    ahead: Option<(u64, Vec<u8>)>,
+    ahead: Option<Physical>,
     /// The first record is being read (where `version:` may stand).
     first: bool,
     finished: bool,
@@ -186,8 +194,8 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
-    /// The next physical line without its line ending; `None` at the end of the input.
-    fn physical(&mut self, dn: Option<&str>) -> Result<Option<(u64, Vec<u8>)>, LdifError> {
+    /// The next physical line; `None` at the end of the input.
+    fn physical(&mut self) -> Result<Option<Physical>, LdifError> {
         if let Some(ahead) = self.ahead.take() {
             return Ok(Some(ahead));
         }
@@ -204,17 +212,11 @@ impl<R: BufRead> Reader<R> {
             return Ok(None);
         }
         self.line += 1;
+        let mut too_long = false;
         if buf.last() == Some(&b'\n') {
             buf.pop();
         } else if buf.len() as u64 >= cap {
-            return Err(self.syntax(
-                self.line,
-                dn,
-                format!(
-                    "the line is longer than {} bytes: this is not an LDIF export, or a value is far larger than a certificate",
-                    self.limits.line
-                ),
-            ));
+            too_long = true;
         }
         if buf.last() == Some(&b'\r') {
             buf.pop();
@@ -231,7 +233,22 @@ impl<R: BufRead> Reader<R> {
                 buf = rest.to_vec();
             }
         }
-        Ok(Some((self.line, buf)))
+        Ok(Some(Physical {
+            line: self.line,
+            text: buf,
+            too_long,
+        }))
+    }
+
+    fn too_long(&self, line: u64, dn: Option<&str>) -> LdifError {
+        self.syntax(
+            line,
+            dn,
+            format!(
+                "the line is longer than {} bytes: this is not an LDIF export, or a value is far larger than a certificate",
+                self.limits.line
+            ),
+        )
     }
 
     /// The next logical line of the current record: `None` at a blank line or the end.
@@ -242,9 +259,17 @@ impl<R: BufRead> Reader<R> {
         entry_bytes: &mut usize,
     ) -> Result<Option<Logical>, LdifError> {
         loop {
-            let Some((line, text)) = self.physical(dn)? else {
+            let Some(Physical {
+                line,
+                text,
+                too_long,
+            }) = self.physical()?
+            else {
                 return Ok(None);
             };
+            if too_long {
+                return Err(self.too_long(line, dn));
+            }
             if text.is_empty() {
                 return Ok(None);
             }
@@ -259,10 +284,13 @@ impl<R: BufRead> Reader<R> {
             let mut logical = Logical { line, text };
             // Continuations: a line starting with one space continues the one before.
             loop {
-                match self.physical(dn)? {
-                    Some((_, next)) if next.first() == Some(&b' ') => {
+                match self.physical()? {
+                    Some(next) if next.text.first() == Some(&b' ') => {
+                        if next.too_long {
+                            return Err(self.too_long(next.line, dn));
+                        }
                         if !comment {
-                            logical.text.extend_from_slice(&next[1..]);
+                            logical.text.extend_from_slice(&next.text[1..]);
                         }
                     }
                     other => {
@@ -301,7 +329,7 @@ impl<R: BufRead> Reader<R> {
                 None => {
                     if self.ahead.is_none() {
                         // A blank line, or the end: look once more to tell them apart.
-                        match self.physical(None)? {
+                        match self.physical()? {
                             None => return Ok(None),
                             Some(line) => self.ahead = Some(line),
                         }

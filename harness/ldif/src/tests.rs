@@ -20,7 +20,7 @@ mail: alice@con\n toso.com\nuserCertificate;binary:: AAEC\n AwQ=\n\n\
     assert_eq!(cert.len(), 1);
     assert_eq!(cert[0].bytes, [0, 1, 2, 3, 4]);
     assert_eq!(cert[0].name, "userCertificate;binary");
-    assert_eq!(cert[0].line, 11);
+    assert_eq!(cert[0].line, 12);
 }
 
 #[test]
