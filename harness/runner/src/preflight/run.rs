@@ -7,10 +7,11 @@
 //! Outlook's lookup (`/lab/recipients/{address}/certificate?purpose=encrypt`) and Outlook on the
 //! web's check before it encrypts (`execute::validation::validate_recipient_certificate`).
 //!
-//! CRLs: every distribution point host is sent to pki-web (nothing leaves the machine); a CRL the
-//! admin gave is served at each distribution point whose last path segment is its file name and
-//! whose host is `internet-reachable`; a host not listed there answers nothing, as an
-//! internal-only host answers Exchange Online.
+//! CRLs: no fetch leaves the machine. A distribution point host listed `internet-reachable` is
+//! sent to pki-web, which serves each CRL the admin gave at the distribution points whose last
+//! path segment is its file name; any other host is sent to a port nothing listens on
+//! (`lab::TenantConfig::unreachable_crl_hosts`): refused, as an internal-only host is to
+//! Exchange Online.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -82,31 +83,34 @@ fn distribution_points(users: &[OrgUser]) -> BTreeSet<String> {
         .collect()
 }
 
-fn lab_config(pre: &Preflight, urls: &BTreeSet<String>) -> Result<lab::LabConfig, CouldNotRun> {
+fn lab_config(pre: &Preflight, urls: &BTreeSet<String>) -> lab::LabConfig {
     let mut services = vec![lab::Service::Directory, lab::Service::Tenant];
     let mut config = lab::LabConfig::default();
     config.tenant.tenant = pre.tenant.clone();
     config.tenant.now = Some(smime::certificate::rfc3339(pre.now));
-    let mut hosts = BTreeSet::new();
+    let (mut reachable, mut internal) = (BTreeSet::new(), BTreeSet::new());
     for url in urls {
         let (Some(host), Some(path)) = (lab_setup::url_host(url), lab_setup::url_path(url)) else {
             continue;
         };
         let name = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
-        hosts.insert(name.clone());
+        if !pre.internet_reachable.contains(&name) {
+            internal.insert(name);
+            continue;
+        }
+        reachable.insert(name);
         let file = path.rsplit('/').next().unwrap_or_default();
-        if let Some(crl) = pre.crls.get(file)
-            && pre.internet_reachable.contains(&name)
-        {
+        if let Some(crl) = pre.crls.get(file) {
             // Two URLs with one path and different CRLs cannot both be served; the first stays.
             let _ = config.pki_web.insert(path, crl.clone());
         }
     }
-    if !hosts.is_empty() {
+    if !reachable.is_empty() {
         services.push(lab::Service::PkiWeb);
-        config.tenant.crl_hosts = hosts.into_iter().collect();
+        config.tenant.crl_hosts = reachable.into_iter().collect();
     }
-    Ok(config.only(services))
+    config.tenant.unreachable_crl_hosts = internal.into_iter().collect();
+    config.only(services)
 }
 
 /// Runs the rehearsal. `started` is when the command started (for the report's duration).
@@ -118,7 +122,7 @@ pub async fn run(
     let started = std::time::Instant::now();
     let collection = judge_collection(pre);
     let urls = distribution_points(&export.users);
-    let config = lab_config(pre, &urls)?;
+    let config = lab_config(pre, &urls);
     let lab = lab::start(&config, runtime)
         .await
         .map_err(|e| could_not("starting the lab (slapd, mock tenant, pki-web)", e))?;
