@@ -48,7 +48,7 @@
 
 pub mod clients;
 mod cmdlets;
-mod collection;
+pub(crate) mod collection;
 pub mod devices;
 pub mod directory;
 pub mod lab_setup;

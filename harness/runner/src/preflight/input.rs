@@ -226,14 +226,15 @@ impl Preflight {
 /// `90d`, `12w`, `0d` → a duration.
 pub fn parse_horizon(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let unit = text.chars().last()?;
+    let number = &text[..text.len() - unit.len_utf8()];
     let n: i64 = number.parse().ok()?;
     if !(0..=36_500).contains(&n) {
         return None;
     }
     match unit {
-        "d" => Some(Duration::days(n)),
-        "w" => Some(Duration::weeks(n)),
+        'd' => Some(Duration::days(n)),
+        'w' => Some(Duration::weeks(n)),
         _ => None,
     }
 }
@@ -358,6 +359,7 @@ mod tests {
         assert_eq!(parse_horizon("d"), None);
         assert_eq!(parse_horizon("-1d"), None);
         assert_eq!(parse_horizon(""), None);
+        assert_eq!(parse_horizon("9é"), None);
     }
 
     #[test]

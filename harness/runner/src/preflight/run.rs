@@ -447,13 +447,11 @@ fn judge_certificate(
                     format!("{}: {}", owa.status, owa.reasons.join("; ")),
                 ));
             }
-        } else if owa.status == "crl-unreachable" {
-            if internal.is_empty() {
-                findings.push(Finding::new(
-                    &checks::CRL_NOT_CHECKED,
-                    format!("{} (give the CRL under crls:)", owa.reasons.join("; ")),
-                ));
-            }
+        } else if owa.status == "crl-unreachable" && internal.is_empty() {
+            findings.push(Finding::new(
+                &checks::CRL_NOT_CHECKED,
+                format!("{} (give the CRL under crls:)", owa.reasons.join("; ")),
+            ));
         }
     }
     if !internal.is_empty() {
