@@ -29,7 +29,8 @@ fn der(pki: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
 
 /// This process's peak resident memory in MB.
 fn own_peak_rss_mb() -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -90,7 +91,11 @@ async fn end_to_end(dir: &Path, size: usize) -> anyhow::Result<f64> {
             "{} of {size} users read, {} ready: {:?}",
             report.totals.users,
             report.totals.ready,
-            report.findings.iter().map(|f| (f.id, f.count)).collect::<Vec<_>>()
+            report
+                .findings
+                .iter()
+                .map(|f| (f.id, f.count))
+                .collect::<Vec<_>>()
         );
     }
     Ok(seconds)
@@ -118,7 +123,11 @@ pub async fn measure(size: usize, pki: &Path) -> Vec<Figure> {
         Err(_) => Err(anyhow::anyhow!("see the row above")),
     };
     let mut time = fig("preflight end to end (read, lab, report)", "s", seconds);
-    let mut rss = fig("peak RSS, the preflight's own process", "MB", own_peak_rss_mb());
+    let mut rss = fig(
+        "peak RSS, the preflight's own process",
+        "MB",
+        own_peak_rss_mb(),
+    );
     if big {
         time = time.goal("<= 120 s");
         rss = rss.goal("<= 1024 MB");

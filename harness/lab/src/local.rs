@@ -317,9 +317,13 @@ fn prepare(
                     ));
                 }
             };
-            crl_hosts.extend(config.tenant.unreachable_crl_hosts.iter().map(|host| {
-                format!("{host}=127.0.0.1:{}", crate::config::UNREACHABLE_PORT)
-            }));
+            crl_hosts.extend(
+                config
+                    .tenant
+                    .unreachable_crl_hosts
+                    .iter()
+                    .map(|host| format!("{host}=127.0.0.1:{}", crate::config::UNREACHABLE_PORT)),
+            );
             Spec::Tenant {
                 program: MOCK_TENANT.locate(config.binaries.mock_tenant.as_deref())?,
                 config: config.tenant.clone(),

@@ -135,7 +135,11 @@ fn in_entry(dn: &Option<String>) -> String {
 
 /// A DN as shown in a message: control characters escaped, cut to 200 characters.
 fn shown(text: &str) -> String {
-    let mut out: String = text.chars().take(200).flat_map(char::escape_debug).collect();
+    let mut out: String = text
+        .chars()
+        .take(200)
+        .flat_map(char::escape_debug)
+        .collect();
     if text.chars().count() > 200 {
         out.push('…');
     }

@@ -91,7 +91,10 @@ fn limits_bound_lines_entries_and_values() {
     assert!(e.to_string().contains("longer than 64 bytes"), "{e}");
 
     // Folding does not escape the entry's cap.
-    let folded = format!("dn: cn=a,dc=c\nmail: x\n{}", " yyyyyyyyyyyyyyyyyyyy\n".repeat(50));
+    let folded = format!(
+        "dn: cn=a,dc=c\nmail: x\n{}",
+        " yyyyyyyyyyyyyyyyyyyy\n".repeat(50)
+    );
     let e = Reader::with_limits(folded.as_bytes(), limits)
         .collect::<Result<Vec<_>, _>>()
         .unwrap_err();
@@ -158,7 +161,8 @@ userCertificate;binary:: AAEC\n AwQ=\n\ndn:: Y249Yg==\ncn: b\n\nsearch: 2\nresul
         let mut input = seed.to_vec();
         for k in 0..(state % 4 + 1) {
             let at = ((state >> (8 * k)) as usize) % input.len();
-            let byte = [b'\n', b' ', b':', b'#', b'\r', 0xFF, b'=', b'A'][(state >> (k + 3)) as usize % 8];
+            let byte =
+                [b'\n', b' ', b':', b'#', b'\r', 0xFF, b'=', b'A'][(state >> (k + 3)) as usize % 8];
             match (state >> (k + 20)) % 3 {
                 0 => input[at] = byte,
                 1 => input.insert(at, byte),

@@ -15,7 +15,9 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use runner::preflight::report::{PreflightReport, Verdict};
 use runner::preflight::{Preflight, directory, run};
-use test_support::openssl_ca::{Ca, ISSUING_CA_EXTENSIONS, Key, Profile, ROOT_EXTENSIONS, user_extensions};
+use test_support::openssl_ca::{
+    Ca, ISSUING_CA_EXTENSIONS, Key, Profile, ROOT_EXTENSIONS, user_extensions,
+};
 
 const CRL_URL: &str = "http://pki.contoso.com/crl/issuing.crl";
 const INTERNAL_CRL_URL: &str = "http://pki.corp.local/crl/issuing.crl";
@@ -55,10 +57,13 @@ fn make_org() -> Org {
     );
     let other = root.issue_ca(
         "other",
-        &Profile::new("/CN=Contoso Other Issuing CA/O=Contoso", Key::Ec("P-256".into()))
-            .days(1825)
-            .serial(4097)
-            .extensions(ISSUING_CA_EXTENSIONS),
+        &Profile::new(
+            "/CN=Contoso Other Issuing CA/O=Contoso",
+            Key::Ec("P-256".into()),
+        )
+        .days(1825)
+        .serial(4097)
+        .extensions(ISSUING_CA_EXTENSIONS),
     );
     let mut serial = 8192u64;
     let mut issue = |ca: &Ca, name: &str, days: u32, cdp: &str| {
@@ -66,11 +71,14 @@ fn make_org() -> Org {
         let mail = format!("{}@contoso.com", name.split('-').next().unwrap());
         ca.issue(
             name,
-            &Profile::new(format!("/CN={name}/emailAddress={mail}"), Key::Ec("P-256".into()))
-                .days(days)
-                .serial(serial)
-                .extensions(user_extensions(&mail, "digitalSignature,keyAgreement"))
-                .extensions([format!("crlDistributionPoints=URI:{cdp}")]),
+            &Profile::new(
+                format!("/CN={name}/emailAddress={mail}"),
+                Key::Ec("P-256".into()),
+            )
+            .days(days)
+            .serial(serial)
+            .extensions(user_extensions(&mail, "digitalSignature,keyAgreement"))
+            .extensions([format!("crlDistributionPoints=URI:{cdp}")]),
         )
     };
     let mut certs: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
@@ -79,11 +87,17 @@ fn make_org() -> Org {
     }
     certs.insert("dave", vec![issue(&other, "dave", 365, CRL_URL).cert_der()]);
     certs.insert("erin", vec![issue(&issuing, "erin", 1, CRL_URL).cert_der()]);
-    certs.insert("frank", vec![issue(&issuing, "frank", 60, CRL_URL).cert_der()]);
+    certs.insert(
+        "frank",
+        vec![issue(&issuing, "frank", 60, CRL_URL).cert_der()],
+    );
     let grace = issue(&issuing, "grace", 365, CRL_URL);
     issuing.revoke(&grace);
     certs.insert("grace", vec![grace.cert_der()]);
-    certs.insert("heidi", vec![issue(&issuing, "heidi", 365, INTERNAL_CRL_URL).cert_der()]);
+    certs.insert(
+        "heidi",
+        vec![issue(&issuing, "heidi", 365, INTERNAL_CRL_URL).cert_der()],
+    );
     let ivan = (0..16)
         .map(|k| issue(&issuing, &format!("ivan-{k:02}"), 365, CRL_URL).cert_der())
         .collect();
@@ -117,7 +131,9 @@ crls: [issuing.crl]\ninternet-reachable: [pki.contoso.com]\nnow: {now}\nhorizon:
 /// extended LDIF: comments, `version: 1`, folded at 76, the result trailer).
 async fn ldapsearch_export(org: &Org, users: &[&str]) -> Vec<u8> {
     let config = lab::LabConfig::default().only([lab::Service::Directory]);
-    let running = lab::start(&config, lab::RuntimeChoice::Local).await.unwrap();
+    let running = lab::start(&config, lab::RuntimeChoice::Local)
+        .await
+        .unwrap();
     let endpoint = running.endpoints().directory().unwrap().clone();
     let password = org.dir.path().join("password");
     {
@@ -152,13 +168,29 @@ async fn ldapsearch_export(org: &Org, users: &[&str]) -> Vec<u8> {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    add.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(ldif.as_bytes())
+        .unwrap();
     assert!(add.wait().unwrap().success(), "ldapadd");
     let out = tool("ldapsearch")
-        .args(["-b", &endpoint.suffix, "(objectClass=*)", "cn", "mail", "objectClass", "userCertificate;binary"])
+        .args([
+            "-b",
+            &endpoint.suffix,
+            "(objectClass=*)",
+            "cn",
+            "mail",
+            "objectClass",
+            "userCertificate;binary",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     running.stop().await.unwrap();
     out.stdout
 }
@@ -171,7 +203,9 @@ fn ldifde_export(entries: &[(String, Vec<(String, Vec<u8>)>)]) -> Vec<u8> {
         let mut lines = vec![format!("dn: {dn}"), "changetype: add".to_owned()];
         for (name, value) in attributes {
             match std::str::from_utf8(value) {
-                Ok(text) if text.is_ascii() && !name.starts_with("user") && name != "objectGUID" => {
+                Ok(text)
+                    if text.is_ascii() && !name.starts_with("user") && name != "objectGUID" =>
+                {
                     lines.push(format!("{name}: {text}"))
                 }
                 _ => lines.push(format!("{name}:: {}", b64(value))),
@@ -199,7 +233,9 @@ async fn preflight(org: &Org) -> PreflightReport {
     let pre = Preflight::read(org.dir.path(), time::OffsetDateTime::now_utc()).unwrap();
     let file = std::fs::File::open(&pre.directory_path).unwrap();
     let export = directory::read_export(std::io::BufReader::new(file)).unwrap();
-    run::run(&pre, export, lab::RuntimeChoice::Local).await.unwrap()
+    run::run(&pre, export, lab::RuntimeChoice::Local)
+        .await
+        .unwrap()
 }
 
 /// User (local part of the mail, or the DN's first RDN value) → its finding IDs.
@@ -220,10 +256,15 @@ fn findings_by_user(report: &PreflightReport) -> BTreeMap<String, Vec<&'static s
 #[tokio::test(flavor = "current_thread")]
 async fn an_ldapsearch_export_finds_each_seeded_flaw_once() {
     let org = make_org();
-    let users = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan"];
+    let users = [
+        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
+    ];
     let export = ldapsearch_export(&org, &users).await;
     let text = String::from_utf8_lossy(&export);
-    assert!(text.contains("# search result") && text.contains("\n "), "ldapsearch's own layout:\n{text}");
+    assert!(
+        text.contains("# search result") && text.contains("\n "),
+        "ldapsearch's own layout:\n{text}"
+    );
     std::fs::write(org.dir.path().join("users.ldif"), &export).unwrap();
     description(&org, "users.ldif");
     let report = preflight(&org).await;
@@ -257,15 +298,35 @@ async fn an_ldapsearch_export_finds_each_seeded_flaw_once() {
     assert_eq!(verdict("ivan"), (Verdict::Failing, Some(3)));
     assert_eq!(verdict("erin"), (Verdict::Failing, Some(5)));
     assert_eq!(verdict("frank"), (Verdict::Warning, None));
-    let grace = report.users.iter().find(|u| u.dn.starts_with("cn=grace")).unwrap();
-    assert!(grace.findings[0].detail.starts_with("revoked"), "{:?}", grace.findings);
+    let grace = report
+        .users
+        .iter()
+        .find(|u| u.dn.starts_with("cn=grace"))
+        .unwrap();
+    assert!(
+        grace.findings[0].detail.starts_with("revoked"),
+        "{:?}",
+        grace.findings
+    );
     assert!(report.sst.imported);
     assert!(report.sst.findings.is_empty(), "{:?}", report.sst.findings);
     assert_eq!(report.totals.other_entries, 1, "the suffix's own entry");
-    assert_eq!((report.totals.ready, report.totals.warning, report.totals.failing), (3, 2, 4));
+    assert_eq!(
+        (
+            report.totals.ready,
+            report.totals.warning,
+            report.totals.failing
+        ),
+        (3, 2, 4)
+    );
     assert!(report.has_failures());
     // The timeline holds frank's month; erin's certificate has expired and is not in it.
-    assert_eq!(report.timeline.values().sum::<usize>(), 7, "{:?}", report.timeline);
+    assert_eq!(
+        report.timeline.values().sum::<usize>(),
+        7,
+        "{:?}",
+        report.timeline
+    );
 
     let html = runner::preflight::report::html(&report);
     assert!(html.contains("<svg") && html.contains("PRE-SST-003"));
@@ -335,11 +396,31 @@ async fn an_ldifde_export_with_ad_attributes() {
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     assert_eq!(found, expected, "{:#?}", report.users);
-    let mallory = report.users.iter().find(|u| u.dn.starts_with("CN=Mallory")).unwrap();
-    assert_eq!(mallory.verdict, Verdict::Warning, "its other certificate is used");
-    assert!(mallory.findings[0].detail.starts_with("line "), "{:?}", mallory.findings);
-    let judy = report.users.iter().find(|u| u.dn.starts_with("CN=Judy")).unwrap();
-    assert!(judy.findings[0].detail.contains("CN=Judy,OU=Staff"), "{:?}", judy.findings);
+    let mallory = report
+        .users
+        .iter()
+        .find(|u| u.dn.starts_with("CN=Mallory"))
+        .unwrap();
+    assert_eq!(
+        mallory.verdict,
+        Verdict::Warning,
+        "its other certificate is used"
+    );
+    assert!(
+        mallory.findings[0].detail.starts_with("line "),
+        "{:?}",
+        mallory.findings
+    );
+    let judy = report
+        .users
+        .iter()
+        .find(|u| u.dn.starts_with("CN=Judy"))
+        .unwrap();
+    assert!(
+        judy.findings[0].detail.contains("CN=Judy,OU=Staff"),
+        "{:?}",
+        judy.findings
+    );
     assert_eq!(report.totals.other_entries, 1);
 }
 
@@ -355,11 +436,18 @@ fn bad_input_is_refused_naming_the_line_and_dn() {
             .arg(org.path())
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
-    let (code, err) = run(b"dn: cn=alice,dc=contoso,dc=com\nmail: alice@contoso.com\nuserCertificate:: MIIB!!\n");
+    let (code, err) =
+        run(b"dn: cn=alice,dc=contoso,dc=com\nmail: alice@contoso.com\nuserCertificate:: MIIB!!\n");
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("users.ldif:3:") && err.contains("cn=alice,dc=contoso,dc=com"), "{err}");
+    assert!(
+        err.contains("users.ldif:3:") && err.contains("cn=alice,dc=contoso,dc=com"),
+        "{err}"
+    );
     let (code, err) = run(b"dn: cn=bob,dc=contoso,dc=com\nmail bob@contoso.com\n");
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(":2:") && err.contains("cn=bob"), "{err}");
@@ -369,7 +457,10 @@ fn bad_input_is_refused_naming_the_line_and_dn() {
     huge.push(b'\n');
     let (code, err) = run(&huge);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains(":2:") && err.contains("cn=carol") && err.contains("longer than"), "{err}");
+    assert!(
+        err.contains(":2:") && err.contains("cn=carol") && err.contains("longer than"),
+        "{err}"
+    );
     // A description with a typo: miette's drawing names the file and line.
     std::fs::write(
         org.path().join("preflight.yaml"),
@@ -378,7 +469,10 @@ fn bad_input_is_refused_naming_the_line_and_dn() {
     .unwrap();
     let (code, err) = run(b"dn: cn=a,dc=c\nmail: a@c\n");
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("preflight.yaml") && err.contains("horizn"), "{err}");
+    assert!(
+        err.contains("preflight.yaml") && err.contains("horizn"),
+        "{err}"
+    );
 }
 
 /// A directory with a collection and a description only (no lab is reached).

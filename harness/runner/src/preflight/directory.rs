@@ -67,9 +67,7 @@ pub fn read_export<R: BufRead>(input: R) -> Result<Export, ldif::LdifError> {
                 .iter()
                 .any(|a| entry.values_of(a).next().is_some())
         } else {
-            classes
-                .iter()
-                .any(|c| PERSON_CLASSES.contains(&c.as_str()))
+            classes.iter().any(|c| PERSON_CLASSES.contains(&c.as_str()))
                 && !classes.iter().any(|c| c == "computer")
         };
         if !is_user {
@@ -183,7 +181,11 @@ dn: cn=nomail,dc=contoso,dc=com\nuserPrincipalName: nomail@contoso.com\n";
         assert_eq!(alice.anchor, "AAECAwQFBgcICQoLDA0ODw==");
         let ids: Vec<&str> = alice.findings.iter().map(|f| f.id).collect();
         assert_eq!(ids, ["PRE-DIR-002", "PRE-DIR-003"]);
-        assert!(alice.findings[0].detail.starts_with("line 10:"), "{:?}", alice.findings);
+        assert!(
+            alice.findings[0].detail.starts_with("line 10:"),
+            "{:?}",
+            alice.findings
+        );
         let nomail = &export.users[1];
         assert_eq!(nomail.mail, None);
         assert_eq!(nomail.findings[0].id, "PRE-DIR-001");

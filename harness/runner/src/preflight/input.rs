@@ -111,9 +111,12 @@ impl Preflight {
             let report =
                 serde_saphyr::miette::to_miette_report_with_options(&error, &text, &shown, options);
             let mut rendered = String::new();
-            let handler =
-                GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
-            if handler.render_report(&mut rendered, report.as_ref()).is_err() {
+            let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+                .with_width(100);
+            if handler
+                .render_report(&mut rendered, report.as_ref())
+                .is_err()
+            {
                 rendered = format!("{shown}: {error}");
             }
             InputError::Yaml { rendered }
@@ -126,7 +129,14 @@ impl Preflight {
         let now = match &file.now {
             Some(text) => {
                 OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                    .map_err(|e| field("now", format!("`{text}` is not an RFC 3339 time ({e}), e.g. 2026-06-01T00:00:00Z")))?
+                    .map_err(|e| {
+                        field(
+                            "now",
+                            format!(
+                                "`{text}` is not an RFC 3339 time ({e}), e.g. 2026-06-01T00:00:00Z"
+                            ),
+                        )
+                    })?
             }
             None => now,
         };
@@ -147,17 +157,17 @@ impl Preflight {
                 ),
             }
         })?;
-        let directory_path =
-            named_file(dir, &file.directory).map_err(|m| field("directory", m))?;
+        let directory_path = named_file(dir, &file.directory).map_err(|m| field("directory", m))?;
         let (smime_config, smime_config_skipped) = match &file.smime_config {
             None => (Vec::new(), Vec::new()),
             Some(name) => {
                 let config_path = named_file(dir, name).map_err(|m| field("smime-config", m))?;
-                let text = bounded_input::read_to_string(&config_path, bounded_input::DEFAULT_LIMIT)
-                    .map_err(|source| InputError::Read {
-                        path: config_path.clone(),
-                        source,
-                    })?;
+                let text =
+                    bounded_input::read_to_string(&config_path, bounded_input::DEFAULT_LIMIT)
+                        .map_err(|source| InputError::Read {
+                            path: config_path.clone(),
+                            source,
+                        })?;
                 smime_settings(&text).map_err(|message| InputError::File {
                     path: config_path.clone(),
                     message,
@@ -177,7 +187,9 @@ impl Preflight {
             if crls.insert(key.clone(), der).is_some() {
                 return Err(field(
                     &format!("crls[{index}]"),
-                    format!("a second CRL named {key}: CRLs are served by file name, so each needs its own"),
+                    format!(
+                        "a second CRL named {key}: CRLs are served by file name, so each needs its own"
+                    ),
                 ));
             }
         }
@@ -191,7 +203,9 @@ impl Preflight {
             {
                 return Err(field(
                     &format!("internet-reachable[{index}]"),
-                    format!("`{host}` is not a host name (write pki.contoso.com, without http:// or a path)"),
+                    format!(
+                        "`{host}` is not a host name (write pki.contoso.com, without http:// or a path)"
+                    ),
                 ));
             }
             internet_reachable.push(host);
@@ -275,7 +289,11 @@ pub fn smime_settings(text: &str) -> Result<(Vec<(String, Value)>, Vec<String>),
     let text = text.trim_start_matches('\u{feff}').trim();
     let pairs: Vec<(String, Value)> = if text.starts_with('{') || text.starts_with('[') {
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            format!("not the JSON of `Get-SmimeConfig | ConvertTo-Json`: {e} (line {}, column {})", e.line(), e.column())
+            format!(
+                "not the JSON of `Get-SmimeConfig | ConvertTo-Json`: {e} (line {}, column {})",
+                e.line(),
+                e.column()
+            )
         })?;
         let object = match value {
             Value::Array(mut list) if list.len() == 1 => list.remove(0),
@@ -379,8 +397,15 @@ mod tests {
         let list = "\nRunspaceId : 1\nOWACheckCRLOnSend                  : True\nOWADisableCRLCheck : False\nOWACRLConnectionTimeout : 60000\n";
         let (settings, _) = smime_settings(list).unwrap();
         assert_eq!(settings.len(), 3);
-        assert_eq!(settings[0], ("OWACheckCRLOnSend".to_owned(), Value::Bool(true)));
-        assert!(smime_settings("no colon here\n").unwrap_err().contains("line 1"));
+        assert_eq!(
+            settings[0],
+            ("OWACheckCRLOnSend".to_owned(), Value::Bool(true))
+        );
+        assert!(
+            smime_settings("no colon here\n")
+                .unwrap_err()
+                .contains("line 1")
+        );
         assert!(smime_settings("{\"Identity\": 1}").is_err());
     }
 }

@@ -292,7 +292,10 @@ pub fn terminal(report: &PreflightReport) -> String {
     if !failing.is_empty() {
         let _ = writeln!(out, "\nfailing users (first 20 of {}):", failing.len());
         for user in failing.iter().take(20) {
-            let first = user.findings.iter().find(|f| f.severity == Severity::Failure);
+            let first = user
+                .findings
+                .iter()
+                .find(|f| f.severity == Severity::Failure);
             let _ = writeln!(
                 out,
                 "  {} (line {}): step {} {} {}",
@@ -331,7 +334,10 @@ pub fn junit(report: &PreflightReport) -> Result<String, quick_junit::SerializeE
         let status = match user.verdict {
             Verdict::Failing => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let first = user.findings.iter().find(|f| f.severity == Severity::Failure);
+                let first = user
+                    .findings
+                    .iter()
+                    .find(|f| f.severity == Severity::Failure);
                 status.set_message(format!(
                     "fails at step {}: {}",
                     user.fails_at_step.unwrap_or(0),
@@ -390,7 +396,13 @@ small{{color:#666}}</style></head><body>\n<h1>{}</h1>\n",
     );
     // The chart: one bar per finding.
     if !report.findings.is_empty() {
-        let max = report.findings.iter().map(|f| f.count).max().unwrap_or(1).max(1);
+        let max = report
+            .findings
+            .iter()
+            .map(|f| f.count)
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let height = 24 * report.findings.len() + 10;
         let _ = writeln!(
             out,

@@ -144,7 +144,10 @@ async fn rehearse(
     let http = crate::execute::http_client().map_err(CouldNotRun)?;
     let tenant = TenantApi::new(
         http,
-        endpoints.tenant().map_err(|e| could_not("the lab", e))?.clone(),
+        endpoints
+            .tenant()
+            .map_err(|e| could_not("the lab", e))?
+            .clone(),
     );
     let directory = endpoints
         .directory()
@@ -170,7 +173,11 @@ async fn rehearse(
                 .map(|d| d.text.clone())
                 .collect::<Vec<_>>()
                 .join("; ");
-            let said = if said.is_empty() { message.clone() } else { said };
+            let said = if said.is_empty() {
+                message.clone()
+            } else {
+                said
+            };
             let check = match classify(&message, &details) {
                 Refusal::Known {
                     error: scenario::model::CollectionError::Oversize,
@@ -180,7 +187,10 @@ async fn rehearse(
             };
             // An expired CA found offline is the same flaw the tenant refuses: said once.
             if !(check.id == checks::SST_REFUSED.id
-                && sst.findings.iter().any(|f| f.id == checks::SST_CA_EXPIRED.id))
+                && sst
+                    .findings
+                    .iter()
+                    .any(|f| f.id == checks::SST_CA_EXPIRED.id))
             {
                 sst.findings.push(Finding::new(
                     check,
@@ -197,13 +207,22 @@ async fn rehearse(
                 "smime-config: {} OWA setting(s) applied with Set-SmimeConfig",
                 pre.smime_config.len()
             )),
-            Err(TenantApiError::Cmdlet { message, .. }) => {
-                notes.push(format!("smime-config: Set-SmimeConfig refused the settings: {message}"))
+            Err(TenantApiError::Cmdlet { message, .. }) => notes.push(format!(
+                "smime-config: Set-SmimeConfig refused the settings: {message}"
+            )),
+            Err(e) => {
+                return Err(could_not(
+                    "Set-SmimeConfig with the smime-config settings",
+                    e,
+                ));
             }
-            Err(e) => return Err(could_not("Set-SmimeConfig with the smime-config settings", e)),
         }
     }
-    notes.extend(pre.smime_config_skipped.iter().map(|s| format!("smime-config: {s}")));
+    notes.extend(
+        pre.smime_config_skipped
+            .iter()
+            .map(|s| format!("smime-config: {s}")),
+    );
 
     // Step 1: the users into the lab's directory.
     let users = export.users;
@@ -225,9 +244,15 @@ async fn rehearse(
 
     // Step 3: one full cycle, then the tenant read back.
     let mut state = SyncState::default();
-    let cycle = sync::run_cycle(&tenant, &directory, &mut state, Cycle::Full, ExportRules::default())
-        .await
-        .map_err(|e| could_not("the Entra Connect cycle", e))?;
+    let cycle = sync::run_cycle(
+        &tenant,
+        &directory,
+        &mut state,
+        Cycle::Full,
+        ExportRules::default(),
+    )
+    .await
+    .map_err(|e| could_not("the Entra Connect cycle", e))?;
     let (_, mismatches) = sync::check_recipients(&tenant, &state, &cycle.directory)
         .await
         .map_err(|e| could_not("reading the recipients back", e))?;
@@ -276,9 +301,21 @@ async fn rehearse(
     let mut reports = Vec::with_capacity(users.len());
     for (index, user) in users.into_iter().enumerate() {
         let standing = standings.get(&user.id);
-        reports.push(judge_user(pre, &collection.subjects, user, standing, seen.remove(&index)));
+        reports.push(judge_user(
+            pre,
+            &collection.subjects,
+            user,
+            standing,
+            seen.remove(&index),
+        ));
     }
-    Ok(PreflightReport::new(pre, sst, reports, export.other_entries, notes))
+    Ok(PreflightReport::new(
+        pre,
+        sst,
+        reports,
+        export.other_entries,
+        notes,
+    ))
 }
 
 /// What the clients see for one recipient.
@@ -293,7 +330,13 @@ struct ClientSide {
 async fn client_side(tenant: &TenantApi, address: &str) -> Result<ClientSide, CouldNotRun> {
     let path = format!("/lab/recipients/{address}/certificate?purpose=encrypt");
     let answer = tenant
-        .lab_call("certificate lookup", reqwest::Method::GET, &path, None, None)
+        .lab_call(
+            "certificate lookup",
+            reqwest::Method::GET,
+            &path,
+            None,
+            None,
+        )
         .await
         .map_err(|e| could_not(&format!("Outlook's lookup of {address}"), e))?;
     let chosen = answer["chosen"]["certificate"]
@@ -353,7 +396,10 @@ fn judge_user(
     let has_usable = !user.user_certificate.is_empty() || !user.user_smime_certificate.is_empty();
     // A bad value next to a usable one does not stop the user.
     if has_usable {
-        for f in findings.iter_mut().filter(|f| f.id == checks::NOT_A_CERTIFICATE.id) {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.id == checks::NOT_A_CERTIFICATE.id)
+        {
             f.severity = Severity::Warning;
         }
     }
@@ -363,7 +409,10 @@ fn judge_user(
             findings.push(Finding::new(&checks::OVER_15_VALUES, line.clone()));
         }
         Some((Standing::Refused { code }, line)) => {
-            findings.push(Finding::new(&checks::SYNC_REFUSED, format!("{code}: {line}")));
+            findings.push(Finding::new(
+                &checks::SYNC_REFUSED,
+                format!("{code}: {line}"),
+            ));
         }
         _ if over(&user.user_certificate) || over(&user.user_smime_certificate) => {
             findings.push(Finding::new(
@@ -383,12 +432,18 @@ fn judge_user(
             (None, _) => {
                 // Values withheld by the 15-value rule are why nothing is found: one flaw, one
                 // finding, which now stops the user.
-                if let Some(over) = findings.iter_mut().find(|f| f.id == checks::OVER_15_VALUES.id) {
+                if let Some(over) = findings
+                    .iter_mut()
+                    .find(|f| f.id == checks::OVER_15_VALUES.id)
+                {
                     over.severity = Severity::Failure;
                 } else if has_usable {
                     findings.push(Finding::new(
                         &checks::LOOKUP_NOTHING,
-                        format!("every value was passed over: {}", seen.passed_over.join("; ")),
+                        format!(
+                            "every value was passed over: {}",
+                            seen.passed_over.join("; ")
+                        ),
                     ));
                 }
             }
@@ -404,11 +459,7 @@ fn judge_user(
     UserReport::new(user, chosen, findings)
 }
 
-const SHA1_SIGNATURES: [&str; 3] = [
-    "1.2.840.113549.1.1.5",
-    "1.2.840.10045.4.1",
-    "1.3.14.3.2.29",
-];
+const SHA1_SIGNATURES: [&str; 3] = ["1.2.840.113549.1.1.5", "1.2.840.10045.4.1", "1.3.14.3.2.29"];
 
 /// The certificate Outlook chose, as OWA judged it and as it will age.
 fn judge_certificate(
@@ -422,7 +473,9 @@ fn judge_certificate(
     let issuer_missing = !anchors.contains(&issuer);
     let cdp_hosts: Vec<String> = smime::cms::path::crl_distribution_points(certificate)
         .iter()
-        .filter_map(|u| lab_setup::url_host(u).map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase()))
+        .filter_map(|u| {
+            lab_setup::url_host(u).map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase())
+        })
         .collect();
     let internal: Vec<&String> = cdp_hosts
         .iter()
@@ -458,7 +511,10 @@ fn judge_certificate(
         let hosts: Vec<&str> = internal.iter().map(|h| h.as_str()).collect();
         findings.push(Finding::new(
             &checks::CRL_INTERNAL,
-            format!("{} (not listed under internet-reachable:)", hosts.join(", ")),
+            format!(
+                "{} (not listed under internet-reachable:)",
+                hosts.join(", ")
+            ),
         ));
     }
     let not_after = smime::certificate::not_after(certificate);
