@@ -82,7 +82,7 @@ pub struct Preflight {
     pub sst_certificates: Vec<CollectedCertificate>,
     pub directory_path: PathBuf,
     /// Set-SmimeConfig parameters from `smime-config` (OWA* settings only), in file order.
-    pub smime_config: Vec<(String, Value)>,
+    pub smime_config: Settings,
     /// Settings of `smime-config` that are not applied, with why.
     pub smime_config_skipped: Vec<String>,
     /// CRL file name → DER.
@@ -237,6 +237,9 @@ impl Preflight {
     }
 }
 
+/// Set-SmimeConfig parameters by name, in file order.
+pub type Settings = Vec<(String, Value)>;
+
 /// `90d`, `12w`, `0d` → a duration.
 pub fn parse_horizon(text: &str) -> Option<Duration> {
     let text = text.trim();
@@ -285,7 +288,7 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
 
 /// The OWA settings of a `Get-SmimeConfig` output (`| ConvertTo-Json`, or `| Format-List` as
 /// admins paste it) as Set-SmimeConfig parameters; what is not applied, with why.
-pub fn smime_settings(text: &str) -> Result<(Vec<(String, Value)>, Vec<String>), String> {
+pub fn smime_settings(text: &str) -> Result<(Settings, Vec<String>), String> {
     let text = text.trim_start_matches('\u{feff}').trim();
     let pairs: Vec<(String, Value)> = if text.starts_with('{') || text.starts_with('[') {
         let value: Value = serde_json::from_str(text).map_err(|e| {
