@@ -197,7 +197,10 @@ async fn ldapsearch_export(org: &Org, users: &[&str]) -> Vec<u8> {
 
 /// An export in ldifde's layout: CRLF, `changetype: add`, lines folded at 78 columns, AD's
 /// attributes (objectGUID, proxyAddresses, userPrincipalName).
-fn ldifde_export(entries: &[(String, Vec<(String, Vec<u8>)>)]) -> Vec<u8> {
+/// An entry to export: its DN and its values in order.
+type LdifEntry = (String, Vec<(String, Vec<u8>)>);
+
+fn ldifde_export(entries: &[LdifEntry]) -> Vec<u8> {
     let mut out = String::new();
     for (dn, attributes) in entries {
         let mut lines = vec![format!("dn: {dn}"), "changetype: add".to_owned()];
