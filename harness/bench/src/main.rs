@@ -5,12 +5,14 @@
 //! message that does not verify, a user missing after sync) is an error row and exit code 1.
 //!
 //! Areas: `pipeline` (messages through sign, encrypt, SMTP, fetch, decrypt, verify),
-//! `organisation` (directory publish, sync and lookups at 1k/10k/100k users), `catalogue`
+//! `organisation` (directory publish, sync and lookups at 1k/10k/100k users), `preflight` (the
+//! rollout preflight end to end at 10k/100k users; 1k with --quick), `catalogue`
 //! (the scenario catalogue, the lab's time to ready, `cargo xtask run-scenarios --list`).
 
 mod catalogue;
 mod organisation;
 mod pipeline;
+mod preflight;
 mod report;
 
 use std::path::PathBuf;
@@ -108,6 +110,10 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     for &size in sizes {
         eprintln!("bench: the directory with {size} users");
         figures.extend(runtime.block_on(organisation::measure(size, &pki)));
+    }
+    for &size in sizes.iter().filter(|&&s| s >= 10_000 || args.quick) {
+        eprintln!("bench: the rollout preflight with {size} users");
+        figures.extend(runtime.block_on(preflight::measure(size, &pki)));
     }
 
     eprintln!("bench: the lab's time to ready");

@@ -189,7 +189,16 @@ pub struct TenantConfig {
     /// pki-web instead: each becomes `mock-tenant --crl-host NAME=<pki-web's in-lab address>`
     /// (local: `127.0.0.1:<port>`, containers: `pki-web:80`). Needs pki-web in the lab.
     pub crl_hosts: Vec<String>,
+    /// Host names of CRL distribution points the tenant cannot reach (a host only the
+    /// organisation's own network has): each becomes `mock-tenant --crl-host
+    /// NAME=<host>:`[`UNREACHABLE_PORT`] on pki-web's host, a port nothing listens on, so a fetch
+    /// is refused at once rather than asking the system's DNS (which may know the name).
+    pub unreachable_crl_hosts: Vec<String>,
 }
+
+/// The port [`TenantConfig::unreachable_crl_hosts`] are sent to: discard, which no lab service
+/// listens on.
+pub const UNREACHABLE_PORT: u16 = 9;
 
 impl Default for TenantConfig {
     fn default() -> Self {
@@ -200,6 +209,7 @@ impl Default for TenantConfig {
             now: None,
             users: Vec::new(),
             crl_hosts: Vec::new(),
+            unreachable_crl_hosts: Vec::new(),
         }
     }
 }
@@ -235,6 +245,9 @@ impl TenantConfig {
         }
         for host in &self.crl_hosts {
             plain("crl_hosts", host, &[])?;
+        }
+        for host in &self.unreachable_crl_hosts {
+            plain("unreachable_crl_hosts", host, &[])?;
         }
         Ok(())
     }
@@ -375,6 +388,12 @@ mod tests {
         );
         config.tenant.crl_hosts = vec!["pki.contoso.com=1.2.3.4:80".into()];
         assert!(config.validate().is_err());
+        // Unreachable hosts need no pki-web, but plain names too.
+        let mut internal = LabConfig::default().only([Service::Tenant]);
+        internal.tenant.unreachable_crl_hosts = vec!["pki.corp.local".into()];
+        assert!(internal.validate().is_ok());
+        internal.tenant.unreachable_crl_hosts = vec!["pki.corp.local=1.2.3.4:80".into()];
+        assert!(internal.validate().is_err());
     }
 
     #[test]

@@ -305,7 +305,7 @@ fn prepare(
         Service::Tenant => {
             let data = dir.join("data");
             std::fs::create_dir_all(&data).map_err(|e| LabError::io("cannot create", &data, e))?;
-            let crl_hosts = match (config.tenant.crl_hosts.as_slice(), pki_web_port) {
+            let mut crl_hosts = match (config.tenant.crl_hosts.as_slice(), pki_web_port) {
                 ([], _) => Vec::new(),
                 (hosts, Some(port)) => hosts
                     .iter()
@@ -317,6 +317,13 @@ fn prepare(
                     ));
                 }
             };
+            crl_hosts.extend(
+                config
+                    .tenant
+                    .unreachable_crl_hosts
+                    .iter()
+                    .map(|host| format!("{host}=127.0.0.1:{}", crate::config::UNREACHABLE_PORT)),
+            );
             Spec::Tenant {
                 program: MOCK_TENANT.locate(config.binaries.mock_tenant.as_deref())?,
                 config: config.tenant.clone(),

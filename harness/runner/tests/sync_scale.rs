@@ -63,6 +63,7 @@ async fn publish_sync_and_delta(count: usize) {
                 mail: format!("{id}@contoso.com"),
                 anchor: source_anchor("sync-scale", &id),
                 user_certificate: vec![first.clone()],
+                user_smime_certificate: Vec::new(),
                 id,
             }
         })

@@ -147,6 +147,15 @@ impl DockerLab {
                     cmd.push("--crl-host".into());
                     cmd.push(format!("{host}={}:80", Service::PkiWeb.name()));
                 }
+                // A port pki-web does not listen on: refused at once, like a host out of reach.
+                for host in &config.tenant.unreachable_crl_hosts {
+                    cmd.push("--crl-host".into());
+                    cmd.push(format!(
+                        "{host}={}:{}",
+                        Service::PkiWeb.name(),
+                        crate::config::UNREACHABLE_PORT
+                    ));
+                }
                 ContainerSpec {
                     image: images::BASE,
                     cmd,

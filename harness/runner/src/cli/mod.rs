@@ -9,6 +9,7 @@
 
 mod pkcs12;
 mod pki;
+mod preflight;
 mod scenario;
 mod scenario_run;
 mod sst;
@@ -74,6 +75,9 @@ enum Command {
     /// Sign and encrypt in one step: signed inside encrypted, as Outlook and Thunderbird send
     /// it, or triple-wrapped (RFC 2634).
     Protect(protect::Args),
+    /// Rollout preflight: rehearse your organisation (SST, directory export, settings) and
+    /// report which users will fail, at which step and why.
+    Preflight(preflight::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -91,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Protect(args) => protect::run(args),
+        Command::Preflight(args) => preflight::run(&args),
     };
     match result {
         Ok(code) => code,

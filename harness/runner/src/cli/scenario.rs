@@ -41,7 +41,7 @@ pub enum Command {
     /// an HTML report. Exit 0 all passed, 1 one failed, 2 usage or an invalid file, 3 one could
     /// not run, 130 interrupted (see the exit codes below).
     #[command(after_help = runner::exit::HELP)]
-    Run(super::scenario_run::Args),
+    Run(Box<super::scenario_run::Args>),
 }
 
 /// The file formats with a JSON Schema.

@@ -82,9 +82,14 @@ pub struct Args {
     /// instead of scenario files.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "filters", "tags", "partition", "list"])]
     vendor: Option<PathBuf>,
+    /// Rollout preflight: rehearse the organisation in DIR (`preflight.yaml`: the SST, the
+    /// directory's LDIF export, settings, CRLs) instead of scenario files; the same as
+    /// `smime-lab preflight DIR` with reports under --out.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "filters", "tags", "partition", "list", "vendor"])]
+    preflight: Option<PathBuf>,
 }
 
-fn parse_runtime(text: &str) -> Result<lab::RuntimeChoice, String> {
+pub(super) fn parse_runtime(text: &str) -> Result<lab::RuntimeChoice, String> {
     text.parse()
         .map_err(|_| format!("`{text}` is not a runtime: auto, containers or local"))
 }
@@ -92,6 +97,9 @@ fn parse_runtime(text: &str) -> Result<lab::RuntimeChoice, String> {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.vendor {
         return run_vendor(dir, args);
+    }
+    if let Some(dir) = &args.preflight {
+        return super::preflight::run_dir(dir, args.runtime, &args.out, args.json);
     }
     let inputs = if args.paths.is_empty() {
         vec![PathBuf::from("scenarios")]
@@ -323,7 +331,7 @@ fn stop_if_interrupted() {
 /// The scenarios run on worker threads in the middle of their steps; rather than thread a
 /// cancellation through every step, the process ends here, so the labs' `Drop` never runs: the
 /// lab crate removes what this process owns instead.
-fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
+pub(super) fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
     use tokio::signal::unix::{SignalKind, signal};
     let (ready, installed) = mpsc::channel::<Result<(), String>>();
     let spawned = std::thread::Builder::new()
@@ -438,7 +446,7 @@ async fn stop_own_local_services() -> (usize, usize) {
 
 /// `auto` decided once for the whole run, so every scenario runs on the same runtime and the
 /// report can say which.
-async fn resolve_runtime(choice: lab::RuntimeChoice) -> lab::RuntimeChoice {
+pub(super) async fn resolve_runtime(choice: lab::RuntimeChoice) -> lab::RuntimeChoice {
     match choice {
         lab::RuntimeChoice::Auto => {
             match lab::Containers.usable_for(&lab::LabConfig::default()).await {
@@ -453,7 +461,7 @@ async fn resolve_runtime(choice: lab::RuntimeChoice) -> lab::RuntimeChoice {
     }
 }
 
-fn runtime_name(choice: lab::RuntimeChoice) -> &'static str {
+pub(super) fn runtime_name(choice: lab::RuntimeChoice) -> &'static str {
     match choice {
         lab::RuntimeChoice::Containers => "containers",
         lab::RuntimeChoice::Local => "local",

@@ -99,6 +99,8 @@ pub struct NewUser {
     pub anchor: String,
     /// `userCertificate;binary` values (DER), written with the object.
     pub user_certificate: Vec<Vec<u8>>,
+    /// `userSMIMECertificate` values (any bytes), written with the object.
+    pub user_smime_certificate: Vec<Vec<u8>>,
 }
 
 /// Adds many users' objects over [`PUBLISH_CONNECTIONS`] connections at once (each takes a
@@ -233,6 +235,7 @@ impl Directory {
             mail: mail.to_owned(),
             anchor: anchor.to_owned(),
             user_certificate: Vec::new(),
+            user_smime_certificate: Vec::new(),
         })
         .await
     }
@@ -256,6 +259,14 @@ impl Directory {
                     .as_bytes()
                     .to_vec(),
                 user.user_certificate.iter().cloned().collect(),
+            ));
+        }
+        if !user.user_smime_certificate.is_empty() {
+            attributes.push((
+                write_name(DirectoryAttribute::UserSmimeCertificate)
+                    .as_bytes()
+                    .to_vec(),
+                user.user_smime_certificate.iter().cloned().collect(),
             ));
         }
         let what = format!("adding {dn}");

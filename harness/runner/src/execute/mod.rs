@@ -56,7 +56,7 @@
 
 pub mod clients;
 mod cmdlets;
-mod collection;
+pub(crate) mod collection;
 pub mod devices;
 pub mod directory;
 pub mod lab_setup;
@@ -461,7 +461,7 @@ fn millis(elapsed: Duration) -> u64 {
     u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn http_client() -> Result<reqwest::Client, String> {
+pub(crate) fn http_client() -> Result<reqwest::Client, String> {
     // reqwest is built without a crypto provider (DEPENDENCIES.md): install ring's once, even
     // for plain HTTP, or building a client panics. A second install fails harmlessly.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -127,6 +127,7 @@ pub async fn create_users(ctx: &mut Context<'_>, users: &[PlannedUser]) -> StepR
             mail: user.mailbox.clone(),
             anchor: source_anchor(&ctx.plan.scenario, &user.id),
             user_certificate: Vec::new(),
+            user_smime_certificate: Vec::new(),
         })
         .collect();
     let added = add_users(&endpoint, &objects).await.map(|dns| {

@@ -1,0 +1,553 @@
+//! The rehearsal, on a lab of its own (slapd, the mock tenant, pki-web when certificates name CRL
+//! distribution points), through the scenario executor's own functions: Set-SmimeConfig with the
+//! admin's collection and OWA settings (`TenantApi::invoke`, refusals read by
+//! `execute::collection::classify`), every user written to slapd
+//! (`execute::directory::add_users`), one full Entra Connect cycle (`execute::sync::run_cycle`)
+//! checked against `Get-Mailbox`/`Get-Recipient` (`check_recipients`), then for every user
+//! Outlook's lookup (`/lab/recipients/{address}/certificate?purpose=encrypt`) and Outlook on the
+//! web's check before it encrypts (`execute::validation::validate_recipient_certificate`).
+//!
+//! CRLs: no fetch leaves the machine. A distribution point host listed `internet-reachable` is
+//! sent to pki-web, which serves each CRL the admin gave at the distribution points whose last
+//! path segment is its file name; any other host is sent to a port nothing listens on
+//! (`lab::TenantConfig::unreachable_crl_hosts`): refused, as an internal-only host is to
+//! Exchange Online.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use x509_cert::Certificate;
+
+use super::checks::{self, Finding, Severity};
+use super::directory::{Export, OrgUser};
+use super::input::Preflight;
+use super::report::{Chosen, PreflightReport, SstReport, UserReport};
+use crate::execute::TenantApiError;
+use crate::execute::collection::{Refusal, classify, parse_detail};
+use crate::execute::directory::{NewUser, add_users};
+use crate::execute::sync::{self, Cycle, ExportRules, Standing, SyncState};
+use crate::execute::{TenantApi, lab_setup, validation};
+use scenario::model::SyncOutcome;
+
+/// Lookups and validations in flight at once.
+const PARALLEL: usize = 4;
+
+/// Why the rehearsal could not find out (exit 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CouldNotRun(pub String);
+
+fn could_not(what: &str, e: impl std::fmt::Display) -> CouldNotRun {
+    CouldNotRun(format!("{what}: {e}"))
+}
+
+/// What the SST holds, judged offline at `now`: expired CAs, and the subjects it can anchor.
+struct Collection {
+    subjects: BTreeSet<Vec<u8>>,
+    findings: Vec<Finding>,
+}
+
+fn judge_collection(pre: &Preflight) -> Collection {
+    let mut subjects = BTreeSet::new();
+    let mut findings = Vec::new();
+    for collected in &pre.sst_certificates {
+        if let Ok(name) = der::Encode::to_der(collected.certificate.tbs_certificate().subject()) {
+            subjects.insert(name);
+        }
+        let not_after = smime::certificate::not_after(&collected.certificate);
+        if not_after < pre.now {
+            findings.push(Finding::new(
+                &checks::SST_CA_EXPIRED,
+                format!(
+                    "{} ({}) expired {}",
+                    smime::certificate::subject_string(&collected.certificate),
+                    smime::certificate::sha1_thumbprint(&collected.der),
+                    smime::certificate::rfc3339(not_after)
+                ),
+            ));
+        }
+    }
+    Collection { subjects, findings }
+}
+
+/// The distribution point URLs of every certificate the users publish.
+fn distribution_points(users: &[OrgUser]) -> BTreeSet<String> {
+    users
+        .iter()
+        .flat_map(|u| &u.user_certificate)
+        .filter_map(|der| smime::certificate::parse_der(der).ok())
+        .flat_map(|c| smime::cms::path::crl_distribution_points(&c))
+        .filter(|url| url.starts_with("http://"))
+        .collect()
+}
+
+fn lab_config(pre: &Preflight, urls: &BTreeSet<String>) -> lab::LabConfig {
+    let mut services = vec![lab::Service::Directory, lab::Service::Tenant];
+    let mut config = lab::LabConfig::default();
+    config.tenant.tenant = pre.tenant.clone();
+    config.tenant.now = Some(smime::certificate::rfc3339(pre.now));
+    let (mut reachable, mut internal) = (BTreeSet::new(), BTreeSet::new());
+    for url in urls {
+        let (Some(host), Some(path)) = (lab_setup::url_host(url), lab_setup::url_path(url)) else {
+            continue;
+        };
+        let name = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+        if !pre.internet_reachable.contains(&name) {
+            internal.insert(name);
+            continue;
+        }
+        reachable.insert(name);
+        let file = path.rsplit('/').next().unwrap_or_default();
+        if let Some(crl) = pre.crls.get(file) {
+            // Two URLs with one path and different CRLs cannot both be served; the first stays.
+            let _ = config.pki_web.insert(path, crl.clone());
+        }
+    }
+    if !reachable.is_empty() {
+        services.push(lab::Service::PkiWeb);
+        config.tenant.crl_hosts = reachable.into_iter().collect();
+    }
+    config.tenant.unreachable_crl_hosts = internal.into_iter().collect();
+    config.only(services)
+}
+
+/// Runs the rehearsal. `started` is when the command started (for the report's duration).
+pub async fn run(
+    pre: &Preflight,
+    export: Export,
+    runtime: lab::RuntimeChoice,
+) -> Result<PreflightReport, CouldNotRun> {
+    let started = std::time::Instant::now();
+    let collection = judge_collection(pre);
+    let urls = distribution_points(&export.users);
+    let config = lab_config(pre, &urls);
+    let lab = lab::start(&config, runtime)
+        .await
+        .map_err(|e| could_not("starting the lab (slapd, mock tenant, pki-web)", e))?;
+    let result = rehearse(pre, export, collection, &lab).await;
+    let stopped = lab.stop().await;
+    let mut report = result?;
+    stopped.map_err(|e| could_not("stopping the lab", e))?;
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(report)
+}
+
+async fn rehearse(
+    pre: &Preflight,
+    export: Export,
+    collection: Collection,
+    lab: &lab::RunningLab,
+) -> Result<PreflightReport, CouldNotRun> {
+    let endpoints = lab.endpoints().clone();
+    let http = crate::execute::http_client().map_err(CouldNotRun)?;
+    let tenant = TenantApi::new(
+        http,
+        endpoints
+            .tenant()
+            .map_err(|e| could_not("the lab", e))?
+            .clone(),
+    );
+    let directory = endpoints
+        .directory()
+        .map_err(|e| could_not("the lab", e))?
+        .clone();
+    let mut notes = Vec::new();
+
+    // Step 2: the collection, then the OWA settings.
+    let mut sst = SstReport::of(pre, collection.findings);
+    let mut parameters = Map::new();
+    parameters.insert(
+        "SMIMECertificateIssuingCA".into(),
+        json!(base64::engine::general_purpose::STANDARD.encode(&pre.sst_bytes)),
+    );
+    match tenant.invoke("Set-SmimeConfig", parameters).await {
+        Ok(_) => sst.imported = true,
+        Err(TenantApiError::Cmdlet {
+            message, details, ..
+        }) => {
+            let details: Vec<_> = details.iter().map(|d| parse_detail(d)).collect();
+            let said = details
+                .iter()
+                .map(|d| d.text.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let said = if said.is_empty() {
+                message.clone()
+            } else {
+                said
+            };
+            let check = match classify(&message, &details) {
+                Refusal::Known {
+                    error: scenario::model::CollectionError::Oversize,
+                    ..
+                } => &checks::SST_OVERSIZE,
+                _ => &checks::SST_REFUSED,
+            };
+            // An expired CA found offline is the same flaw the tenant refuses: said once.
+            if !(check.id == checks::SST_REFUSED.id
+                && sst
+                    .findings
+                    .iter()
+                    .any(|f| f.id == checks::SST_CA_EXPIRED.id))
+            {
+                sst.findings.push(Finding::new(
+                    check,
+                    format!("Set-SmimeConfig -SMIMECertificateIssuingCA failed: {said}"),
+                ));
+            }
+        }
+        Err(e) => return Err(could_not("Set-SmimeConfig -SMIMECertificateIssuingCA", e)),
+    }
+    if !pre.smime_config.is_empty() {
+        let parameters: Map<String, Value> = pre.smime_config.iter().cloned().collect();
+        match tenant.invoke("Set-SmimeConfig", parameters).await {
+            Ok(_) => notes.push(format!(
+                "smime-config: {} OWA setting(s) applied with Set-SmimeConfig",
+                pre.smime_config.len()
+            )),
+            Err(TenantApiError::Cmdlet { message, .. }) => notes.push(format!(
+                "smime-config: Set-SmimeConfig refused the settings: {message}"
+            )),
+            Err(e) => {
+                return Err(could_not(
+                    "Set-SmimeConfig with the smime-config settings",
+                    e,
+                ));
+            }
+        }
+    }
+    notes.extend(
+        pre.smime_config_skipped
+            .iter()
+            .map(|s| format!("smime-config: {s}")),
+    );
+
+    // Step 1: the users into the lab's directory.
+    let users = export.users;
+    let in_scope: Vec<&OrgUser> = users.iter().filter(|u| u.mail.is_some()).collect();
+    let objects: Vec<NewUser> = in_scope
+        .iter()
+        .map(|u| NewUser {
+            id: u.id.clone(),
+            mail: u.mail.clone().unwrap_or_default(),
+            anchor: u.anchor.clone(),
+            user_certificate: u.user_certificate.clone(),
+            user_smime_certificate: u.user_smime_certificate.clone(),
+        })
+        .collect();
+    add_users(&directory, &objects)
+        .await
+        .map_err(|e| could_not("writing the users to the lab's directory", e))?;
+    drop(objects);
+
+    // Step 3: one full cycle, then the tenant read back.
+    let mut state = SyncState::default();
+    let cycle = sync::run_cycle(
+        &tenant,
+        &directory,
+        &mut state,
+        Cycle::Full,
+        ExportRules::default(),
+    )
+    .await
+    .map_err(|e| could_not("the Entra Connect cycle", e))?;
+    let (_, mismatches) = sync::check_recipients(&tenant, &state, &cycle.directory)
+        .await
+        .map_err(|e| could_not("reading the recipients back", e))?;
+    if !mismatches.is_empty() {
+        return Err(CouldNotRun(format!(
+            "the tenant does not hold what the sync exported ({} mismatches; first: {})",
+            mismatches.len(),
+            mismatches[0]
+        )));
+    }
+    let standings: HashMap<String, (Standing, String)> = cycle
+        .objects
+        .into_iter()
+        .map(|o| (o.user, (o.standing, o.line)))
+        .collect();
+    drop(cycle.directory);
+
+    // Step 5: Outlook's lookup and OWA's check, PARALLEL at a time.
+    let addresses: Vec<(usize, String)> = users
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| u.mail.clone().map(|m| (i, m)))
+        .filter(|(i, _)| {
+            matches!(
+                standings.get(&users[*i].id),
+                Some((Standing::Outcome(_), _))
+            )
+        })
+        .collect();
+    let share = addresses.len().div_ceil(PARALLEL).max(1);
+    let workers = addresses.chunks(share).map(|chunk| {
+        let tenant = &tenant;
+        async move {
+            let mut out = Vec::with_capacity(chunk.len());
+            for (index, address) in chunk {
+                out.push((*index, client_side(tenant, address).await?));
+            }
+            Ok::<_, CouldNotRun>(out)
+        }
+    });
+    let mut seen: HashMap<usize, ClientSide> = HashMap::new();
+    for share in futures_util::future::try_join_all(workers).await? {
+        seen.extend(share);
+    }
+
+    let mut reports = Vec::with_capacity(users.len());
+    for (index, user) in users.into_iter().enumerate() {
+        let standing = standings.get(&user.id);
+        reports.push(judge_user(
+            pre,
+            &collection.subjects,
+            user,
+            standing,
+            seen.remove(&index),
+        ));
+    }
+    Ok(PreflightReport::new(
+        pre,
+        sst,
+        reports,
+        export.other_entries,
+        notes,
+    ))
+}
+
+/// What the clients see for one recipient.
+struct ClientSide {
+    /// The lookup's choice: (attribute, DER).
+    chosen: Option<(String, Vec<u8>)>,
+    /// Why each value was passed over, when nothing was chosen.
+    passed_over: Vec<String>,
+    owa: Option<validation::CertificateValidation>,
+}
+
+async fn client_side(tenant: &TenantApi, address: &str) -> Result<ClientSide, CouldNotRun> {
+    let path = format!("/lab/recipients/{address}/certificate?purpose=encrypt");
+    let answer = tenant
+        .lab_call(
+            "certificate lookup",
+            reqwest::Method::GET,
+            &path,
+            None,
+            None,
+        )
+        .await
+        .map_err(|e| could_not(&format!("Outlook's lookup of {address}"), e))?;
+    let chosen = answer["chosen"]["certificate"]
+        .as_str()
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .map(|der| {
+            (
+                answer["chosen"]["attribute"]
+                    .as_str()
+                    .unwrap_or("userCertificate")
+                    .to_owned(),
+                der,
+            )
+        });
+    let passed_over = answer["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let reasons: Vec<&str> = c["reasons"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            format!(
+                "{} value {}: {}",
+                c["attribute"].as_str().unwrap_or("?"),
+                c["index"].as_u64().map_or(0, |i| i + 1),
+                reasons.join(", ")
+            )
+        })
+        .collect();
+    let owa = match &chosen {
+        Some((_, der)) => Some(
+            validation::validate_recipient_certificate(tenant, der)
+                .await
+                .map_err(|e| could_not(&format!("OWA's check of {address}'s certificate"), e))?,
+        ),
+        None => None,
+    };
+    Ok(ClientSide {
+        chosen,
+        passed_over,
+        owa,
+    })
+}
+
+fn judge_user(
+    pre: &Preflight,
+    anchors: &BTreeSet<Vec<u8>>,
+    user: OrgUser,
+    standing: Option<&(Standing, String)>,
+    seen: Option<ClientSide>,
+) -> UserReport {
+    let mut findings = user.findings.clone();
+    let has_usable = !user.user_certificate.is_empty() || !user.user_smime_certificate.is_empty();
+    // A bad value next to a usable one does not stop the user.
+    if has_usable {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.id == checks::NOT_A_CERTIFICATE.id)
+        {
+            f.severity = Severity::Warning;
+        }
+    }
+    let over = |values: &[Vec<u8>]| values.len() > sync::MAX_CERTIFICATE_VALUES;
+    match standing {
+        Some((Standing::Outcome(SyncOutcome::Skipped | SyncOutcome::LargeObject), line)) => {
+            findings.push(Finding::new(&checks::OVER_15_VALUES, line.clone()));
+        }
+        Some((Standing::Refused { code }, line)) => {
+            findings.push(Finding::new(
+                &checks::SYNC_REFUSED,
+                format!("{code}: {line}"),
+            ));
+        }
+        _ if over(&user.user_certificate) || over(&user.user_smime_certificate) => {
+            findings.push(Finding::new(
+                &checks::OVER_15_VALUES,
+                format!(
+                    "{} userCertificate and {} userSMIMECertificate values",
+                    user.user_certificate.len(),
+                    user.user_smime_certificate.len()
+                ),
+            ));
+        }
+        _ => {}
+    }
+    let mut chosen = None;
+    if let Some(seen) = seen {
+        match (&seen.chosen, &seen.owa) {
+            (None, _) => {
+                // Values withheld by the 15-value rule are why nothing is found: one flaw, one
+                // finding, which now stops the user.
+                if let Some(over) = findings
+                    .iter_mut()
+                    .find(|f| f.id == checks::OVER_15_VALUES.id)
+                {
+                    over.severity = Severity::Failure;
+                } else if has_usable {
+                    findings.push(Finding::new(
+                        &checks::LOOKUP_NOTHING,
+                        format!(
+                            "every value was passed over: {}",
+                            seen.passed_over.join("; ")
+                        ),
+                    ));
+                }
+            }
+            (Some((attribute, der)), owa) => {
+                let certificate = smime::certificate::parse_der(der).ok();
+                chosen = Some(Chosen::of(attribute, der, certificate.as_ref()));
+                if let Some(certificate) = &certificate {
+                    judge_certificate(pre, anchors, certificate, owa.as_ref(), &mut findings);
+                }
+            }
+        }
+    }
+    UserReport::new(user, chosen, findings)
+}
+
+const SHA1_SIGNATURES: [&str; 3] = ["1.2.840.113549.1.1.5", "1.2.840.10045.4.1", "1.3.14.3.2.29"];
+
+/// The certificate Outlook chose, as OWA judged it and as it will age.
+fn judge_certificate(
+    pre: &Preflight,
+    anchors: &BTreeSet<Vec<u8>>,
+    certificate: &Certificate,
+    owa: Option<&validation::CertificateValidation>,
+    findings: &mut Vec<Finding>,
+) {
+    let issuer = der::Encode::to_der(certificate.tbs_certificate().issuer()).unwrap_or_default();
+    let issuer_missing = !anchors.contains(&issuer);
+    let cdp_hosts: Vec<String> = smime::cms::path::crl_distribution_points(certificate)
+        .iter()
+        .filter_map(|u| {
+            lab_setup::url_host(u).map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase())
+        })
+        .collect();
+    let internal: Vec<&String> = cdp_hosts
+        .iter()
+        .filter(|h| !pre.internet_reachable.contains(h))
+        .collect();
+    let mut weak = false;
+    if let Some(owa) = owa {
+        weak = owa.status == "weak";
+        if !owa.send_allowed {
+            if issuer_missing && owa.status == "untrusted" {
+                findings.push(Finding::new(
+                    &checks::ISSUER_NOT_IN_SST,
+                    format!(
+                        "issuer {} is not in {}",
+                        smime::certificate::issuer_string(certificate),
+                        pre.sst_path.display()
+                    ),
+                ));
+            } else {
+                findings.push(Finding::new(
+                    &checks::OWA_REFUSES,
+                    format!("{}: {}", owa.status, owa.reasons.join("; ")),
+                ));
+            }
+        } else if owa.status == "crl-unreachable" && internal.is_empty() {
+            findings.push(Finding::new(
+                &checks::CRL_NOT_CHECKED,
+                format!("{} (give the CRL under crls:)", owa.reasons.join("; ")),
+            ));
+        }
+    }
+    if !internal.is_empty() {
+        let hosts: Vec<&str> = internal.iter().map(|h| h.as_str()).collect();
+        findings.push(Finding::new(
+            &checks::CRL_INTERNAL,
+            format!(
+                "{} (not listed under internet-reachable:)",
+                hosts.join(", ")
+            ),
+        ));
+    }
+    let not_after = smime::certificate::not_after(certificate);
+    if not_after >= pre.now && not_after <= pre.now + pre.horizon {
+        findings.push(Finding::new(
+            &checks::EXPIRES_SOON,
+            format!(
+                "expires {} (within {} of {})",
+                smime::certificate::rfc3339(not_after),
+                pre.horizon_text,
+                smime::certificate::rfc3339(pre.now)
+            ),
+        ));
+    }
+    let algorithm = certificate.signature_algorithm().oid.to_string();
+    if !weak && SHA1_SIGNATURES.contains(&algorithm.as_str()) {
+        findings.push(Finding::new(
+            &checks::SHA1_SIGNED,
+            format!("signature algorithm {algorithm}"),
+        ));
+    }
+}
+
+/// Expiry month (`2026-07`) of every chosen certificate → users.
+pub fn timeline(users: &[UserReport], now: OffsetDateTime) -> BTreeMap<String, usize> {
+    let mut months = BTreeMap::new();
+    for user in users {
+        if let Some(chosen) = &user.certificate
+            && let Some(month) = chosen.not_after.get(..7)
+            && chosen.not_after.as_str() >= smime::certificate::rfc3339(now).as_str()
+        {
+            *months.entry(month.to_owned()).or_default() += 1;
+        }
+    }
+    months
+}
