@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use testcontainers::bollard::Docker;
-use testcontainers::bollard::errors::Error as BollardError;
-use testcontainers::bollard::query_parameters::{
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
 };
 
@@ -75,7 +75,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn check_image(&self, recipe: &ImageRecipe) -> Result<(), LabError> {
+    pub(super) async fn check_image(&self, recipe: &ImageRecipe) -> Result<(), LabError> {
         let reference = recipe.reference();
         match self.docker.inspect_image(&reference).await {
             Ok(image) => {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use serde::Deserialize;
-use testcontainers::bollard::container::LogOutput;
-use testcontainers::bollard::query_parameters::LogsOptions;
+use bollard::container::LogOutput;
+use bollard::query_parameters::LogsOptions;
 
 use super::engine::{Engine, container_running, log_tail};
 use super::lab::ContainerService;

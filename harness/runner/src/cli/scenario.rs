@@ -114,8 +114,9 @@ pub(super) fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Whether diagnostics on standard error are coloured (`runner::colour`).
 pub(super) fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    runner::colour::stderr()
 }
 
 /// Every file loaded, and what went wrong with those that did not load.
