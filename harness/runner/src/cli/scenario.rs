@@ -4,7 +4,7 @@
 //! `check` exits 0 when every file is a valid scenario, 1 when one is not (each problem printed
 //! with its file, line and column), 2 when a file cannot be read.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
