@@ -34,7 +34,7 @@ impl Item {
         Item {
             name: name.into(),
             ok: true,
-            detail: detail.into(),
+            detail: detail.into().replace('\n', " "),
             fix: None,
             required: true,
         }
@@ -44,7 +44,8 @@ impl Item {
         Item {
             name: name.into(),
             ok: false,
-            detail: detail.into(),
+            // One line per item: an engine's error may span several.
+            detail: detail.into().replace('\n', " "),
             fix: Some(fix.into()),
             required: true,
         }

@@ -119,11 +119,11 @@ fn render(
         .unwrap_or(0);
     for (title, items, usable) in sections {
         let state = match usable {
-            Some(true) => paint("ready", GREEN, colour),
-            Some(false) => paint("not ready", RED, colour),
+            Some(true) => format!(" {}", paint("ready", GREEN, colour)),
+            Some(false) => format!(" {}", paint("not ready", RED, colour)),
             None => String::new(),
         };
-        out.push_str(&format!("\n{} {state}\n", paint(title, BOLD, colour)));
+        out.push_str(&format!("\n{}{state}\n", paint(title, BOLD, colour)));
         for item in items {
             let (mark, style) = match (item.ok, item.required) {
                 (true, _) => ("ok     ", GREEN),

@@ -239,8 +239,7 @@ fn write_scenario(
 fn write_step(out: &mut String, scenario: usize, number: usize, step: &StepReport) {
     let _ = writeln!(
         out,
-        "<details class=\"step\" id=\"{}\"{}>",
-        html_matrix::step_anchor(scenario, number),
+        "<details class=\"step\"{}>",
         open_unless_passed(step.outcome)
     );
     let _ = writeln!(
@@ -250,6 +249,13 @@ fn write_step(out: &mut String, scenario: usize, number: usize, step: &StepRepor
         step.stage.name(),
         escape(&step.title),
         format_duration(step.duration_ms)
+    );
+    // The matrices' links land here, inside the step's closed content: following one makes the
+    // browser open the `<details>` around it (a link to the `<details>` itself would not).
+    let _ = writeln!(
+        out,
+        "<span class=\"anchor\" id=\"{}\"></span>",
+        html_matrix::step_anchor(scenario, number)
     );
     if step.expected.is_some() || step.actual.is_some() {
         out.push_str("<dl>\n");

@@ -221,7 +221,7 @@ fn the_scenario_matrix_renders_in_chromium() {
     // A passed step's details are closed; following its cell's link opens them.
     let opened = page.eval(
         "(() => { const a = document.querySelector('table.matrix.scenarios tbody tr a.cell[href=\"#scenario-1-step-2\"]');
-                  const d = document.getElementById('scenario-1-step-2');
+                  const d = document.getElementById('scenario-1-step-2').closest('details');
                   const before = d.open; a.click(); return [before, d.open, location.hash]; })()",
     );
     assert_eq!(opened, json!([false, true, "#scenario-1-step-2"]));
