@@ -100,7 +100,11 @@ pub fn windows() -> anyhow::Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .ok()
-        .is_some_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l == WINDOWS_TARGET));
+        .is_some_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l == WINDOWS_TARGET)
+        });
     if !installed && !quiet(Command::new("rustup").args(["target", "add", WINDOWS_TARGET])) {
         eprintln!(
             "ci: the Windows check NOT run: `rustup target add {WINDOWS_TARGET}` failed here; \

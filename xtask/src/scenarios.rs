@@ -98,9 +98,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         // On standard error: standard output is the run's (`--json` prints the report there).
         doctor.stdout(std::process::Stdio::from(std::io::stderr()));
         eprintln!("$ {}", crate::describe(&doctor));
-        let status = doctor.status().map_err(|e| {
-            anyhow::anyhow!("could not start `{}`: {e}", crate::describe(&doctor))
-        })?;
+        let status = doctor
+            .status()
+            .map_err(|e| anyhow::anyhow!("could not start `{}`: {e}", crate::describe(&doctor)))?;
         if !status.success() {
             eprintln!(
                 "run-scenarios: this machine cannot run the lab (see above): nothing was run"

@@ -267,8 +267,7 @@ mod tests {
             }
             // The enclosing item's first line, then its attributes above it.
             let mut start = n;
-            while start > 0 && (lines[start].starts_with([' ', '\t']) || lines[start].is_empty())
-            {
+            while start > 0 && (lines[start].starts_with([' ', '\t']) || lines[start].is_empty()) {
                 start -= 1;
             }
             while start > 0 && lines[start - 1].starts_with("#[") {
@@ -285,17 +284,18 @@ mod tests {
     fn the_ungated_unix_check_finds_what_it_should() {
         let gated_item = "#[cfg(unix)]\nfn f() {\n    use std::os::unix::fs::PermissionsExt;\n}\n";
         assert!(ungated_unix_lines(gated_item).is_empty());
-        let gated_statement =
-            "fn f() {\n    #[cfg(unix)]\n    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);\n}\n";
+        let gated_statement = "fn f() {\n    #[cfg(unix)]\n    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);\n}\n";
         assert!(ungated_unix_lines(gated_statement).is_empty());
         let ungated = "fn f() {\n    use tokio::signal::unix::signal;\n}\n";
         assert_eq!(
             ungated_unix_lines(ungated),
             vec![(2, "use tokio::signal::unix::signal;".to_owned())]
         );
-        let wrong_gate = "#[cfg(not(unix))]\nfn f() {\n    use std::os::unix::fs::PermissionsExt;\n}\n";
+        let wrong_gate =
+            "#[cfg(not(unix))]\nfn f() {\n    use std::os::unix::fs::PermissionsExt;\n}\n";
         assert_eq!(ungated_unix_lines(wrong_gate).len(), 1);
-        let in_tests = "fn f() {}\n#[cfg(test)]\nmod tests {\n    use std::os::unix::fs::PermissionsExt;\n}\n";
+        let in_tests =
+            "fn f() {}\n#[cfg(test)]\nmod tests {\n    use std::os::unix::fs::PermissionsExt;\n}\n";
         assert!(ungated_unix_lines(in_tests).is_empty());
     }
 

@@ -143,8 +143,7 @@ fn exported_policies(browser: &mut Headless) -> Value {
         if result.get("exceptionDetails").is_none()
             && let Some(text) = result["result"]["value"].as_str()
         {
-            let export: Value =
-                serde_json::from_str(text).expect("chrome://policy exports JSON");
+            let export: Value = serde_json::from_str(text).expect("chrome://policy exports JSON");
             if export["policyGroups"]["chrome"]["policies"]
                 .get(browser_policy::FORCELIST_POLICY)
                 .is_some()

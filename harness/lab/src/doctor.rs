@@ -177,7 +177,9 @@ fn host_program(name: &str, env: &str, package: &str) -> Item {
         Err(e) if std::env::var_os(env).is_some() => Item::missing(
             name,
             e.to_string(),
-            format!("point {env} at {name}, or unset it to use the installed one (apt-get install {package})"),
+            format!(
+                "point {env} at {name}, or unset it to use the installed one (apt-get install {package})"
+            ),
         ),
         Err(e) => Item::missing(
             name,
@@ -388,7 +390,10 @@ mod tests {
         let reason = doctor(false, true)
             .runnable(RuntimeChoice::Local)
             .expect_err("no slapd");
-        assert!(reason.starts_with("the local runtime was asked for"), "{reason}");
+        assert!(
+            reason.starts_with("the local runtime was asked for"),
+            "{reason}"
+        );
         let (kind, _) = doctor(false, true)
             .runnable(RuntimeChoice::Containers)
             .expect("containers run");

@@ -35,7 +35,8 @@ fn a_missing_slapd_is_named_with_its_install_command_and_exits_3() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.starts_with("cannot run: the local runtime was asked for but cannot run here: slapd"),
+        stdout
+            .starts_with("cannot run: the local runtime was asked for but cannot run here: slapd"),
         "{stdout}"
     );
     let slapd = stdout
@@ -64,17 +65,14 @@ fn a_missing_slapd_is_named_with_its_install_command_and_exits_3() {
 #[test]
 fn no_engine_means_no_containers_runtime_and_the_json_says_why() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let out = without_slapd_or_docker(
-        dir.path(),
-        &["doctor", "--runtime", "containers", "--json"],
-    );
+    let out = without_slapd_or_docker(dir.path(), &["doctor", "--runtime", "containers", "--json"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["runtime"], serde_json::Value::Null, "{json:#}");
     assert!(
-        json["why"]
-            .as_str()
-            .is_some_and(|w| w.starts_with("the containers runtime was asked for but cannot run here: Docker engine")),
+        json["why"].as_str().is_some_and(|w| w.starts_with(
+            "the containers runtime was asked for but cannot run here: Docker engine"
+        )),
         "{json:#}"
     );
     let engine = &json["containers"][0];
@@ -160,10 +158,9 @@ fn a_run_that_cannot_start_says_so_once_and_starts_no_lab() {
     assert!(stdout.contains("`smime-lab doctor` lists"), "{stdout}");
     assert!(!all.contains("at a time) on the"), "a lab started: {all}");
     // The reports say it for each scenario, and no scenario directory was made.
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(run_dir.join("report.json")).expect("report.json"),
-    )
-    .expect("report.json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).expect("report.json"))
+            .expect("report.json");
     let scenarios = report["scenarios"].as_array().expect("scenarios");
     assert_eq!(scenarios.len(), 2);
     for scenario in scenarios {
@@ -175,6 +172,9 @@ fn a_run_that_cannot_start_says_so_once_and_starts_no_lab() {
             "{scenario}"
         );
         let name = scenario["name"].as_str().expect("name");
-        assert!(!run_dir.join(name).exists(), "{name} has an output directory");
+        assert!(
+            !run_dir.join(name).exists(),
+            "{name} has an output directory"
+        );
     }
 }

@@ -208,12 +208,7 @@ impl Headless {
 
     /// Opens a new tab on `url` and attaches to it; returns the session id for [`Self::call`].
     pub fn open(&mut self, url: &str, deadline: Instant) -> String {
-        let target = self.call(
-            "Target.createTarget",
-            json!({ "url": url }),
-            None,
-            deadline,
-        );
+        let target = self.call("Target.createTarget", json!({ "url": url }), None, deadline);
         let target_id = target["targetId"].as_str().expect("targetId").to_owned();
         let attached = self.call(
             "Target.attachToTarget",

@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
 };
+use futures_util::StreamExt as _;
 
 use super::{LABEL_LAB, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_RUN};
 use crate::images::{self, ImageRecipe};

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use futures_util::future::BoxFuture;
 use bollard::errors::Error as BollardError;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
@@ -13,6 +12,7 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StopContainerOptions, UploadToContainerOptions,
 };
+use futures_util::future::BoxFuture;
 
 use super::archive::tar;
 use super::engine::{Engine, owner_host, published_ports};

@@ -88,10 +88,7 @@ fn render(
             ));
         }
         Err(reason) => {
-            out.push_str(&format!(
-                "{} {reason}\n",
-                paint("cannot run:", RED, colour)
-            ));
+            out.push_str(&format!("{} {reason}\n", paint("cannot run:", RED, colour)));
         }
     }
     let sections = [

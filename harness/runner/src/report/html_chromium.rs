@@ -40,10 +40,16 @@ fn problems(events: &[Value]) -> Vec<String> {
         .filter(|e| match e["method"].as_str() {
             Some("Runtime.exceptionThrown") => true,
             Some("Runtime.consoleAPICalled") => {
-                matches!(e["params"]["type"].as_str(), Some("error" | "warning" | "assert"))
+                matches!(
+                    e["params"]["type"].as_str(),
+                    Some("error" | "warning" | "assert")
+                )
             }
             Some("Log.entryAdded") => {
-                matches!(e["params"]["entry"]["level"].as_str(), Some("error" | "warning"))
+                matches!(
+                    e["params"]["entry"]["level"].as_str(),
+                    Some("error" | "warning")
+                )
             }
             _ => false,
         })
@@ -90,7 +96,10 @@ fn open(report: &RunReport, name: &str) -> OpenReport {
         if state == "file: complete" {
             break;
         }
-        assert!(Instant::now() < deadline, "the report did not load: {state}");
+        assert!(
+            Instant::now() < deadline,
+            "the report did not load: {state}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // Late console messages (none are expected) have a moment to arrive.
@@ -184,7 +193,10 @@ fn the_scenario_matrix_renders_in_chromium() {
             && matrix["height"].as_f64().expect("height") > 60.0,
         "the matrix has no visible size: {matrix}"
     );
-    assert_eq!(matrix["visible"], true, "the matrix is not at the top: {matrix}");
+    assert_eq!(
+        matrix["visible"], true,
+        "the matrix is not at the top: {matrix}"
+    );
     assert_eq!(
         matrix["headers"],
         json!([
@@ -208,8 +220,7 @@ fn the_scenario_matrix_renders_in_chromium() {
     assert_eq!(expired[7]["text"], "\u{2713} 2", "{expired}");
     // A failed cell is coloured apart from a passed one.
     assert_ne!(
-        expired[3]["links"][0]["background"],
-        expired[1]["links"][0]["background"],
+        expired[3]["links"][0]["background"], expired[1]["links"][0]["background"],
         "{expired}"
     );
     // The scenario that never started says so in its setup cell.
@@ -278,7 +289,13 @@ fn the_vendor_matrices_render_in_chromium() {
         .as_array()
         .expect("rows")
         .iter()
-        .map(|r| r.as_array().expect("cells").iter().map(|c| c["text"].clone()).collect())
+        .map(|r| {
+            r.as_array()
+                .expect("cells")
+                .iter()
+                .map(|c| c["text"].clone())
+                .collect()
+        })
         .collect();
     assert_eq!(
         texts,

@@ -48,7 +48,11 @@ pub(super) fn step_anchor(scenario: usize, step: usize) -> String {
 fn columns(report: &RunReport) -> Vec<(Stage, &'static str, &'static str)> {
     let mut columns = vec![
         (Stage::Setup, "setup", "lab and PKI"),
-        (Stage::Publish, "1 publish", "step 1: publish to the directory"),
+        (
+            Stage::Publish,
+            "1 publish",
+            "step 1: publish to the directory",
+        ),
         (
             Stage::VirtualCollection,
             "2 collection",
@@ -101,7 +105,12 @@ pub(super) fn write_scenario_matrix(out: &mut String, report: &RunReport) {
     );
     out.push_str("<table class=\"matrix scenarios\">\n<thead><tr><th class=\"row\">scenario</th>");
     for (_, header, title) in &columns {
-        let _ = write!(out, "<th title=\"{}\">{}</th>", escape(title), escape(header));
+        let _ = write!(
+            out,
+            "<th title=\"{}\">{}</th>",
+            escape(title),
+            escape(header)
+        );
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for (i, scenario) in report.scenarios.iter().enumerate() {
@@ -147,8 +156,14 @@ fn stage_cell(number: usize, scenario: &ScenarioReport, stage: Stage, header: &s
                     .message
                     .as_ref()
                     .map_or_else(|| n.to_string(), |m| m.number.to_string());
-                cell_link(number, *n, s.outcome, &label, &format!("{}: {}", s.title, s.outcome.name()))
-                    .replacen("class=\"cell ", "class=\"cell mark ", 1)
+                cell_link(
+                    number,
+                    *n,
+                    s.outcome,
+                    &label,
+                    &format!("{}: {}", s.title, s.outcome.name()),
+                )
+                .replacen("class=\"cell ", "class=\"cell mark ", 1)
             })
             .collect();
         return format!("<td>{}</td>", marks.join(""));
@@ -156,7 +171,10 @@ fn stage_cell(number: usize, scenario: &ScenarioReport, stage: Stage, header: &s
     let worst = steps
         .iter()
         .fold(Outcome::Passed, |w, (_, s)| w.worst(s.outcome));
-    let passed = steps.iter().filter(|(_, s)| s.outcome == Outcome::Passed).count();
+    let passed = steps
+        .iter()
+        .filter(|(_, s)| s.outcome == Outcome::Passed)
+        .count();
     let (target, first) = steps
         .iter()
         .find(|(_, s)| s.outcome == worst)
@@ -170,7 +188,13 @@ fn stage_cell(number: usize, scenario: &ScenarioReport, stage: Stage, header: &s
     );
     format!(
         "<td>{}</td>",
-        cell_link(number, target, worst, &format!("{passed}/{}", steps.len()), &title)
+        cell_link(
+            number,
+            target,
+            worst,
+            &format!("{passed}/{}", steps.len()),
+            &title
+        )
     )
 }
 
@@ -225,7 +249,12 @@ fn write_check_matrix(out: &mut String, report: &RunReport) {
             .strip_prefix(crate::vendor::CERTIFICATE_CHECK_PREFIX)
             .unwrap_or(&step.title)
             .trim();
-        let _ = write!(out, "<th title=\"{}\">{}</th>", escape(&step.details.join("; ")), escape(name));
+        let _ = write!(
+            out,
+            "<th title=\"{}\">{}</th>",
+            escape(&step.details.join("; ")),
+            escape(name)
+        );
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for (id, title) in &rows {
@@ -275,7 +304,13 @@ fn write_client_matrix(out: &mut String, report: &RunReport) {
         for (j, step) in scenario.steps.iter().enumerate() {
             if let Some(message) = &step.message {
                 let pair = format!("{} \u{2192} {}", message.from, message.to.join(", "));
-                messages.push((i.saturating_add(1), j.saturating_add(1), step, message.client.as_str(), pair));
+                messages.push((
+                    i.saturating_add(1),
+                    j.saturating_add(1),
+                    step,
+                    message.client.as_str(),
+                    pair,
+                ));
             }
         }
     }

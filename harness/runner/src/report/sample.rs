@@ -264,7 +264,13 @@ fn certificate_check(mailbox: &str, file: &str, checks: Vec<CheckFinding>) -> St
     check
 }
 
-fn vendor_message(number: usize, client: &str, from: &str, to: &str, outcome: Outcome) -> StepReport {
+fn vendor_message(
+    number: usize,
+    client: &str,
+    from: &str,
+    to: &str,
+    outcome: Outcome,
+) -> StepReport {
     let mut sent = step(
         Stage::Messages,
         &format!("message {number}: {from} → {to} via {client}, signed + encrypted"),
@@ -293,7 +299,12 @@ fn vendor_message(number: usize, client: &str, from: &str, to: &str, outcome: Ou
 /// steps, and a message each way on each client, one of which failed.
 pub(crate) fn vendor_report() -> RunReport {
     let mut steps = vec![
-        step(Stage::Setup, "lab: directory, tenant, smtp, pki-web", Outcome::Passed, 2_000),
+        step(
+            Stage::Setup,
+            "lab: directory, tenant, smtp, pki-web",
+            Outcome::Passed,
+            2_000,
+        ),
         certificate_check(
             "alice@fabrikam.example",
             "alice.p12",
@@ -312,8 +323,18 @@ pub(crate) fn vendor_report() -> RunReport {
                 message: "no Subject Key Identifier".to_owned(),
             }],
         ),
-        step(Stage::Publish, "publish alice: userSMIMECertificate (1 value)", Outcome::Passed, 40),
-        step(Stage::Publish, "publish bob: userSMIMECertificate (1 value)", Outcome::Passed, 40),
+        step(
+            Stage::Publish,
+            "publish alice: userSMIMECertificate (1 value)",
+            Outcome::Passed,
+            40,
+        ),
+        step(
+            Stage::Publish,
+            "publish bob: userSMIMECertificate (1 value)",
+            Outcome::Passed,
+            40,
+        ),
         step(
             Stage::VirtualCollection,
             "Set-SmimeConfig -SMIMECertificateIssuingCA (2 certificates, 2 412 bytes)",
@@ -321,7 +342,12 @@ pub(crate) fn vendor_report() -> RunReport {
             80,
         ),
         step(Stage::Sync, "sync initial: 2 users", Outcome::Passed, 120),
-        step(Stage::BrowserPolicy, "policy edge registry-pol", Outcome::Passed, 5),
+        step(
+            Stage::BrowserPolicy,
+            "policy edge registry-pol",
+            Outcome::Passed,
+            5,
+        ),
         step(Stage::Clients, "Set-OwaMailboxPolicy", Outcome::Passed, 30),
     ];
     let mut number = 0;

@@ -457,13 +457,17 @@ mod tests {
 
     #[test]
     fn a_snapshot_diff_is_coloured_line_by_line_only_with_colour() {
-        let diff = "differs:\n--- committed\n+++ this run\n@@ -1,2 +1,2 @@\n-old\n+new \u{1b}[2J\n same\n";
+        let diff =
+            "differs:\n--- committed\n+++ this run\n@@ -1,2 +1,2 @@\n-old\n+new \u{1b}[2J\n same\n";
         let mut plain = String::new();
         write_lines_coloured(&mut plain, "  ", 2, diff, false);
         assert!(!plain.contains('\u{1b}'), "{plain}");
         let mut coloured = String::new();
         write_lines_coloured(&mut coloured, "  ", 2, diff, true);
-        assert!(coloured.contains(&format!("  {RED}-old{RED:#}\n")), "{coloured}");
+        assert!(
+            coloured.contains(&format!("  {RED}-old{RED:#}\n")),
+            "{coloured}"
+        );
         assert!(
             coloured.contains(&format!("  {GREEN}+new \\u{{1b}}[2J{GREEN:#}\n")),
             "{coloured}"
