@@ -8,6 +8,10 @@
 //! nextest puts these tests in the `chromium` group (`.config/nextest.toml`): one browser at a
 //! time on a 2-core machine.
 
+// Test code (the module is `cfg(all(test, unix))`, which clippy's allow-in-tests does not see):
+// a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
