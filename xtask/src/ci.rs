@@ -24,6 +24,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // Licences, bans, sources (and advisories when the database is here), unused dependencies,
+    // and the offline commands built for Windows: cheap, before anything runs.
+    crate::hygiene::dependencies()?;
+    crate::hygiene::windows()?;
     // Doctests first: nextest does not run them, and the run should close on the summary of the
     // whole suite rather than on the doctests' short count.
     run_step(

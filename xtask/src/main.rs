@@ -5,6 +5,7 @@ mod bench;
 mod binaries;
 mod ci;
 mod fixtures;
+mod hygiene;
 mod images;
 mod lab_cli;
 mod peers;

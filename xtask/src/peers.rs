@@ -23,6 +23,9 @@ const APT_PACKAGES: &[&str] = &[
     "ldap-utils",
     "nginx",
     "mmdebstrap",
+    // `cargo xtask ci`'s Windows check of the runner: ring's build script compiles C for the
+    // target with MinGW's gcc.
+    "gcc-mingw-w64-x86-64",
 ];
 /// Pinned so that a new release cannot change what "the peer accepts" between two CI runs.
 const PYTHON_PACKAGES: &[&str] = &[

@@ -5,6 +5,9 @@
 //! 3 could not run, 130 interrupted). When the build or the images fail, or `smime-lab` is killed,
 //! nothing was found out: [`COULD_NOT_RUN`].
 //!
+//! Before the run, `smime-lab doctor --runtime <the same>` prints what the machine has and lacks;
+//! when it says no runtime can run (exit 3), nothing is run and the exit code is 3.
+//!
 //! Forwarding verbatim keeps one definition of the options: `cargo xtask run-scenarios --help`
 //! prints `smime-lab scenario run --help`. Only `--runtime` and `--list` are looked at here.
 
@@ -27,6 +30,16 @@ enum Runtime {
     Auto,
     Containers,
     Local,
+}
+
+impl Runtime {
+    fn name(self) -> &'static str {
+        match self {
+            Runtime::Auto => "auto",
+            Runtime::Containers => "containers",
+            Runtime::Local => "local",
+        }
+    }
 }
 
 /// `--runtime X` or `--runtime=X` (the last one wins, as clap takes it); anything unknown is
@@ -75,6 +88,24 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => eprintln!("run-scenarios: no containers ({e:#}): local runtime"),
             },
+        }
+    }
+    // The machine examined before any lab starts: which runtime and why, what is missing and
+    // the command that installs it (`smime-lab doctor`, the same check `scenario run` makes).
+    if !runs_nothing(&args.args) {
+        let mut doctor = crate::binaries::command(&binaries, "smime-lab");
+        doctor.args(["doctor", "--runtime", requested_runtime(&args.args).name()]);
+        // On standard error: standard output is the run's (`--json` prints the report there).
+        doctor.stdout(std::process::Stdio::from(std::io::stderr()));
+        eprintln!("$ {}", crate::describe(&doctor));
+        let status = doctor
+            .status()
+            .map_err(|e| anyhow::anyhow!("could not start `{}`: {e}", crate::describe(&doctor)))?;
+        if !status.success() {
+            eprintln!(
+                "run-scenarios: this machine cannot run the lab (see above): nothing was run"
+            );
+            return Ok(ExitCode::from(COULD_NOT_RUN));
         }
     }
     // The binary just built, run directly: `cargo run -p runner` would resolve another feature

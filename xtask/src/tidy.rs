@@ -7,6 +7,9 @@
 //!   lists, and that table follows the stated flow (no crate depends on one listed after it).
 //! - `smime` does no I/O: no file, network, process or clock access in its source.
 //! - No source file outside tests is over 800 lines without a reason written at its top.
+//! - Unix-only code in what `smime-lab` links is behind `#[cfg(unix)]`, so the offline commands
+//!   build on Windows and macOS (`cargo xtask ci` also cross-checks for Windows when the target
+//!   can be installed).
 
 #[cfg(test)]
 mod tests {
@@ -229,6 +232,95 @@ mod tests {
         assert!(
             found.is_empty(),
             "smime does no I/O (callers pass bytes and a `now`), but: {found:#?}"
+        );
+    }
+
+    /// The crates `smime-lab` links (runner and its workspace dependencies).
+    const RUNNER_CRATES: &[&str] = &[
+        "harness/smime/src",
+        "harness/bounded-input/src",
+        "harness/browser-policy/src",
+        "harness/crl/src",
+        "harness/scenario/src",
+        "harness/lab/src",
+        "harness/runner/src",
+    ];
+    /// Paths that exist only on Unix.
+    const UNIX_ONLY: &[&str] = &["::unix::", "os::fd::", "tokio::signal::unix"];
+
+    /// The lines of `text` (before its `#[cfg(test)]` part) that use a Unix-only path outside
+    /// an item gated by `cfg(unix)`. An item starts at a line that is not indented; its
+    /// attributes are the `#[...]` lines right above it; a `cfg(unix)` anywhere from those
+    /// attributes down to the line (a gated statement or block inside a function) counts.
+    fn ungated_unix_lines(text: &str) -> Vec<(usize, String)> {
+        let library = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let lines: Vec<&str> = library.lines().collect();
+        let gate = |line: &str| {
+            let line = line.trim();
+            line.starts_with("#[cfg(") && line.contains("unix") && !line.contains("not(unix")
+        };
+        let mut found = Vec::new();
+        for (n, line) in lines.iter().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if !UNIX_ONLY.iter().any(|path| code.contains(path)) {
+                continue;
+            }
+            // The enclosing item's first line, then its attributes above it.
+            let mut start = n;
+            while start > 0 && (lines[start].starts_with([' ', '\t']) || lines[start].is_empty()) {
+                start -= 1;
+            }
+            while start > 0 && lines[start - 1].starts_with("#[") {
+                start -= 1;
+            }
+            if !lines[start..=n].iter().any(|l| gate(l)) {
+                found.push((n + 1, line.trim().to_owned()));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_ungated_unix_check_finds_what_it_should() {
+        let gated_item = "#[cfg(unix)]\nfn f() {\n    use std::os::unix::fs::PermissionsExt;\n}\n";
+        assert!(ungated_unix_lines(gated_item).is_empty());
+        let gated_statement = "fn f() {\n    #[cfg(unix)]\n    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);\n}\n";
+        assert!(ungated_unix_lines(gated_statement).is_empty());
+        let ungated = "fn f() {\n    use tokio::signal::unix::signal;\n}\n";
+        assert_eq!(
+            ungated_unix_lines(ungated),
+            vec![(2, "use tokio::signal::unix::signal;".to_owned())]
+        );
+        let wrong_gate =
+            "#[cfg(not(unix))]\nfn f() {\n    use std::os::unix::fs::PermissionsExt;\n}\n";
+        assert_eq!(ungated_unix_lines(wrong_gate).len(), 1);
+        let in_tests =
+            "fn f() {}\n#[cfg(test)]\nmod tests {\n    use std::os::unix::fs::PermissionsExt;\n}\n";
+        assert!(ungated_unix_lines(in_tests).is_empty());
+    }
+
+    #[test]
+    fn unix_only_code_in_smime_lab_is_cfg_gated() {
+        let root = project_root();
+        let mut problems = Vec::new();
+        for dir in RUNNER_CRATES {
+            let mut files = Vec::new();
+            rust_files(&root.join(dir), &mut files);
+            for file in files {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                for (line, code) in ungated_unix_lines(&text) {
+                    problems.push(format!(
+                        "{}:{line}: {code}",
+                        file.strip_prefix(&root).unwrap_or(&file).display()
+                    ));
+                }
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "Unix-only code outside `#[cfg(unix)]` in what smime-lab links: {problems:#?}\n\
+             Gate it (`#[cfg(unix)]`, with a `#[cfg(not(unix))]` or `#[cfg(windows)]` \
+             counterpart) so that the offline commands build on Windows and macOS."
         );
     }
 

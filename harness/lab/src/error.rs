@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use testcontainers::bollard;
-
 use crate::Service;
 
 #[derive(Debug, thiserror::Error)]

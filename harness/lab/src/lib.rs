@@ -41,8 +41,11 @@
 //! lab started on the same host. The engine is the one `DOCKER_HOST` names, else the local
 //! socket.
 //!
-//! The runtime drives the engine through testcontainers' re-exported `bollard` client rather than
-//! testcontainers' runner, because: a restarted service must be waited for again (the runner's
+//! The runtime drives the engine with the `bollard` client directly, not through testcontainers.
+//! It used testcontainers for nothing but its re-export of bollard, which brought buildkit, gRPC
+//! and TLS stacks the lab never calls; depending on bollard (features `http` and `pipe` only)
+//! keeps the engine client and drops the rest. testcontainers' runner does not fit either,
+//! because: a restarted service must be waited for again (the runner's
 //! `ContainerAsync::start` does not wait, and its log-message wait would find the previous
 //! start's line; we count ready lines per start); an image must never be pulled (the runner pulls
 //! a missing one); host ports must survive a restart (an ephemeral binding gets a new port on
@@ -65,6 +68,7 @@
 pub mod binaries;
 mod config;
 mod docker;
+pub mod doctor;
 mod endpoints;
 mod error;
 pub mod images;

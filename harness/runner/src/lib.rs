@@ -2,6 +2,7 @@
 //! (`report`), the exit codes (`exit`), vendor bundles run through the conformance profile (`vendor`), and the rollout preflight of an organisation's own material (`preflight`). The scenario
 //! format itself (model, loading, validation, plan) is the `scenario` crate. The `smime-lab`
 //! binary (`main.rs`) uses it.
+pub mod colour;
 pub mod execute;
 pub mod exit;
 pub mod ledger;

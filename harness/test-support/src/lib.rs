@@ -10,6 +10,9 @@
 // to do) is what a test helper is for. The workspace denies these lints for non-test code only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The browser driver starts Chromium in a process group of its own (Unix only).
+#[cfg(unix)]
+pub mod chromium;
 pub mod gnupg;
 pub mod http;
 pub mod nss;

@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
-use testcontainers::bollard::Docker;
-use testcontainers::bollard::errors::Error as BollardError;
-use testcontainers::bollard::query_parameters::{
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions,
 };
+use futures_util::StreamExt as _;
 
 use super::{LABEL_LAB, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_RUN};
 use crate::images::{self, ImageRecipe};
@@ -75,7 +75,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn check_image(&self, recipe: &ImageRecipe) -> Result<(), LabError> {
+    pub(super) async fn check_image(&self, recipe: &ImageRecipe) -> Result<(), LabError> {
         let reference = recipe.reference();
         match self.docker.inspect_image(&reference).await {
             Ok(image) => {

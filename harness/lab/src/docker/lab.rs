@@ -4,15 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use futures_util::future::BoxFuture;
-use testcontainers::bollard::errors::Error as BollardError;
-use testcontainers::bollard::models::{
+use bollard::errors::Error as BollardError;
+use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
     PortBinding, ResourcesUlimits,
 };
-use testcontainers::bollard::query_parameters::{
+use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StopContainerOptions, UploadToContainerOptions,
 };
+use futures_util::future::BoxFuture;
 
 use super::archive::tar;
 use super::engine::{Engine, owner_host, published_ports};
@@ -241,7 +241,7 @@ impl DockerLab {
                     path: "/".into(),
                     ..Default::default()
                 }),
-                testcontainers::bollard::body_full(archive.into()),
+                bollard::body_full(archive.into()),
             )
             .await
             .map_err(|e| LabError::docker(format!("copying files into {name}"), e))?;

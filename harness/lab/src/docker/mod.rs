@@ -1,6 +1,6 @@
 //! The containers runtime: one container per service on a Docker network of the run's own, from
-//! the images `cargo xtask images` builds, driven through testcontainers' re-exported `bollard`
-//! client (see the crate docs for why not testcontainers' runner).
+//! the images `cargo xtask images` builds, driven with the `bollard` client
+//! (the crate docs say why not testcontainers).
 //!
 //! Everything a run creates carries [`LABEL_RUN`] plus its owner's host name and pid, so that
 //! [`RunningLab::stop`], `Drop`, and the next lab on the same host (for owners that died without
@@ -56,6 +56,27 @@ impl Containers {
     pub async fn usable_for(&self, config: &LabConfig) -> Result<(), LabError> {
         let engine = Engine::connect().await?;
         engine.check_images(config).await
+    }
+
+    /// Each image `config`'s services need (once), with whether it is present and built from
+    /// this checkout's recipe; `Err` when no engine answers (`smime-lab doctor`).
+    pub async fn image_states(
+        &self,
+        config: &LabConfig,
+    ) -> Result<Vec<(crate::images::ImageRecipe, Result<(), LabError>)>, LabError> {
+        let engine = Engine::connect().await?;
+        let mut seen = Vec::new();
+        let mut states = Vec::new();
+        for service in &config.services {
+            let recipe = crate::images::for_service(*service);
+            if seen.contains(&recipe.name) {
+                continue;
+            }
+            seen.push(recipe.name);
+            let state = engine.check_image(&recipe).await;
+            states.push((recipe, state));
+        }
+        Ok(states)
     }
 
     /// Removes every lab container and network on this engine whose owner process is gone

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use bollard::container::LogOutput;
+use bollard::query_parameters::LogsOptions;
 use futures_util::StreamExt as _;
 use serde::Deserialize;
-use testcontainers::bollard::container::LogOutput;
-use testcontainers::bollard::query_parameters::LogsOptions;
 
 use super::engine::{Engine, container_running, log_tail};
 use super::lab::ContainerService;

@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 mod browser_policy;
 mod cert;
 mod decrypt;
+mod doctor;
 mod encrypt;
 mod input;
 mod output;
@@ -44,6 +45,10 @@ struct Cli {
     /// 256M for a message, 64M for other files]
     #[arg(long, global = true, value_name = "SIZE", value_parser = input::parse_size)]
     max_input_size: Option<u64>,
+    /// Colour the output: auto = on a terminal unless NO_COLOR is set (CLICOLOR_FORCE forces it
+    /// where the output is not a terminal)
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: runner::colour::When,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +70,9 @@ enum Command {
     /// Step 4: the Edge/Chrome policy that installs Outlook on the web's S/MIME extension.
     #[command(subcommand)]
     BrowserPolicy(browser_policy::Command),
+    /// What this machine has and lacks to run the lab (each runtime, item by item, with the
+    /// command that installs each) and which runtime a run would use.
+    Doctor(doctor::Args),
     /// Scenario files: check them, print their JSON Schema, show a run's plan, run them.
     #[command(subcommand)]
     Scenario(scenario::Command),
@@ -82,6 +90,7 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    runner::colour::set(cli.color);
     input::set_max_input_size(cli.max_input_size);
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Sst(command) => sst::run(command),
@@ -91,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Encrypt(args) => encrypt::run(args),
         Command::Decrypt(args) => decrypt::run(args),
         Command::BrowserPolicy(command) => browser_policy::run(command),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Scenario(command) => scenario::run(command),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),

@@ -70,7 +70,15 @@ pub fn run_dir(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let runtime = tokio.block_on(super::scenario_run::resolve_runtime(runtime));
+    let runtime = match tokio.block_on(super::scenario_run::check_machine(runtime)) {
+        Ok(runtime) => runtime,
+        Err(reason) => {
+            eprintln!(
+                "error: nothing was run: {reason}\n`smime-lab doctor` lists what this machine has and lacks for each runtime, with the command that installs each."
+            );
+            return Ok(ExitCode::from(runner::exit::COULD_NOT_RUN));
+        }
+    };
     eprintln!(
         "preflight of {}: {} users from {} on the {} runtime",
         pre.organisation,

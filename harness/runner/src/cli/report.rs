@@ -1,8 +1,8 @@
 //! Printing a findings report the same way for every command that judges something (`cert check`,
-//! `browser-policy check`): JSON or text, colour only on a terminal (and never with `NO_COLOR`),
+//! `browser-policy check`): JSON or text, coloured as `runner::colour` decides (`--color`, `NO_COLOR`, `CLICOLOR_FORCE`),
 //! a closed pipe (`| head`) is not a failure, exit 1 when any finding is an error.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -22,7 +22,7 @@ pub fn emit(
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
     } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let colour = runner::colour::stdout();
         out.write_all(render(colour).as_bytes())
     };
     if let Err(e) = written
@@ -38,15 +38,13 @@ pub fn emit(
 }
 
 pub fn paint(text: &str, severity: Severity, colour: bool) -> String {
-    if !colour {
-        return text.to_owned();
-    }
-    let code = match severity {
-        Severity::Error => "1;31",
-        Severity::Warning => "1;33",
-        Severity::Info => "36",
+    use runner::colour::{BOLD_RED, BOLD_YELLOW, CYAN};
+    let style = match severity {
+        Severity::Error => BOLD_RED,
+        Severity::Warning => BOLD_YELLOW,
+        Severity::Info => CYAN,
     };
-    format!("\x1b[{code}m{text}\x1b[0m")
+    runner::colour::paint(text, style, colour)
 }
 
 pub fn plural(n: usize, word: &str) -> String {

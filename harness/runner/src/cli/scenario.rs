@@ -4,7 +4,7 @@
 //! `check` exits 0 when every file is a valid scenario, 1 when one is not (each problem printed
 //! with its file, line and column), 2 when a file cannot be read.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -114,8 +114,9 @@ pub(super) fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Whether diagnostics on standard error are coloured (`runner::colour`).
 pub(super) fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    runner::colour::stderr()
 }
 
 /// Every file loaded, and what went wrong with those that did not load.

@@ -150,7 +150,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let runtime = tokio.block_on(resolve_runtime(args.runtime));
+    let runtime = match tokio.block_on(check_machine(args.runtime)) {
+        Ok(runtime) => runtime,
+        Err(reason) => {
+            let reports = selected
+                .iter()
+                .map(|s| error_report(s, format!("not run: {reason}"), 0))
+                .collect();
+            return not_run(reports, None, &reason, args);
+        }
+    };
     eprintln!(
         "running {} scenario{} ({} at a time) on the {} runtime{}",
         selected.len(),
@@ -214,7 +223,34 @@ fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let runtime = tokio.block_on(resolve_runtime(args.runtime));
+    let about = execute::ScenarioAbout {
+        name: runner::vendor::profile::PROFILE_NAME.to_owned(),
+        file: dir.join(runner::vendor::bundle::DESCRIPTION_FILE).display().to_string(),
+        summary: format!("{}: the five steps and mail on every client with the vendor's certificates", bundle.vendor),
+        source: "smime-lab vendor conformance profile (\"Configure S/MIME in Exchange Online\", steps 1-5)".to_owned(),
+        tags: vec!["vendor".to_owned()],
+        // The vendor profile's checks are the catalogue's, not ledger rows.
+        ledger: Vec::new(),
+    };
+    let runtime = match tokio.block_on(check_machine(args.runtime)) {
+        Ok(runtime) => runtime,
+        Err(reason) => {
+            let scenario = ScenarioReport {
+                name: about.name,
+                file: about.file,
+                summary: about.summary,
+                source: about.source,
+                tags: about.tags,
+                ledger: about.ledger,
+                outcome: Outcome::Error,
+                error: Some(format!("not run: {reason}")),
+                steps: Vec::new(),
+                duration_ms: 0,
+                not_emulated: Vec::new(),
+            };
+            return not_run(vec![scenario], Some(dir), &reason, args);
+        }
+    };
     eprintln!(
         "running the vendor conformance profile for {} ({} user{}) on the {} runtime",
         bundle.vendor,
@@ -227,15 +263,6 @@ fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         out_dir: args.out.join(runner::vendor::profile::PROFILE_NAME),
         snapshot_dir: args.snapshots.clone(),
         binaries: lab::Binaries::default(),
-    };
-    let about = execute::ScenarioAbout {
-        name: runner::vendor::profile::PROFILE_NAME.to_owned(),
-        file: dir.join(runner::vendor::bundle::DESCRIPTION_FILE).display().to_string(),
-        summary: format!("{}: the five steps and mail on every client with the vendor's certificates", bundle.vendor),
-        source: "smime-lab vendor conformance profile (\"Configure S/MIME in Exchange Online\", steps 1-5)".to_owned(),
-        tags: vec!["vendor".to_owned()],
-        // The vendor profile's checks are the catalogue's, not ledger rows.
-        ledger: Vec::new(),
     };
     watch_for_interrupts(runtime);
     let started = Instant::now();
@@ -303,7 +330,7 @@ fn list(selected: &[LoadedScenario], as_json: bool) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_stdout(text: &str) -> anyhow::Result<()> {
+pub(super) fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         // `| head` closing the pipe is the reader's choice, not a failure.
@@ -325,14 +352,13 @@ fn stop_if_interrupted() {
     }
 }
 
-/// On Ctrl-C or SIGTERM: removes this run's labs (containers and networks, or local service
+/// On Ctrl-C or SIGTERM (Ctrl-Break on Windows): removes this run's labs (containers and networks, or local service
 /// processes and their directories) and exits 130.
 ///
 /// The scenarios run on worker threads in the middle of their steps; rather than thread a
 /// cancellation through every step, the process ends here, so the labs' `Drop` never runs: the
 /// lab crate removes what this process owns instead.
 pub(super) fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
-    use tokio::signal::unix::{SignalKind, signal};
     let (ready, installed) = mpsc::channel::<Result<(), String>>();
     let spawned = std::thread::Builder::new()
         .name("interrupts".to_owned())
@@ -348,21 +374,16 @@ pub(super) fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
                 }
             };
             tokio.block_on(async {
-                // Both handlers are installed when `signal` returns, before the run starts.
-                let handlers = signal(SignalKind::interrupt())
-                    .and_then(|i| signal(SignalKind::terminate()).map(|t| (i, t)));
-                let (mut interrupt, mut terminate) = match handlers {
-                    Ok(handlers) => handlers,
+                // The handlers are installed when `install` returns, before the run starts.
+                let mut signals = match Signals::install() {
+                    Ok(signals) => signals,
                     Err(e) => {
                         let _ = ready.send(Err(e.to_string()));
                         return;
                     }
                 };
                 let _ = ready.send(Ok(()));
-                let signal = tokio::select! {
-                    _ = interrupt.recv() => "Ctrl-C",
-                    _ = terminate.recv() => "SIGTERM",
-                };
+                let signal = signals.next().await;
                 // From here the main thread neither prints nor writes reports: the scenarios
                 // whose labs are being removed fail, and their results are not results.
                 INTERRUPTED.store(true, Ordering::SeqCst);
@@ -400,6 +421,56 @@ pub(super) fn watch_for_interrupts(runtime: lab::RuntimeChoice) {
     };
     if let Err(e) = outcome {
         eprintln!("warning: Ctrl-C will not clean up this run's labs: {e}");
+    }
+}
+
+/// The signals that interrupt a run: Ctrl-C and SIGTERM on Unix, Ctrl-C and Ctrl-Break on
+/// Windows (where the offline commands are what admins run, and a lab is not started).
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The name of the first signal that arrives.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "Ctrl-C",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+#[cfg(windows)]
+struct Signals {
+    ctrl_c: tokio::signal::windows::CtrlC,
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+}
+
+#[cfg(windows)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            ctrl_c: tokio::signal::windows::ctrl_c()?,
+            ctrl_break: tokio::signal::windows::ctrl_break()?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.ctrl_c.recv() => "Ctrl-C",
+            _ = self.ctrl_break.recv() => "Ctrl-Break",
+        }
     }
 }
 
@@ -444,21 +515,50 @@ async fn stop_own_local_services() -> (usize, usize) {
     (killed, removed)
 }
 
-/// `auto` decided once for the whole run, so every scenario runs on the same runtime and the
-/// report can say which.
-pub(super) async fn resolve_runtime(choice: lab::RuntimeChoice) -> lab::RuntimeChoice {
-    match choice {
-        lab::RuntimeChoice::Auto => {
-            match lab::Containers.usable_for(&lab::LabConfig::default()).await {
-                Ok(()) => lab::RuntimeChoice::Containers,
-                Err(reason) => {
-                    eprintln!("using the local runtime: {reason}");
-                    lab::RuntimeChoice::Local
-                }
-            }
-        }
-        explicit => explicit,
+/// The machine examined once before any lab starts (`lab::doctor`, what `smime-lab doctor`
+/// prints): the runtime the run uses (`auto` decided once for the whole run, so every scenario
+/// runs on the same runtime and the report can say which), or why none can run here.
+pub(super) async fn check_machine(choice: lab::RuntimeChoice) -> Result<lab::RuntimeChoice, String> {
+    let doctor = lab::doctor::Doctor::examine(&lab::LabConfig::default()).await;
+    let (kind, why) = doctor.runnable(choice)?;
+    if choice == lab::RuntimeChoice::Auto {
+        eprintln!("using the {kind} runtime ({why})");
     }
+    Ok(match kind {
+        lab::RuntimeKind::Containers => lab::RuntimeChoice::Containers,
+        lab::RuntimeKind::Local => lab::RuntimeChoice::Local,
+    })
+}
+
+/// No lab can start here: said once, with where to look, before any lab starts; the reports
+/// are written with every scenario `error` (CI keeps its artefacts), and the exit code is 3.
+fn not_run(
+    scenarios: Vec<ScenarioReport>,
+    vendor: Option<&Path>,
+    reason: &str,
+    args: &Args,
+) -> anyhow::Result<ExitCode> {
+    let mut report = RunReport {
+        runtime: runtime_name(args.runtime).to_owned(),
+        partition: args.partition.map(|p| (p.index, p.count)),
+        vendor: vendor.map(|d| d.display().to_string()),
+        scenarios,
+        duration_ms: 0,
+        ledger_link: None,
+    };
+    write_reports(&mut report, args)?;
+    let text = format!(
+        "nothing was run: {reason}\n`smime-lab doctor` lists what this machine has and lacks \
+         for each runtime, with the command that installs each.\n"
+    );
+    if args.json {
+        eprint!("{text}");
+        let json = serde_json::to_string_pretty(&report).context("serialising the report")?;
+        print_stdout(&format!("{json}\n"))?;
+    } else {
+        print_stdout(&text)?;
+    }
+    Ok(ExitCode::from(runner::exit::COULD_NOT_RUN))
 }
 
 pub(super) fn runtime_name(choice: lab::RuntimeChoice) -> &'static str {

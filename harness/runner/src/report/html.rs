@@ -4,8 +4,10 @@
 //! to `harness/tenant/FIDELITY.md`, relative to the page, when the run found the ledger. Collapsing uses `<details>`: scenarios and steps
 //! that did not pass are open, the rest closed.
 //!
-//! Layout: the run's facts and counts; a summary table linking to each scenario; per scenario
-//! its facts and steps; per step expected/actual, details, conformance checks, artefacts and,
+//! Layout: the run's facts and counts; the matrices ([`super::html_matrix`]: scenarios × steps,
+//! and in vendor mode checks × certificates and clients × messages), every cell linking to its
+//! step; a summary table linking to each scenario; per scenario its facts and steps (each step
+//! with an `id` the matrices link to); per step expected/actual, details, conformance checks, artefacts and,
 //! for a message, the recipients' verdicts and the message's anatomy YAML in a `<pre>`.
 //!
 //! Every string from the report goes through [`escape`], attribute values included (ids are
@@ -15,7 +17,7 @@
 use std::fmt::Write as _;
 
 use super::model::{CheckFinding, MessageReport, Outcome, RunReport, ScenarioReport, StepReport};
-use super::{StepCounts, format_duration};
+use super::{StepCounts, format_duration, html_matrix};
 
 /// `text` with the five characters HTML gives meaning to replaced by references, so that it is
 /// text in an element and in a quoted attribute alike.
@@ -42,6 +44,7 @@ const STYLE: &str = "\
 :root { color-scheme: light dark; --pass: #1a7f37; --fail: #cf222e; --error: #9a6700; --muted: #6e7781; }
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; line-height: 1.4; }
 h1 { font-size: 1.5rem; margin-bottom: 0.25rem; }
+h2 { font-size: 1.15rem; margin: 1.2rem 0 0.3rem; }
 table { border-collapse: collapse; margin: 0.5rem 0; }
 th, td { text-align: left; padding: 0.2rem 0.7rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
@@ -75,9 +78,18 @@ pub fn render(report: &RunReport) -> String {
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     let _ = writeln!(out, "<title>{}</title>", escape(&title));
-    let _ = writeln!(out, "<style>\n{STYLE}</style>\n</head>\n<body>");
+    let _ = writeln!(
+        out,
+        "<style>\n{STYLE}{}</style>\n</head>\n<body>",
+        html_matrix::STYLE
+    );
     let _ = writeln!(out, "<h1>{}</h1>", escape(&title));
     write_run_facts(&mut out, report);
+    html_matrix::write_scenario_matrix(&mut out, report);
+    if report.vendor.is_some() {
+        html_matrix::write_vendor_matrices(&mut out, report);
+    }
+    out.push_str("<h2 id=\"scenarios\">Scenarios</h2>\n");
     write_summary_table(&mut out, report);
     for (i, scenario) in report.scenarios.iter().enumerate() {
         write_scenario(
@@ -219,12 +231,12 @@ fn write_scenario(
     }
     out.push_str("</dl>\n");
     for (i, step) in scenario.steps.iter().enumerate() {
-        write_step(out, i.saturating_add(1), step);
+        write_step(out, number, i.saturating_add(1), step);
     }
     out.push_str("</details>\n");
 }
 
-fn write_step(out: &mut String, number: usize, step: &StepReport) {
+fn write_step(out: &mut String, scenario: usize, number: usize, step: &StepReport) {
     let _ = writeln!(
         out,
         "<details class=\"step\"{}>",
@@ -237,6 +249,13 @@ fn write_step(out: &mut String, number: usize, step: &StepReport) {
         step.stage.name(),
         escape(&step.title),
         format_duration(step.duration_ms)
+    );
+    // The matrices' links land here, inside the step's closed content: following one makes the
+    // browser open the `<details>` around it (a link to the `<details>` itself would not).
+    let _ = writeln!(
+        out,
+        "<span class=\"anchor\" id=\"{}\"></span>",
+        html_matrix::step_anchor(scenario, number)
     );
     if step.expected.is_some() || step.actual.is_some() {
         out.push_str("<dl>\n");

@@ -5,6 +5,9 @@
 //! says whether to colour), which keeps them snapshot-testable.
 
 pub mod html;
+#[cfg(all(test, unix))]
+mod html_chromium;
+mod html_matrix;
 pub mod junit;
 pub mod model;
 pub mod terminal;

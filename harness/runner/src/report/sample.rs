@@ -248,3 +248,145 @@ pub(crate) fn run_report() -> RunReport {
         ledger_link: Some(SAMPLE_LEDGER_LINK.to_owned()),
     }
 }
+
+fn certificate_check(mailbox: &str, file: &str, checks: Vec<CheckFinding>) -> StepReport {
+    let errors = checks.iter().filter(|c| c.severity == "error").count();
+    let mut check = step(
+        Stage::Setup,
+        &format!("certificate checks: {mailbox} ({file})"),
+        if errors == 0 {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        },
+        0,
+    );
+    check.expected = Some("no error-severity finding".to_owned());
+    check.actual = (errors > 0).then(|| format!("{errors} error(s)"));
+    check.details = vec![format!("CN={mailbox} · SHA-1 3F2A9C")];
+    check.checks = checks;
+    check
+}
+
+fn vendor_message(
+    number: usize,
+    client: &str,
+    from: &str,
+    to: &str,
+    outcome: Outcome,
+) -> StepReport {
+    let mut sent = step(
+        Stage::Messages,
+        &format!("message {number}: {from} → {to} via {client}, signed + encrypted"),
+        outcome,
+        300,
+    );
+    sent.expected = Some("delivered, valid, decrypted".to_owned());
+    if outcome != Outcome::Passed {
+        sent.actual = Some("verdict untrusted".to_owned());
+    }
+    sent.message = Some(MessageReport {
+        number,
+        from: from.to_owned(),
+        to: vec![to.to_owned()],
+        client: client.to_owned(),
+        protection: "signed+encrypted".to_owned(),
+        refused: None,
+        recipients: Vec::new(),
+        anatomy: None,
+        snapshot: None,
+    });
+    sent
+}
+
+/// A vendor run: two certificates (one with an error finding, one with a warning), the five
+/// steps, and a message each way on each client, one of which failed.
+pub(crate) fn vendor_report() -> RunReport {
+    let mut steps = vec![
+        step(
+            Stage::Setup,
+            "lab: directory, tenant, smtp, pki-web",
+            Outcome::Passed,
+            2_000,
+        ),
+        certificate_check(
+            "alice@fabrikam.example",
+            "alice.p12",
+            vec![CheckFinding {
+                id: "PKI-VAL-003".to_owned(),
+                severity: "warning".to_owned(),
+                message: "the certificate expires in 12 days".to_owned(),
+            }],
+        ),
+        certificate_check(
+            "bob@fabrikam.example",
+            "bob.p12",
+            vec![CheckFinding {
+                id: "PKI-SKI-001".to_owned(),
+                severity: "error".to_owned(),
+                message: "no Subject Key Identifier".to_owned(),
+            }],
+        ),
+        step(
+            Stage::Publish,
+            "publish alice: userSMIMECertificate (1 value)",
+            Outcome::Passed,
+            40,
+        ),
+        step(
+            Stage::Publish,
+            "publish bob: userSMIMECertificate (1 value)",
+            Outcome::Passed,
+            40,
+        ),
+        step(
+            Stage::VirtualCollection,
+            "Set-SmimeConfig -SMIMECertificateIssuingCA (2 certificates, 2 412 bytes)",
+            Outcome::Passed,
+            80,
+        ),
+        step(Stage::Sync, "sync initial: 2 users", Outcome::Passed, 120),
+        step(
+            Stage::BrowserPolicy,
+            "policy edge registry-pol",
+            Outcome::Passed,
+            5,
+        ),
+        step(Stage::Clients, "Set-OwaMailboxPolicy", Outcome::Passed, 30),
+    ];
+    let mut number = 0;
+    for client in ["outlook", "owa", "mobile"] {
+        for (from, to) in [
+            ("alice@fabrikam.example", "bob@fabrikam.example"),
+            ("bob@fabrikam.example", "alice@fabrikam.example"),
+        ] {
+            number += 1;
+            let outcome = if client == "mobile" && from.starts_with("bob") {
+                Outcome::Failed
+            } else {
+                Outcome::Passed
+            };
+            steps.push(vendor_message(number, client, from, to, outcome));
+        }
+    }
+    RunReport {
+        runtime: "containers".to_owned(),
+        partition: None,
+        vendor: Some("fixtures/vendor/example".to_owned()),
+        scenarios: vec![ScenarioReport {
+            name: "vendor-conformance".to_owned(),
+            file: "fixtures/vendor/example/vendor.yaml".to_owned(),
+            summary: "The conformance profile on Fabrikam's bundle.".to_owned(),
+            source: "Configure S/MIME in Exchange Online, steps 1-5".to_owned(),
+            tags: vec!["vendor".to_owned()],
+            ledger: Vec::new(),
+            outcome: Outcome::Failed,
+            error: None,
+            steps,
+            duration_ms: 41_000,
+            not_emulated: Vec::new(),
+        }],
+        duration_ms: 41_500,
+        ledger_link: None,
+    }
+}

@@ -4,7 +4,7 @@
 //!
 //! On a terminal the lines scroll above an indicatif bar naming the scenarios still running; in
 //! CI or a pipe they are plain lines, one per scenario, so a log reads the same. Colour is the
-//! caller's decision (a terminal, and no `NO_COLOR`); the text functions here take it as a flag.
+//! caller's decision (`runner::colour`); the text functions here take it as a flag.
 //! Strings from the report are printed with control characters escaped: a scenario's text must
 //! not move the cursor or recolour the terminal.
 
@@ -17,29 +17,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::model::{Outcome, RunReport, ScenarioReport, StepReport};
 use super::{StepCounts, format_duration};
 
-const RESET: &str = "\u{1b}[0m";
-const BOLD: &str = "\u{1b}[1m";
-const GREEN: &str = "\u{1b}[32m";
-const RED: &str = "\u{1b}[31m";
-const YELLOW: &str = "\u{1b}[33m";
-const DIM: &str = "\u{1b}[2m";
+use crate::colour::{BOLD, DIM, GREEN, RED, Style, YELLOW, paint};
 
-/// Whether standard error is a terminal that takes colour: not with `NO_COLOR` set (any value).
+/// Whether standard error takes colour (`runner::colour`: `--color`, `NO_COLOR`,
+/// `CLICOLOR_FORCE`, a terminal).
 pub fn stderr_wants_colour() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    crate::colour::stderr()
 }
 
-/// Whether standard output is a terminal that takes colour: not with `NO_COLOR` set.
+/// Whether standard output takes colour (`runner::colour`).
 pub fn stdout_wants_colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-fn paint(text: &str, style: &str, colour: bool) -> String {
-    if colour {
-        format!("{style}{text}{RESET}")
-    } else {
-        text.to_owned()
-    }
+    crate::colour::stdout()
 }
 
 /// The label of an outcome in progress lines and failure headings.
@@ -51,7 +39,7 @@ fn label(outcome: Outcome) -> &'static str {
     }
 }
 
-fn outcome_style(outcome: Outcome) -> &'static str {
+fn outcome_style(outcome: Outcome) -> Style {
     match outcome {
         Outcome::Passed => GREEN,
         Outcome::Failed => RED,
@@ -78,13 +66,35 @@ pub fn printable(text: &str) -> String {
 /// so a snapshot diff or a multi-line detail reads as lines while a stray `\r` or escape sequence
 /// is still shown, not obeyed.
 fn write_lines(out: &mut String, first: &str, indent: usize, text: &str) {
+    write_lines_coloured(out, first, indent, text, false);
+}
+
+/// [`write_lines`], and when `colour` and `text` is a unified diff (a snapshot's, from
+/// `similar`), its removed lines red, its added lines green and its hunk headers dim.
+fn write_lines_coloured(out: &mut String, first: &str, indent: usize, text: &str, colour: bool) {
+    let diff = colour && text.contains("\n@@ ");
     // A trailing newline (a diff ends with one) would print as an empty indented line.
     let mut lines = text.strip_suffix('\n').unwrap_or(text).split('\n');
     let head = lines.next().unwrap_or_default();
     let _ = writeln!(out, "{first}{}", printable(head));
     let pad = " ".repeat(indent);
     for line in lines {
-        let _ = writeln!(out, "{pad}{}", printable(line));
+        let shown = printable(line);
+        let style = match line.as_bytes().first() {
+            _ if !diff || line.starts_with("---") || line.starts_with("+++") => None,
+            Some(b'-') => Some(RED),
+            Some(b'+') => Some(GREEN),
+            Some(b'@') => Some(DIM),
+            _ => None,
+        };
+        match style {
+            Some(style) => {
+                let _ = writeln!(out, "{pad}{}", paint(&shown, style, true));
+            }
+            None => {
+                let _ = writeln!(out, "{pad}{shown}");
+            }
+        }
     }
 }
 
@@ -346,7 +356,7 @@ fn write_step(out: &mut String, number: usize, step: &StepReport, colour: bool) 
         write_lines(out, "      expected: ", 16, expected);
     }
     if let Some(actual) = &step.actual {
-        write_lines(out, "      actual:   ", 16, actual);
+        write_lines_coloured(out, "      actual:   ", 16, actual, colour);
     }
     for detail in &step.details {
         write_lines(out, "      - ", 8, detail);
@@ -412,7 +422,7 @@ mod tests {
         let report = sample::run_report();
         let text = summary(&report, true);
         assert!(text.contains(&format!("{GREEN}passed")), "{text}");
-        assert!(text.contains(&format!("{RED}FAIL{RESET}")), "{text}");
+        assert!(text.contains(&format!("{RED}FAIL{RED:#}")), "{text}");
         // The hostile report's own escape sequence is shown, not obeyed.
         assert!(text.contains("\\u{1b}[31mred"), "{text}");
         assert!(!text.contains("\u{1b}[31mred"), "{text}");
@@ -443,6 +453,27 @@ mod tests {
             out,
             "      actual:   differs:\n                -old line\\u{d}\n                +new \\u{1b}[2J line\n"
         );
+    }
+
+    #[test]
+    fn a_snapshot_diff_is_coloured_line_by_line_only_with_colour() {
+        let diff =
+            "differs:\n--- committed\n+++ this run\n@@ -1,2 +1,2 @@\n-old\n+new \u{1b}[2J\n same\n";
+        let mut plain = String::new();
+        write_lines_coloured(&mut plain, "  ", 2, diff, false);
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        let mut coloured = String::new();
+        write_lines_coloured(&mut coloured, "  ", 2, diff, true);
+        assert!(
+            coloured.contains(&format!("  {RED}-old{RED:#}\n")),
+            "{coloured}"
+        );
+        assert!(
+            coloured.contains(&format!("  {GREEN}+new \\u{{1b}}[2J{GREEN:#}\n")),
+            "{coloured}"
+        );
+        assert!(coloured.contains("  --- committed\n"), "{coloured}");
+        assert!(coloured.contains("   same\n"), "{coloured}");
     }
 
     #[test]

@@ -10,7 +10,17 @@ pub use bundle::{BundleError, VendorBundle};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::report::model::{Outcome, RunReport, Stage};
+use crate::report::model::{Outcome, RunReport, Stage, StepReport};
+
+/// How a certificate-check step's title starts ([`profile::certificate_checks`]); what follows
+/// is the mailbox and the file.
+pub const CERTIFICATE_CHECK_PREFIX: &str = "certificate checks:";
+
+/// Whether a step is the offline checks of one vendor certificate (the summary and the HTML
+/// report's checks × certificates matrix count these).
+pub fn is_certificate_check(step: &StepReport) -> bool {
+    step.stage == Stage::Setup && step.title.starts_with(CERTIFICATE_CHECK_PREFIX)
+}
 
 /// What a vendor wants to know at a glance: per check, how many of their certificates it
 /// flagged; per client, how many of the profile's messages went through as expected.
@@ -20,7 +30,7 @@ pub fn summary(report: &RunReport) -> String {
     let mut clients: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for scenario in &report.scenarios {
         for step in &scenario.steps {
-            if step.stage == Stage::Setup && step.title.starts_with("certificate checks:") {
+            if is_certificate_check(step) {
                 certificates += 1;
                 for finding in &step.checks {
                     *checks

@@ -57,7 +57,12 @@ pub fn certificate_checks(bundle: &VendorBundle) -> Vec<StepReport> {
                 .count();
             steps.push(StepReport {
                 stage: Stage::Setup,
-                title: format!("certificate checks: {} ({})", user.mailbox, identity.file),
+                title: format!(
+                    "{} {} ({})",
+                    super::CERTIFICATE_CHECK_PREFIX,
+                    user.mailbox,
+                    identity.file
+                ),
                 outcome: if errors == 0 {
                     Outcome::Passed
                 } else {
