@@ -294,7 +294,7 @@ fn fuzz(target: &Target, seconds: u64, sanitizer: &str, mode: Mode) -> anyhow::R
         .into_iter()
         .filter(|p| !before.contains(p))
         .collect();
-    let executions = stat(&text, "stat::number_of_executed_runs:");
+    let executions = stat(&text, "stat::number_of_executed_units:");
     if !status.success() && crashes.is_empty() {
         // A build failure, or libFuzzer refusing its arguments: nothing was fuzzed.
         anyhow::bail!(
@@ -559,8 +559,8 @@ mod tests {
 
     #[test]
     fn stats_and_numbers_read_as_libfuzzer_writes_them() {
-        let log = "#1024 pulse\nDone 123 runs in 2 second(s)\nstat::number_of_executed_runs: 12345678\nstat::peak_rss_mb:              97\n";
-        assert_eq!(stat(log, "stat::number_of_executed_runs:"), Some(12_345_678));
+        let log = "#1024 pulse\nDone 123 runs in 2 second(s)\nstat::number_of_executed_units: 12345678\nstat::peak_rss_mb:              97\n";
+        assert_eq!(stat(log, "stat::number_of_executed_units:"), Some(12_345_678));
         assert_eq!(stat(log, "stat::peak_rss_mb:"), Some(97));
         assert_eq!(stat(log, "stat::new_units_added:"), None);
         assert_eq!(done_seconds(log), Some(2));
