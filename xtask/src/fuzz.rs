@@ -20,7 +20,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -52,13 +52,17 @@ struct Target {
     repo_dirs: &'static [&'static str],
 }
 
-const MESSAGES: &[&str] = &[".eml", ".txt", ".p7m", ".p7s", ".msg", ".der", ".bin", ".cms"];
+const MESSAGES: &[&str] = &[
+    ".eml", ".txt", ".p7m", ".p7s", ".msg", ".der", ".bin", ".cms",
+];
 
 const TARGETS: &[Target] = &[
     Target {
         name: "ber",
         what: "smime::ber, the BER-to-DER normaliser before PKCS#12 and EnvelopedData",
-        vector_endings: &[".p12", ".pfx", ".der", ".p7m", ".p7s", ".bin", ".cms", ".p7b"],
+        vector_endings: &[
+            ".p12", ".pfx", ".der", ".p7m", ".p7s", ".bin", ".cms", ".p7b",
+        ],
         repo_dirs: &[],
     },
     Target {
@@ -155,7 +159,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     ensure_cargo_fuzz()?;
     let mut outcomes = Vec::new();
     for target in targets {
-        let outcome = fuzz(target, args.time, &args.sanitizer, Mode::Grow { fresh: args.fresh })?;
+        let outcome = fuzz(
+            target,
+            args.time,
+            &args.sanitizer,
+            Mode::Grow { fresh: args.fresh },
+        )?;
         print_outcome(&outcome);
         outcomes.push(outcome);
     }
@@ -210,7 +219,11 @@ fn find(name: &str) -> anyhow::Result<&'static Target> {
     TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
         anyhow::anyhow!(
             "no fuzz target {name:?}: the targets are {} (or `all`)",
-            TARGETS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            TARGETS
+                .iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }
@@ -271,7 +284,14 @@ fn fuzz(target: &Target, seconds: u64, sanitizer: &str, mode: Mode) -> anyhow::R
         .env("RUSTC_BOOTSTRAP", "1")
         .env("CARGO_TARGET_DIR", base.join("build"))
         .env("SMIME_LAB_FUZZ_SCRATCH", &scratch)
-        .args(["fuzz", "run", "--fuzz-dir", FUZZ_DIR, "--sanitizer", sanitizer])
+        .args([
+            "fuzz",
+            "run",
+            "--fuzz-dir",
+            FUZZ_DIR,
+            "--sanitizer",
+            sanitizer,
+        ])
         .arg(target.name)
         .arg(&corpus_dir)
         .arg(&seeds_dir)
@@ -282,8 +302,8 @@ fn fuzz(target: &Target, seconds: u64, sanitizer: &str, mode: Mode) -> anyhow::R
         .arg("-print_final_stats=1")
         .arg(format!("-artifact_prefix={}/", artifacts_dir.display()));
     eprintln!("$ {}", describe(&command));
-    let log_file = std::fs::File::create(&log)
-        .with_context(|| format!("cannot create {}", log.display()))?;
+    let log_file =
+        std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
     command.stdout(Stdio::null()).stderr(log_file);
     let status = command
         .status()
@@ -468,15 +488,21 @@ fn print_outcome(o: &Outcome) {
 /// the other rows, in the order of [`TARGETS`].
 fn record(outcomes: &[Outcome], sanitizer: &str) -> anyhow::Result<()> {
     let path = project_root().join(RECORD);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}: it holds the fuzzing record", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}: it holds the fuzzing record",
+            path.display()
+        )
+    })?;
     let (Some(start), Some(end)) = (text.find(RECORD_START), text.find(RECORD_END)) else {
         anyhow::bail!(
             "{} lacks the markers {RECORD_START} and {RECORD_END} around its record table",
             path.display()
         );
     };
-    let inside = text.get(start + RECORD_START.len()..end).unwrap_or_default();
+    let inside = text
+        .get(start + RECORD_START.len()..end)
+        .unwrap_or_default();
     let mut rows: Vec<(String, String)> = inside
         .lines()
         .filter(|l| l.starts_with("| `"))
@@ -560,7 +586,10 @@ mod tests {
     #[test]
     fn stats_and_numbers_read_as_libfuzzer_writes_them() {
         let log = "#1024 pulse\nDone 123 runs in 2 second(s)\nstat::number_of_executed_units: 12345678\nstat::peak_rss_mb:              97\n";
-        assert_eq!(stat(log, "stat::number_of_executed_units:"), Some(12_345_678));
+        assert_eq!(
+            stat(log, "stat::number_of_executed_units:"),
+            Some(12_345_678)
+        );
         assert_eq!(stat(log, "stat::peak_rss_mb:"), Some(97));
         assert_eq!(stat(log, "stat::new_units_added:"), None);
         assert_eq!(done_seconds(log), Some(2));
@@ -597,6 +626,10 @@ mod tests {
         }
         // Every [[bin]] of the fuzz workspace is a target here.
         let bins = manifest.matches("[[bin]]").count();
-        assert_eq!(bins, TARGETS.len(), "{FUZZ_DIR}/Cargo.toml has {bins} targets");
+        assert_eq!(
+            bins,
+            TARGETS.len(),
+            "{FUZZ_DIR}/Cargo.toml has {bins} targets"
+        );
     }
 }
