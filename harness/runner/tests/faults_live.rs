@@ -67,7 +67,10 @@ async fn stop_and_check_nothing_left(lab: lab::RunningLab) {
 async fn wait_for(done: &AtomicU32, count: u32) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while done.load(Ordering::SeqCst) < count {
-        assert!(Instant::now() < deadline, "fewer than {count} operations in a minute");
+        assert!(
+            Instant::now() < deadline,
+            "fewer than {count} operations in a minute"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -216,7 +219,9 @@ async fn smtp_sink_down_during_a_send() {
     // A message large enough that a send takes a moment.
     let mut message = b"From: alice@contoso.com\r\nTo: bob@contoso.com\r\nSubject: fault\r\nMessage-ID: <fault@contoso.com>\r\n\r\n".to_vec();
     for _ in 0..20_000 {
-        message.extend_from_slice(b"0123456789012345678901234567890123456789012345678901234567890123456789\r\n");
+        message.extend_from_slice(
+            b"0123456789012345678901234567890123456789012345678901234567890123456789\r\n",
+        );
     }
     let done = Arc::new(AtomicU32::new(0));
     let sends = tokio::spawn({
@@ -358,7 +363,11 @@ async fn tenant_killed_between_two_cmdlets() {
         .invoke("Get-SmimeConfig", Map::new())
         .await
         .expect("the tenant answers again");
-    assert_eq!(config.objects[0]["OWAAlwaysSign"], true, "{:?}", config.objects);
+    assert_eq!(
+        config.objects[0]["OWAAlwaysSign"], true,
+        "{:?}",
+        config.objects
+    );
     assert_eq!(config.objects[0]["OWACheckCRLOnSend"], true);
     stop_and_check_nothing_left(lab).await;
 }

@@ -327,7 +327,12 @@ fn a_crl_that_applies_to_no_certificate_leaves_the_status_unknown() {
             unreachable: Vec::new(),
         };
         let alice = check_certificate(&pem_der("alice"), &[], &context(both.clone()));
-        assert_eq!(alice.status, Status::Valid, "{version}: {:?}", alice.reasons);
+        assert_eq!(
+            alice.status,
+            Status::Valid,
+            "{version}: {:?}",
+            alice.reasons
+        );
         let eve = check_certificate(&pem_der("eve"), &[], &context(both));
         assert_eq!(eve.status, Status::Revoked, "{version}: {:?}", eve.reasons);
     }
@@ -345,7 +350,12 @@ fn every_certificate_below_the_anchor_needs_its_issuers_crl() {
     ctx.anchors = vec![certificate("root")];
     let intermediates = [pem_der("issuing")];
     let verdict = check_certificate(&pem_der("alice"), &intermediates, &ctx);
-    assert_eq!(verdict.status, Status::CrlUnreachable, "{:?}", verdict.reasons);
+    assert_eq!(
+        verdict.status,
+        Status::CrlUnreachable,
+        "{:?}",
+        verdict.reasons
+    );
     assert!(
         verdict.reasons[0].contains("no CRL given or fetched is from CN=Contoso Root CA"),
         "{:?}",

@@ -452,7 +452,10 @@ fn uncovered_status(
             "no CRL given or fetched is from {issuer}, the issuer of {subject}: its revocation status is unknown (a CRL applies to the certificates whose issuer it names); give {issuer}'s CRL"
         )
     };
-    Some((Status::CrlUnreachable, format!("{CRL_OFFLINE_TEXT} ({why})")))
+    Some((
+        Status::CrlUnreachable,
+        format!("{CRL_OFFLINE_TEXT} ({why})"),
+    ))
 }
 
 /// A note for each CRL given whose issuer is no certificate's issuer on the path: it was read
