@@ -59,6 +59,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         dev: true,
         ..Default::default()
     })?;
+    // Issue 16: every fuzz target for a few seconds from its seeds (a crash fails the gate).
+    crate::fuzz::smoke()?;
     let mut test = cargo();
     if nextest_available() {
         test.args(["nextest", "run", "--workspace", "--no-fail-fast"]);

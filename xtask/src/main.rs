@@ -5,6 +5,7 @@ mod bench;
 mod binaries;
 mod ci;
 mod fixtures;
+mod fuzz;
 mod hygiene;
 mod images;
 mod lab_cli;
@@ -43,6 +44,9 @@ enum Task {
     /// Measure the lab (message pipeline, directory at 1k/10k/100k users, catalogue, tooling
     /// overhead) beside anchors from the same run; writes target/smime-lab/bench/.
     Bench(bench::Args),
+    /// Fuzz a parser of untrusted input (cargo-fuzz on the stable toolchain) with a corpus seeded
+    /// from ../shared/vectors; `--record` writes the figures into docs/fuzzing.md.
+    Fuzz(fuzz::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Task::Images(args) => images::run(&args),
         Task::Lab(args) => lab_cli::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::Fuzz(args) => fuzz::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

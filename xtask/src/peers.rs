@@ -1,9 +1,10 @@
 //! The independent peers the tests check our output against, and the environment tests find them in.
 //!
 //! Debian's packages give OpenSSL, gpgsm, NSS `cmsutil`, Chromium (run headless by the
-//! browser-policy tests) and samba's Python bindings (its Registry.pol parser); PyPI gives `cryptography`, `pkilint`
-//! and `jsonschema` (which checks the scenario schema), installed in a venv under target/ so that
-//! nothing outside the checkout changes.
+//! browser-policy tests) and samba's Python bindings (its Registry.pol parser); PyPI gives `cryptography`, `pkilint`,
+//! `jsonschema` (which checks the scenario schema) and `schemathesis` (which tests the tenant's API
+//! from its OpenAPI document), installed in a venv under target/ so that nothing outside the
+//! checkout changes. crates.io gives `cargo-fuzz` (`cargo xtask fuzz` and CI's fuzz smoke).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -32,7 +33,12 @@ const PYTHON_PACKAGES: &[&str] = &[
     "cryptography==50.0.2",
     "pkilint==0.13.3",
     "jsonschema==4.26.0",
+    "schemathesis==4.32.5",
 ];
+/// The Python modules the tests import from the venv.
+const PYTHON_MODULES: &str = "cryptography, pkilint, jsonschema, schemathesis";
+/// `cargo install` of the fuzzing driver, pinned like the Python peers.
+const CARGO_FUZZ: &[&str] = &["install", "cargo-fuzz", "--version", "0.13.2", "--locked"];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -100,16 +106,19 @@ fn missing() -> Vec<String> {
         }
     }
     let python_ok = Command::new(venv_python())
-        .args(["-c", "import cryptography, pkilint, jsonschema"])
+        .args(["-c", &format!("import {PYTHON_MODULES}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !python_ok {
         missing.push(format!(
-            "python cryptography + pkilint + jsonschema in {}",
+            "python {PYTHON_MODULES} in {}",
             venv_dir().display()
         ));
+    }
+    if !has_cargo_fuzz() {
+        missing.push("cargo-fuzz (`cargo install cargo-fuzz --locked`)".to_owned());
     }
     missing
 }
@@ -157,5 +166,19 @@ fn install() -> anyhow::Result<()> {
                 "--disable-pip-version-check",
             ])
             .args(PYTHON_PACKAGES),
-    )
+    )?;
+    if !has_cargo_fuzz() {
+        run_step(crate::cargo().args(CARGO_FUZZ))?;
+    }
+    Ok(())
+}
+
+/// Whether `cargo fuzz` runs.
+pub fn has_cargo_fuzz() -> bool {
+    crate::cargo()
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }

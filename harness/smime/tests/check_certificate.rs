@@ -284,3 +284,84 @@ fn first_tlv(bytes: &[u8]) -> der::asn1::AnyRef<'_> {
     let mut reader = der::SliceReader::new(bytes).unwrap();
     der::Decode::decode(&mut reader).unwrap()
 }
+
+/// A CRL proves something only about the certificates whose issuer it names. One with a flipped
+/// byte in its issuer name (v2 and v1 alike) applies to nothing: alice's revocation status is then
+/// unknown (Windows: CERT_TRUST_REVOCATION_STATUS_UNKNOWN; rustls-webpki's default
+/// `UnknownStatusPolicy::Deny`), reported as Exchange reports a CRL it cannot use, never `valid`;
+/// the verdict says which CRL applied to nothing. The genuine CRL beside it decides.
+#[test]
+fn a_crl_that_applies_to_no_certificate_leaves_the_status_unknown() {
+    let v1 = v1_lab().crl("issuing").unwrap().der.clone();
+    for (version, genuine) in [("v2", crl("issuing")), ("v1", v1)] {
+        let at = genuine
+            .windows(b"Contoso Issuing CA".len())
+            .position(|w| w == b"Contoso Issuing CA")
+            .unwrap();
+        let mut flipped = genuine.clone();
+        flipped[at + "Contoso ".len()] ^= 0x02;
+        crl_der(&flipped).expect("still a well-formed CRL");
+        let alone = Revocation::Crls {
+            crls: vec![flipped.clone()],
+            unreachable: Vec::new(),
+        };
+        let verdict = check_certificate(&pem_der("alice"), &[], &context(alone));
+        assert_eq!(
+            verdict.status,
+            Status::CrlUnreachable,
+            "{version}: {:?}",
+            verdict.reasons
+        );
+        let all = verdict.reasons.join("\n");
+        assert!(all.starts_with(CRL_OFFLINE_TEXT), "{version}: {all}");
+        assert!(
+            all.contains("its revocation status is unknown"),
+            "{version}: {all}"
+        );
+        assert!(
+            all.contains("CRL #1 (issuer \"CN=Contoso Kssuing CA,O=Contoso\") applies to no certificate on the path"),
+            "{version}: {all}"
+        );
+        let both = Revocation::Crls {
+            crls: vec![flipped, genuine],
+            unreachable: Vec::new(),
+        };
+        let alice = check_certificate(&pem_der("alice"), &[], &context(both.clone()));
+        assert_eq!(
+            alice.status,
+            Status::Valid,
+            "{version}: {:?}",
+            alice.reasons
+        );
+        let eve = check_certificate(&pem_der("eve"), &[], &context(both));
+        assert_eq!(eve.status, Status::Revoked, "{version}: {:?}", eve.reasons);
+    }
+}
+
+/// Every certificate below the anchor needs a CRL: with only the root as anchor, the issuing
+/// CA's certificate is on the path, and the issuing CA's own CRL does not cover it (the root
+/// issued it). Without the root's CRL its status is unknown; with it, alice is valid.
+#[test]
+fn every_certificate_below_the_anchor_needs_its_issuers_crl() {
+    let mut ctx = context(Revocation::Crls {
+        crls: vec![crl("issuing")],
+        unreachable: Vec::new(),
+    });
+    ctx.anchors = vec![certificate("root")];
+    let intermediates = [pem_der("issuing")];
+    let verdict = check_certificate(&pem_der("alice"), &intermediates, &ctx);
+    assert_eq!(
+        verdict.status,
+        Status::CrlUnreachable,
+        "{:?}",
+        verdict.reasons
+    );
+    assert!(
+        verdict.reasons[0].contains("no CRL given or fetched is from CN=Contoso Root CA"),
+        "{:?}",
+        verdict.reasons
+    );
+    ctx.revocation = crls();
+    let verdict = check_certificate(&pem_der("alice"), &intermediates, &ctx);
+    assert_eq!(verdict.status, Status::Valid, "{:?}", verdict.reasons);
+}

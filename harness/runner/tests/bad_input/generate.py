@@ -223,6 +223,15 @@ for name, data in crl_inputs:
          "verify --anchors {fx}/root.crt.pem --crl {in} --no-crl-fetch --now " + NOW + " {files}/signed.eml",
          2, name)
 
+# A well-formed CRL whose issuer name has one flipped byte applies to no certificate: alice's
+# revocation status is then unknown, never `valid` (cms::crl::uncovered). Both CAs are anchors, as
+# in Exchange's SST, so alice's CRL is the only one the path needs.
+at = crl_der.index(b"Contoso Issuing CA")
+put("crl-issuer-flipped", flip(crl_der, at + len(b"Contoso "), 0x02))
+case("verify-crl/crl-issuer-flipped",
+     "verify --anchors {fx}/root.crt.pem --anchors {fx}/issuing.crt.pem --crl {in} --no-crl-fetch --now "
+     + NOW + " {files}/signed.eml", 1, "applies to no certificate on the path")
+
 # ---- messages: readable but not a valid signature is a finding (1); not decryptable is 2 ------
 msg_inputs = [
     ("msg-empty", b""),

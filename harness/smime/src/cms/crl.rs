@@ -38,10 +38,22 @@ struct SignedList<'a> {
     signature: BitString,
 }
 
-/// A CRL as read: v2 for webpki, v1 for [`check_chain`].
+/// A CRL as read: v2 for webpki (with its issuer name, for [`uncovered`]), v1 for
+/// [`check_chain`].
 pub(crate) enum ParsedCrl {
-    V2(webpki::OwnedCertRevocationList),
+    V2(webpki::OwnedCertRevocationList, Name),
     V1(CrlV1),
+}
+
+impl ParsedCrl {
+    /// The issuer name the CRL states (not yet believed: its signature is checked only against
+    /// the certificate it applies to).
+    pub(crate) fn issuer(&self) -> &Name {
+        match self {
+            Self::V2(_, issuer) => issuer,
+            Self::V1(crl) => &crl.issuer,
+        }
+    }
 }
 
 /// A v1 CRL, decoded and not yet trusted: nothing here is believed before its signature is.
@@ -74,7 +86,7 @@ pub(crate) fn parse(der: &[u8]) -> Result<ParsedCrl, String> {
         .map_err(|e| format!("not a DER X.509 CRL (tbsCertList: {e})"))?;
     match tbs.version {
         Some(Version::V2) => webpki::OwnedCertRevocationList::from_der(der)
-            .map(ParsedCrl::V2)
+            .map(|crl| ParsedCrl::V2(crl, tbs.issuer))
             .map_err(|e| format!("a version 2 CRL the path validator refuses ({e:?})")),
         Some(other) => Err(format!(
             "CRL version field {} is neither absent (v1) nor v2 (RFC 5280 §5.1.2.1: \"if present, MUST be v2\")",
@@ -235,6 +247,33 @@ fn judge(cert: &Certificate, issuer: &Certificate, crls: &[CrlV1], now: u64) -> 
         super::path::CRL_OFFLINE_TEXT,
         problems.join("; ")
     ))
+}
+
+/// The certificates of a validated path (signer first, anchor last; the anchor is trusted as
+/// given and not looked up) that no CRL applies to: no CRL of either version names their issuer.
+///
+/// With revocation checked, such a certificate's status is unknown, not good. Windows' chain
+/// engine says so: when the revocation provider cannot check a certificate
+/// (CRYPT_E_NO_REVOCATION_CHECK, "The revocation function was unable to check revocation for the
+/// certificate", Certificate and trust return values) the chain carries
+/// CERT_TRUST_REVOCATION_STATUS_UNKNOWN, which Exchange shows as the CRL being offline. It is
+/// also rustls-webpki's default, `UnknownStatusPolicy::Deny` ("Treat unknown revocation status as
+/// an error condition, yielding Error::UnknownRevocationStatus"); the path validator runs with
+/// `Allow` only because v1 CRLs are applied outside it, and this check puts `Deny` back for the
+/// path as a whole. A CRL whose issuer name was damaged (one flipped byte) applies to nothing, so
+/// it cannot clear a certificate.
+///
+/// Coverage is by issuer name (RFC 5280 §6.3.3 (b): the CRL issuer matches the certificate's
+/// issuer); a v2 CRL whose issuing distribution point narrows its scope is judged further by
+/// webpki, which does not report a certificate outside that scope as unknown under `Allow` — a
+/// gap this name check does not close.
+pub(crate) fn uncovered<'a>(chain: &'a [Certificate], issuers: &[&Name]) -> Vec<&'a Certificate> {
+    let below_anchor = chain.len().saturating_sub(1);
+    chain
+        .iter()
+        .take(below_anchor)
+        .filter(|cert| !issuers.contains(&cert.tbs_certificate().issuer()))
+        .collect()
 }
 
 /// Whether the CRL is what `issuer` signed: its key verifies the signature with an algorithm the

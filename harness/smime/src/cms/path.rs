@@ -300,6 +300,8 @@ pub(crate) fn validate(
 
     let mut owned_crls = Vec::new();
     let mut v1_crls = Vec::new();
+    // Each CRL read, by its place among those given and its stated issuer.
+    let mut crl_issuers: Vec<(usize, x509_cert::name::Name)> = Vec::new();
     let mut unreachable: Vec<String> = Vec::new();
     if let Revocation::Crls {
         crls,
@@ -309,9 +311,14 @@ pub(crate) fn validate(
         unreachable.extend(u.iter().cloned());
         for (i, der) in crls.iter().enumerate() {
             match super::crl::parse(der) {
-                Ok(ParsedCrl::V2(crl)) => owned_crls.push(CertRevocationList::from(crl)),
-                // webpki reads v2 only; v1 CRLs are applied to the validated path below.
-                Ok(ParsedCrl::V1(crl)) => v1_crls.push(crl),
+                Ok(parsed) => {
+                    crl_issuers.push((i + 1, parsed.issuer().clone()));
+                    match parsed {
+                        ParsedCrl::V2(crl, _) => owned_crls.push(CertRevocationList::from(crl)),
+                        // webpki reads v2 only; v1 CRLs are applied to the validated path below.
+                        ParsedCrl::V1(crl) => v1_crls.push(crl),
+                    }
+                }
                 Err(e) => unreachable.push(format!("CRL #{} given: {e}", i + 1)),
             }
         }
@@ -381,8 +388,11 @@ pub(crate) fn validate(
                 Revocation::Crls { .. } => {
                     let super::crl::V1Findings { revoked, unknown } =
                         super::crl::check_chain(&out.chain, &v1_crls, now);
+                    let not_covered = uncovered_status(&out.chain, &crl_issuers);
+                    note_crls_applying_to_nothing(&out.chain, &crl_issuers, &mut out.notes);
                     // A revocation is news whatever else is missing; then an unreachable CRL,
-                    // then a v1 CRL that could not be believed or is stale.
+                    // then a v1 CRL that could not be believed or is stale, then a certificate
+                    // no CRL applies to.
                     out.failure = revoked
                         .or_else(|| {
                             (!unreachable.is_empty()).then(|| {
@@ -393,12 +403,8 @@ pub(crate) fn validate(
                             })
                         })
                         .or(unknown)
+                        .or(not_covered)
                         .or(out.failure.take());
-                    if unreachable.is_empty() && out.crl_distribution_points.is_empty() {
-                        out.notes.push(
-                            "no certificate on the path names a CRL distribution point: revocation cannot be checked".to_owned(),
-                        );
-                    }
                 }
             }
         }
@@ -424,6 +430,54 @@ pub(crate) fn validate(
         }
     }
     out
+}
+
+/// The first certificate below the anchor that no CRL applies to, as an unknown revocation
+/// status (`cms::crl::uncovered` says why that is not `valid`).
+fn uncovered_status(
+    chain: &[Certificate],
+    crl_issuers: &[(usize, x509_cert::name::Name)],
+) -> Option<(Status, String)> {
+    let issuers: Vec<&x509_cert::name::Name> = crl_issuers.iter().map(|(_, n)| n).collect();
+    let cert = super::crl::uncovered(chain, &issuers).into_iter().next()?;
+    let tbs = cert.tbs_certificate();
+    let subject = tbs.subject().to_string();
+    let issuer = tbs.issuer().to_string();
+    let why = if crl_distribution_points(cert).is_empty() {
+        format!(
+            "{subject} names no CRL distribution point and no CRL given is from its issuer {issuer}: its revocation status is unknown; give {issuer}'s CRL"
+        )
+    } else {
+        format!(
+            "no CRL given or fetched is from {issuer}, the issuer of {subject}: its revocation status is unknown (a CRL applies to the certificates whose issuer it names); give {issuer}'s CRL"
+        )
+    };
+    Some((
+        Status::CrlUnreachable,
+        format!("{CRL_OFFLINE_TEXT} ({why})"),
+    ))
+}
+
+/// A note for each CRL given whose issuer is no certificate's issuer on the path: it was read
+/// and proved nothing (a damaged issuer name, or another CA's CRL).
+fn note_crls_applying_to_nothing(
+    chain: &[Certificate],
+    crl_issuers: &[(usize, x509_cert::name::Name)],
+    notes: &mut Vec<String>,
+) {
+    let below_anchor = chain.len().saturating_sub(1);
+    for (number, name) in crl_issuers {
+        if !chain
+            .iter()
+            .take(below_anchor)
+            .any(|c| c.tbs_certificate().issuer() == name)
+        {
+            notes.push(format!(
+                "CRL #{number} (issuer {}) applies to no certificate on the path: it was not used",
+                crate::shown::quoted(&name.to_string())
+            ));
+        }
+    }
 }
 
 fn classify_path_error(
