@@ -434,7 +434,7 @@ impl RunningServices for DockerLab {
                         path: "/".into(),
                         ..Default::default()
                     }),
-                    testcontainers::bollard::body_full(archive.into()),
+                    bollard::body_full(archive.into()),
                 )
                 .await
                 .map_err(|e| LabError::docker(format!("copying files into {name}"), e))?;
@@ -462,7 +462,7 @@ impl RunningServices for DockerLab {
 /// error with the command's output (at most 2,000 characters of it).
 async fn exec(engine: &Engine, container: &str, cmd: &[&str]) -> Result<(), LabError> {
     use futures_util::StreamExt as _;
-    use testcontainers::bollard::exec::{CreateExecOptions, StartExecResults};
+    use bollard::exec::{CreateExecOptions, StartExecResults};
     let what = format!("running `{}` in {container}", cmd.join(" "));
     let created = engine
         .docker
