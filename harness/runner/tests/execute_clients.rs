@@ -278,6 +278,7 @@ async fn run_messages(
         down: Default::default(),
         sync: Default::default(),
         directory: None,
+        received: Default::default(),
     };
     let (mut installs, mut sends) = (Vec::new(), Vec::new());
     for action in &plan.actions {

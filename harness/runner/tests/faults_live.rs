@@ -114,6 +114,7 @@ async fn slapd_killed_during_a_sync_cycle() {
             mail: format!("user{n:04}@contoso.com"),
             anchor: format!("anchor-{n:04}"),
             user_certificate: vec![alice.clone()],
+            user_smime_certificate: Vec::new(),
         })
         .collect();
     add_users(&directory, &users).await.expect("users added");

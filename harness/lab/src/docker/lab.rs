@@ -461,8 +461,8 @@ impl RunningServices for DockerLab {
 /// Runs a command in a running container and waits for it; an exit status other than 0 is an
 /// error with the command's output (at most 2,000 characters of it).
 async fn exec(engine: &Engine, container: &str, cmd: &[&str]) -> Result<(), LabError> {
-    use futures_util::StreamExt as _;
     use bollard::exec::{CreateExecOptions, StartExecResults};
+    use futures_util::StreamExt as _;
     let what = format!("running `{}` in {container}", cmd.join(" "));
     let created = engine
         .docker

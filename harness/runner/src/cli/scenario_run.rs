@@ -247,6 +247,7 @@ fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
                 steps: Vec::new(),
                 duration_ms: 0,
                 not_emulated: Vec::new(),
+                lab: None,
             };
             return not_run(vec![scenario], Some(dir), &reason, args);
         }
@@ -518,7 +519,9 @@ async fn stop_own_local_services() -> (usize, usize) {
 /// The machine examined once before any lab starts (`lab::doctor`, what `smime-lab doctor`
 /// prints): the runtime the run uses (`auto` decided once for the whole run, so every scenario
 /// runs on the same runtime and the report can say which), or why none can run here.
-pub(super) async fn check_machine(choice: lab::RuntimeChoice) -> Result<lab::RuntimeChoice, String> {
+pub(super) async fn check_machine(
+    choice: lab::RuntimeChoice,
+) -> Result<lab::RuntimeChoice, String> {
     let doctor = lab::doctor::Doctor::examine(&lab::LabConfig::default()).await;
     let (kind, why) = doctor.runnable(choice)?;
     if choice == lab::RuntimeChoice::Auto {

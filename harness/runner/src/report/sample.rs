@@ -385,6 +385,7 @@ pub(crate) fn vendor_report() -> RunReport {
             steps,
             duration_ms: 41_000,
             not_emulated: Vec::new(),
+            lab: None,
         }],
         duration_ms: 41_500,
         ledger_link: None,
