@@ -30,9 +30,18 @@ fn quiet(command: &mut Command) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// `cargo <subcommand>` for a third-party tool, without the `CARGO_PKG_*` variables `cargo run`
+/// gave xtask: cargo-machete reads `CARGO_PKG_NAME` as "run directly, not as a cargo
+/// subcommand" and then takes its own subcommand name for a directory to scan.
+fn tool(subcommand: &str) -> Command {
+    let mut command = cargo();
+    command.env_remove("CARGO_PKG_NAME").arg(subcommand);
+    command
+}
+
 /// Installs `cargo <subcommand>` from crates.io when `cargo <subcommand> --version` fails.
 fn ensure_tool((subcommand, package, version): (&str, &str, &str)) -> anyhow::Result<()> {
-    if quiet(cargo().args([subcommand, "--version"])) {
+    if quiet(tool(subcommand).arg("--version")) {
         return Ok(());
     }
     eprintln!("ci: `cargo {subcommand}` is missing; installing {package} {version}");
@@ -91,7 +100,7 @@ pub fn dependencies() -> anyhow::Result<()> {
         ),
     }
     ensure_tool(CARGO_MACHETE)?;
-    run_step(cargo().args(["machete"]))
+    run_step(&mut tool("machete"))
 }
 
 /// `cargo check` of the runner for Windows, adding the target with rustup when it can.

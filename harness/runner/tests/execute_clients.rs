@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -80,12 +79,7 @@ fn require_nginx() {
 }
 
 fn http() -> reqwest::Client {
-    // reqwest is built without a default crypto provider; plain HTTP still wants one installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("an HTTP client")
+    runner::execute::http_client().unwrap()
 }
 
 fn b64(bytes: &[u8]) -> String {

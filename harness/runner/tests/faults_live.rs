@@ -76,10 +76,7 @@ async fn wait_for(done: &AtomicU32, count: u32) {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
+    runner::execute::http_client().unwrap()
 }
 
 fn fixture_der(name: &str) -> Vec<u8> {
@@ -263,6 +260,15 @@ async fn smtp_sink_down_during_a_send() {
         text.contains(&format!("the SMTP sink at {}", smtp.smtp)),
         "{text}"
     );
+    // The sink back, the next send goes through (and the lab has a process again to prove it
+    // stops).
+    lab.start_service(lab::Service::Smtp)
+        .await
+        .expect("sink started again");
+    let smtp = lab.endpoints().smtp().unwrap().clone();
+    runner::execute::mail::send(&smtp, "alice@contoso.com", &["bob@contoso.com".to_owned()], b"From: alice@contoso.com\r\nTo: bob@contoso.com\r\nSubject: after\r\nMessage-ID: <after@contoso.com>\r\n\r\nafter\r\n")
+        .await
+        .expect("a send after the sink came back");
     stop_and_check_nothing_left(lab).await;
 }
 

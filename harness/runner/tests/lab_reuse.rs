@@ -48,8 +48,7 @@ fn config_of(name: &str, out: &Path) -> LabConfig {
 }
 
 fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
+    runner::execute::http_client().unwrap()
 }
 
 /// Everything a scenario can see of a lab, in a form two labs can be compared by.

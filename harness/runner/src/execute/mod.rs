@@ -461,7 +461,8 @@ fn millis(elapsed: Duration) -> u64 {
     u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
 }
 
-pub(crate) fn http_client() -> Result<reqwest::Client, String> {
+/// The one HTTP client the executor and its tests talk to the lab with (timeouts included).
+pub fn http_client() -> Result<reqwest::Client, String> {
     // reqwest is built without a crypto provider (DEPENDENCIES.md): install ring's once, even
     // for plain HTTP, or building a client panics. A second install fails harmlessly.
     let _ = rustls::crypto::ring::default_provider().install_default();
