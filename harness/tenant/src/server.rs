@@ -26,7 +26,7 @@ use crate::store::{Store, StoreError, TenantData};
 use crate::sync::{self, ExportRequest, SyncFailure};
 use crate::validation::{self, Settings};
 use crate::wire::{
-    ExoError, InvokeRequest, Page, PageLinkKey, SKIPTOKEN_LIFETIME_SECONDS, SkipToken,
+    self, ExoError, InvokeRequest, Page, PageLinkKey, SKIPTOKEN_LIFETIME_SECONDS, SkipToken,
 };
 use crl::HostMap;
 
@@ -445,23 +445,6 @@ fn token_client(form: &HashMap<String, String>) -> String {
     form.get("client_id").cloned().unwrap_or_default()
 }
 
-/// `odata.maxpagesize=N` from `Prefer` or `X-Prefer` (the module sends the latter).
-fn preferred_page_size(headers: &HeaderMap) -> Option<usize> {
-    ["prefer", "x-prefer"]
-        .iter()
-        .filter_map(|name| headers.get(*name))
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split([',', ';']))
-        .filter_map(|part| {
-            let (key, value) = part.split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("odata.maxpagesize")
-                .then(|| value.trim().trim_matches('"').parse::<usize>().ok())
-                .flatten()
-        })
-        .find(|n| *n > 0)
-}
-
 async fn invoke_command(
     State(tenant): State<Tenant>,
     method: Method,
@@ -524,7 +507,7 @@ async fn invoke_command(
                 .into_response();
             }
         };
-        let page_size = preferred_page_size(&headers)
+        let page_size = wire::preferred_page_size(&headers)
             .map(|n| n.min(tenant.inner.config.page_size))
             .unwrap_or(tenant.inner.config.page_size);
         Invocation {
@@ -779,28 +762,5 @@ async fn certificate_lookup(
             "RecipientNotFound",
             format!("no recipient has the address '{address}'"),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefer_header_page_size() {
-        let mut headers = HeaderMap::new();
-        headers.insert("Prefer", "odata.maxpagesize=2".parse().unwrap());
-        assert_eq!(preferred_page_size(&headers), Some(2));
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "X-Prefer",
-            "odata.include-annotations=\"*\", odata.maxpagesize=5"
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(preferred_page_size(&headers), Some(5));
-        let mut headers = HeaderMap::new();
-        headers.insert("Prefer", "odata.maxpagesize=zero".parse().unwrap());
-        assert_eq!(preferred_page_size(&headers), None);
     }
 }

@@ -467,9 +467,44 @@ impl IntoResponse for ExoError {
     }
 }
 
+/// `odata.maxpagesize=N` from `Prefer` or `X-Prefer` (the module sends the latter).
+pub(crate) fn preferred_page_size(headers: &axum::http::HeaderMap) -> Option<usize> {
+    ["prefer", "x-prefer"]
+        .iter()
+        .filter_map(|name| headers.get(*name))
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|part| {
+            let (key, value) = part.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("odata.maxpagesize")
+                .then(|| value.trim().trim_matches('"').parse::<usize>().ok())
+                .flatten()
+        })
+        .find(|n| *n > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefer_header_page_size() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("Prefer", "odata.maxpagesize=2".parse().unwrap());
+        assert_eq!(preferred_page_size(&headers), Some(2));
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            "X-Prefer",
+            "odata.include-annotations=\"*\", odata.maxpagesize=5"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(preferred_page_size(&headers), Some(5));
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("Prefer", "odata.maxpagesize=zero".parse().unwrap());
+        assert_eq!(preferred_page_size(&headers), None);
+    }
 
     #[test]
     fn unknown_parameter_body_matches_the_live_capture() {
