@@ -263,6 +263,7 @@ async fn run_messages(
 
     let mut ctx = Context {
         plan: &plan,
+        now: plan.now,
         endpoints: endpoints.clone(),
         tenant,
         http: http.clone(),

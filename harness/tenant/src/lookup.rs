@@ -1,5 +1,8 @@
 //! Which certificate a sender's Outlook finds for a recipient, in Outlook's order:
-//! `userSMIMECertificate` first (as published: Outlook takes it without checking it), then the
+//! `userSMIMECertificate` first (MS-OXLDAP 2.2.5.2: "If available, this attribute SHOULD be
+//! preferred over the userCertificate attribute for S/MIME (Secure/Multipurpose Internet Mail
+//! Extensions) applications."; as published: Outlook takes it without checking it; in a PKCS#7
+//! value, the certificate its encryption key preference attribute names), then the
 //! first `userCertificate` value that is valid now, has the extended key usage emailProtection
 //! and the key usage the purpose needs (keyEncipherment for an RSA key, keyAgreement for an EC
 //! key, to encrypt; digitalSignature to sign). The answer names the attribute and value index
@@ -153,11 +156,31 @@ pub fn lookup(recipient: &Recipient, purpose: Purpose, now: OffsetDateTime) -> L
             continue;
         }
         // A PKCS#7 blob (as Outlook publishes it) carries the signing and the encryption
-        // certificate: take the first one fit for the purpose, else the first.
-        let pick = collection
+        // certificate, and names the one to encrypt to in its signer's encryption key preference
+        // attribute (RFC 8551 §2.5.3: it "allows the signer to unambiguously describe which of
+        // the signer's certificates has the signer's preferred encryption key"). To encrypt,
+        // take the certificate it names when that one is fit; else the first one fit for the
+        // purpose, else the first.
+        let certificates: Vec<Certificate> = collection
             .certificates
             .iter()
-            .position(|c| problems(&c.certificate, purpose, now).is_empty())
+            .map(|c| c.certificate.clone())
+            .collect();
+        let preferred = (purpose == Purpose::Encrypt)
+            .then(|| smime::cms::attributes::preferred_encryption_certificate(value, &certificates))
+            .flatten()
+            .filter(|i| {
+                certificates
+                    .get(*i)
+                    .is_some_and(|c| problems(c, purpose, now).is_empty())
+            });
+        let pick = preferred
+            .or_else(|| {
+                collection
+                    .certificates
+                    .iter()
+                    .position(|c| problems(&c.certificate, purpose, now).is_empty())
+            })
             .unwrap_or(0);
         let Some(picked) = collection.certificates.get(pick) else {
             continue;
@@ -165,6 +188,11 @@ pub fn lookup(recipient: &Recipient, purpose: Purpose, now: OffsetDateTime) -> L
         let mut notes = vec![
             "taken first: Outlook prefers userSMIMECertificate and uses it as published".to_owned(),
         ];
+        if preferred.is_some() {
+            notes.push(
+                "the certificate the value's encryption key preference attribute names".to_owned(),
+            );
+        }
         notes.extend(
             problems(&picked.certificate, purpose, now)
                 .into_iter()

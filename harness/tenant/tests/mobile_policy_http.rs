@@ -202,3 +202,96 @@ fn is_default_moves_and_the_default_cannot_be_removed() {
         "{details}"
     );
 }
+
+fn cas(lab: &Lab, identity: &str) -> Value {
+    lab.ok("Get-CASMailbox", json!({"Identity": identity}))["value"][0].clone()
+}
+
+/// Set-CASMailbox -ActiveSyncMailboxPolicy: "The value $null also changes the value of the
+/// ActiveSyncMailboxPolicyIsDefaulted property to True. If you specify the value Default for the
+/// ActiveSyncMailboxPolicy parameter, the value of the ActiveSyncMailboxPolicyIsDefaulted
+/// property remains False." A defaulted mailbox follows whichever policy is the default.
+#[test]
+fn a_mailbox_follows_the_is_default_policy_until_it_is_given_its_own() {
+    let lab =
+        Lab::start_with(|c| c.users = vec!["alice@contoso.com".into(), "carol@contoso.com".into()]);
+    let alice = cas(&lab, "alice@contoso.com");
+    assert_eq!(alice["ActiveSyncMailboxPolicy"], "Default");
+    assert_eq!(alice["ActiveSyncMailboxPolicyIsDefaulted"], true);
+    assert_eq!(alice["PrimarySmtpAddress"], "alice@contoso.com");
+
+    lab.ok("New-MobileDeviceMailboxPolicy", json!({"Name": "Strict"}));
+    lab.ok(
+        "New-MobileDeviceMailboxPolicy",
+        json!({"Name": "Field", "IsDefault": true}),
+    );
+    lab.ok(
+        "Set-CASMailbox",
+        json!({"Identity": "carol@contoso.com", "ActiveSyncMailboxPolicy": "strict"}),
+    );
+    // Alice follows the new default, not the policy named Default; Carol keeps hers.
+    let alice = cas(&lab, "alice");
+    assert_eq!(alice["ActiveSyncMailboxPolicy"], "Field");
+    assert_eq!(alice["ActiveSyncMailboxPolicyIsDefaulted"], true);
+    let carol = cas(&lab, "carol");
+    assert_eq!(carol["ActiveSyncMailboxPolicy"], "Strict");
+    assert_eq!(carol["ActiveSyncMailboxPolicyIsDefaulted"], false);
+
+    lab.ok(
+        "Set-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Strict", "IsDefault": true}),
+    );
+    assert_eq!(cas(&lab, "alice")["ActiveSyncMailboxPolicy"], "Strict");
+    assert_eq!(policy(&lab, "Field")["IsDefault"], false);
+
+    // Named Default: not defaulted, and it stays on Default when the flag moves.
+    lab.ok(
+        "Set-CASMailbox",
+        json!({"Identity": "alice", "ActiveSyncMailboxPolicy": "Default"}),
+    );
+    let alice = cas(&lab, "alice");
+    assert_eq!(alice["ActiveSyncMailboxPolicy"], "Default");
+    assert_eq!(alice["ActiveSyncMailboxPolicyIsDefaulted"], false);
+
+    // $null: back to the default policy.
+    lab.ok(
+        "Set-CASMailbox",
+        json!({"Identity": "alice", "ActiveSyncMailboxPolicy": null}),
+    );
+    let alice = cas(&lab, "alice");
+    assert_eq!(alice["ActiveSyncMailboxPolicy"], "Strict");
+    assert_eq!(alice["ActiveSyncMailboxPolicyIsDefaulted"], true);
+
+    // A policy that does not exist, and a mailbox that does not.
+    let response = lab.invoke(
+        "Set-CASMailbox",
+        json!({"Identity": "alice", "ActiveSyncMailboxPolicy": "Nope"}),
+    );
+    assert_eq!(response.status, 404);
+    assert!(
+        response.exo_message().contains("'Nope' couldn't be found"),
+        "{}",
+        response.exo_message()
+    );
+    let response = lab.invoke(
+        "Set-CASMailbox",
+        json!({"Identity": "zoe", "ActiveSyncMailboxPolicy": "Strict"}),
+    );
+    assert_eq!(response.status, 404);
+
+    // The flag is moved, not taken off: one policy is always the default.
+    let response = lab.invoke(
+        "Set-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Strict", "IsDefault": false}),
+    );
+    assert_eq!(response.status, 400);
+    assert!(response.exo_message().contains("is the default policy"));
+    let defaults: Vec<Value> = lab.ok("Get-MobileDeviceMailboxPolicy", json!({}))["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["IsDefault"] == true)
+        .map(|p| p["Name"].clone())
+        .collect();
+    assert_eq!(defaults, vec![json!("Strict")]);
+}

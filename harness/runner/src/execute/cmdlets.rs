@@ -1,6 +1,7 @@
-//! Step 5's admin cmdlets (`Set-SmimeConfig` OWA settings, `Set-MobileDeviceMailboxPolicy`):
-//! run through the admin API, then read back with the matching `Get-` cmdlet, whose output must
-//! show every parameter as given. A refusal is a finding (`failed`): the scenario configures
+//! Step 5's admin cmdlets (`Set-SmimeConfig` OWA settings, `Set-`/`New-MobileDeviceMailboxPolicy`,
+//! `Set-CASMailbox -ActiveSyncMailboxPolicy`): run through the admin API, then read back with the
+//! matching `Get-` cmdlet (the object the `Identity`, or a `New-` cmdlet's `Name`, names), whose
+//! output must show every parameter as given. A refusal is a finding (`failed`): the scenario configures
 //! something the tenant does not take.
 
 use serde_json::{Map, Value};
@@ -9,10 +10,11 @@ use super::{Context, TenantApiError, fail, new_step};
 use crate::report::model::{Outcome, Stage, StepReport};
 use scenario::plan::{Action, CmdletCall};
 
-/// The cmdlet that reads back what `cmdlet` sets: `Set-X` → `Get-X`.
+/// The cmdlet that reads back what `cmdlet` sets or makes: `Set-X` or `New-X` → `Get-X`.
 pub fn reader(cmdlet: &str) -> Option<String> {
     cmdlet
         .strip_prefix("Set-")
+        .or_else(|| cmdlet.strip_prefix("New-"))
         .map(|noun| format!("Get-{noun}"))
 }
 
@@ -32,6 +34,17 @@ pub async fn run(ctx: &mut Context<'_>, call: &CmdletCall) -> StepReport {
         .iter()
         .filter(|(name, _)| name.as_str() != "Identity")
         .collect();
+    // The object to read back: the one the call names (`Identity`, or `Name` for `New-`).
+    let identity = call
+        .parameters
+        .get("Identity")
+        .or_else(|| {
+            call.cmdlet
+                .starts_with("New-")
+                .then(|| call.parameters.get("Name"))
+                .flatten()
+        })
+        .cloned();
     step.expected = Some(format!(
         "the tenant takes {} and shows {} afterwards",
         call.cmdlet,
@@ -89,8 +102,8 @@ pub async fn run(ctx: &mut Context<'_>, call: &CmdletCall) -> StepReport {
         return step;
     };
     let mut parameters = Map::new();
-    if let Some(identity) = call.parameters.get("Identity") {
-        parameters.insert("Identity".into(), identity.clone());
+    if let Some(identity) = identity {
+        parameters.insert("Identity".into(), identity);
     }
     let shown = match ctx.tenant.invoke(&get, parameters).await {
         Ok(output) => output.objects.into_iter().next().unwrap_or(Value::Null),
@@ -129,7 +142,12 @@ mod tests {
             reader("Set-MobileDeviceMailboxPolicy").as_deref(),
             Some("Get-MobileDeviceMailboxPolicy")
         );
-        assert_eq!(reader("New-Thing"), None);
+        assert_eq!(
+            reader("New-MobileDeviceMailboxPolicy").as_deref(),
+            Some("Get-MobileDeviceMailboxPolicy")
+        );
+        assert_eq!(reader("Set-CASMailbox").as_deref(), Some("Get-CASMailbox"));
+        assert_eq!(reader("Remove-Thing"), None);
         assert!(same_value(&json!("tripledes"), &json!("TripleDES")));
         assert!(same_value(&json!("800C"), &json!("800c")));
         assert!(same_value(&json!(true), &json!(true)));

@@ -521,7 +521,20 @@ pub async fn publish(ctx: &mut Context<'_>, publish: &PublishValues) -> StepRepo
             return step;
         }
     };
-    let values: Vec<Vec<u8>> = publish.certificates.iter().map(|c| c.der.clone()).collect();
+    let values: Vec<Vec<u8>> = match &publish.pkcs7 {
+        // One PKCS#7 value holding the certificates, as Outlook's "Publish to GAL" writes it.
+        Some(blob) => vec![blob.clone()],
+        None => publish.certificates.iter().map(|c| c.der.clone()).collect(),
+    };
+    let count = values.len();
+    if publish.pkcs7.is_some() {
+        step.title = format!(
+            "publish {}: {} (1 PKCS#7 value as Outlook's Publish to GAL writes it: {})",
+            publish.user,
+            publish.attribute.ldap_name(),
+            ids.join(", ")
+        );
+    }
     let dn = user_dn(&endpoint.suffix, &publish.user);
     // The session of the publish before, else a new one; kept for the next only when this one
     // went through (a session that failed is not trusted again).

@@ -14,8 +14,9 @@
 //! | `Sync` (step 3) | [`sync`] | directory (read) → tenant `/lab/sync/{tenant}/export` |
 //! | `CheckPopulation` (after step 3) | [`population`] | tenant: Outlook's lookup of each generated user |
 //! | `BrowserPolicy` (step 4) | [`policy`] | files in the run's output directory, `browser_policy::check_artifact` |
-//! | `Cmdlet` (step 5) | [`cmdlets`] | tenant: `Set-SmimeConfig`, `Set-MobileDeviceMailboxPolicy` |
+//! | `Cmdlet` (step 5) | [`cmdlets`] | tenant: `Set-SmimeConfig`, `Set-`/`New-MobileDeviceMailboxPolicy`, `Set-CASMailbox` |
 //! | `InstallIdentity` (step 5) | [`devices`] | none: the PKCS#12 file is read into the client's store |
+//! | `Clock` (an `at:` later than the clock) | [`clock`] | tenant: `PUT /lab/clock`; `Context::now` |
 //! | `Send` | [`clients`] (settings, compose, refuse) → [`mail`] (SMTP → sink) → [`receive`] ([`validation`] by the tenant) | tenant, smtp, sink |
 //!
 //! Every action yields one [`StepReport`]; the scenario's outcome is the worst of them. The
@@ -55,6 +56,7 @@
 //! [`OUT_DIR_MARKER`]).
 
 pub mod clients;
+mod clock;
 mod cmdlets;
 pub(crate) mod collection;
 pub mod devices;
@@ -92,6 +94,9 @@ pub use tenant_api::{TenantApi, TenantApiError};
 /// behind (identities installed on devices, what sync exported, which services are down).
 pub struct Context<'a> {
     pub plan: &'a Plan,
+    /// The lab clock: the plan's `now` until an `Action::Clock` moves it (`at:` in the
+    /// scenario). Clients look recipients up at it and date their messages with it.
+    pub now: time::OffsetDateTime,
     pub endpoints: Endpoints,
     pub tenant: TenantApi,
     pub http: reqwest::Client,
@@ -328,6 +333,7 @@ async fn run(
     };
     let mut ctx = Context {
         plan,
+        now: plan.now,
         endpoints,
         tenant,
         http,
@@ -396,6 +402,7 @@ async fn run_action(ctx: &mut Context<'_>, lab: &mut RunningLab, action: &Action
         Action::Cmdlet(call) => cmdlets::run(ctx, call).await,
         Action::InstallIdentity(install) => devices::install(ctx, install),
         Action::Send(message) => clients::send(ctx, message).await,
+        Action::Clock(at) => clock::advance(ctx, *at).await,
     }
 }
 

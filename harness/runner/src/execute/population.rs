@@ -65,7 +65,7 @@ pub async fn check(ctx: &mut Context<'_>, population: &PopulationCheck) -> StepR
             .join(", ")
     ));
     let cas = super::clients::plan_cas(ctx);
-    let now = ctx.plan.now;
+    let now = ctx.now;
     let tenant = &ctx.tenant;
     let cas = &cas;
     let seen: Vec<(usize, Seen)> = futures_util::stream::iter(population.users.iter().enumerate())

@@ -592,6 +592,11 @@ pub async fn cycle(ctx: &mut Context<'_>, run: &SyncRun) -> StepReport {
             }
         ),
     );
+    if let Some(at) = run.scheduled {
+        // "By default every 30 minutes a synchronization cycle is run." (Entra Connect Sync:
+        // Scheduler)
+        step.title = format!("{}, scheduled at {at} (every 30 minutes)", step.title);
+    }
     if !run.expect.is_empty() {
         step.expected = Some(
             run.expect

@@ -35,6 +35,6 @@ pub fn report_stage(action: &Action) -> Stage {
         Action::Sync(_) | Action::CheckPopulation(_) => Stage::Sync,
         Action::BrowserPolicy(_) => Stage::BrowserPolicy,
         Action::Cmdlet(_) | Action::InstallIdentity(_) => Stage::Clients,
-        Action::Send(_) => Stage::Messages,
+        Action::Send(_) | Action::Clock(_) => Stage::Messages,
     }
 }

@@ -208,6 +208,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
                 mailbox: mailbox.clone(),
                 attribute,
                 certificates: certificates.clone(),
+                pkcs7: None,
             }));
         }
     }
@@ -242,6 +243,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
             .iter()
             .map(|u| (u.id.clone(), SyncOutcome::Exported))
             .collect(),
+        scheduled: None,
     }));
     // Step 4.
     for browser in [Browser::Edge, Browser::Chrome] {

@@ -20,10 +20,20 @@ pub struct Clients {
     /// out keep Exchange's defaults.
     #[serde(default)]
     pub smime_config: SmimeConfig,
-    /// The S/MIME parameters of the mobile device mailbox policy (`Set-MobileDeviceMailboxPolicy`),
-    /// by their cmdlet names. Parameters left out keep Exchange's defaults.
+    /// The S/MIME parameters of the built-in mobile device mailbox policy named Default
+    /// (`Set-MobileDeviceMailboxPolicy -Identity Default`), by their cmdlet names. Parameters left
+    /// out keep Exchange's defaults.
     #[serde(default)]
     pub mobile_policy: MobilePolicy,
+    /// More mobile device mailbox policies (`New-MobileDeviceMailboxPolicy`), by name (an id).
+    /// One of them may be made the default (`is-default: true`).
+    #[serde(default)]
+    pub mobile_policies: super::MobilePolicies,
+    /// Mailboxes with a policy of their own (`Set-CASMailbox -ActiveSyncMailboxPolicy`): user id →
+    /// policy name (`Default` or a name of `mobile-policies`). The others follow the default
+    /// policy.
+    #[serde(default)]
+    pub mobile_policy_assignments: super::MobilePolicyAssignments,
     /// Where users install their certificate and key (a PKCS#12 file). Default: every user with
     /// certificates, on every client, from a modern PKCS#12 file, as a software certificate.
     #[serde(default)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use smime::cms::envelope::{ContentCipher, RecipientIdType, RsaPadding};
 
-use super::{CheckId, Id, MailClient, unlocated_default, unset};
+use super::{CheckId, Id, LabOffset, MailClient, unlocated_default, unset};
 
 /// A message digest algorithm for signatures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -306,6 +306,13 @@ pub struct Message {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub reply_to: Option<Spanned<u32>>,
+    /// When it is sent on the lab clock (`+35m`, `+8d` after the scenario's start). Default: when
+    /// the message before it was (the start for the first). Entra Connect's scheduled cycles and
+    /// late publications that fall before it happen first; the tenant judges certificates and
+    /// CRLs at this time.
+    #[serde(default)]
+    #[schemars(with = "Option<LabOffset>")]
+    pub at: Option<Spanned<LabOffset>>,
     /// The subject. Default `<scenario name> #<message number>`.
     #[serde(default)]
     pub subject: Option<String>,

@@ -16,21 +16,25 @@ mod browser_policy;
 mod clients;
 mod collection;
 mod messages;
+mod mobile_policies;
 mod organisation;
 mod pki;
 mod publish;
 mod services;
 mod sync;
+mod time;
 
 pub use browser_policy::*;
 pub use clients::*;
 pub use collection::*;
 pub use messages::*;
+pub use mobile_policies::*;
 pub use organisation::*;
 pub use pki::*;
 pub use publish::*;
 pub use services::*;
 pub use sync::*;
+pub use time::*;
 pub use values::*;
 
 use schemars::JsonSchema;

@@ -77,4 +77,30 @@ pub struct PublishUser {
     #[serde(default = "zero")]
     #[schemars(with = "u32", range(max = 100))]
     pub extra_certificates: Spanned<u32>,
+    /// `userSMIMECertificate` as Outlook's "Publish to GAL" writes it: one PKCS#7 SignedData
+    /// value signed with `sign`'s key, carrying `sign`, `encrypt` and their intermediates, whose
+    /// encryption key preference attributes name `encrypt`. Replaces what `attribute`,
+    /// `certificates` or `userSMIMECertificate` would put in that attribute; `userCertificate`
+    /// is published as those say.
+    #[serde(default)]
+    #[schemars(with = "Option<OutlookGal>")]
+    pub outlook_gal: Option<Spanned<OutlookGal>>,
+    /// Publish this user's certificates later, at this time on the lab clock (`+10m` after the
+    /// scenario's start) instead of in step 1, as when a user enrolls after the rollout. Entra
+    /// Connect takes them to the tenant in its first cycle after that time.
+    #[serde(default)]
+    #[schemars(with = "Option<super::LabOffset>")]
+    pub at: Option<Spanned<super::LabOffset>>,
+}
+
+/// The certificates of an Outlook "Publish to GAL" value, by certificate id.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OutlookGal {
+    /// The certificate whose key signs the value (Outlook's signing certificate).
+    #[schemars(with = "Id")]
+    pub sign: Spanned<Id>,
+    /// The certificate the value names as the one to encrypt to.
+    #[schemars(with = "Id")]
+    pub encrypt: Spanned<Id>,
 }

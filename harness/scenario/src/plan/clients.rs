@@ -56,13 +56,17 @@ pub(super) fn plan(
     }
     let mut mobile = parameters(&c.mobile_policy);
     if !mobile.is_empty() {
-        // Mailboxes without a policy of their own follow the policy named Default.
-        mobile.insert("Identity".to_owned(), "Default".into());
+        // `mobile-policy` is the built-in policy's: the one named Default.
+        mobile.insert(
+            "Identity".to_owned(),
+            crate::model::BUILTIN_MOBILE_POLICY.into(),
+        );
         actions.push(Action::Cmdlet(CmdletCall {
             cmdlet: "Set-MobileDeviceMailboxPolicy",
             parameters: mobile,
         }));
     }
+    mobile_policies(loaded, c, actions);
     for (user, client, certificates, form, storage, contacts) in devices(loaded, c) {
         let profile = match form {
             Pkcs12Form::Modern => Pkcs12Profile::Modern,
@@ -91,6 +95,38 @@ pub(super) fn plan(
         }));
     }
     Ok(())
+}
+
+/// `New-MobileDeviceMailboxPolicy` for each further policy (`-IsDefault $true` moves the flag
+/// from the built-in policy), then `Set-CASMailbox -ActiveSyncMailboxPolicy` for each mailbox
+/// with a policy of its own.
+fn mobile_policies(loaded: &LoadedScenario, c: &Clients, actions: &mut Vec<Action>) {
+    for (name, policy) in c.mobile_policies.iter() {
+        let mut parameters = parameters(&policy.settings);
+        parameters.insert("Name".to_owned(), name.value.as_str().into());
+        if policy.is_default.value {
+            parameters.insert("IsDefault".to_owned(), true.into());
+        }
+        actions.push(Action::Cmdlet(CmdletCall {
+            cmdlet: "New-MobileDeviceMailboxPolicy",
+            parameters,
+        }));
+    }
+    for (user, policy) in c.mobile_policy_assignments.iter() {
+        let Some(mailbox) = loaded.user(user.value.as_str()).map(|u| u.mailbox.clone()) else {
+            continue;
+        };
+        let mut parameters = serde_json::Map::new();
+        parameters.insert("Identity".to_owned(), mailbox.into());
+        parameters.insert(
+            "ActiveSyncMailboxPolicy".to_owned(),
+            policy.0.value.trim().into(),
+        );
+        actions.push(Action::Cmdlet(CmdletCall {
+            cmdlet: "Set-CASMailbox",
+            parameters,
+        }));
+    }
 }
 
 /// The devices the scenario lists, or by default every user with certificates on every client.

@@ -101,6 +101,9 @@ impl fmt::Display for Action {
                             " (userSMIMECertificate over 15 exported)",
                     }
                 )?;
+                if let Some(at) = s.scheduled {
+                    write!(f, ", scheduled at {at} (every 30 minutes)")?;
+                }
                 for (user, outcome) in &s.expect {
                     write!(f, ", expect {user} {}", outcome.name())?;
                 }
@@ -123,6 +126,7 @@ impl fmt::Display for Action {
                     .collect();
                 write!(f, "{} {}", c.cmdlet, names.join(" "))
             }
+            Action::Clock(at) => write!(f, "lab clock to {at} after the start"),
             Action::InstallIdentity(i) => {
                 let ids: Vec<&str> = i.identities.iter().map(|(id, _)| id.as_str()).collect();
                 write!(

@@ -23,6 +23,7 @@ mod setup;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod timeline;
 
 pub use browser_policy::*;
 pub use clients::*;
@@ -77,12 +78,16 @@ pub enum Action {
     /// Step 4: write one browser policy file and check its value.
     BrowserPolicy(PolicyArtifact),
     /// Step 5: an admin cmdlet with its parameters (`Set-SmimeConfig`,
-    /// `Set-MobileDeviceMailboxPolicy`).
+    /// `Set-`/`New-MobileDeviceMailboxPolicy`, `Set-CASMailbox`).
     Cmdlet(CmdletCall),
     /// Step 5: install a user's identities (certificate and key) on a client.
     InstallIdentity(InstallIdentity),
     /// Send a message and check what happens to it.
     Send(Box<SendMessage>),
+    /// Move the lab clock forward to this time after the scenario's start (the tenant judges
+    /// certificates and CRLs at it; Entra Connect's scheduled cycles and late publications
+    /// before it have happened).
+    Clock(crate::model::LabOffset),
 }
 
 /// A certificate of the plan's PKI.
@@ -150,9 +155,10 @@ pub fn plan(loaded: &LoadedScenario) -> Result<Plan, PlanError> {
 
     let mut actions = vec![setup::serve_pki(&pki), setup::create_users(loaded)];
     let faults = FaultSchedule::new(&scenario.services);
+    let mut late = Vec::new();
     if let Some(step) = &steps.publish {
         faults.enter(Stage::Publish, &mut actions);
-        publish::plan(loaded, &step.value, &issued, &mut actions)?;
+        publish::plan(loaded, &step.value, &issued, &mut actions, &mut late, now)?;
     }
     if let Some(step) = &steps.virtual_collection {
         faults.enter(Stage::VirtualCollection, &mut actions);
@@ -173,7 +179,13 @@ pub fn plan(loaded: &LoadedScenario) -> Result<Plan, PlanError> {
     }
     if !scenario.messages.is_empty() {
         faults.enter(Stage::Messages, &mut actions);
+        let mut timeline = timeline::Timeline::new(late, steps.sync.as_ref().map(|s| &s.value));
+        let mut at = crate::model::LabOffset::START;
         for (index, message) in scenario.messages.iter().enumerate() {
+            if let Some(when) = &message.value.at {
+                at = at.max(when.value);
+            }
+            timeline.advance_to(at, &mut actions);
             actions.push(Action::Send(Box::new(messages::send(
                 loaded,
                 index,

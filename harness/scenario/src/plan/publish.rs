@@ -9,7 +9,7 @@ use smime::pki::{Flaw, Mailbox, PkiDescription, UserSpec};
 
 use super::{Action, CertificateRef, Issued, PlanError};
 use crate::load::{LoadedScenario, User};
-use crate::model::{Id, Publish, PublishAttribute, PublishUser};
+use crate::model::{Id, LabOffset, Publish, PublishAttribute, PublishUser};
 use crate::validate::extra_certificate_id;
 
 /// A directory attribute that holds certificates.
@@ -52,21 +52,46 @@ pub struct PublishValues {
     pub attribute: DirectoryAttribute,
     /// The attribute's values, in order: the user's certificates, then any extra ones.
     pub certificates: Vec<CertificateRef>,
+    /// Instead of one DER value per certificate, this one value: a PKCS#7 SignedData holding
+    /// `certificates`, as Outlook's "Publish to GAL" writes `userSMIMECertificate`.
+    pub pkcs7: Option<Vec<u8>>,
 }
 
+/// Step 1's actions into `actions`; a user published later (`at`) into `late`, with the time.
 pub(super) fn plan(
     loaded: &LoadedScenario,
     publish: &Publish,
     issued: &Issued<'_>,
     actions: &mut Vec<Action>,
+    late: &mut Vec<(LabOffset, Action)>,
+    now: time::OffsetDateTime,
 ) -> Result<(), PlanError> {
     for user in loaded.users.iter().filter(|u| !u.certificates.is_empty()) {
         let settings = publish.users.get(&user.id);
+        let at = settings.and_then(|s| s.at.as_ref()).map(|a| a.value);
         let extra: Vec<String> = (1..=settings.map_or(0, |s| s.extra_certificates.value))
             .map(|n| extra_certificate_id(&user.id, n))
             .collect();
+        let gal = settings
+            .and_then(|s| s.outlook_gal.as_ref())
+            .map(|g| &g.value);
         for (attribute, mut certificate_ids) in attribute_values(publish, user, settings) {
-            certificate_ids.extend(extra.iter().cloned());
+            let mut pkcs7 = None;
+            match gal {
+                Some(gal) if attribute == DirectoryAttribute::UserSmimeCertificate => {
+                    certificate_ids = vec![gal.sign.value.as_str().to_owned()];
+                    if gal.encrypt.value != gal.sign.value {
+                        certificate_ids.push(gal.encrypt.value.as_str().to_owned());
+                    }
+                    pkcs7 = Some(outlook_gal_value(
+                        issued,
+                        gal.sign.value.as_str(),
+                        gal.encrypt.value.as_str(),
+                        now,
+                    )?);
+                }
+                _ => certificate_ids.extend(extra.iter().cloned()),
+            }
             if certificate_ids.is_empty() {
                 continue;
             }
@@ -74,15 +99,84 @@ pub(super) fn plan(
                 .iter()
                 .map(|id| issued.certificate(id))
                 .collect::<Result<Vec<_>, _>>()?;
-            actions.push(Action::Publish(PublishValues {
+            let action = Action::Publish(PublishValues {
                 user: user.id.clone(),
                 mailbox: user.mailbox.clone(),
                 attribute,
                 certificates,
-            }));
+                pkcs7,
+            });
+            match at {
+                Some(at) => late.push((at, action)),
+                None => actions.push(action),
+            }
         }
     }
     Ok(())
+}
+
+/// `userSMIMECertificate` as Outlook's "Publish to GAL" writes it (RFC 2798: "A PKCS#7 [RFC2315]
+/// SignedData, where the content that is signed is ignored by consumers of userSMIMECertificate
+/// values. It is recommended that values have a `contentType' of data with an absent `content'
+/// field."): signed at `now` with `sign`'s key, carrying `sign`, `encrypt` and their issuers but
+/// the root, its encryption key preference attributes naming `encrypt`. Byte-stable: the
+/// signature's randomness derives from the PKI's seed.
+fn outlook_gal_value(
+    issued: &Issued<'_>,
+    sign: &str,
+    encrypt: &str,
+    now: time::OffsetDateTime,
+) -> Result<Vec<u8>, PlanError> {
+    let failed = |reason: String| PlanError::Pki {
+        scenario: issued.scenario.to_owned(),
+        source: smime::pki::PkiError::Issue {
+            entity: sign.to_owned(),
+            what: "a userSMIMECertificate value",
+            reason,
+        },
+    };
+    let entity = |id: &str| {
+        issued.pki.entity(id).ok_or_else(|| PlanError::Missing {
+            scenario: issued.scenario.to_owned(),
+            what: "certificate",
+            id: id.to_owned(),
+        })
+    };
+    let parse = |der: &[u8]| smime::certificate::parse_der(der).map_err(|e| failed(e.to_string()));
+    let signer = entity(sign)?;
+    let signing_certificate = parse(&signer.certificate)?;
+    let encryption_certificate = parse(&entity(encrypt)?.certificate)?;
+    let mut chain = Vec::new();
+    if encrypt != sign {
+        chain.push(encryption_certificate.clone());
+    }
+    for id in [sign, encrypt] {
+        for ca in issued.pki.chain(id).iter().skip(1) {
+            if ca.role == smime::pki::Role::Root {
+                continue;
+            }
+            let certificate = parse(&ca.certificate)?;
+            if !chain.contains(&certificate) {
+                chain.push(certificate);
+            }
+        }
+    }
+    let signer = smime::cms::sign::Signer {
+        certificate: signing_certificate,
+        key: signer.key.clone(),
+        chain,
+        encryption_certificate: Some(encryption_certificate),
+    };
+    let options = smime::cms::sign::SignOptions::new(now);
+    let label = format!("pki/{}/{sign}/{encrypt}/outlook-gal", issued.pki.seed);
+    smime::cms::sign::sign_content(
+        b"",
+        true,
+        &signer,
+        &options,
+        &mut smime::rng::seeded(&label),
+    )
+    .map_err(|e| failed(e.to_string()))
 }
 
 /// Per attribute, the certificate ids it receives (before extra certificates).

@@ -1,7 +1,8 @@
-//! Step 3, `sync`: one action per Entra Connect cycle, the expectations on the last.
+//! Step 3, `sync`: one action per Entra Connect cycle, the expectations on the last; and the
+//! scheduler's later cycles ([`super::timeline`]).
 
 use super::Action;
-use crate::model::{SmimeOver15, SyncCycle, SyncOutcome, SyncStep};
+use crate::model::{LabOffset, SmimeOver15, SyncCycle, SyncOutcome, SyncStep};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncRun {
@@ -9,8 +10,26 @@ pub struct SyncRun {
     pub legacy_rules: bool,
     /// The default rules' reading for more than 15 `userSMIMECertificate` values.
     pub smime_over_15: SmimeOver15,
-    /// What each listed user must have become; on the last cycle only.
+    /// What each listed user must have become; on the last cycle of the step only.
     pub expect: Vec<(String, SyncOutcome)>,
+    /// A cycle Entra Connect's scheduler runs on its own, every 30 minutes after the step's:
+    /// when, on the lab clock. `None` for the step's cycles.
+    pub scheduled: Option<LabOffset>,
+}
+
+/// The scheduler's delta cycle at `at`, under the rules the step chose.
+pub(super) fn scheduled(s: &SyncStep, at: LabOffset) -> SyncRun {
+    SyncRun {
+        cycle: SyncCycle::Delta,
+        legacy_rules: s.legacy_rules,
+        smime_over_15: s
+            .smime_over_15
+            .as_ref()
+            .map(|v| v.value)
+            .unwrap_or_default(),
+        expect: Vec::new(),
+        scheduled: Some(at),
+    }
 }
 
 pub(super) fn plan(s: &SyncStep, actions: &mut Vec<Action>) {
@@ -32,6 +51,7 @@ pub(super) fn plan(s: &SyncStep, actions: &mut Vec<Action>) {
             } else {
                 Vec::new()
             },
+            scheduled: None,
         }));
     }
 }

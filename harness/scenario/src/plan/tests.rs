@@ -35,6 +35,7 @@ fn kinds(plan: &Plan) -> Vec<String> {
             Action::Cmdlet(c) => c.cmdlet.to_owned(),
             Action::InstallIdentity(i) => format!("install-{}-{}", i.user, i.client.name()),
             Action::Send(m) => format!("send-{}", m.number),
+            Action::Clock(at) => format!("clock-{at}"),
         })
         .collect()
 }
@@ -542,4 +543,121 @@ fn ten_thousand_generated_users_plan() {
         .map(|p| p.certificates[0].thumbprint.as_str())
         .collect();
     assert_eq!(thumbprints.len(), 10_000, "a certificate each");
+}
+
+/// Carol's certificates are published at +10m; messages at +20m and +35m. Entra Connect's
+/// scheduler runs a delta cycle at +30m, between them; the clock moves before each event.
+#[test]
+fn late_publications_and_scheduled_cycles_fall_between_the_messages() {
+    let plan = plan_of("sync-every-30-minutes");
+    let tail: Vec<String> = kinds(&plan)
+        .into_iter()
+        .skip_while(|k| !k.starts_with("install-"))
+        .filter(|k| !k.starts_with("install-"))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "clock-+10m",
+            "publish-carol-userSMIMECertificate",
+            "publish-carol-userCertificate",
+            "clock-+20m",
+            "send-1",
+            "clock-+30m",
+            "sync",
+            "clock-+35m",
+            "send-2",
+        ]
+    );
+    let scheduled: Vec<Option<crate::model::LabOffset>> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Sync(run) => Some(run.scheduled),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        scheduled,
+        [None, Some(crate::model::LabOffset::from_seconds(30 * 60))]
+    );
+}
+
+/// The built-in policy is set by name, the new one made the default, Carol's mailbox given
+/// `Default` by name.
+#[test]
+fn mobile_policies_and_assignments_become_cmdlets() {
+    let plan = plan_of("mobile-policy-assignment");
+    let calls: Vec<serde_json::Value> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Cmdlet(c) => Some(serde_json::json!({
+                "cmdlet": c.cmdlet,
+                "parameters": serde_json::Value::Object(c.parameters.clone()),
+            })),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            serde_json::json!({ "cmdlet": "Set-MobileDeviceMailboxPolicy",
+                "parameters": { "Identity": "Default", "RequireSignedSMIMEMessages": true } }),
+            serde_json::json!({ "cmdlet": "New-MobileDeviceMailboxPolicy",
+                "parameters": { "Name": "field", "IsDefault": true, "RequireEncryptedSMIMEMessages": true } }),
+            serde_json::json!({ "cmdlet": "Set-CASMailbox",
+                "parameters": { "Identity": "carol@contoso.com", "ActiveSyncMailboxPolicy": "Default" } }),
+        ]
+    );
+}
+
+/// One userSMIMECertificate value, a SignedData whose preference names alice-laptop; the
+/// userCertificate side is not asked for.
+#[test]
+fn an_outlook_gal_value_is_one_signed_data_naming_the_encryption_certificate() {
+    let plan = plan_of("outlook-gal-encryption-preference");
+    let published: Vec<&PublishValues> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Publish(p) if p.user == "alice" => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(published.len(), 1);
+    let value = published[0].pkcs7.as_ref().expect("a PKCS#7 value");
+    let ids: Vec<&str> = published[0]
+        .certificates
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(ids, ["alice", "alice-laptop"]);
+    let collection = smime::sst::read_certificate_collection(value).expect("reads");
+    let certificates: Vec<_> = collection
+        .certificates
+        .iter()
+        .map(|c| c.certificate.clone())
+        .collect();
+    let preferred = smime::cms::attributes::preferred_encryption_certificate(value, &certificates)
+        .expect("names one");
+    assert_eq!(
+        collection.certificates[preferred].der,
+        der(&plan, "alice-laptop")
+    );
+    // The scenario proves the preference only if the first certificate fit to encrypt to is the
+    // other one: alice's comes first in the value (DER order of the SET).
+    assert_eq!(collection.certificates[0].der, der(&plan, "alice"));
+    // Byte-stable.
+    assert_eq!(
+        plan_of("outlook-gal-encryption-preference")
+            .actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Publish(p) if p.user == "alice" => p.pkcs7.clone(),
+                _ => None,
+            })
+            .as_deref(),
+        Some(value.as_slice())
+    );
 }

@@ -171,13 +171,23 @@ impl Checker<'_> {
             // only by negotiation (AllowSMIMEEncryptionAlgorithmNegotiation), from the
             // recipients' certificates, never at the sender's request.
             MailClient::Mobile => {
-                let policy = &clients.mobile_policy;
+                // The sender's mailbox's policy: its own, else the default one.
+                let sender = m.from.value.as_str();
+                let policy = clients.mobile_policy_of(sender);
+                let name = clients.mobile_policy_name_of(sender);
+                let help = if name.eq_ignore_ascii_case(crate::model::BUILTIN_MOBILE_POLICY) {
+                    "set the algorithm in `steps.clients.mobile-policy` instead, or remove the option".to_owned()
+                } else {
+                    format!(
+                        "set the algorithm in `steps.clients.mobile-policies.{name}.settings` (the policy {sender}'s mailbox follows) instead, or remove the option"
+                    )
+                };
                 (
                     vec![policy.signing_digest()],
                     vec![policy.required_cipher()],
                     "the mobile policy's RequireSignedSMIMEAlgorithm",
                     "the mobile policy's RequireEncryptionSMIMEAlgorithm (another cipher only by negotiation, from the recipients' certificates)",
-                    "set the algorithm in `steps.clients.mobile-policy` instead, or remove the option",
+                    help,
                 )
             }
             // "The OWASigningAlgorithms parameter specifies the list of [...] signing algorithms
@@ -190,7 +200,7 @@ impl Checker<'_> {
                 clients.smime_config.owa_ciphers(),
                 "OWASigningAlgorithms",
                 "OWAEncryptionAlgorithms",
-                "add the algorithm to `OWASigningAlgorithms`/`OWAEncryptionAlgorithms` in `steps.clients.smime-config`, or remove the option",
+                "add the algorithm to `OWASigningAlgorithms`/`OWAEncryptionAlgorithms` in `steps.clients.smime-config`, or remove the option".to_owned(),
             ),
             MailClient::Outlook | MailClient::OutlookMobile => return,
         };
@@ -212,7 +222,7 @@ impl Checker<'_> {
                     ),
                     "digest the client's configuration forbids",
                 )
-                .help(help);
+                .help(help.as_str());
         }
         if let Some(cipher) = options.cipher
             && m.encrypt.value
@@ -232,7 +242,7 @@ impl Checker<'_> {
                     ),
                     "cipher the client's configuration forbids",
                 )
-                .help(help);
+                .help(help.as_str());
         }
     }
 

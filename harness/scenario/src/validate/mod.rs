@@ -13,6 +13,7 @@ mod browser_policy;
 mod clients;
 mod collection;
 mod messages;
+mod mobile_policies;
 mod organisation;
 mod publish;
 mod references;
@@ -20,6 +21,7 @@ mod services;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod timeline;
 
 use serde_saphyr::Location;
 use smime::pki::{PkiDescription, PkiError};
@@ -115,6 +117,7 @@ pub(crate) fn validate(
     checker.tags(&scenario);
     checker.steps(&scenario.steps);
     checker.messages(&scenario);
+    checker.timeline(&scenario);
     checker.services(&scenario);
     let problems = checker.problems;
 
@@ -173,6 +176,7 @@ impl Checker<'_> {
         }
         if let Some(step) = &steps.clients {
             self.clients(step);
+            self.mobile_policies(step);
         }
     }
 }

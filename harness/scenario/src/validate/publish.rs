@@ -74,6 +74,26 @@ impl Checker<'_> {
                     }
                 }
             }
+            if let Some(gal) = &settings.outlook_gal {
+                // Outlook publishes its user's own certificates, signed with one of them.
+                for id in [&gal.value.sign, &gal.value.encrypt] {
+                    if let Some(owner) = self.certificate(id, Some(&gal.referenced))
+                        && owner != user.value.as_str()
+                    {
+                        self.problems
+                            .at(
+                                &id.referenced,
+                                Some(&gal.referenced),
+                                format!(
+                                    "`{}` is {owner}'s certificate: Outlook publishes `{}`'s own certificates to the GAL",
+                                    id.value, user.value
+                                ),
+                                "someone else's certificate",
+                            )
+                            .help("name certificates of this user");
+                    }
+                }
+            }
             let extra = &settings.extra_certificates;
             if extra.value > MAX_EXTRA_CERTIFICATES {
                 self.problems.at(

@@ -475,3 +475,104 @@ fn shares_round_to_whole_users() {
         assert!(Percent::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn mobile_policies_have_one_default_and_assignments_name_known_policies() {
+    let problems = problems(&format!(
+        "{FIXTURE}steps:
+  clients:
+    mobile-policies:
+      field: {{ is-default: true }}
+      strict: {{ is-default: true }}
+      default: {{}}
+    mobile-policy-assignments: {{ carol: nope, zoe: field }}
+"
+    ));
+    assert_problem(&problems, "are both `is-default: true`");
+    assert_problem(&problems, "the built-in policy `Default` exists already");
+    assert_problem(&problems, "`nope` is not a mobile device mailbox policy");
+    assert_problem(&problems, "`zoe` is not a user of the organisation");
+
+    let loaded = load(&format!(
+        "{FIXTURE}steps:
+  clients:
+    mobile-policy: {{ RequireSignedSMIMEAlgorithm: MD5 }}
+    mobile-policies:
+      field: {{ is-default: true, settings: {{ RequireEncryptionSMIMEAlgorithm: DES }} }}
+    mobile-policy-assignments: {{ carol: Default }}
+"
+    ))
+    .unwrap_or_else(|p| panic!("{p:#?}"));
+    let clients = &loaded
+        .scenario
+        .steps
+        .clients
+        .as_ref()
+        .expect("clients")
+        .value;
+    assert_eq!(clients.default_mobile_policy_name(), "field");
+    assert_eq!(clients.mobile_policy_name_of("alice"), "field");
+    assert_eq!(clients.mobile_policy_name_of("carol"), "Default");
+    assert_eq!(
+        clients.mobile_policy_of("carol").signing_digest(),
+        crate::model::Digest::Md5
+    );
+    assert_eq!(
+        clients.mobile_policy_of("alice").required_cipher(),
+        smime::cms::envelope::ContentCipher::DesCbc
+    );
+}
+
+/// A phone's digest is its own mailbox's policy's: a `digest` another policy would allow is
+/// still refused for a sender that does not follow it.
+#[test]
+fn a_message_option_is_judged_against_the_senders_own_policy() {
+    let body = |sender: &str| {
+        format!(
+            "{FIXTURE}steps:
+  clients:
+    mobile-policies:
+      legacy: {{ settings: {{ RequireSignedSMIMEAlgorithm: MD5 }} }}
+    mobile-policy-assignments: {{ carol: legacy }}
+messages:
+  - {{ from: {sender}, to: [bob], client: mobile, sign: true, options: {{ digest: md5 }} }}
+"
+        )
+    };
+    load(&body("carol")).unwrap_or_else(|p| panic!("{p:#?}"));
+    let problems = problems(&body("alice"));
+    assert_problem(&problems, "option `digest: md5`");
+}
+
+#[test]
+fn the_lab_clock_goes_forward_and_late_publications_meet_a_message() {
+    let problems = problems(&format!(
+        "{FIXTURE}steps:
+  publish: {{ users: {{ carol: {{ at: +2h }} }} }}
+messages:
+  - {{ from: alice, to: [bob], client: outlook, at: +35m }}
+  - {{ from: alice, to: [bob], client: outlook, at: +20m }}
+"
+    ));
+    assert_problem(&problems, "the lab clock only goes forward");
+    assert_problem(&problems, "no message is sent then or later");
+    let problems = problems_of_offset("35m");
+    assert_problem(&problems, "is not a time after the scenario's start");
+    load(&format!(
+        "{FIXTURE}steps:
+  publish: {{ users: {{ carol: {{ at: +10m }} }} }}
+  sync: {{}}
+messages:
+  - {{ from: alice, to: [bob], client: outlook }}
+  - {{ from: alice, to: [carol], client: outlook, at: +35m }}
+  - {{ from: alice, to: [bob], client: outlook }}
+"
+    ))
+    .unwrap_or_else(|p| panic!("{p:#?}"));
+}
+
+fn problems_of_offset(offset: &str) -> Vec<String> {
+    problems(&format!(
+        "{FIXTURE}messages:\n  - {{ from: alice, to: [bob], client: outlook, at: {offset} }}\n"
+    ))
+}

@@ -295,6 +295,77 @@ pub(crate) fn describe_capability(c: &SmimeCapability) -> String {
     name
 }
 
+/// Which of `certificates` a PKCS#7 SignedData (`userSMIMECertificate` as RFC 2798 describes it:
+/// "A PKCS#7 [RFC2315] SignedData, where the content that is signed is ignored by consumers")
+/// names as its signer's preferred encryption certificate: "The SMIMEEncryptionKeyPreference
+/// attribute allows the signer to unambiguously describe which of the signer's certificates has
+/// the signer's preferred encryption key." (RFC 8551 §2.5.3), or Microsoft's attribute beside it.
+/// The index of the first certificate a signer's attribute names; `None` when the bytes are not
+/// a SignedData, carry no such attribute, or name a certificate not among `certificates`.
+pub fn preferred_encryption_certificate(
+    signed_data: &[u8],
+    certificates: &[Certificate],
+) -> Option<usize> {
+    let content_info = cms::content_info::ContentInfo::from_der(signed_data).ok()?;
+    if content_info.content_type != rfc5911::ID_SIGNED_DATA {
+        return None;
+    }
+    let signed: cms::signed_data::SignedData = content_info.content.decode_as().ok()?;
+    let matches_isn = |isn: &IssuerAndSerialNumber| {
+        certificates
+            .iter()
+            .position(|c| issuer_and_serial(c) == *isn)
+    };
+    let matches_ski = |id: &SubjectKeyIdentifier| {
+        certificates.iter().position(|c| {
+            c.tbs_certificate()
+                .get_extension::<SubjectKeyIdentifier>()
+                .ok()
+                .flatten()
+                .is_some_and(|(_, own)| own == *id)
+        })
+    };
+    for signer in signed.signer_infos.0.iter() {
+        let Some(attrs) = &signer.signed_attrs else {
+            continue;
+        };
+        // The standard attribute first, Microsoft's if the standard one names nothing here.
+        for attr in attrs
+            .iter()
+            .filter(|a| a.oid == rfc5911::ID_AA_ENCRYP_KEY_PREF)
+        {
+            for value in attr.values.iter() {
+                let found = value
+                    .to_der()
+                    .and_then(|d| EncryptionKeyPreference::from_der(&d))
+                    .ok()
+                    .and_then(|p| match &p {
+                        EncryptionKeyPreference::IssuerAndSerialNumber(isn) => matches_isn(isn),
+                        EncryptionKeyPreference::SubjectAltKeyIdentifier(id) => matches_ski(id),
+                    });
+                if found.is_some() {
+                    return found;
+                }
+            }
+        }
+        for attr in attrs
+            .iter()
+            .filter(|a| a.oid == oids::MS_ENCRYPTION_KEY_PREFERENCE)
+        {
+            for value in attr.values.iter() {
+                if let Some(found) = value
+                    .decode_as::<IssuerAndSerialNumber>()
+                    .ok()
+                    .and_then(|isn| matches_isn(&isn))
+                {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +408,55 @@ mod tests {
         // Sorted as DER SET OF demands: each encoding <= the next.
         let encodings: Vec<Vec<u8>> = attrs.iter().map(|a| a.to_der().unwrap()).collect();
         assert!(encodings.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    /// A `userSMIMECertificate` value as Outlook publishes it: a SignedData without content whose
+    /// key preference names the encryption certificate, which is found among the certificates
+    /// it carries whatever their order.
+    #[test]
+    fn the_preferred_encryption_certificate_is_read_from_a_signed_data() {
+        let cert = |name: &str| {
+            crate::certificate::parse_certificates(&test_support::vector(name))
+                .unwrap()
+                .remove(0)
+        };
+        let sign = cert("rfc9216/alice.sign.crt");
+        let encrypt = cert("rfc9216/alice.encrypt.crt");
+        let key = crate::key::PrivateKey::from_pem_or_der(&test_support::vector(
+            "rfc9216/alice.sign.key",
+        ))
+        .unwrap();
+        let signer = crate::cms::sign::Signer {
+            certificate: sign.clone(),
+            key,
+            chain: vec![encrypt.clone()],
+            encryption_certificate: Some(encrypt.clone()),
+        };
+        let options =
+            crate::cms::sign::SignOptions::new(time::macros::datetime!(2026-01-01 0:00 UTC));
+        let mut rng = crate::rng::seeded("preferred-encryption-certificate");
+        let blob = crate::cms::sign::sign_content(b"", true, &signer, &options, &mut rng).unwrap();
+        let both = [sign.clone(), encrypt.clone()];
+        assert_eq!(preferred_encryption_certificate(&blob, &both), Some(1));
+        let reversed = [encrypt.clone(), sign.clone()];
+        assert_eq!(preferred_encryption_certificate(&blob, &reversed), Some(0));
+        // Not among the certificates, no attribute, not a SignedData: nothing.
+        assert_eq!(
+            preferred_encryption_certificate(&blob, std::slice::from_ref(&sign)),
+            None
+        );
+        let none = crate::cms::sign::SignOptions {
+            encryption_key_preference: false,
+            microsoft_key_preference: false,
+            ..options
+        };
+        let bare = crate::cms::sign::sign_content(b"", true, &signer, &none, &mut rng).unwrap();
+        assert_eq!(preferred_encryption_certificate(&bare, &both), None);
+        assert_eq!(preferred_encryption_certificate(b"\x30\x00", &both), None);
+        assert_eq!(
+            preferred_encryption_certificate(&der::Encode::to_der(&sign).unwrap(), &both),
+            None
+        );
     }
 
     #[test]

@@ -3,7 +3,13 @@
 //!
 //! Enum values are the Exchange ActiveSync wire values (MS-ASPROV), which are also the .NET
 //! enums' numeric values, so PowerShell binds a policy setting by name or by number alike. The
-//! built-in policy `Default` exists from the start and is the default policy.
+//! built-in policy `Default` exists from the start and is the default policy until another one
+//! is made the default: "The IsDefault parameter specifies whether this policy is the default
+//! mobile device mailbox policy. [...] There can be only one default policy. If another policy is
+//! currently set as the default, and you set this parameter to $true, this policy becomes the
+//! default policy. The value of this parameter on the other policy is automatically changed to
+//! $false" (New-/Set-MobileDeviceMailboxPolicy). Which policy a mailbox follows is
+//! [`super::cas_mailbox`]'s.
 
 use std::collections::BTreeMap;
 
@@ -493,6 +499,25 @@ fn set(
         if taken {
             return Err(already_exists(ctx, new_name.trim()));
         }
+    }
+    if matches!(bound.get("IsDefault"), Some(Bound::Bool(false)))
+        && data
+            .mobile_policies
+            .get(index)
+            .is_some_and(|p| p.is_default)
+    {
+        // "There can be only one default policy": the flag moves to another policy (that
+        // policy's `-IsDefault $true`); it is not taken off the default, which would leave the
+        // mailboxes that follow the default policy with none. Exchange's wording for this
+        // refusal is not public.
+        return Err(ExoError::task(
+            exception::INVALID_OPERATION,
+            format!(
+                "The mobile device mailbox policy '{identity}' is the default policy. To make \
+                 another policy the default, run Set-MobileDeviceMailboxPolicy -IsDefault $true \
+                 on that policy."
+            ),
+        ));
     }
     let Some(policy) = data.mobile_policies.get_mut(index) else {
         return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER));

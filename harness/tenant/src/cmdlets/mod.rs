@@ -2,6 +2,7 @@
 //! without regard to case), bind its parameters, run it against the state (changes saved before
 //! the answer), project `$select`, cut the output into pages.
 
+pub mod cas_mailbox;
 pub mod mobile_policy;
 pub mod params;
 pub mod recipients;
@@ -67,7 +68,7 @@ pub struct Cmdlet {
 }
 
 /// Every cmdlet the tenant answers.
-pub fn all() -> [&'static Cmdlet; 9] {
+pub fn all() -> [&'static Cmdlet; 11] {
     [
         &smime_config::GET,
         &smime_config::SET,
@@ -78,6 +79,8 @@ pub fn all() -> [&'static Cmdlet; 9] {
         &recipients::GET_MAILBOX,
         &recipients::GET_RECIPIENT,
         &recipients::SET_MAILBOX,
+        &cas_mailbox::GET,
+        &cas_mailbox::SET,
     ]
 }
 

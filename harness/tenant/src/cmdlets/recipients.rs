@@ -49,6 +49,12 @@ pub struct Recipient {
     pub user_smime_certificate: Vec<Vec<u8>>,
     /// Mastered on premises: Exchange Online refuses changes to synced attributes.
     pub is_dir_synced: bool,
+    /// The GUID of the mobile device mailbox policy `Set-CASMailbox -ActiveSyncMailboxPolicy`
+    /// gave this mailbox; `None`: it follows the default policy
+    /// (`ActiveSyncMailboxPolicyIsDefaulted`). A mailbox setting of Exchange Online, which sync
+    /// leaves alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_sync_mailbox_policy: Option<String>,
     #[serde(with = "crate::store::serde_helpers::time_rfc3339")]
     pub when_created: OffsetDateTime,
     #[serde(with = "crate::store::serde_helpers::time_rfc3339")]
@@ -83,6 +89,7 @@ impl Recipient {
             user_certificate: Vec::new(),
             user_smime_certificate: Vec::new(),
             is_dir_synced: false,
+            active_sync_mailbox_policy: None,
             when_created: now,
             when_changed: now,
         }
@@ -116,7 +123,7 @@ impl Recipient {
             || self.user_principal_name.eq_ignore_ascii_case(address)
     }
 
-    fn common_record(&self, tenant: &str) -> Map<String, Value> {
+    pub(super) fn common_record(&self, tenant: &str) -> Map<String, Value> {
         use base64::Engine as _;
         let b64 = |values: &[Vec<u8>]| -> Vec<Value> {
             values
@@ -278,7 +285,7 @@ pub static SET_MAILBOX: Cmdlet = Cmdlet {
 
 /// The recipients a `Get-` cmdlet lists, in the order Exchange lists them here (by name, then
 /// GUID), cut to `ResultSize`; only the requested page's rows are read from the store.
-fn list(
+pub(super) fn list(
     data: &View<'_>,
     bound: &BoundParameters,
     window: Window,

@@ -35,7 +35,13 @@ pub(super) async fn attempt(
     step: &mut StepReport,
 ) -> Result<(), Trouble> {
     let request = &message.request;
-    let settings = client_settings(ctx, message.client).await?;
+    let settings = client_settings(
+        ctx,
+        message.client,
+        &message.from.mailbox,
+        &mut step.details,
+    )
+    .await?;
     if let Some(answered) = message.reply_to {
         install_from_reply(ctx, message, answered, step);
     }
@@ -309,7 +315,7 @@ fn sender_side(
         signing: signing.as_ref().map(|s| s.storage),
         own_certificate: own_certificate
             .as_ref()
-            .map(|c| CertificateFacts::of(c, ctx.plan.now)),
+            .map(|c| CertificateFacts::of(c, ctx.now)),
     };
     Ok(SenderSide {
         signing,
@@ -357,7 +363,7 @@ fn on_the_device(
         smime::cms::address::certificate_mailboxes(certificate)
             .iter()
             .any(|m| m.eq_ignore_ascii_case(&recipient.mailbox))
-            && super::shape::encryption_problems(certificate, ctx.plan.now).is_empty()
+            && super::shape::encryption_problems(certificate, ctx.now).is_empty()
     });
     match found {
         Some((id, certificate)) => {
@@ -431,7 +437,7 @@ async fn decide(
             certificate: l
                 .certificate
                 .as_ref()
-                .map(|(c, _)| CertificateFacts::of(c, ctx.plan.now)),
+                .map(|(c, _)| CertificateFacts::of(c, ctx.now)),
         })
         .collect();
     let mut decision = settings.shape(&message.request, &sender.facts, &recipient_facts);
@@ -524,7 +530,7 @@ fn the_bytes(
         to: message.to.iter().map(|r| r.mailbox.clone()).collect(),
         cc: message.cc.iter().map(|r| r.mailbox.clone()).collect(),
         subject: message.subject.clone(),
-        date: ctx.plan.now,
+        date: ctx.now,
         message_id: copy.message_id.clone(),
     };
     let plain = compose::plain_message(&headers, &message.body)?;
@@ -556,7 +562,7 @@ fn the_bytes(
         &plain,
         shape,
         &keys,
-        ctx.plan.now,
+        ctx.now,
         &compose::rng_label(&ctx.plan.scenario, message.number),
     )
     .map_err(|e| {
@@ -664,7 +670,8 @@ async fn what_each_recipient_sees(
     step: &mut StepReport,
 ) -> Result<Vec<RecipientReport>, Trouble> {
     // Every recipient reads in Outlook on the web, under its OWAOnlyUseSmartCard.
-    let smart_card_only = match client_settings(ctx, MailClient::Owa).await? {
+    // Outlook on the web's settings are the tenant's: no sender's mailbox policy is read.
+    let smart_card_only = match client_settings(ctx, MailClient::Owa, "", &mut Vec::new()).await? {
         ClientSettings::Owa(owa) => owa.only_use_smart_card,
         _ => false,
     };

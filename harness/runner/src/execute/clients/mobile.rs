@@ -1,5 +1,6 @@
-//! An Exchange ActiveSync phone: the six S/MIME parameters of its mobile device mailbox policy
-//! (`Get-MobileDeviceMailboxPolicy -Identity Default`, MS-ASPROV 2.2.2), turned into the
+//! An Exchange ActiveSync phone: the six S/MIME parameters of its mailbox's mobile device mailbox
+//! policy (the one `Get-CASMailbox` shows as `ActiveSyncMailboxPolicy`, read with
+//! `Get-MobileDeviceMailboxPolicy`; MS-ASPROV 2.2.2), turned into the
 //! message's shape or a refusal, as the device enforces them.
 //!
 //! | parameter (default) | what the phone does |

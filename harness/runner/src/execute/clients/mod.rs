@@ -14,8 +14,8 @@
 //! | `attempt` | one message's attempt, part by part in the order below |
 //! | `copies` | the messages one send becomes (Outlook on the web's Bcc forking), each held to its recipients |
 //!
-//! One message, in order: the client's settings (`Get-SmimeConfig`, `Get-MobileDeviceMailboxPolicy`
-//! from the tenant, as the clients read them), the sender's identities on that client
+//! One message, in order: the client's settings (`Get-SmimeConfig`; for the phone, `Get-CASMailbox`
+//! of the sender's mailbox, then `Get-MobileDeviceMailboxPolicy` of the policy it shows), the sender's identities on that client
 //! ([`super::devices`]), each recipient's encryption certificate from the tenant's lookup in
 //! Outlook's order (`/lab/recipients/{address}/certificate`), the catalogue checks of every
 //! certificate involved (`smime::checks`), the client's decision, `OWACheckCRLOnSend` (CONTRACTS
@@ -207,8 +207,14 @@ fn all_recipients(message: &SendMessage) -> Vec<&Recipient> {
     all
 }
 
-/// Reads the client's settings from the tenant.
-async fn client_settings(ctx: &Context<'_>, client: MailClient) -> Result<ClientSettings, Trouble> {
+/// Reads the client's settings from the tenant; for the phone, the policy of the sender's
+/// mailbox (said in `details`).
+async fn client_settings(
+    ctx: &Context<'_>,
+    client: MailClient,
+    sender: &str,
+    details: &mut Vec<String>,
+) -> Result<ClientSettings, Trouble> {
     let first = |cmdlet: &str, objects: Vec<Value>| {
         objects
             .into_iter()
@@ -224,9 +230,33 @@ async fn client_settings(ctx: &Context<'_>, client: MailClient) -> Result<Client
             Ok(owa::OwaSettings::from_config(&config).map(ClientSettings::Owa)?)
         }
         MailClient::Mobile => {
+            // The mailbox's policy, as Get-CASMailbox shows it: its own (Set-CASMailbox
+            // -ActiveSyncMailboxPolicy), else the policy whose IsDefault is true (not
+            // necessarily the one named Default).
             let mut parameters = Map::new();
-            // Mailboxes without a policy of their own follow the policy named Default.
-            parameters.insert("Identity".into(), "Default".into());
+            parameters.insert("Identity".into(), sender.into());
+            let mailbox = ctx.tenant.invoke("Get-CASMailbox", parameters).await?;
+            let mailbox = first("Get-CASMailbox", mailbox.objects)?;
+            let Some(name) = mailbox["ActiveSyncMailboxPolicy"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+            else {
+                return Err(format!(
+                    "Get-CASMailbox {sender} shows no ActiveSyncMailboxPolicy: the tenant has no \
+                     default mobile device mailbox policy"
+                )
+                .into());
+            };
+            details.push(format!(
+                "{sender} follows the mobile device mailbox policy {name} ({})",
+                if mailbox["ActiveSyncMailboxPolicyIsDefaulted"] == Value::Bool(true) {
+                    "the default policy"
+                } else {
+                    "assigned with Set-CASMailbox"
+                }
+            ));
+            let mut parameters = Map::new();
+            parameters.insert("Identity".into(), name.into());
             let policy = ctx
                 .tenant
                 .invoke("Get-MobileDeviceMailboxPolicy", parameters)
@@ -266,8 +296,8 @@ struct Lookup {
     certificate: Option<(Certificate, Vec<u8>)>,
 }
 
-/// Asks the tenant for `mailbox`'s encryption certificate in Outlook's order, at the plan's
-/// clock. A recipient the tenant does not know has none.
+/// Asks the tenant for `mailbox`'s encryption certificate in Outlook's order, at the lab clock
+/// (`Context::now`). A recipient the tenant does not know has none.
 async fn lookup(
     ctx: &Context<'_>,
     recipient: &Recipient,
@@ -276,7 +306,7 @@ async fn lookup(
     let path = format!(
         "/lab/recipients/{}/certificate?purpose=encrypt&now={}",
         url_escape(&recipient.mailbox),
-        url_escape(&smime::certificate::rfc3339(ctx.plan.now))
+        url_escape(&smime::certificate::rfc3339(ctx.now))
     );
     let answer = match ctx
         .tenant
@@ -392,7 +422,7 @@ fn certificate_checks(
         key: None,
         chain: cas,
         mailbox: Some(mailbox),
-        now: ctx.plan.now,
+        now: ctx.now,
     });
     report
         .findings
