@@ -121,12 +121,17 @@ fn run(args: &Args) -> anyhow::Result<bool> {
 
     eprintln!("bench: the scenario catalogue (local runtime)");
     let catalogue_out = out.join("catalogue");
-    // --quick runs one scenario: the path stays exercised, CI's own catalogue run is the rest.
-    let filter = args.quick.then(|| scenarios.first().cloned()).flatten();
+    // --quick runs a few scenarios of one lab shape in one job, so that the run has a new lab and
+    // reused ones (the row this mode exists to keep exercised); CI's own catalogue run is the rest.
+    let selection = if args.quick {
+        catalogue::Selection::quick(&scenarios)
+    } else {
+        catalogue::Selection::All
+    };
     figures.extend(catalogue::catalogue(
         &root,
         &catalogue_out,
-        filter.as_deref(),
+        &selection,
         scenarios.len(),
     ));
 

@@ -39,7 +39,9 @@ fn own_peak_rss_mb() -> anyhow::Result<f64> {
         .context("/proc/self/status has no VmHWM")
 }
 
-/// Writes the preflight directory for `size` users.
+/// Writes the preflight directory for `size` users. `now` is within the fixture CRLs' validity
+/// (2026-01-01 to 2026-01-08): at a later time they are stale, every certificate's revocation
+/// status is unknown, and the preflight rightly reports PRE-OWA-002 for every user.
 fn write_org(dir: &Path, pki: &Path, size: usize) -> anyhow::Result<()> {
     let values = [der(pki, "alice.crt.pem")?, der(pki, "carol.crt.pem")?];
     let encoded: Vec<String> = values
@@ -71,7 +73,7 @@ fn write_org(dir: &Path, pki: &Path, size: usize) -> anyhow::Result<()> {
     std::fs::write(
         dir.join("preflight.yaml"),
         "organisation: bench\nsst: collection.pem\ndirectory: users.ldif\ncrls: [issuing.crl, root.crl]\n\
-internet-reachable: [pki.contoso.com]\nnow: 2026-06-01T00:00:00Z\nhorizon: 0d\n",
+internet-reachable: [pki.contoso.com]\nnow: 2026-01-02T00:00:00Z\nhorizon: 0d\n",
     )
     .context("writing preflight.yaml")?;
     Ok(())
