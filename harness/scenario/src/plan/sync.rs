@@ -17,16 +17,20 @@ pub struct SyncRun {
     pub scheduled: Option<LabOffset>,
 }
 
+/// The rule for more than 15 `userSMIMECertificate` values the step chose (the default if none).
+fn smime_over_15(s: &SyncStep) -> SmimeOver15 {
+    s.smime_over_15
+        .as_ref()
+        .map(|v| v.value)
+        .unwrap_or_default()
+}
+
 /// The scheduler's delta cycle at `at`, under the rules the step chose.
 pub(super) fn scheduled(s: &SyncStep, at: LabOffset) -> SyncRun {
     SyncRun {
         cycle: SyncCycle::Delta,
         legacy_rules: s.legacy_rules,
-        smime_over_15: s
-            .smime_over_15
-            .as_ref()
-            .map(|v| v.value)
-            .unwrap_or_default(),
+        smime_over_15: smime_over_15(s),
         expect: Vec::new(),
         scheduled: Some(at),
     }
@@ -38,11 +42,7 @@ pub(super) fn plan(s: &SyncStep, actions: &mut Vec<Action>) {
         actions.push(Action::Sync(SyncRun {
             cycle: *cycle,
             legacy_rules: s.legacy_rules,
-            smime_over_15: s
-                .smime_over_15
-                .as_ref()
-                .map(|v| v.value)
-                .unwrap_or_default(),
+            smime_over_15: smime_over_15(s),
             expect: if i == last {
                 s.expect
                     .iter()

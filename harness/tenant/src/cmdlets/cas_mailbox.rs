@@ -17,19 +17,12 @@
 
 use serde_json::{Value, json};
 
-use super::mobile_policy::MobilePolicy;
+use super::mobile_policy::{MobilePolicy, resolve_one};
 use super::params::{Bound, BoundParameters, ParamSpec, ParamType};
-use super::recipients::{Recipient, list};
-use super::{
-    Cmdlet, CmdletOutput, DOMAIN_CONTROLLER, Run, TenantContext, Window, identity_matches,
-};
+use super::recipients::{GET_PARAMS, Recipient, list, one_recipient};
+use super::{Cmdlet, CmdletOutput, Run, TenantContext, Window};
 use crate::store::{Change, TenantData, View};
 use crate::wire::ExoError;
-
-const GET_PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", ParamType::Identity),
-    ParamSpec::new("ResultSize", ParamType::ResultSize),
-];
 
 const SET_PARAMS: &[ParamSpec] = &[
     ParamSpec::mandatory("Identity", ParamType::Identity),
@@ -140,31 +133,13 @@ fn set(
     data: &mut Change<'_>,
     bound: &BoundParameters,
 ) -> Result<CmdletOutput, ExoError> {
-    let identity = bound.identity("Identity").unwrap_or_default();
-    let id = match data.recipients.matching(identity)?.as_slice() {
-        [] => return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER)),
-        [one] => *one,
-        _ => return Err(ExoError::ambiguous(identity)),
-    };
-    let Some(mut recipient) = data.recipients.get(&[id])?.pop() else {
-        return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER));
-    };
+    let (id, mut recipient) = one_recipient(data, bound)?;
     let before = recipient.clone();
     match bound.get("ActiveSyncMailboxPolicy") {
         Some(Bound::String(Some(policy))) => {
-            let policy = policy.trim();
             // Any value that uniquely identifies the policy: name or GUID.
-            let found: Vec<&MobilePolicy> = data
-                .mobile_policies
-                .iter()
-                .filter(|p| identity_matches(policy, &[&p.name, &p.guid]))
-                .collect();
-            let guid = match found.as_slice() {
-                [] => return Err(ExoError::not_found(policy, DOMAIN_CONTROLLER)),
-                [one] => one.guid.clone(),
-                _ => return Err(ExoError::ambiguous(policy)),
-            };
-            recipient.active_sync_mailbox_policy = Some(guid);
+            let index = resolve_one(data, policy.trim())?;
+            recipient.active_sync_mailbox_policy = Some(data.mobile_policies[index].guid.clone());
         }
         // $null: back to the default policy, ActiveSyncMailboxPolicyIsDefaulted true.
         Some(Bound::String(None)) => recipient.active_sync_mailbox_policy = None,

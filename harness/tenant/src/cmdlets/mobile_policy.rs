@@ -369,7 +369,9 @@ fn resolve(data: &TenantData, identity: &str) -> Vec<usize> {
         .collect()
 }
 
-fn resolve_one(data: &TenantData, identity: &str) -> Result<usize, ExoError> {
+/// The index of the one policy an identity names (as `-Identity` and `Set-CASMailbox
+/// -ActiveSyncMailboxPolicy` take it: "any value that uniquely identifies" the policy).
+pub(super) fn resolve_one(data: &TenantData, identity: &str) -> Result<usize, ExoError> {
     match resolve(data, identity).as_slice() {
         [] => Err(ExoError::not_found(identity, DOMAIN_CONTROLLER)),
         [one] => Ok(*one),

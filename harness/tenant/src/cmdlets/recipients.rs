@@ -13,7 +13,7 @@ use super::params::{Bound, BoundParameters, ParamSpec, ParamType};
 use super::{
     Cmdlet, CmdletOutput, DOMAIN_CONTROLLER, Run, TenantContext, Window, identity_matches, record,
 };
-use crate::store::{Change, View};
+use crate::store::{Change, RecipientId, View};
 use crate::wire::{ExoError, exception};
 
 /// `ResultSize` when the caller gives none.
@@ -206,7 +206,8 @@ impl Recipient {
     }
 }
 
-const GET_PARAMS: &[ParamSpec] = &[
+/// The parameters of the Get- cmdlets that list recipients (`list`).
+pub(super) const GET_PARAMS: &[ParamSpec] = &[
     ParamSpec::new("Identity", ParamType::Identity),
     ParamSpec::new("ResultSize", ParamType::ResultSize),
 ];
@@ -351,20 +352,30 @@ fn get_recipient(
     list(data, bound, window, |r| r.recipient_record(&ctx.tenant))
 }
 
-fn set_mailbox(
-    ctx: &TenantContext,
-    data: &mut Change<'_>,
+/// The one recipient `-Identity` names, for a Set- cmdlet (none or several is the cmdlet's
+/// error, as live).
+pub(super) fn one_recipient(
+    data: &Change<'_>,
     bound: &BoundParameters,
-) -> Result<CmdletOutput, ExoError> {
+) -> Result<(RecipientId, Recipient), ExoError> {
     let identity = bound.identity("Identity").unwrap_or_default();
     let id = match data.recipients.matching(identity)?.as_slice() {
         [] => return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER)),
         [one] => *one,
         _ => return Err(ExoError::ambiguous(identity)),
     };
-    let Some(mut recipient) = data.recipients.get(&[id])?.pop() else {
-        return Err(ExoError::not_found(identity, DOMAIN_CONTROLLER));
-    };
+    match data.recipients.get(&[id])?.pop() {
+        Some(recipient) => Ok((id, recipient)),
+        None => Err(ExoError::not_found(identity, DOMAIN_CONTROLLER)),
+    }
+}
+
+fn set_mailbox(
+    ctx: &TenantContext,
+    data: &mut Change<'_>,
+    bound: &BoundParameters,
+) -> Result<CmdletOutput, ExoError> {
+    let (id, mut recipient) = one_recipient(data, bound)?;
     let before = recipient.clone();
     for (name, value) in bound.iter() {
         let Bound::MultiBytes(change) = value else {
