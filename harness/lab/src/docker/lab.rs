@@ -232,19 +232,7 @@ impl DockerLab {
             )
             .await
             .map_err(|e| LabError::docker(format!("creating container {name}"), e))?;
-        let archive = tar(&spec.dirs, &spec.files).await?;
-        self.engine
-            .docker
-            .upload_to_container(
-                &name,
-                Some(UploadToContainerOptions {
-                    path: "/".into(),
-                    ..Default::default()
-                }),
-                bollard::body_full(archive.into()),
-            )
-            .await
-            .map_err(|e| LabError::docker(format!("copying files into {name}"), e))?;
+        upload(&self.engine, &name, &spec.dirs, &spec.files).await?;
         self.services.insert(
             service,
             ContainerService {
@@ -425,19 +413,7 @@ impl RunningServices for DockerLab {
                     mode: 0o644,
                 })
                 .collect();
-            let archive = tar(&[PKI_DOCROOT.to_owned()], &files).await?;
-            self.engine
-                .docker
-                .upload_to_container(
-                    &name,
-                    Some(UploadToContainerOptions {
-                        path: "/".into(),
-                        ..Default::default()
-                    }),
-                    bollard::body_full(archive.into()),
-                )
-                .await
-                .map_err(|e| LabError::docker(format!("copying files into {name}"), e))?;
+            upload(&self.engine, &name, &[PKI_DOCROOT.to_owned()], &files).await?;
             if let ReadyCheck::Http { path, .. } = &mut container.ready {
                 *path = content.probe_path();
             }
@@ -456,6 +432,29 @@ impl RunningServices for DockerLab {
             None => format!("({service} is not part of this lab)"),
         }
     }
+}
+
+/// Copies directories and files into a container (created or running), as one tar archive
+/// unpacked at `/`.
+async fn upload(
+    engine: &Engine,
+    container: &str,
+    dirs: &[String],
+    files: &[FileIn],
+) -> Result<(), LabError> {
+    let archive = tar(dirs, files).await?;
+    engine
+        .docker
+        .upload_to_container(
+            container,
+            Some(UploadToContainerOptions {
+                path: "/".into(),
+                ..Default::default()
+            }),
+            bollard::body_full(archive.into()),
+        )
+        .await
+        .map_err(|e| LabError::docker(format!("copying files into {container}"), e))
 }
 
 /// Runs a command in a running container and waits for it; an exit status other than 0 is an

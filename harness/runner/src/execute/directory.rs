@@ -303,51 +303,27 @@ impl Directory {
     /// [`PAGE_SIZE`] (RFC 2696), sorted by DN.
     pub async fn users(&mut self) -> Result<Vec<DirectoryUser>, DirectoryError> {
         let what = format!("searching {} for users", self.suffix);
-        let suffix = self.suffix.clone();
-        let adapters: Vec<Box<dyn Adapter<'_, &str, Vec<&str>>>> = vec![
-            Box::new(EntriesOnly::new()),
-            Box::new(PagedResults::new(PAGE_SIZE)),
+        let attributes = vec![
+            "cn",
+            "mail",
+            "displayName",
+            ANCHOR_ATTRIBUTE,
+            "userCertificate;binary",
+            "userSMIMECertificate",
         ];
-        let mut search = self
-            .ldap
-            .with_timeout(LDAP_TIMEOUT)
-            .streaming_search_with(
-                adapters,
-                &suffix,
-                Scope::Subtree,
-                "(objectClass=inetOrgPerson)",
-                vec![
-                    "cn",
-                    "mail",
-                    "displayName",
-                    ANCHOR_ATTRIBUTE,
-                    "userCertificate;binary",
-                    "userSMIMECertificate",
-                ],
-            )
-            .await
-            .map_err(|e| self.unreachable(&what, e))?;
-        let mut users = Vec::new();
-        loop {
-            match search.next().await {
-                Ok(Some(entry)) => {
-                    let entry = SearchEntry::construct(entry);
-                    users.push(DirectoryUser {
-                        id: first_text(&entry, "cn"),
-                        mail: first_text(&entry, "mail"),
-                        display_name: first_text(&entry, "displayName"),
-                        anchor: first_text(&entry, ANCHOR_ATTRIBUTE),
-                        user_certificate: values(&entry, "userCertificate"),
-                        user_smime_certificate: values(&entry, "userSMIMECertificate"),
-                        dn: entry.dn,
-                    });
-                }
-                Ok(None) => break,
-                Err(e) => return Err(self.unreachable(&what, e)),
-            }
-        }
-        let result = search.finish().await;
-        check(result, &what)?;
+        let mut users = self
+            .paged_search(&what, "(objectClass=inetOrgPerson)", attributes, |entry| {
+                Some(DirectoryUser {
+                    id: first_text(&entry, "cn"),
+                    mail: first_text(&entry, "mail"),
+                    display_name: first_text(&entry, "displayName"),
+                    anchor: first_text(&entry, ANCHOR_ATTRIBUTE),
+                    user_certificate: values(&entry, "userCertificate"),
+                    user_smime_certificate: values(&entry, "userSMIMECertificate"),
+                    dn: entry.dn,
+                })
+            })
+            .await?;
         users.sort_by(|a, b| a.dn.cmp(&b.dn));
         Ok(users)
     }
@@ -356,6 +332,24 @@ impl Directory {
     pub async fn entries_below_suffix(&mut self) -> Result<Vec<String>, DirectoryError> {
         let what = format!("listing the entries below {}", self.suffix);
         let suffix = self.suffix.clone();
+        // "1.1": no attributes, only the DNs (RFC 4511 §4.5.1.8).
+        self.paged_search(&what, "(objectClass=*)", vec!["1.1"], |entry| {
+            (!entry.dn.eq_ignore_ascii_case(&suffix)).then_some(entry.dn)
+        })
+        .await
+    }
+
+    /// A subtree search below the suffix in pages of [`PAGE_SIZE`] (RFC 2696), each entry
+    /// mapped as it arrives (`None` leaves it out), so that a large directory is never held
+    /// twice.
+    async fn paged_search<T>(
+        &mut self,
+        what: &str,
+        filter: &str,
+        attributes: Vec<&str>,
+        mut map: impl FnMut(SearchEntry) -> Option<T>,
+    ) -> Result<Vec<T>, DirectoryError> {
+        let suffix = self.suffix.clone();
         let adapters: Vec<Box<dyn Adapter<'_, &str, Vec<&str>>>> = vec![
             Box::new(EntriesOnly::new()),
             Box::new(PagedResults::new(PAGE_SIZE)),
@@ -363,32 +357,20 @@ impl Directory {
         let mut search = self
             .ldap
             .with_timeout(LDAP_TIMEOUT)
-            // "1.1": no attributes, only the DNs (RFC 4511 §4.5.1.8).
-            .streaming_search_with(
-                adapters,
-                &suffix,
-                Scope::Subtree,
-                "(objectClass=*)",
-                vec!["1.1"],
-            )
+            .streaming_search_with(adapters, &suffix, Scope::Subtree, filter, attributes)
             .await
-            .map_err(|e| self.unreachable(&what, e))?;
-        let mut dns = Vec::new();
+            .map_err(|e| self.unreachable(what, e))?;
+        let mut found = Vec::new();
         loop {
             match search.next().await {
-                Ok(Some(entry)) => {
-                    let dn = SearchEntry::construct(entry).dn;
-                    if !dn.eq_ignore_ascii_case(&suffix) {
-                        dns.push(dn);
-                    }
-                }
+                Ok(Some(entry)) => found.extend(map(SearchEntry::construct(entry))),
                 Ok(None) => break,
-                Err(e) => return Err(self.unreachable(&what, e)),
+                Err(e) => return Err(self.unreachable(what, e)),
             }
         }
         let result = search.finish().await;
-        check(result, &what)?;
-        Ok(dns)
+        check(result, what)?;
+        Ok(found)
     }
 
     /// Deletes one entry (a leaf).
