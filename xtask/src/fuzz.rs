@@ -107,6 +107,12 @@ const TARGETS: &[Target] = &[
         vector_endings: &[],
         repo_dirs: &["harness/smime/fuzz/corpus/tenant_request"],
     },
+    Target {
+        name: "ldif_read",
+        what: "the LDIF reader the rollout preflight streams an ldifde or ldapsearch export with",
+        vector_endings: &[".ldif", ".ldf"],
+        repo_dirs: &["harness/smime/fuzz/corpus/ldif_read"],
+    },
 ];
 
 #[derive(Debug, clap::Args)]

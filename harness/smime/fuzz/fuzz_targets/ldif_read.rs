@@ -1,7 +1,8 @@
-//! Fuzzes the LDIF reader with small limits, so that the limit paths are reached too. Seeds:
-//! `corpus/ldif_read/` (an ldapsearch and an ldifde export).
+//! Fuzzes the LDIF reader (the rollout preflight's input) with small limits, so that the limit
+//! paths are reached too. Seeds: `corpus/ldif_read/` (an ldapsearch and an ldifde export) and
+//! the `.ldif`/`.ldf` files of ../shared/vectors.
 //!
-//! Run: `cargo +nightly fuzz run ldif_read fuzz/corpus/ldif_read` from harness/ldif.
+//! Run: `cargo xtask fuzz ldif_read --time 60`.
 
 #![no_main]
 
