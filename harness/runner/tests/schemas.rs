@@ -1,5 +1,5 @@
 //! The committed JSON Schemas (`scenarios/scenario.schema.json`, `fixtures/vendor/vendor.schema.json`)
-//! are what the types generate today, and every scenario file's modeline resolves to the committed
+//! and the check catalogue's page (`docs/checks.md`) are what the code generates today, and every scenario file's modeline resolves to the committed
 //! scenario schema. A stale schema fails with the command that regenerates it.
 
 // A test target: unwrap, expect and panic are how a test fails (denied in non-test code only).
@@ -36,6 +36,15 @@ fn the_committed_vendor_schema_is_current() {
         runner::vendor::bundle::SCHEMA_PATH,
         &runner::vendor::bundle::schema_json(),
         runner::vendor::bundle::REGENERATE,
+    );
+}
+
+#[test]
+fn the_committed_check_catalogue_page_is_current() {
+    assert_committed(
+        smime::checks::PAGE_PATH,
+        &smime::checks::catalogue_page(),
+        smime::checks::REGENERATE_PAGE,
     );
 }
 

@@ -17,6 +17,16 @@ pub enum Command {
     /// Check a user certificate against what Exchange Online, Outlook and the S/MIME profiles need.
     /// Exit status: 0 no error-severity finding, 1 at least one, 2 unreadable input.
     Check(CheckArgs),
+    /// Print the check catalogue (every check's id, severity, source and remedy) as the Markdown
+    /// page docs/checks.md is.
+    Catalogue(CatalogueArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CatalogueArgs {
+    /// Write the page to FILE instead of standard output; parent directories are created.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,7 +65,16 @@ fn parse_rfc3339(text: &str) -> Result<OffsetDateTime, String> {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Check(args) => check(&args),
+        Command::Catalogue(args) => catalogue(&args),
     }
+}
+
+fn catalogue(args: &CatalogueArgs) -> anyhow::Result<ExitCode> {
+    super::scenario::write_generated(
+        &smime::checks::catalogue_page(),
+        args.output.as_deref(),
+        "the catalogue",
+    )
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {

@@ -67,10 +67,20 @@ fn write_schema(of: SchemaOf, output: Option<&Path>) -> anyhow::Result<ExitCode>
         SchemaOf::Scenario => schema::schema_json(),
         SchemaOf::Vendor => runner::vendor::bundle::schema_json(),
     };
+    write_generated(&json, output, "the schema")
+}
+
+/// Prints a generated file (a schema, a documentation page) or writes it to `output`, creating
+/// its parent directories.
+pub(super) fn write_generated(
+    text: &str,
+    output: Option<&Path>,
+    what: &str,
+) -> anyhow::Result<ExitCode> {
     let Some(output) = output else {
         std::io::stdout()
-            .write_all(json.as_bytes())
-            .context("cannot write the schema to standard output")?;
+            .write_all(text.as_bytes())
+            .with_context(|| format!("cannot write {what} to standard output"))?;
         return Ok(ExitCode::SUCCESS);
     };
     let parent = match output.parent() {
@@ -79,11 +89,11 @@ fn write_schema(of: SchemaOf, output: Option<&Path>) -> anyhow::Result<ExitCode>
     };
     std::fs::create_dir_all(parent)
         .with_context(|| format!("cannot create the directory {}", parent.display()))?;
-    // Written beside the target and renamed, so an editor never reads half a schema.
+    // Written beside the target and renamed, so an editor never reads half a file.
     let mut temporary = tempfile::NamedTempFile::new_in(parent)
         .with_context(|| format!("cannot create a file in {}", parent.display()))?;
     temporary
-        .write_all(json.as_bytes())
+        .write_all(text.as_bytes())
         .with_context(|| format!("cannot write {}", output.display()))?;
     temporary
         .persist(output)

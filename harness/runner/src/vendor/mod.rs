@@ -58,11 +58,13 @@ pub fn summary(report: &RunReport) -> String {
             "  {id:<16} {severity:<8} {count} of {certificates} certificate(s)"
         );
     }
+    // One column for the client names, as wide as the longest (`outlook-mobile`).
+    let width = clients.keys().map(String::len).max().unwrap_or(0);
     for (client, (passed, total)) in &clients {
         let verdict = if passed == total { "works" } else { "FAILS" };
         let _ = writeln!(
             out,
-            "  client {client:<8} {verdict}: {passed} of {total} message(s) as expected"
+            "  client {client:<width$} {verdict}: {passed} of {total} message(s) as expected"
         );
     }
     out

@@ -544,6 +544,30 @@ pub fn catalogue_markdown() -> String {
     out
 }
 
+/// Where the catalogue's page is committed (from the repository root).
+pub const PAGE_PATH: &str = "docs/checks.md";
+/// The command that regenerates [`PAGE_PATH`].
+pub const REGENERATE_PAGE: &str = "cargo run -p runner -- cert catalogue -o docs/checks.md";
+
+/// The catalogue's documentation page: what the ids mean, where they appear, then the table.
+pub fn catalogue_page() -> String {
+    let mut page = String::from("# The check catalogue\n\n");
+    page.push_str(&format!(
+        "<!-- Generated from `smime::checks::CATALOGUE` by `{REGENERATE_PAGE}`; do not edit: a \
+         test fails when this page and the catalogue disagree. -->\n\n"
+    ));
+    page.push_str(&format!(
+        "Every check smime-lab reports on certificates and browser policies ({} checks): in \
+         `smime-lab cert check`, in the vendor profile (`cargo xtask run-scenarios --vendor DIR`) \
+         and in `smime-lab browser-policy check`. Ids are `AREA-TOPIC-NNN` and keep their \
+         meaning once published. In `smime-lab cert check` an `error` finding makes the exit \
+         status 1; `warning` and `info` findings are reported only.\n\n",
+        CATALOGUE.len()
+    ));
+    page.push_str(&catalogue_markdown());
+    page
+}
+
 /// A table cell cannot hold a `|` or a line break.
 fn markdown_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")

@@ -15,6 +15,8 @@ pub(crate) mod signature;
 #[cfg(test)]
 mod tests;
 
-pub use catalogue::{CATALOGUE, CheckInfo, catalogue_markdown, lookup};
+pub use catalogue::{
+    CATALOGUE, CheckInfo, PAGE_PATH, REGENERATE_PAGE, catalogue_markdown, catalogue_page, lookup,
+};
 pub use profile::{CertificateUnderTest, EXPIRY_WARNING_DAYS, check_certificate};
 pub use report::{Finding, Report, Severity};
