@@ -49,6 +49,8 @@ fn schemathesis(lab: &Lab, work: &Path, extra: &[&str], env: &[(&str, &str)]) ->
         .args(["--report", "junit", "--report-dir"])
         .arg(work.join("reports"))
         .args(extra)
+        // Its cache (`.schemathesis/`) goes to the test's own directory, not into the tree.
+        .current_dir(work)
         .env("SCHEMATHESIS_HOOKS", "hooks")
         .env("PYTHONPATH", &hooks_dir)
         .env("NO_COLOR", "1");
