@@ -270,7 +270,53 @@ async fn an_ldapsearch_export_finds_each_seeded_flaw_once() {
     );
     std::fs::write(org.dir.path().join("users.ldif"), &export).unwrap();
     description(&org, "users.ldif");
+    // The mobile policies as `Get-MobileDeviceMailboxPolicy | ConvertTo-Json -EnumsAsStrings`
+    // writes them (other properties included): the built-in one requires encryption, a second
+    // one is made the default and signs with MD5 on hardware keys only.
+    std::fs::write(
+        org.dir.path().join("mobile-policies.json"),
+        r#"[
+  {"Name": "Default", "IsDefault": false, "PasswordEnabled": false,
+   "RequireEncryptedSMIMEMessages": true, "RequireSignedSMIMEAlgorithm": "SHA1"},
+  {"Name": "Phones", "IsDefault": true, "RequireSignedSMIMEAlgorithm": "MD5",
+   "AllowSMIMESoftCerts": false, "RequireEncryptionSMIMEAlgorithm": "TripleDES"}
+]"#,
+    )
+    .unwrap();
+    let yaml = org.dir.path().join("preflight.yaml");
+    let mut text = std::fs::read_to_string(&yaml).unwrap();
+    text.push_str("mobile-policies: mobile-policies.json\n");
+    std::fs::write(&yaml, text).unwrap();
     let report = preflight(&org).await;
+
+    // Each policy's findings are what the scenarios' phone does under it; erin (no certificate
+    // found) and ivan (not synced) are the two users a phone that must encrypt cannot send to.
+    let policies: Vec<(&str, bool, Vec<&str>)> = report
+        .mobile_policies
+        .iter()
+        .map(|p| {
+            assert!(p.imported, "{p:?} {:?}", report.notes);
+            (
+                p.name.as_str(),
+                p.is_default,
+                p.findings.iter().map(|f| f.id).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        policies,
+        vec![
+            ("Default", false, vec!["PRE-MOB-003"]),
+            ("Phones", true, vec!["PRE-MOB-001", "PRE-MOB-002"]),
+        ]
+    );
+    assert!(
+        report.mobile_policies[0].findings[0]
+            .detail
+            .contains("the 2 user(s)"),
+        "{:?}",
+        report.mobile_policies[0].findings
+    );
 
     let found = findings_by_user(&report);
     let expected: BTreeMap<String, Vec<&str>> = [
@@ -333,8 +379,10 @@ async fn an_ldapsearch_export_finds_each_seeded_flaw_once() {
 
     let html = runner::preflight::report::html(&report);
     assert!(html.contains("<svg") && html.contains("PRE-SST-003"));
+    assert!(html.contains("Mobile device mailbox policies") && html.contains("PRE-MOB-001"));
     let junit = runner::preflight::report::junit(&report).unwrap();
-    assert_eq!(junit.matches("<testcase").count(), 9);
+    // Nine users and two policies.
+    assert_eq!(junit.matches("<testcase").count(), 11);
     assert_eq!(junit.matches("<failure").count(), 4);
 }
 

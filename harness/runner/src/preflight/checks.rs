@@ -162,6 +162,33 @@ pub const SHA1_SIGNED: Check = Check {
     basis: "",
 };
 
+pub const MOBILE_MD5: Check = Check {
+    id: "PRE-MOB-001",
+    step: 5,
+    severity: Severity::Warning,
+    title: "A mobile policy makes devices sign with MD5 (recipients' clients call it weak)",
+    ledger: "FID-SHAPE-MOBILE-MD5",
+    basis: "",
+};
+
+pub const MOBILE_NO_SOFT_CERTS: Check = Check {
+    id: "PRE-MOB-002",
+    step: 5,
+    severity: Severity::Warning,
+    title: "A mobile policy forbids software certificates (a key from a PKCS#12 file cannot sign)",
+    ledger: "FID-SHAPE-MOBILE-SOFTCERTS",
+    basis: "",
+};
+
+pub const MOBILE_MUST_ENCRYPT: Check = Check {
+    id: "PRE-MOB-003",
+    step: 5,
+    severity: Severity::Warning,
+    title: "A mobile policy requires encryption, and some users have no certificate to encrypt to",
+    ledger: "FID-SHAPE-MOBILE-ENCRYPTED",
+    basis: "",
+};
+
 /// Every check, in step order: the reports' legend.
 pub const ALL: &[Check] = &[
     NO_MAIL,
@@ -179,6 +206,9 @@ pub const ALL: &[Check] = &[
     OWA_REFUSES,
     CRL_NOT_CHECKED,
     CRL_INTERNAL,
+    MOBILE_MD5,
+    MOBILE_NO_SOFT_CERTS,
+    MOBILE_MUST_ENCRYPT,
 ];
 
 /// The check with this ID.
@@ -198,7 +228,7 @@ pub fn sentence(check: &Check) -> String {
         .unwrap_or_else(|| format!("{} (see harness/tenant/FIDELITY.md)", check.ledger))
 }
 
-/// One thing found about a user or the collection.
+/// One thing found about a user, the collection or a mobile policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub id: &'static str,

@@ -8,6 +8,7 @@
 //! sst: issuing-ca.sst                     # what Set-SmimeConfig -SMIMECertificateIssuingCA gets (SST, PKCS#7, PEM, DER)
 //! directory: users.ldif                   # ldifde -f or ldapsearch -LLL export of the users
 //! smime-config: smime-config.json         # optional; Get-SmimeConfig | ConvertTo-Json, or | Format-List (any other extension)
+//! mobile-policies: mobile-policies.json   # optional; Get-MobileDeviceMailboxPolicy | ConvertTo-Json -EnumsAsStrings
 //! crls: [issuing.crl]                     # optional; each served at the distribution points ending in its file name
 //! internet-reachable: [pki.contoso.com]   # optional; CRL hosts Exchange Online can reach
 //! now: 2026-06-01T00:00:00Z               # optional; default: the current time
@@ -61,6 +62,8 @@ struct PreflightFile {
     #[serde(default)]
     smime_config: Option<String>,
     #[serde(default)]
+    mobile_policies: Option<String>,
+    #[serde(default)]
     crls: Vec<String>,
     #[serde(default)]
     internet_reachable: Vec<String>,
@@ -85,6 +88,8 @@ pub struct Preflight {
     pub smime_config: Settings,
     /// Settings of `smime-config` that are not applied, with why.
     pub smime_config_skipped: Vec<String>,
+    /// The policies of `mobile-policies`, when given.
+    pub mobile_policies: Option<Vec<super::mobile::PolicyInput>>,
     /// CRL file name → DER.
     pub crls: BTreeMap<String, Vec<u8>>,
     /// Lower-case host names.
@@ -174,6 +179,25 @@ impl Preflight {
                 })?
             }
         };
+        let mobile_policies = match &file.mobile_policies {
+            None => None,
+            Some(name) => {
+                let policies_path =
+                    named_file(dir, name).map_err(|m| field("mobile-policies", m))?;
+                let text =
+                    bounded_input::read_to_string(&policies_path, bounded_input::DEFAULT_LIMIT)
+                        .map_err(|source| InputError::Read {
+                            path: policies_path.clone(),
+                            source,
+                        })?;
+                Some(
+                    super::mobile::read_policies(&text).map_err(|message| InputError::File {
+                        path: policies_path.clone(),
+                        message,
+                    })?,
+                )
+            }
+        };
         let mut crls = BTreeMap::new();
         for (index, name) in file.crls.iter().enumerate() {
             let crl_path =
@@ -228,6 +252,7 @@ impl Preflight {
             directory_path,
             smime_config,
             smime_config_skipped,
+            mobile_policies,
             crls,
             internet_reachable,
             now,

@@ -18,6 +18,7 @@ use x509_cert::Certificate;
 use super::checks::{self, Finding, Severity};
 use super::directory::OrgUser;
 use super::input::Preflight;
+use super::mobile::PolicyReport;
 use crate::report::html::escape;
 use crate::report::terminal::printable;
 
@@ -152,6 +153,8 @@ pub struct PreflightReport {
     pub directory: String,
     pub totals: Totals,
     pub sst: SstReport,
+    /// The mobile device mailbox policies of `mobile-policies` (none when not given).
+    pub mobile_policies: Vec<PolicyReport>,
     /// Every check that fired, with its count, in step order.
     pub findings: Vec<FindingTotal>,
     /// Month (`2026-07`) → users whose certificate expires then.
@@ -167,6 +170,7 @@ impl PreflightReport {
     pub fn new(
         pre: &Preflight,
         sst: SstReport,
+        mobile_policies: Option<Vec<PolicyReport>>,
         mut users: Vec<UserReport>,
         other_entries: usize,
         notes: Vec<String>,
@@ -190,7 +194,8 @@ impl PreflightReport {
                 *counts.entry(id).or_default() += 1;
             }
         }
-        for finding in &sst.findings {
+        let policy_findings = mobile_policies.iter().flatten().flat_map(|p| &p.findings);
+        for finding in sst.findings.iter().chain(policy_findings) {
             *counts.entry(finding.id).or_default() += 1;
         }
         let findings = checks::ALL
@@ -222,8 +227,13 @@ impl PreflightReport {
             not_emulated: vec![
                 "signing: no PKCS#12 files are read, so no user's signing is checked".into(),
                 "mail: no sample of encrypted messages is sent; encryption is checked by Outlook's lookup and OWA's check of every recipient".into(),
-                "mobile policies (Get-MobileDeviceMailboxPolicy) are not read".into(),
+                if mobile_policies.is_some() {
+                    "mobile policies: which mailbox follows a policy other than the default (Set-CASMailbox) is not in a directory export; every policy is judged for every user".into()
+                } else {
+                    "mobile policies: not given (mobile-policies: in preflight.yaml)".into()
+                },
             ],
+            mobile_policies: mobile_policies.unwrap_or_default(),
             duration_ms: 0,
         }
     }
@@ -267,8 +277,24 @@ pub fn terminal(report: &PreflightReport) -> String {
     for finding in &report.sst.findings {
         let _ = writeln!(out, "  {} {}", finding.id, printable(&finding.detail));
     }
+    for policy in &report.mobile_policies {
+        let _ = writeln!(
+            out,
+            "mobile policy {}{}: {}",
+            printable(&policy.name),
+            if policy.is_default { " (default)" } else { "" },
+            if policy.imported {
+                "imported"
+            } else {
+                "REFUSED by the tenant (see the notes)"
+            }
+        );
+        for finding in &policy.findings {
+            let _ = writeln!(out, "  {} {}", finding.id, printable(&finding.detail));
+        }
+    }
     if !report.findings.is_empty() {
-        let _ = writeln!(out, "\nfindings (users):");
+        let _ = writeln!(out, "\nfindings (users, the collection, mobile policies):");
         for total in &report.findings {
             let _ = writeln!(
                 out,
@@ -327,6 +353,18 @@ pub fn junit(report: &PreflightReport) -> Result<String, quick_junit::SerializeE
         status.set_description(describe(&report.sst.findings));
         let mut case = TestCase::new("virtual certificate collection", status);
         case.set_classname("sst");
+        suite.add_test_case(case);
+    }
+    for policy in &report.mobile_policies {
+        // A policy's findings are warnings: the case passes and says them.
+        let mut case = TestCase::new(
+            format!("mobile policy {}", policy.name),
+            TestCaseStatus::success(),
+        );
+        case.set_classname("mobile-policies");
+        if !policy.findings.is_empty() {
+            case.set_system_out(describe(&policy.findings));
+        }
         suite.add_test_case(case);
     }
     for user in &report.users {
@@ -467,7 +505,13 @@ small{{color:#666}}</style></head><body>\n<h1>{}</h1>\n",
     for f in &report.sst.findings {
         let _ = writeln!(out, "<li>{}: {}</li>", escape(f.id), escape(&f.detail));
     }
-    out.push_str("</ul>\n<h2>Expiry timeline</h2>\n<table><tr><th>month</th><th>certificates expiring</th></tr>\n");
+    out.push_str("</ul>\n");
+    if !report.mobile_policies.is_empty() {
+        out.push_str(&policies_html(&report.mobile_policies));
+    }
+    out.push_str(
+        "<h2>Expiry timeline</h2>\n<table><tr><th>month</th><th>certificates expiring</th></tr>\n",
+    );
     for (month, count) in &report.timeline {
         let _ = writeln!(out, "<tr><td>{}</td><td>{count}</td></tr>", escape(month));
     }
@@ -521,6 +565,40 @@ small{{color:#666}}</style></head><body>\n<h1>{}</h1>\n",
         let _ = writeln!(out, "<li>{}</li>", escape(note));
     }
     out.push_str("</ul>\n</body></html>\n");
+    out
+}
+
+/// The mobile policies' section: one row per policy, its S/MIME settings and findings.
+fn policies_html(policies: &[PolicyReport]) -> String {
+    let mut out = String::from(
+        "<h2>Mobile device mailbox policies</h2>\n<table><tr><th>policy</th><th>S/MIME settings</th><th>findings</th></tr>\n",
+    );
+    for policy in policies {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}{}{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&policy.name),
+            if policy.is_default { " (default)" } else { "" },
+            if policy.imported {
+                ""
+            } else {
+                " <b class=\"failure\">refused by the tenant</b>"
+            },
+            policy
+                .settings
+                .iter()
+                .map(|s| escape(s))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+            policy
+                .findings
+                .iter()
+                .map(|f| format!("{}: {}", escape(f.id), escape(&f.detail)))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        );
+    }
+    out.push_str("</table>\n");
     out
 }
 

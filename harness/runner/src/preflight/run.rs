@@ -298,6 +298,25 @@ async fn rehearse(
         seen.extend(share);
     }
 
+    // The mobile policies, judged against what the lookups found.
+    let mobile = match &pre.mobile_policies {
+        Some(policies) => {
+            let with_mail = users.iter().filter(|u| u.mail.is_some()).count();
+            let found = seen.values().filter(|c| c.chosen.is_some()).count();
+            Some(
+                super::mobile::rehearse(
+                    &tenant,
+                    policies,
+                    with_mail.saturating_sub(found),
+                    &mut notes,
+                )
+                .await
+                .map_err(|e| could_not("the mobile device mailbox policies", e))?,
+            )
+        }
+        None => None,
+    };
+
     let mut reports = Vec::with_capacity(users.len());
     for (index, user) in users.into_iter().enumerate() {
         let standing = standings.get(&user.id);
@@ -312,6 +331,7 @@ async fn rehearse(
     Ok(PreflightReport::new(
         pre,
         sst,
+        mobile,
         reports,
         export.other_entries,
         notes,
