@@ -97,8 +97,11 @@ pub(crate) fn slapd_conf(layout: &SlapdLayout, config: &DirectoryConfig, passwor
     }
     conf.push_str(&format!(
         "\ndatabase mdb\n\
-         # 256 MiB of address space for the map; the file grows only as entries are added.\n\
-         maxsize 268435456\n\
+         # 16 GiB of address space for the map (LMDB's limit on the database's size); the file\n\
+         # grows only as entries are added. 256 MiB ran out at about 15,000 users with two\n\
+         # certificates each (LDAP result 80, \"entry store failed\"): an organisation of\n\
+         # 100,000 needs a few GiB of map.\n\
+         maxsize 17179869184\n\
          suffix \"{suffix}\"\n\
          rootdn \"{rootdn}\"\n\
          rootpw {password}\n\
