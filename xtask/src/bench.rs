@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick|--full] [--dev]`: builds the workspace's binaries in release mode
+//! `cargo xtask bench [--quick|--full] [--dev] [--only AREA]`: builds the workspace's binaries in release mode
 //! (benchmarks measure optimised code; `--dev` reuses the dev build, which is what CI's
 //! `--quick` run does to stay cheap) and runs `smime-lab-bench` (harness/bench), which prints the
 //! table and writes `target/smime-lab/bench/bench.json` and `bench.svg`. The bench lives in its
@@ -8,8 +8,8 @@ use crate::{binaries, run_step};
 
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
-    /// Small sizes only (1k users, a few messages, one scenario): CI runs this so the bench
-    /// never rots; its figures are not the ones to quote.
+    /// Small sizes only (1k users, a few messages, three scenarios of one lab shape): CI runs
+    /// this so the bench never rots; its figures are not the ones to quote.
     #[arg(long, conflicts_with = "full")]
     pub quick: bool,
     /// Add 100k users to the default 1k and 10k.
@@ -18,6 +18,9 @@ pub struct Args {
     /// Use the dev profile (already built by the tests) instead of release.
     #[arg(long)]
     pub dev: bool,
+    /// Only these areas (repeatable: overhead, pipeline, directory, preflight, catalogue).
+    #[arg(long = "only", value_name = "AREA")]
+    pub only: Vec<String>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -34,6 +37,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if args.full {
         bench.arg("--full");
+    }
+    for area in &args.only {
+        bench.args(["--only", area]);
     }
     run_step(&mut bench)
 }

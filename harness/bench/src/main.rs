@@ -29,8 +29,8 @@ use report::{BenchReport, Figure};
     about = "The lab's benchmarks, beside anchors"
 )]
 struct Args {
-    /// Small sizes only (1k users, a few messages, one scenario): keeps the bench from rotting
-    /// in CI; its figures are not the ones to quote.
+    /// Small sizes only (1k users, a few messages, three scenarios of one lab shape): keeps the
+    /// bench from rotting in CI; its figures are not the ones to quote.
     #[arg(long, conflicts_with = "full")]
     quick: bool,
     /// Add 100k users to the default 1k and 10k.
@@ -42,6 +42,20 @@ struct Args {
     /// The cargo profile this binary was built in, recorded in bench.json.
     #[arg(long, default_value = "release")]
     profile: String,
+    /// Only these areas (repeatable): the others are not measured, and bench.json holds only
+    /// these rows.
+    #[arg(long = "only", value_name = "AREA", value_enum)]
+    only: Vec<Area>,
+}
+
+/// The bench's areas, as the table's first column names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Area {
+    Overhead,
+    Pipeline,
+    Directory,
+    Preflight,
+    Catalogue,
 }
 
 fn main() -> ExitCode {
@@ -93,47 +107,66 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let mut figures: Vec<Figure> = Vec::new();
 
-    eprintln!("bench: `cargo xtask run-scenarios --list` on an unchanged tree");
-    let (overhead, scenarios) = catalogue::list_overhead(&root);
-    figures.push(overhead);
+    let wants = |area: Area| args.only.is_empty() || args.only.contains(&area);
 
-    eprintln!("bench: the message pipeline on {cores} core(s)");
-    let per_worker = if args.quick { 10 } else { 200 };
-    let openssl_per_worker = if args.quick { 2 } else { 20 };
-    figures.extend(runtime.block_on(pipeline_figures(
-        &pki,
-        cores,
-        per_worker,
-        openssl_per_worker,
-    )));
-
-    for &size in sizes {
-        eprintln!("bench: the directory with {size} users");
-        figures.extend(runtime.block_on(organisation::measure(size, &pki)));
-    }
-    for &size in sizes.iter().filter(|&&s| s >= 10_000 || args.quick) {
-        eprintln!("bench: the rollout preflight with {size} users");
-        figures.extend(runtime.block_on(preflight::measure(size, &pki)));
+    // The catalogue's names are needed by its area even when the overhead row is not.
+    let mut scenarios = Vec::new();
+    if wants(Area::Overhead) || wants(Area::Catalogue) {
+        eprintln!("bench: `cargo xtask run-scenarios --list` on an unchanged tree");
+        let (overhead, names) = catalogue::list_overhead(&root);
+        scenarios = names;
+        if wants(Area::Overhead) {
+            figures.push(overhead);
+        }
     }
 
-    eprintln!("bench: the lab's time to ready");
-    figures.extend(runtime.block_on(catalogue::lab_ready(&pki, if args.quick { 1 } else { 5 })));
+    if wants(Area::Pipeline) {
+        eprintln!("bench: the message pipeline on {cores} core(s)");
+        let per_worker = if args.quick { 10 } else { 200 };
+        let openssl_per_worker = if args.quick { 2 } else { 20 };
+        figures.extend(runtime.block_on(pipeline_figures(
+            &pki,
+            cores,
+            per_worker,
+            openssl_per_worker,
+        )));
+    }
 
-    eprintln!("bench: the scenario catalogue (local runtime)");
-    let catalogue_out = out.join("catalogue");
-    // --quick runs a few scenarios of one lab shape in one job, so that the run has a new lab and
-    // reused ones (the row this mode exists to keep exercised); CI's own catalogue run is the rest.
-    let selection = if args.quick {
-        catalogue::Selection::quick(&scenarios)
-    } else {
-        catalogue::Selection::All
-    };
-    figures.extend(catalogue::catalogue(
-        &root,
-        &catalogue_out,
-        &selection,
-        scenarios.len(),
-    ));
+    if wants(Area::Directory) {
+        for &size in sizes {
+            eprintln!("bench: the directory with {size} users");
+            figures.extend(runtime.block_on(organisation::measure(size, &pki)));
+        }
+    }
+    if wants(Area::Preflight) {
+        for &size in sizes.iter().filter(|&&s| s >= 10_000 || args.quick) {
+            eprintln!("bench: the rollout preflight with {size} users");
+            figures.extend(runtime.block_on(preflight::measure(size, &pki)));
+        }
+    }
+
+    if wants(Area::Catalogue) {
+        eprintln!("bench: the lab's time to ready");
+        figures
+            .extend(runtime.block_on(catalogue::lab_ready(&pki, if args.quick { 1 } else { 5 })));
+
+        eprintln!("bench: the scenario catalogue (local runtime)");
+        let catalogue_out = out.join("catalogue");
+        // --quick runs a few scenarios of one lab shape in one job, so that the run has a new lab
+        // and reused ones (the row this mode exists to keep exercised); CI's own catalogue run is
+        // the rest.
+        let selection = if args.quick {
+            catalogue::Selection::quick(&scenarios)
+        } else {
+            catalogue::Selection::All
+        };
+        figures.extend(catalogue::catalogue(
+            &root,
+            &catalogue_out,
+            &selection,
+            scenarios.len(),
+        ));
+    }
 
     let report = BenchReport {
         date: time::OffsetDateTime::now_utc()

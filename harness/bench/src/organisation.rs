@@ -6,13 +6,10 @@
 //! Anchors, against the same slapd in the same run: `ldapadd` of an LDIF holding the same
 //! entries (under `ou=anchor`), and a paged `ldapsearch` (`-E pr=500`) reading them back.
 //!
-//! The runner's functions are used through [`Org`] only: another change is making them scale and
-//! may change their signatures, and adapting the bench is then this one module. The export's JSON
-//! is the body `POST /lab/sync/{tenant}/export` documents (the tenant's `/openapi.json`), as
-//! `runner::execute::sync::export` sends it; that function needs a whole scenario's context, so
-//! the cycle is built here from the same directory read (`Directory::users`).
+//! The runner's functions are used through [`Org`] only: its directory client for publishing,
+//! and `runner::execute::sync::run_cycle` for both cycles, the same code a scenario's sync step
+//! and the preflight run (the directory read in pages, the export in batches).
 
-use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -21,9 +18,9 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use runner::execute::TenantApi;
-use runner::execute::directory::{Directory, DirectoryUser, source_anchor};
+use runner::execute::directory::{Directory, source_anchor};
+use runner::execute::sync::{Cycle, ExportRules, SyncState, run_cycle};
 use scenario::plan::DirectoryAttribute;
-use serde_json::{Value, json};
 
 use crate::report::Figure;
 
@@ -105,58 +102,28 @@ impl Org {
         Ok(())
     }
 
-    /// Entra Connect's import: every user object with its certificates.
-    async fn read_directory(&self) -> anyhow::Result<Vec<DirectoryUser>> {
-        let mut directory = Directory::connect(&self.directory).await?;
-        let users = directory.users().await?;
-        directory.close().await;
-        Ok(users)
-    }
-
-    /// One export; an error unless the tenant accepted every object.
-    async fn export(&self, cycle: &str, users: &[&DirectoryUser]) -> anyhow::Result<()> {
-        let b64 = |values: &[Vec<u8>]| -> Vec<String> {
-            values
-                .iter()
-                .map(|v| base64::engine::general_purpose::STANDARD.encode(v))
-                .collect()
-        };
-        let objects: Vec<Value> = users
-            .iter()
-            .map(|user| {
-                json!({
-                    "sourceAnchor": user.anchor,
-                    "userPrincipalName": user.mail,
-                    "mail": user.mail,
-                    "displayName": user.display_name,
-                    "userCertificate": b64(&user.user_certificate),
-                    "userSMIMECertificate": b64(&user.user_smime_certificate),
-                })
-            })
-            .collect();
-        let body = json!({ "cycle": cycle, "legacyRules": false, "objects": objects });
-        let path = format!("/lab/sync/{}/export", self.tenant.endpoint().tenant);
-        let answer = self
-            .tenant
-            .lab_call(
-                "sync export",
-                reqwest::Method::POST,
-                &path,
-                Some(&body),
-                None,
-            )
-            .await?;
-        let results = answer["objects"]
-            .as_array()
-            .context("the export's answer has no `objects` array")?;
-        if let Some(failed) = results.iter().find(|r| r["action"] == "error") {
-            bail!("the tenant refused an export: {failed}");
+    /// One Entra Connect cycle; an error unless the tenant took exactly `expected` objects.
+    async fn cycle(
+        &self,
+        state: &mut SyncState,
+        cycle: Cycle,
+        expected: usize,
+    ) -> anyhow::Result<()> {
+        let result = run_cycle(
+            &self.tenant,
+            &self.directory,
+            state,
+            cycle,
+            ExportRules::default(),
+        )
+        .await?;
+        if let Some(refused) = result.objects.iter().find(|o| o.action == "error") {
+            bail!("the tenant refused an export: {}", refused.line);
         }
-        if results.len() < users.len() {
+        if result.objects.len() != expected {
             bail!(
-                "the tenant answered for {} of {} exported objects",
-                results.len(),
-                users.len()
+                "the {cycle:?} cycle exported {} users, expected {expected}",
+                result.objects.len()
             );
         }
         Ok(())
@@ -377,28 +344,10 @@ async fn measure_inner(size: usize, pki: &Path) -> anyhow::Result<Vec<Figure>> {
     })
     .await;
 
-    let mut exported: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    let mut state = SyncState::default();
     let full = match &publish {
         Err(_) => Err(anyhow::anyhow!("not run: publishing failed")),
-        Ok(_) => {
-            timed(async {
-                let users = org.read_directory().await?;
-                let ours: Vec<&DirectoryUser> =
-                    users.iter().filter(|u| !u.anchor.is_empty()).collect();
-                if ours.len() != size {
-                    bail!(
-                        "the directory read found {} users, expected {size}",
-                        ours.len()
-                    );
-                }
-                org.export("full", &ours).await?;
-                for user in ours {
-                    exported.insert(user.anchor.clone(), sorted(&user.user_certificate));
-                }
-                Ok(())
-            })
-            .await
-        }
+        Ok(_) => timed(org.cycle(&mut state, Cycle::Full, size)).await,
     };
 
     // 1% changed, then one delta cycle (timed: the read, the selection, the export).
@@ -410,25 +359,7 @@ async fn measure_inner(size: usize, pki: &Path) -> anyhow::Result<Vec<Figure>> {
         Err(_) => Err(anyhow::anyhow!("not run: the full cycle failed")),
         Ok(_) => match org.replace_certificates(&changed_dns, &changed).await {
             Err(e) => Err(e.context("changing 1% of the users")),
-            Ok(()) => {
-                timed(async {
-                    let users = org.read_directory().await?;
-                    let delta: Vec<&DirectoryUser> = users
-                        .iter()
-                        .filter(|u| !u.anchor.is_empty())
-                        .filter(|u| exported.get(&u.anchor) != Some(&sorted(&u.user_certificate)))
-                        .collect();
-                    if delta.len() != changed_dns.len() {
-                        bail!(
-                            "the delta found {} changed users, expected {}",
-                            delta.len(),
-                            changed_dns.len()
-                        );
-                    }
-                    org.export("delta", &delta).await
-                })
-                .await
-            }
+            Ok(()) => timed(org.cycle(&mut state, Cycle::Delta, changed_dns.len())).await,
         },
     };
 
@@ -530,8 +461,4 @@ async fn measure_inner(size: usize, pki: &Path) -> anyhow::Result<Vec<Figure>> {
     figures.push(rss);
     lab.stop().await.context("stopping the lab")?;
     Ok(figures)
-}
-
-fn sorted(values: &[Vec<u8>]) -> Vec<Vec<u8>> {
-    runner::execute::directory::sorted(values)
 }
