@@ -295,3 +295,39 @@ fn a_mailbox_follows_the_is_default_policy_until_it_is_given_its_own() {
         .collect();
     assert_eq!(defaults, vec![json!("Strict")]);
 }
+
+/// Remove-MobileDeviceMailboxPolicy: "If any users are assigned to the policy when you remove
+/// it, the Remove-MobileDeviceMailboxPolicy cmdlet fails."
+#[test]
+fn a_policy_assigned_to_a_mailbox_cannot_be_removed() {
+    let lab = Lab::start_with(|c| c.users = vec!["carol@contoso.com".into()]);
+    lab.ok("New-MobileDeviceMailboxPolicy", json!({"Name": "Strict"}));
+    lab.ok(
+        "Set-CASMailbox",
+        json!({"Identity": "carol", "ActiveSyncMailboxPolicy": "Strict"}),
+    );
+    let response = lab.invoke(
+        "Remove-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Strict"}),
+    );
+    assert_eq!(response.status, 400);
+    assert!(
+        response
+            .exo_message()
+            .contains("1 mailbox(es) are assigned"),
+        "{}",
+        response.exo_message()
+    );
+    assert_eq!(cas(&lab, "carol")["ActiveSyncMailboxPolicy"], "Strict");
+
+    // Given back to the default, the policy has no user left and goes.
+    lab.ok(
+        "Set-CASMailbox",
+        json!({"Identity": "carol", "ActiveSyncMailboxPolicy": null}),
+    );
+    lab.ok(
+        "Remove-MobileDeviceMailboxPolicy",
+        json!({"Identity": "Strict"}),
+    );
+    assert_eq!(cas(&lab, "carol")["ActiveSyncMailboxPolicy"], "Default");
+}

@@ -564,8 +564,45 @@ fn remove(
             ),
         ));
     }
+    // Remove-MobileDeviceMailboxPolicy: "If any users are assigned to the policy when you remove
+    // it, the Remove-MobileDeviceMailboxPolicy cmdlet fails." Assigned is `Set-CASMailbox
+    // -ActiveSyncMailboxPolicy` (a mailbox that follows the default is refused above). The
+    // wording of the failure is not public.
+    let guid = data
+        .mobile_policies
+        .get(index)
+        .map(|p| p.guid.clone())
+        .unwrap_or_default();
+    let assigned = mailboxes_assigned(data, &guid)?;
+    if assigned > 0 {
+        return Err(ExoError::task(
+            exception::INVALID_OPERATION,
+            format!(
+                "The mobile device mailbox policy '{identity}' can't be removed: {assigned} \
+                 mailbox(es) are assigned to it. Assign them another policy (Set-CASMailbox \
+                 -ActiveSyncMailboxPolicy) first."
+            ),
+        ));
+    }
     data.mobile_policies.remove(index);
     Ok(CmdletOutput::default())
+}
+
+/// How many mailboxes `Set-CASMailbox -ActiveSyncMailboxPolicy` gave the policy `guid`, read in
+/// pages (a tenant may hold 100,000 recipients).
+fn mailboxes_assigned(data: &Change<'_>, guid: &str) -> Result<usize, ExoError> {
+    const PAGE: usize = 1000;
+    let total = data.recipients.count()?;
+    let mut assigned = 0;
+    for offset in (0..total).step_by(PAGE) {
+        assigned += data
+            .recipients
+            .page(offset, PAGE)?
+            .iter()
+            .filter(|r| r.active_sync_mailbox_policy.as_deref() == Some(guid))
+            .count();
+    }
+    Ok(assigned)
 }
 
 #[cfg(test)]
