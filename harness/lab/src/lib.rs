@@ -35,7 +35,8 @@
 //! `cargo xtask images` (see [`images`]); a missing or outdated image is an error saying to run
 //! it, and nothing is ever pulled. Our binaries are not baked into images (they change on every
 //! build): they are copied into a container of the `smime-lab-base` image before it starts,
-//! so they must run on Debian bookworm's glibc. Every container and the network carry labels
+//! so they must run on Debian bookworm's glibc: `docker::portable` checks a binary's machine and
+//! glibc against the engine's and bookworm's before its container is made. Every container and the network carry labels
 //! ([`LABEL_RUN`] `org.smime-lab.run`, the owner's pid and host name): they are removed by [`RunningLab::stop`], by
 //! `Drop`, and, when the owner died without either (SIGKILL, a killed test binary), by the next
 //! lab started on the same host. The engine is the one `DOCKER_HOST` names, else the local

@@ -26,6 +26,8 @@ pub(super) struct Engine {
     pub(super) publish_ip: String,
     /// The engine runs on this host (a unix socket, or tcp to localhost).
     pub(super) local: bool,
+    /// The engine's architecture as it says it (`amd64`, `arm64`), when it says it.
+    pub(super) arch: Option<String>,
 }
 
 impl Engine {
@@ -40,7 +42,7 @@ impl Engine {
             cause,
         };
         let docker = Docker::connect_with_defaults().map_err(unreachable)?;
-        docker.version().await.map_err(unreachable)?;
+        let arch = docker.version().await.map_err(unreachable)?.arch;
         let remote_host = ["tcp://", "http://", "https://"]
             .iter()
             .find_map(|scheme| host.strip_prefix(scheme))
@@ -52,12 +54,14 @@ impl Engine {
                 endpoint_host: remote,
                 publish_ip: "0.0.0.0".into(),
                 local: false,
+                arch,
             },
             None => Engine {
                 docker,
                 endpoint_host: "127.0.0.1".into(),
                 publish_ip: "127.0.0.1".into(),
                 local: true,
+                arch,
             },
         })
     }

@@ -14,6 +14,7 @@
 mod archive;
 mod engine;
 mod lab;
+mod portable;
 mod ready;
 mod spec;
 

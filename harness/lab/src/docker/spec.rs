@@ -2,6 +2,7 @@
 //! and directories copied in, and how it says it is ready.
 
 use super::lab::DockerLab;
+use super::portable;
 use super::ready::ReadyCheck;
 use crate::binaries::{MOCK_TENANT, SMTP_SINK};
 use crate::images::{self, ImageRecipe};
@@ -79,6 +80,7 @@ impl DockerLab {
                 let program = SMTP_SINK.locate(config.binaries.smtp_sink.as_deref())?;
                 let bytes = std::fs::read(&program)
                     .map_err(|e| LabError::io("cannot read", &program, e))?;
+                portable::check(&program, &bytes, self.engine.arch.as_deref())?;
                 ContainerSpec {
                     image: images::BASE,
                     cmd: [
@@ -115,6 +117,7 @@ impl DockerLab {
                 let program = MOCK_TENANT.locate(config.binaries.mock_tenant.as_deref())?;
                 let bytes = std::fs::read(&program)
                     .map_err(|e| LabError::io("cannot read", &program, e))?;
+                portable::check(&program, &bytes, self.engine.arch.as_deref())?;
                 let mut cmd: Vec<String> = [
                     "/usr/local/bin/mock-tenant",
                     "--listen",
