@@ -5,9 +5,12 @@
 //!
 //! An image whose inputs (recipe hash + apt sources) match its `org.smime-lab.inputs` label is
 //! not rebuilt; `--rebuild` forces it. Downloaded `.deb`s are kept in
-//! `target/smime-lab/images/apt-cache`, so a rebuild mostly unpacks. Needs root (mmdebstrap's
-//! root mode; it is what CI runs as), the `docker` CLI, and `mmdebstrap` (installed with apt-get
-//! when missing and running as root).
+//! `target/smime-lab/images/apt-cache`, so a rebuild mostly unpacks. Needs the `docker` CLI with
+//! access to the engine, and `mmdebstrap` (installed with apt-get when missing and running as
+//! root). As root (what CI runs as) mmdebstrap runs in its root mode; as any other user in its
+//! unshare mode, which needs `newuidmap` (Debian package `uidmap`) and subordinate ids for the
+//! user in /etc/subuid and /etc/subgid (Debian's `adduser` gives every new user a range). The
+//! tarball is the same either way: its files belong to root inside it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,6 +36,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
     docker_answers()?;
     ensure_mmdebstrap()?;
+    let mode = mmdebstrap_mode()?;
     let work = project_root().join("target/smime-lab/images");
     let cache = work.join("apt-cache");
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
@@ -71,7 +75,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             recipe.recipe_path
         );
         let previous = image_id(&reference);
-        build(&recipe, &inputs, &sources_path, &cache, &work)?;
+        build(&recipe, &inputs, mode, &sources_path, &cache, &work)?;
         // The superseded image would linger untagged; a container still using it keeps it.
         if let Some(old) = previous
             && image_id(&reference).as_ref() != Some(&old)
@@ -111,10 +115,63 @@ pub(crate) fn docker_answers() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether this process runs as root (mmdebstrap's root mode), read from /proc.
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// mmdebstrap's mode: root as root; unshare otherwise, which needs `newuidmap` and the user's
+/// subordinate ids (checked here, so that the error says what to install rather than
+/// mmdebstrap's "unable to pick chroot mode").
+fn mmdebstrap_mode() -> anyhow::Result<&'static str> {
+    if running_as_root() {
+        return Ok("root");
+    }
+    anyhow::ensure!(
+        found_on_path("newuidmap") && found_on_path("newgidmap"),
+        "building images without root uses mmdebstrap's unshare mode, which needs newuidmap and \
+         newgidmap: install the Debian package uidmap (apt-get install uidmap), or run `cargo \
+         xtask images` as root"
+    );
+    let user = std::env::var("USER").unwrap_or_default();
+    let has_range = |file: &str| {
+        std::fs::read_to_string(file).is_ok_and(|text| {
+            text.lines()
+                .any(|l| !user.is_empty() && l.split(':').next() == Some(user.as_str()))
+        })
+    };
+    anyhow::ensure!(
+        has_range("/etc/subuid") && has_range("/etc/subgid"),
+        "building images without root uses mmdebstrap's unshare mode, which needs subordinate \
+         ids for {user:?} in /etc/subuid and /etc/subgid (as root: `usermod --add-subuids \
+         100000-165535 --add-subgids 100000-165535 {user}`), or run `cargo xtask images` as root"
+    );
+    Ok("unshare")
+}
+
+/// Whether `program` is an executable file in a `PATH` directory (newuidmap has no `--version`).
+fn found_on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
 fn ensure_mmdebstrap() -> anyhow::Result<()> {
     if found("mmdebstrap") {
         return Ok(());
     }
+    anyhow::ensure!(
+        running_as_root(),
+        "mmdebstrap is missing: install it (apt-get install mmdebstrap, as root), then run `cargo \
+         xtask images` again"
+    );
     eprintln!("images: mmdebstrap is missing; installing it with apt-get");
     run_step(
         Command::new("apt-get")
@@ -258,6 +315,7 @@ fn image_id(reference: &str) -> Option<String> {
 fn build(
     recipe: &ImageRecipe,
     inputs: &str,
+    mode: &str,
     sources: &Path,
     cache: &Path,
     work: &Path,
@@ -265,6 +323,7 @@ fn build(
     let tarball = work.join(format!("{}.tar", recipe.name));
     let mut mmdebstrap = Command::new("mmdebstrap");
     mmdebstrap
+        .arg(format!("--mode={mode}"))
         .args(SHAPING_ARGS)
         // Keep downloaded packages between builds (mmdebstrap's documented cache recipe).
         .arg("--skip=download/empty")

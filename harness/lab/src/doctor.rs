@@ -290,8 +290,8 @@ fn recipes(config: &LabConfig) -> Vec<ImageRecipe> {
         .collect()
 }
 
-/// What `cargo xtask images` needs: the docker CLI, mmdebstrap, and root (mmdebstrap's root
-/// mode). Not needed to run a lab whose images are current.
+/// What `cargo xtask images` needs: the docker CLI, mmdebstrap, and a mode for it (root, or
+/// unshare for another user). Not needed to run a lab whose images are current.
 fn image_build_items() -> Vec<Item> {
     let mut items = Vec::new();
     for (program, fix) in [
@@ -309,23 +309,52 @@ fn image_build_items() -> Vec<Item> {
             .optional(),
         );
     }
-    items.push(
-        match effective_uid() {
-            Some(0) => Item::ok("root", "running as root"),
-            Some(uid) => Item::missing(
-                "root",
-                format!("running as uid {uid}; mmdebstrap's root mode needs root"),
-                "run `cargo xtask images` as root (e.g. with sudo)",
-            ),
-            None => Item::missing(
-                "root",
-                "cannot tell (no `id` command)",
-                "run `cargo xtask images` as root",
-            ),
-        }
-        .optional(),
-    );
+    items.push(image_build_mode().optional());
     items
+}
+
+/// How mmdebstrap can run here: root mode as root, unshare mode for another user with
+/// `newuidmap`/`newgidmap` and subordinate ids (what `cargo xtask images` picks the same way).
+fn image_build_mode() -> Item {
+    const NAME: &str = "mmdebstrap mode";
+    let uid = match effective_uid() {
+        Some(0) => return Item::ok(NAME, "root mode (running as root)"),
+        Some(uid) => uid,
+        None => {
+            return Item::missing(
+                NAME,
+                "cannot tell the user (no `id` command)",
+                "run `cargo xtask images` as root",
+            );
+        }
+    };
+    let user = std::env::var("USER").unwrap_or_default();
+    let has_range = |file: &str| {
+        std::fs::read_to_string(file).is_ok_and(|text| {
+            text.lines()
+                .any(|l| !user.is_empty() && l.split(':').next() == Some(user.as_str()))
+        })
+    };
+    if on_path("newuidmap").is_none() || on_path("newgidmap").is_none() {
+        Item::missing(
+            NAME,
+            format!("uid {uid}: the unshare mode needs newuidmap and newgidmap"),
+            "apt-get install uidmap (as root), or run `cargo xtask images` as root",
+        )
+    } else if !has_range("/etc/subuid") || !has_range("/etc/subgid") {
+        Item::missing(
+            NAME,
+            format!("uid {uid}: no subordinate ids for {user:?} in /etc/subuid and /etc/subgid"),
+            format!(
+                "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {user}"
+            ),
+        )
+    } else {
+        Item::ok(
+            NAME,
+            format!("unshare mode (uid {uid}, newuidmap, subordinate ids for {user})"),
+        )
+    }
 }
 
 fn on_path(program: &str) -> Option<std::path::PathBuf> {
