@@ -68,6 +68,10 @@ fn advisory_db() -> Option<PathBuf> {
 /// cargo-deny and cargo-machete.
 pub fn dependencies() -> anyhow::Result<()> {
     ensure_tool(CARGO_DENY)?;
+    // cargo-deny reads the metadata of every package in Cargo.lock, for every target (wasm's
+    // bumpalo, Windows' crates): a machine that has only built for Linux lacks some, and
+    // `--offline` then fails with "failed to download". crates.io is reachable; fetch them all.
+    run_step(cargo().args(["fetch", "--locked"]))?;
     // Offline: cargo-deny would otherwise fetch the advisory database for any check.
     run_step(cargo().args([
         "deny",
