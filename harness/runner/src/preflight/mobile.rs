@@ -189,7 +189,12 @@ pub async fn rehearse(
     for (policy, imported) in policies.iter().zip(imported) {
         let Some(object) = read_back
             .iter()
-            .find(|o| o["Name"].as_str() == Some(policy.name.as_str()))
+            // Names are matched as Exchange matches identities: without regard to case.
+            .find(|o| {
+                o["Name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&policy.name))
+            })
         else {
             reports.push(PolicyReport {
                 name: policy.name.clone(),
