@@ -474,9 +474,22 @@ pub async fn tenant_recipients(
 ) -> Result<HashMap<String, TenantRecipient>, TenantApiError> {
     let mut parameters = serde_json::Map::new();
     parameters.insert("ResultSize".into(), json!("Unlimited"));
-    let output = tenant.invoke(cmdlet, parameters).await?;
-    let mut found = HashMap::with_capacity(output.objects.len());
-    for object in &output.objects {
+    let mut found = HashMap::new();
+    // Page by page: the JSON of a 100,000-user tenant never sits in memory at once.
+    tenant
+        .invoke_by_page(cmdlet, parameters, |page| {
+            read_recipients(cmdlet, &page, &mut found)
+        })
+        .await?;
+    Ok(found)
+}
+
+fn read_recipients(
+    cmdlet: &str,
+    page: &[Value],
+    found: &mut HashMap<String, TenantRecipient>,
+) -> Result<(), TenantApiError> {
+    for object in page {
         let address = object["PrimarySmtpAddress"]
             .as_str()
             .unwrap_or_default()
@@ -504,7 +517,7 @@ pub async fn tenant_recipients(
         };
         found.insert(address, recipient);
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Reads every directory user's recipient with `Get-Mailbox` and `Get-Recipient` and compares

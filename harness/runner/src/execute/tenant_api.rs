@@ -135,12 +135,31 @@ impl TenantApi {
         cmdlet: &str,
         parameters: serde_json::Map<String, Value>,
     ) -> Result<Invoked, TenantApiError> {
+        let mut objects = Vec::new();
+        let warnings = self
+            .invoke_by_page(cmdlet, parameters, |page| {
+                objects.extend(page);
+                Ok(())
+            })
+            .await?;
+        Ok(Invoked { objects, warnings })
+    }
+
+    /// [`Self::invoke`], handing each page's objects to `on_page` as it arrives instead of
+    /// keeping them: 100,000 recipients as JSON values are over a gigabyte, their certificates
+    /// read from each page are a fraction of it. Returns the warnings.
+    pub async fn invoke_by_page(
+        &self,
+        cmdlet: &str,
+        parameters: serde_json::Map<String, Value>,
+        mut on_page: impl FnMut(Vec<Value>) -> Result<(), TenantApiError>,
+    ) -> Result<Vec<String>, TenantApiError> {
         let mut url = format!(
             "{}/adminapi/beta/{}/InvokeCommand",
             self.endpoint.url, self.endpoint.tenant
         );
         let body = json!({ "CmdletInput": { "CmdletName": cmdlet, "Parameters": parameters } });
-        let mut out = Invoked::default();
+        let mut warnings = Vec::new();
         for page in 0..MAX_PAGES {
             let mut renewed = false;
             let (status, answer) = loop {
@@ -166,24 +185,21 @@ impl TenantApi {
                 let text = response.text().await.unwrap_or_default();
                 break (status, text);
             };
-            let value: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+            let mut value: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
             if !(200..300).contains(&status) {
                 return Err(cmdlet_error(cmdlet, status, &value, &answer));
             }
-            let Some(objects) = value["value"].as_array() else {
+            let Value::Array(objects) = value["value"].take() else {
                 return Err(TenantApiError::Protocol {
                     what: cmdlet.to_owned(),
                     status,
                     body: answer,
                 });
             };
-            out.objects.extend(objects.iter().cloned());
-            if let Some(warnings) = value["@adminapi.warnings"].as_array() {
-                out.warnings.extend(
-                    warnings
-                        .iter()
-                        .filter_map(|w| w.as_str().map(str::to_owned)),
-                );
+            drop(answer);
+            on_page(objects)?;
+            if let Some(said) = value["@adminapi.warnings"].as_array() {
+                warnings.extend(said.iter().filter_map(|w| w.as_str().map(str::to_owned)));
             }
             match value["@odata.nextLink"].as_str() {
                 Some(next) => {
@@ -197,7 +213,7 @@ impl TenantApi {
                             ),
                         })?;
                 }
-                None => return Ok(out),
+                None => return Ok(warnings),
             }
         }
         Err(TenantApiError::Protocol {
