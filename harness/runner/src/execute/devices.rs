@@ -113,7 +113,7 @@ impl Devices {
 /// Why a PKCS#12 file could not be installed.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
-    #[error("{file}: does not open with the lab password: {source}")]
+    #[error("{file}: does not open with its password: {source}")]
     Open {
         file: String,
         #[source]
@@ -131,12 +131,22 @@ pub fn read_identity(
     pkcs12: &[u8],
     storage: KeyStorage,
 ) -> Result<InstalledIdentity, InstallError> {
-    let contents = smime::pkcs12::read_pkcs12(pkcs12, PKCS12_PASSWORD).map_err(|source| {
-        InstallError::Open {
+    read_identity_with_password(file, certificate_id, pkcs12, PKCS12_PASSWORD, storage)
+}
+
+/// [`read_identity`] for a file protected with `password` (an admin's export, in a preflight).
+pub fn read_identity_with_password(
+    file: &str,
+    certificate_id: &str,
+    pkcs12: &[u8],
+    password: &str,
+    storage: KeyStorage,
+) -> Result<InstalledIdentity, InstallError> {
+    let contents =
+        smime::pkcs12::read_pkcs12(pkcs12, password).map_err(|source| InstallError::Open {
             file: file.to_owned(),
             source,
-        }
-    })?;
+        })?;
     let content = |what: String| InstallError::Content {
         file: file.to_owned(),
         what,

@@ -47,15 +47,38 @@ fn path(tenant: &TenantApi) -> String {
     format!("/lab/owa/{}/validate", tenant.endpoint().tenant)
 }
 
+/// A PKCS#12 file the reader decrypts with, and its password.
+#[derive(Clone, Copy)]
+pub struct Decryption<'a> {
+    pub pkcs12: &'a [u8],
+    pub password: &'a str,
+}
+
 /// Contract §1 a): the delivered message, with every identity the reader has installed.
 pub async fn validate_message(
     tenant: &TenantApi,
     message: &[u8],
     identities: &[&InstalledIdentity],
 ) -> Result<MessageValidation, TenantApiError> {
-    let decryption: Vec<Value> = identities
+    let decryption: Vec<Decryption<'_>> = identities
         .iter()
-        .map(|i| json!({ "pkcs12": b64(&i.pkcs12), "password": PKCS12_PASSWORD }))
+        .map(|i| Decryption {
+            pkcs12: &i.pkcs12,
+            password: PKCS12_PASSWORD,
+        })
+        .collect();
+    validate_message_with(tenant, message, &decryption).await
+}
+
+/// [`validate_message`] with PKCS#12 files of any password (a preflight's admin-given files).
+pub async fn validate_message_with(
+    tenant: &TenantApi,
+    message: &[u8],
+    decryption: &[Decryption<'_>],
+) -> Result<MessageValidation, TenantApiError> {
+    let decryption: Vec<Value> = decryption
+        .iter()
+        .map(|d| json!({ "pkcs12": b64(d.pkcs12), "password": d.password }))
         .collect();
     let mut body = json!({ "message": b64(message) });
     if !decryption.is_empty() {

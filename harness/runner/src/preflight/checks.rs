@@ -189,6 +189,51 @@ pub const MOBILE_MUST_ENCRYPT: Check = Check {
     basis: "",
 };
 
+pub const KEY_FILE_UNREADABLE: Check = Check {
+    id: "PRE-KEY-001",
+    step: 5,
+    severity: Severity::Warning,
+    title: "A PKCS#12 file of pkcs12: does not open, or holds no key for its certificate (its user's signing is not checked)",
+    ledger: "",
+    basis: "input: the file is opened as a device's certificate import opens it; what does not open there, no client can sign with",
+};
+
+pub const KEY_FILE_NO_USER: Check = Check {
+    id: "PRE-KEY-002",
+    step: 5,
+    severity: Severity::Warning,
+    title: "A PKCS#12 file's certificate names no user of the directory (not checked)",
+    ledger: "",
+    basis: "input: a file belongs to the user whose mail its certificate names (RFC 8550 §3: the address is in subjectAltName or emailAddress)",
+};
+
+pub const SIGNING_REFUSED: Check = Check {
+    id: "PRE-SIG-001",
+    step: 5,
+    severity: Severity::Failure,
+    title: "Outlook on the web will not sign with the user's PKCS#12 identity",
+    ledger: "",
+    basis: "RFC 8550 §4.4.2: a certificate that signs mail has digitalSignature or nonRepudiation in its key usage; Set-SmimeConfig -OWAOnlyUseSmartCard (FID-OWA-SMART-CARD-DECRYPT) keeps software keys from signing",
+};
+
+pub const SIGNATURE_INVALID: Check = Check {
+    id: "PRE-SIG-002",
+    step: 5,
+    severity: Severity::Failure,
+    title: "A message the user signs is not valid in recipients' Outlook on the web",
+    ledger: "FID-VCC-ONLY-SST",
+    basis: "",
+};
+
+pub const SAMPLE_FAILED: Check = Check {
+    id: "PRE-MAIL-001",
+    step: 5,
+    severity: Severity::Failure,
+    title: "An encrypted message of the sample was refused, or did not open with the recipient's own PKCS#12 file",
+    ledger: "FID-OWA-RECIPIENT-SST",
+    basis: "",
+};
+
 /// Every check, in step order: the reports' legend.
 pub const ALL: &[Check] = &[
     NO_MAIL,
@@ -209,6 +254,11 @@ pub const ALL: &[Check] = &[
     MOBILE_MD5,
     MOBILE_NO_SOFT_CERTS,
     MOBILE_MUST_ENCRYPT,
+    KEY_FILE_UNREADABLE,
+    KEY_FILE_NO_USER,
+    SIGNING_REFUSED,
+    SIGNATURE_INVALID,
+    SAMPLE_FAILED,
 ];
 
 /// The check with this ID.

@@ -13,7 +13,14 @@
 //! internet-reachable: [pki.contoso.com]   # optional; CRL hosts Exchange Online can reach
 //! now: 2026-06-01T00:00:00Z               # optional; default: the current time
 //! horizon: 90d                            # optional; certificates expiring within it are reported (default 90d)
+//! pkcs12: { dir: keys, password-env: PFX_PASSWORD }  # optional; users' PKCS#12 files: their signing is checked
+//! mail-sample: 10                         # optional; encrypted messages sent through the lab (default 10, 0: none)
 //! ```
+//!
+//! `pkcs12:` takes every `.p12` and `.pfx` file of `dir`, each opened with one password given as
+//! `password-env` (the environment variable holding it) or, for examples only, `password`. A
+//! file belongs to the user whose mail its certificate names. The password and the keys never
+//! leave memory: no report, log or error shows them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,7 +78,34 @@ struct PreflightFile {
     now: Option<String>,
     #[serde(default)]
     horizon: Option<String>,
+    #[serde(default)]
+    pkcs12: Option<Pkcs12Field>,
+    #[serde(default)]
+    mail_sample: Option<usize>,
 }
+
+/// `pkcs12:` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Pkcs12Field {
+    dir: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_env: Option<String>,
+}
+
+impl std::fmt::Debug for Pkcs12Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pkcs12Field")
+            .field("dir", &self.dir)
+            .field("password_env", &self.password_env)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encrypted messages a preflight sends when `mail-sample` is not given.
+pub const DEFAULT_MAIL_SAMPLE: usize = 10;
 
 /// A preflight directory, read and checked.
 #[derive(Debug)]
@@ -97,6 +131,10 @@ pub struct Preflight {
     pub now: OffsetDateTime,
     pub horizon: Duration,
     pub horizon_text: String,
+    /// The users' PKCS#12 files of `pkcs12`, when given.
+    pub key_files: Option<super::messages::KeyFiles>,
+    /// How many encrypted messages to send (`mail-sample`).
+    pub mail_sample: usize,
 }
 
 impl Preflight {
@@ -234,6 +272,10 @@ impl Preflight {
             }
             internet_reachable.push(host);
         }
+        let key_files = match &file.pkcs12 {
+            None => None,
+            Some(given) => Some(read_key_files(dir, given, &field)?),
+        };
         let tenant = file
             .tenant
             .clone()
@@ -258,8 +300,79 @@ impl Preflight {
             now,
             horizon,
             horizon_text,
+            key_files,
+            mail_sample: file.mail_sample.unwrap_or(DEFAULT_MAIL_SAMPLE),
         })
     }
+}
+
+/// Every `.p12`/`.pfx` file of `pkcs12.dir`, in name order, and the password that opens them.
+fn read_key_files(
+    dir: &Path,
+    given: &Pkcs12Field,
+    field: &dyn Fn(&str, String) -> InputError,
+) -> Result<super::messages::KeyFiles, InputError> {
+    let password = match (&given.password, &given.password_env) {
+        (Some(p), None) => p.clone(),
+        (None, Some(var)) => std::env::var(var).map_err(|_| {
+            field(
+                "pkcs12.password-env",
+                format!(
+                    "the environment variable {var} is not set: set it to the PKCS#12 files' password (empty for none)"
+                ),
+            )
+        })?,
+        _ => {
+            return Err(field(
+                "pkcs12",
+                "give exactly one of `password-env` (the environment variable holding the files' password) and `password`".into(),
+            ));
+        }
+    };
+    let folder = dir.join(&given.dir);
+    if given.dir.trim().is_empty() || !folder.is_dir() {
+        return Err(field(
+            "pkcs12.dir",
+            format!(
+                "{} is not a folder (name the folder of PKCS#12 files relative to {})",
+                folder.display(),
+                dir.display()
+            ),
+        ));
+    }
+    let listing = std::fs::read_dir(&folder).map_err(|source| InputError::Read {
+        path: folder.clone(),
+        source,
+    })?;
+    let mut paths = Vec::new();
+    for entry in listing {
+        let path = entry
+            .map_err(|source| InputError::Read {
+                path: folder.clone(),
+                source,
+            })?
+            .path();
+        let is_key_file = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"));
+        if is_key_file && path.is_file() {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Err(field(
+            "pkcs12.dir",
+            format!("{} holds no .p12 or .pfx file", folder.display()),
+        ));
+    }
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let bytes = read_bytes(&path)?;
+        files.push((path, bytes));
+    }
+    Ok(super::messages::KeyFiles::new(files, password))
 }
 
 /// Set-SmimeConfig parameters by name, in file order.

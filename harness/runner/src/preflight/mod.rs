@@ -7,7 +7,8 @@
 //! [`input`] reads and checks the description and its files before a lab starts (exit 2 naming
 //! the file, field or line); [`directory`] streams the LDIF (the `ldif` crate) into users;
 //! [`run`] rehearses them through the scenario executor's functions (no second implementation of
-//! a step), [`mobile`] the mobile policies; [`checks`] is the table of what can be found, each tied to its fidelity ledger row;
+//! a step), [`mobile`] the mobile policies, [`messages`] signing with the users' PKCS#12 files and
+//! a sample of encrypted mail; [`checks`] is the table of what can be found, each tied to its fidelity ledger row;
 //! [`report`] holds the result and its terminal, JSON, JUnit and HTML forms.
 //!
 //! Like vendor mode it lives in `runner`, above `scenario` and `lab`: it runs the executor and
@@ -15,6 +16,7 @@
 pub mod checks;
 pub mod directory;
 pub mod input;
+pub mod messages;
 pub mod mobile;
 pub mod report;
 pub mod run;

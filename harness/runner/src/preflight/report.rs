@@ -18,6 +18,7 @@ use x509_cert::Certificate;
 use super::checks::{self, Finding, Severity};
 use super::directory::OrgUser;
 use super::input::Preflight;
+use super::messages::{KeyFileReport, MailOutcome, SampleMessage};
 use super::mobile::PolicyReport;
 use crate::report::html::escape;
 use crate::report::terminal::printable;
@@ -155,6 +156,10 @@ pub struct PreflightReport {
     pub sst: SstReport,
     /// The mobile device mailbox policies of `mobile-policies` (none when not given).
     pub mobile_policies: Vec<PolicyReport>,
+    /// The users' PKCS#12 files of `pkcs12` and how each signed (none when not given).
+    pub key_files: Vec<KeyFileReport>,
+    /// The encrypted messages of `mail-sample`.
+    pub sample: Vec<SampleMessage>,
     /// Every check that fired, with its count, in step order.
     pub findings: Vec<FindingTotal>,
     /// Month (`2026-07`) → users whose certificate expires then.
@@ -164,6 +169,8 @@ pub struct PreflightReport {
     /// What the rehearsal does not do yet.
     pub not_emulated: Vec<String>,
     pub duration_ms: u64,
+    /// Each part of the rehearsal (`publish`, `sync`, `lookups`, `mail`, ...), in order, in ms.
+    pub phases_ms: Vec<(&'static str, u64)>,
 }
 
 impl PreflightReport {
@@ -171,6 +178,7 @@ impl PreflightReport {
         pre: &Preflight,
         sst: SstReport,
         mobile_policies: Option<Vec<PolicyReport>>,
+        mail: MailOutcome,
         mut users: Vec<UserReport>,
         other_entries: usize,
         notes: Vec<String>,
@@ -195,7 +203,13 @@ impl PreflightReport {
             }
         }
         let policy_findings = mobile_policies.iter().flatten().flat_map(|p| &p.findings);
-        for finding in sst.findings.iter().chain(policy_findings) {
+        let file_findings = mail.key_files.iter().flat_map(|k| &k.findings);
+        for finding in sst
+            .findings
+            .iter()
+            .chain(policy_findings)
+            .chain(file_findings)
+        {
             *counts.entry(finding.id).or_default() += 1;
         }
         let findings = checks::ALL
@@ -225,8 +239,16 @@ impl PreflightReport {
             users,
             notes,
             not_emulated: vec![
-                "signing: no PKCS#12 files are read, so no user's signing is checked".into(),
-                "mail: no sample of encrypted messages is sent; encryption is checked by Outlook's lookup and OWA's check of every recipient".into(),
+                if mail.pkcs12_given {
+                    "signing: checked for the users whose PKCS#12 files are under pkcs12:, not for the others".into()
+                } else {
+                    "signing: no PKCS#12 files given (pkcs12: in preflight.yaml), so no user's signing is checked".into()
+                },
+                if mail.sample_asked == 0 {
+                    "mail: mail-sample is 0, so no encrypted message is sent; encryption is checked by Outlook's lookup and OWA's check of every recipient".into()
+                } else {
+                    "mail: the sample goes through the lab's SMTP sink, not Exchange Online's transport; a recipient without a PKCS#12 file under pkcs12: gets the message, which is not opened".into()
+                },
                 if mobile_policies.is_some() {
                     "mobile policies: which mailbox follows a policy other than the default (Set-CASMailbox) is not in a directory export; every policy is judged for every user".into()
                 } else {
@@ -234,7 +256,10 @@ impl PreflightReport {
                 },
             ],
             mobile_policies: mobile_policies.unwrap_or_default(),
+            key_files: mail.key_files,
+            sample: mail.sample,
             duration_ms: 0,
+            phases_ms: Vec::new(),
         }
     }
 
@@ -293,8 +318,50 @@ pub fn terminal(report: &PreflightReport) -> String {
             let _ = writeln!(out, "  {} {}", finding.id, printable(&finding.detail));
         }
     }
+    for file in &report.key_files {
+        let _ = writeln!(
+            out,
+            "PKCS#12 {}: {}{}",
+            printable(&file.file),
+            printable(
+                file.user
+                    .as_deref()
+                    .unwrap_or(if file.certificate.is_some() {
+                        "(no user)"
+                    } else {
+                        "(not opened)"
+                    })
+            ),
+            file.signing
+                .as_deref()
+                .map(|s| format!(": {}", printable(s)))
+                .unwrap_or_default()
+        );
+        for finding in &file.findings {
+            let _ = writeln!(out, "  {} {}", finding.id, printable(&finding.detail));
+        }
+    }
+    if !report.sample.is_empty() {
+        let passed = report.sample.iter().filter(|m| m.passed).count();
+        let _ = writeln!(
+            out,
+            "sample of encrypted mail: {passed} of {} passed",
+            report.sample.len()
+        );
+        for message in report.sample.iter().filter(|m| !m.passed) {
+            let _ = writeln!(
+                out,
+                "  to {}: {}",
+                printable(&message.to),
+                printable(&message.outcome)
+            );
+        }
+    }
     if !report.findings.is_empty() {
-        let _ = writeln!(out, "\nfindings (users, the collection, mobile policies):");
+        let _ = writeln!(
+            out,
+            "\nfindings (users, the collection, mobile policies, PKCS#12 files):"
+        );
         for total in &report.findings {
             let _ = writeln!(
                 out,
@@ -364,6 +431,15 @@ pub fn junit(report: &PreflightReport) -> Result<String, quick_junit::SerializeE
         case.set_classname("mobile-policies");
         if !policy.findings.is_empty() {
             case.set_system_out(describe(&policy.findings));
+        }
+        suite.add_test_case(case);
+    }
+    for file in &report.key_files {
+        // A file's own findings are warnings (its user's signing is then unchecked).
+        let mut case = TestCase::new(format!("PKCS#12 {}", file.file), TestCaseStatus::success());
+        case.set_classname("pkcs12");
+        if !file.findings.is_empty() {
+            case.set_system_out(describe(&file.findings));
         }
         suite.add_test_case(case);
     }
@@ -509,6 +585,9 @@ small{{color:#666}}</style></head><body>\n<h1>{}</h1>\n",
     if !report.mobile_policies.is_empty() {
         out.push_str(&policies_html(&report.mobile_policies));
     }
+    if !report.key_files.is_empty() || !report.sample.is_empty() {
+        out.push_str(&mail_html(&report.key_files, &report.sample));
+    }
     out.push_str(
         "<h2>Expiry timeline</h2>\n<table><tr><th>month</th><th>certificates expiring</th></tr>\n",
     );
@@ -599,6 +678,50 @@ fn policies_html(policies: &[PolicyReport]) -> String {
         );
     }
     out.push_str("</table>\n");
+    out
+}
+
+/// The PKCS#12 files and the sample of encrypted mail.
+fn mail_html(files: &[KeyFileReport], sample: &[SampleMessage]) -> String {
+    let mut out = String::new();
+    if !files.is_empty() {
+        out.push_str("<h2>Signing with the users' PKCS#12 files</h2>\n<table><tr><th>file</th><th>user</th><th>certificate</th><th>signing</th><th>findings</th></tr>\n");
+        for file in files {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(
+                    &std::path::Path::new(&file.file)
+                        .file_name()
+                        .map_or_else(|| file.file.clone(), |n| n.to_string_lossy().into_owned())
+                ),
+                escape(file.user.as_deref().unwrap_or("")),
+                escape(file.certificate.as_deref().unwrap_or("")),
+                escape(file.signing.as_deref().unwrap_or("")),
+                file.findings
+                    .iter()
+                    .map(|f| format!("{}: {}", escape(f.id), escape(&f.detail)))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    if !sample.is_empty() {
+        out.push_str("<h2>Sample of encrypted mail</h2>\n<table><tr><th>from</th><th>to</th><th>protection</th><th>outcome</th></tr>\n");
+        for message in sample {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+                escape(&message.from),
+                escape(&message.to),
+                escape(&message.protection),
+                if message.passed { "ready" } else { "failure" },
+                escape(&message.outcome)
+            );
+        }
+        out.push_str("</table>\n");
+    }
     out
 }
 

@@ -13,7 +13,7 @@
 //! (`lab::TenantConfig::unreachable_crl_hosts`): refused, as an internal-only host is to
 //! Exchange Online.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -105,6 +105,9 @@ fn lab_config(pre: &Preflight, urls: &BTreeSet<String>) -> lab::LabConfig {
             let _ = config.pki_web.insert(path, crl.clone());
         }
     }
+    if pre.mail_sample > 0 {
+        services.push(lab::Service::Smtp);
+    }
     if !reachable.is_empty() {
         services.push(lab::Service::PkiWeb);
         config.tenant.crl_hosts = reachable.into_iter().collect();
@@ -143,7 +146,7 @@ async fn rehearse(
     let endpoints = lab.endpoints().clone();
     let http = crate::execute::http_client().map_err(CouldNotRun)?;
     let tenant = TenantApi::new(
-        http,
+        http.clone(),
         endpoints
             .tenant()
             .map_err(|e| could_not("the lab", e))?
@@ -154,6 +157,7 @@ async fn rehearse(
         .map_err(|e| could_not("the lab", e))?
         .clone();
     let mut notes = Vec::new();
+    let mut phases = Phases::start();
 
     // Step 2: the collection, then the OWA settings.
     let mut sst = SstReport::of(pre, collection.findings);
@@ -224,23 +228,35 @@ async fn rehearse(
             .map(|s| format!("smime-config: {s}")),
     );
 
+    phases.end("collection and settings");
+
     // Step 1: the users into the lab's directory.
-    let users = export.users;
-    let in_scope: Vec<&OrgUser> = users.iter().filter(|u| u.mail.is_some()).collect();
-    let objects: Vec<NewUser> = in_scope
-        .iter()
+    // The certificates are lent to the objects and given back: one copy of 100,000 users'
+    // certificates in memory, not two.
+    let mut users = export.users;
+    let mut objects: Vec<NewUser> = users
+        .iter_mut()
+        .filter(|u| u.mail.is_some())
         .map(|u| NewUser {
             id: u.id.clone(),
             mail: u.mail.clone().unwrap_or_default(),
             anchor: u.anchor.clone(),
-            user_certificate: u.user_certificate.clone(),
-            user_smime_certificate: u.user_smime_certificate.clone(),
+            user_certificate: std::mem::take(&mut u.user_certificate),
+            user_smime_certificate: std::mem::take(&mut u.user_smime_certificate),
         })
         .collect();
-    add_users(&directory, &objects)
-        .await
-        .map_err(|e| could_not("writing the users to the lab's directory", e))?;
+    let added = add_users(&directory, &objects).await;
+    for (user, object) in users
+        .iter_mut()
+        .filter(|u| u.mail.is_some())
+        .zip(objects.iter_mut())
+    {
+        user.user_certificate = std::mem::take(&mut object.user_certificate);
+        user.user_smime_certificate = std::mem::take(&mut object.user_smime_certificate);
+    }
     drop(objects);
+    added.map_err(|e| could_not("writing the users to the lab's directory", e))?;
+    phases.end("publish to the directory");
 
     // Step 3: one full cycle, then the tenant read back.
     let mut state = SyncState::default();
@@ -263,12 +279,13 @@ async fn rehearse(
             mismatches[0]
         )));
     }
+    drop(cycle.directory);
+    phases.end("sync cycle and read-back");
     let standings: HashMap<String, (Standing, String)> = cycle
         .objects
         .into_iter()
         .map(|o| (o.user, (o.standing, o.line)))
         .collect();
-    drop(cycle.directory);
 
     // Step 5: Outlook's lookup and OWA's check, PARALLEL at a time.
     let addresses: Vec<(usize, String)> = users
@@ -298,6 +315,8 @@ async fn rehearse(
         seen.extend(share);
     }
 
+    phases.end("lookups and OWA checks");
+
     // The mobile policies, judged against what the lookups found.
     let mobile = match &pre.mobile_policies {
         Some(policies) => {
@@ -317,25 +336,77 @@ async fn rehearse(
         None => None,
     };
 
+    // Step 5 as mail: signing with the admin's PKCS#12 files, and the sample of encrypted
+    // messages to users Outlook on the web encrypts to.
+    let mut mail_findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    let mails: HashSet<String> = users
+        .iter()
+        .filter_map(|u| u.mail.as_ref().map(|m| m.to_ascii_lowercase()))
+        .collect();
+    let eligible: Vec<(&String, &[u8])> = users
+        .iter()
+        .enumerate()
+        .filter_map(|(index, user)| {
+            let side = seen.get(&index)?;
+            let (_, der) = side.chosen.as_ref()?;
+            side.owa.as_ref().filter(|o| o.send_allowed)?;
+            Some((user.mail.as_ref()?, der.as_slice()))
+        })
+        .collect();
+    let settings = super::messages::owa_settings(&tenant).await?;
+    let flow = super::messages::Flow {
+        tenant: &tenant,
+        http: &http,
+        smtp: endpoints.smtp().ok(),
+        settings: &settings,
+    };
+    let mail = super::messages::rehearse(pre, &flow, &mails, &eligible, &mut mail_findings).await?;
+    drop(eligible);
+    phases.end("mobile policies, signing and mail");
+
     let mut reports = Vec::with_capacity(users.len());
     for (index, user) in users.into_iter().enumerate() {
         let standing = standings.get(&user.id);
+        let extra = user
+            .mail
+            .as_ref()
+            .and_then(|m| mail_findings.remove(&m.to_ascii_lowercase()))
+            .unwrap_or_default();
         reports.push(judge_user(
             pre,
             &collection.subjects,
             user,
             standing,
             seen.remove(&index),
+            extra,
         ));
     }
-    Ok(PreflightReport::new(
-        pre,
-        sst,
-        mobile,
-        reports,
-        export.other_entries,
-        notes,
-    ))
+    let mut report =
+        PreflightReport::new(pre, sst, mobile, mail, reports, export.other_entries, notes);
+    phases.end("judging and the report");
+    report.phases_ms = phases.done;
+    Ok(report)
+}
+
+/// How long each part of the rehearsal took.
+struct Phases {
+    since: std::time::Instant,
+    done: Vec<(&'static str, u64)>,
+}
+
+impl Phases {
+    fn start() -> Self {
+        Phases {
+            since: std::time::Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    fn end(&mut self, name: &'static str) {
+        let ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.done.push((name, ms));
+        self.since = std::time::Instant::now();
+    }
 }
 
 /// What the clients see for one recipient.
@@ -391,11 +462,15 @@ async fn client_side(tenant: &TenantApi, address: &str) -> Result<ClientSide, Co
         })
         .collect();
     let owa = match &chosen {
-        Some((_, der)) => Some(
-            validation::validate_recipient_certificate(tenant, der)
+        Some((_, der)) => {
+            let mut judged = validation::validate_recipient_certificate(tenant, der)
                 .await
-                .map_err(|e| could_not(&format!("OWA's check of {address}'s certificate"), e))?,
-        ),
+                .map_err(|e| could_not(&format!("OWA's check of {address}'s certificate"), e))?;
+            // The status and reasons are what the report uses; the answer as sent is a few
+            // kilobytes a user.
+            judged.answer = Value::Null;
+            Some(judged)
+        }
         None => None,
     };
     Ok(ClientSide {
@@ -411,6 +486,7 @@ fn judge_user(
     user: OrgUser,
     standing: Option<&(Standing, String)>,
     seen: Option<ClientSide>,
+    mail_findings: Vec<Finding>,
 ) -> UserReport {
     let mut findings = user.findings.clone();
     let has_usable = !user.user_certificate.is_empty() || !user.user_smime_certificate.is_empty();
@@ -476,6 +552,7 @@ fn judge_user(
             }
         }
     }
+    findings.extend(mail_findings);
     UserReport::new(user, chosen, findings)
 }
 
