@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::directory::{Directory, DirectoryError, DirectoryUser, sorted};
+use super::directory::{Directory, DirectoryError, DirectoryUser};
 use super::{Context, TenantApi, TenantApiError, fail, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
 use scenario::model::{SmimeOver15, SyncCycle, SyncOutcome};
@@ -105,8 +105,8 @@ pub struct SyncState {
 struct Accepted {
     /// The directory's object as exported.
     exported: Exported,
-    /// What the tenant must hold after it: `(UserCertificate, UserSMimeCertificate)`, sorted.
-    tenant: (Vec<Vec<u8>>, Vec<Vec<u8>>),
+    /// What the tenant must hold after it: `(UserCertificate, UserSMimeCertificate)`.
+    tenant: (Values, Values),
 }
 
 /// The attributes an export carries, as the directory held them.
@@ -114,8 +114,8 @@ struct Accepted {
 struct Exported {
     mail: String,
     display_name: String,
-    user_certificate: Vec<Vec<u8>>,
-    user_smime_certificate: Vec<Vec<u8>>,
+    user_certificate: Values,
+    user_smime_certificate: Values,
 }
 
 impl Exported {
@@ -123,9 +123,44 @@ impl Exported {
         Self {
             mail: user.mail.clone(),
             display_name: user.display_name.clone(),
-            user_certificate: sorted(&user.user_certificate),
-            user_smime_certificate: sorted(&user.user_smime_certificate),
+            user_certificate: Values::of(&user.user_certificate),
+            user_smime_certificate: Values::of(&user.user_smime_certificate),
         }
+    }
+}
+
+/// A multi-valued attribute as the connector compares it: how many values, and SHA-256 over
+/// them sorted (each length-prefixed), so that the directory's order does not matter. The
+/// state of a 100,000-user connector holds these instead of every certificate twice over (about
+/// 4 KB a user); a SHA-256 collision between two certificate lists is not a risk to design for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Values {
+    count: usize,
+    digest: [u8; 32],
+}
+
+impl Values {
+    pub fn of(values: &[Vec<u8>]) -> Self {
+        use sha2::Digest as _;
+        let mut order: Vec<&Vec<u8>> = values.iter().collect();
+        order.sort();
+        let mut hash = sha2::Sha256::new();
+        for value in order {
+            hash.update((value.len() as u64).to_be_bytes());
+            hash.update(value);
+        }
+        Values {
+            count: values.len(),
+            digest: hash.finalize().into(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 }
 
@@ -242,7 +277,6 @@ pub async fn run_cycle(
     directory.close().await;
 
     let mut notes = Vec::new();
-    let mut objects = Vec::new();
     let mut exported_users: Vec<&DirectoryUser> = Vec::new();
     for user in &users {
         if user.anchor.is_empty() || user.mail.is_empty() {
@@ -259,14 +293,6 @@ pub async fn run_cycle(
             ));
             continue;
         }
-        objects.push(json!({
-            "sourceAnchor": user.anchor,
-            "userPrincipalName": user.mail,
-            "mail": user.mail,
-            "displayName": user.display_name,
-            "userCertificate": b64(&user.user_certificate),
-            "userSMIMECertificate": b64(&user.user_smime_certificate),
-        }));
         exported_users.push(user);
     }
 
@@ -275,19 +301,30 @@ pub async fn run_cycle(
     let path = format!("/lab/sync/{}/export", tenant.endpoint().tenant);
     // An empty cycle is still one (final) request: a full cycle that exports nothing deletes
     // every synced recipient.
-    let batches: Vec<(&[Value], &[&DirectoryUser])> = if objects.is_empty() {
-        vec![(&[], &[])]
+    let batches: Vec<&[&DirectoryUser]> = if exported_users.is_empty() {
+        vec![&[]]
     } else {
-        objects
-            .chunks(EXPORT_BATCH)
-            .zip(exported_users.chunks(EXPORT_BATCH))
-            .collect()
+        exported_users.chunks(EXPORT_BATCH).collect()
     };
     let count = batches.len();
     let mut outcomes = Vec::new();
     let mut all_results = Vec::new();
     let mut answer = Value::Null;
-    for (index, (batch, batch_users)) in batches.into_iter().enumerate() {
+    for (index, batch_users) in batches.into_iter().enumerate() {
+        // Each batch's JSON is made as it is sent: 100,000 users' objects at once are gigabytes.
+        let batch: Vec<Value> = batch_users
+            .iter()
+            .map(|user| {
+                json!({
+                    "sourceAnchor": user.anchor,
+                    "userPrincipalName": user.mail,
+                    "mail": user.mail,
+                    "displayName": user.display_name,
+                    "userCertificate": b64(&user.user_certificate),
+                    "userSMIMECertificate": b64(&user.user_smime_certificate),
+                })
+            })
+            .collect();
         let body = json!({
             "cycle": cycle.wire(),
             "legacyRules": rules.legacy,
@@ -421,23 +458,24 @@ fn apply_result(
             }
         }
         state.pending.remove(&user.anchor);
-        let empty = Vec::new;
+        let exported = Exported::of(user);
+        let none = Values::of(&[]);
         state.accepted.insert(
             user.anchor.clone(),
             Accepted {
-                exported: Exported::of(user),
                 tenant: (
                     if withheld_uc {
-                        empty()
+                        none
                     } else {
-                        sorted(&user.user_certificate)
+                        exported.user_certificate
                     },
                     if withheld_us {
-                        empty()
+                        none
                     } else {
-                        sorted(&user.user_smime_certificate)
+                        exported.user_smime_certificate
                     },
                 ),
+                exported,
             },
         );
         if withheld_uc || withheld_us {
@@ -462,8 +500,8 @@ fn apply_result(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantRecipient {
     pub is_dir_synced: bool,
-    pub user_certificate: Vec<Vec<u8>>,
-    pub user_smime_certificate: Vec<Vec<u8>>,
+    pub user_certificate: Values,
+    pub user_smime_certificate: Values,
 }
 
 /// Every recipient `cmdlet` (`Get-Mailbox` or `Get-Recipient`) lists with `-ResultSize
@@ -512,8 +550,8 @@ fn read_recipients(
         };
         let recipient = TenantRecipient {
             is_dir_synced: object["IsDirSynced"].as_bool().unwrap_or(false),
-            user_certificate: sorted(&decode("UserCertificate")?),
-            user_smime_certificate: sorted(&decode("UserSMimeCertificate")?),
+            user_certificate: Values::of(&decode("UserCertificate")?),
+            user_smime_certificate: Values::of(&decode("UserSMimeCertificate")?),
         };
         found.insert(address, recipient);
     }
@@ -748,7 +786,10 @@ mod tests {
         assert_eq!(o.standing, Standing::Outcome(SyncOutcome::Skipped));
         assert!(o.line.contains("userCertificate withheld"), "{}", o.line);
         assert!(state.accepted[&sixteen.anchor].tenant.0.is_empty());
-        assert_eq!(state.accepted[&sixteen.anchor].tenant.1, vec![vec![0xff]]);
+        assert_eq!(
+            state.accepted[&sixteen.anchor].tenant.1,
+            Values::of(&[vec![0xff]])
+        );
 
         // LargeObject: the tenant keeps the last accepted values; retried by the next delta.
         let refused = json!({
