@@ -88,7 +88,7 @@ use serde::{Deserialize, Serialize};
 
 pub use config::{Binaries, DirectoryConfig, LabConfig, PkiWebContent, SmtpConfig, TenantConfig};
 pub use docker::Containers;
-pub use docker::{LABEL_LAB, LABEL_RUN};
+pub use docker::{LABEL_LAB, LABEL_OWNER_PID, LABEL_RUN, LABEL_SERVICE};
 pub use endpoints::{DirectoryEndpoint, Endpoints, PkiWebEndpoint, SmtpEndpoint, TenantEndpoint};
 pub use error::LabError;
 pub use local::Local;
@@ -168,17 +168,26 @@ pub trait RunningServices: Send {
     /// Where a person finds a service's output (a file, or a `docker logs` command).
     fn logs_hint(&self, service: Service) -> String;
 
-    /// The processes and directory the lab owns on this host (none for containers, whose
-    /// labels identify them), for cleaning up after an owner that was killed.
+    /// What the lab owns outside this process: a local lab's processes and directory, a
+    /// containers lab's containers and network; for cleaning up after an owner that was killed,
+    /// and for proving that a stopped lab left nothing.
     fn host_resources(&self) -> HostResources;
 }
 
-/// What a local lab leaves on the host if its owner is killed: its child processes and its
-/// temporary directory. Both have the run id in their command line or name.
+/// What a lab leaves behind if its owner is killed. Local: its child processes and its
+/// temporary directory, both with the run id in their command line or name. Containers: its
+/// containers (one per service, every one the lab created, stopped or running) and its network
+/// on the engine, named `smime-lab-<run id>[-<service>]` and labelled [`LABEL_RUN`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostResources {
     pub processes: Vec<u32>,
     pub directory: Option<std::path::PathBuf>,
+    /// The containers' names (containers runtime).
+    #[serde(default)]
+    pub containers: Vec<String>,
+    /// The network's name (containers runtime).
+    #[serde(default)]
+    pub network: Option<String>,
 }
 
 /// A started lab. Dropping it stops everything too, but [`RunningLab::stop`] reports errors.

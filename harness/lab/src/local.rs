@@ -735,6 +735,7 @@ impl RunningServices for LocalLab {
                 .filter_map(|local| local.running.as_ref().and_then(Supervised::pid))
                 .collect(),
             directory: self.dir.as_ref().map(|d| d.path().to_owned()),
+            ..HostResources::default()
         }
     }
 

@@ -70,6 +70,14 @@ async fn nothing_left_behind() -> anyhow::Result<()> {
         containers.len() == 1 && networks.len() == 1,
         "{containers:?} {networks:?}"
     );
+    // What the lab says it owns is what the engine holds for the run.
+    let resources = lab.host_resources();
+    anyhow::ensure!(
+        resources.containers == [format!("smime-lab-{run}-pki-web")]
+            && resources.network == Some(format!("smime-lab-{run}"))
+            && resources.processes.is_empty(),
+        "{resources:?}"
+    );
     lab.stop().await?;
     anyhow::ensure!(run_objects(&run)? == (vec![], vec![]), "left after stop()");
 

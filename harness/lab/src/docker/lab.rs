@@ -423,7 +423,11 @@ impl RunningServices for DockerLab {
     }
 
     fn host_resources(&self) -> HostResources {
-        HostResources::default()
+        HostResources {
+            containers: self.services.values().map(|c| c.name.clone()).collect(),
+            network: Some(self.network()),
+            ..HostResources::default()
+        }
     }
 
     fn logs_hint(&self, service: Service) -> String {

@@ -28,10 +28,13 @@ use lab::DockerLab;
 pub const LABEL_LAB: &str = "org.smime-lab.lab";
 /// The run id.
 pub const LABEL_RUN: &str = "org.smime-lab.run";
-/// Host name and pid of the process that owns the run.
+/// Host name of the process that owns the run.
 const LABEL_OWNER_HOST: &str = "org.smime-lab.owner-host";
-const LABEL_OWNER_PID: &str = "org.smime-lab.owner-pid";
-const LABEL_SERVICE: &str = "org.smime-lab.service";
+/// Pid of the process that owns the run: how an owner finds its own labs on the engine
+/// ([`Containers::clean_up_this_process`], a test watching the lab a scenario started).
+pub const LABEL_OWNER_PID: &str = "org.smime-lab.owner-pid";
+/// On a container: the service it runs ([`crate::Service::name`]).
+pub const LABEL_SERVICE: &str = "org.smime-lab.service";
 
 /// The Docker runtime.
 #[derive(Debug, Clone, Copy, Default)]

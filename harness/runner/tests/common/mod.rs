@@ -1,3 +1,4 @@
 //! Helpers shared by the runner's integration tests.
 #![allow(dead_code)]
+pub mod faults;
 pub mod openssl_bundle;
