@@ -15,9 +15,9 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use runner::preflight::report::{PreflightReport, Verdict};
 use runner::preflight::{Preflight, directory, run};
-use test_support::openssl_ca::{
-    Ca, ISSUING_CA_EXTENSIONS, Key, Profile, ROOT_EXTENSIONS, user_extensions,
-};
+use test_support::openssl_ca::{Ca, Key, Profile, ROOT_EXTENSIONS, user_extensions};
+
+mod common;
 
 const CRL_URL: &str = "http://pki.contoso.com/crl/issuing.crl";
 const INTERNAL_CRL_URL: &str = "http://pki.corp.local/crl/issuing.crl";
@@ -38,33 +38,11 @@ fn b64(bytes: &[u8]) -> String {
 /// the users' certificates, each with its flaw.
 fn make_org() -> Org {
     let dir = tempfile::tempdir().unwrap();
-    let pki = dir.path().join("pki");
-    std::fs::create_dir_all(&pki).unwrap();
-    let root = Ca::self_signed(
-        &pki,
-        "root",
-        &Profile::new("/CN=Contoso Root CA/O=Contoso", Key::Ec("P-256".into()))
-            .days(3650)
-            .extensions(ROOT_EXTENSIONS)
-            .extensions(["subjectKeyIdentifier=hash"]),
-    );
-    let issuing = root.issue_ca(
-        "issuing",
-        &Profile::new("/CN=Contoso Issuing CA/O=Contoso", Key::Ec("P-256".into()))
-            .days(1825)
-            .serial(4096)
-            .extensions(ISSUING_CA_EXTENSIONS),
-    );
-    let other = root.issue_ca(
-        "other",
-        &Profile::new(
-            "/CN=Contoso Other Issuing CA/O=Contoso",
-            Key::Ec("P-256".into()),
-        )
-        .days(1825)
-        .serial(4097)
-        .extensions(ISSUING_CA_EXTENSIONS),
-    );
+    let common::preflight_pki::Pki {
+        root,
+        issuing,
+        other,
+    } = common::preflight_pki::make(dir.path());
     let mut serial = 8192u64;
     let mut issue = |ca: &Ca, name: &str, days: u32, cdp: &str| {
         serial += 1;
@@ -102,14 +80,12 @@ fn make_org() -> Org {
         .map(|k| issue(&issuing, &format!("ivan-{k:02}"), 365, CRL_URL).cert_der())
         .collect();
     certs.insert("ivan", ivan);
-    let crl = issuing.write_crl("issuing.crl", true);
-    std::fs::copy(&crl, dir.path().join("issuing.crl")).unwrap();
-    let chain = [
-        std::fs::read_to_string(&root.issued.cert).unwrap(),
-        std::fs::read_to_string(&issuing.issued.cert).unwrap(),
-    ]
-    .concat();
-    std::fs::write(dir.path().join("collection.pem"), chain).unwrap();
+    common::preflight_pki::Pki {
+        root,
+        issuing,
+        other,
+    }
+    .write_collection_and_crl(dir.path());
     Org { dir, certs }
 }
 

@@ -12,9 +12,9 @@ use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use serde_json::Value;
-use test_support::openssl_ca::{
-    Ca, ISSUING_CA_EXTENSIONS, Issued, Key, Profile, ROOT_EXTENSIONS, user_extensions,
-};
+use test_support::openssl_ca::{Ca, Issued, Key, Profile, ROOT_EXTENSIONS, user_extensions};
+
+mod common;
 
 const CRL_URL: &str = "http://pki.contoso.com/crl/issuing.crl";
 const PASSWORD: &str = "Pr3flight-only-in-memory";
@@ -67,59 +67,30 @@ fn entry(name: &str, certificate: &[u8]) -> String {
 /// which may not sign) and one of a mailbox nobody has. bob gives none.
 fn make_org() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let pki = dir.path().join("pki");
-    std::fs::create_dir_all(&pki).unwrap();
-    let root = Ca::self_signed(
-        &pki,
-        "root",
-        &Profile::new("/CN=Contoso Root CA/O=Contoso", ec())
-            .days(3650)
-            .extensions(ROOT_EXTENSIONS)
-            .extensions(["subjectKeyIdentifier=hash"]),
-    );
-    let issuing = root.issue_ca(
-        "issuing",
-        &Profile::new("/CN=Contoso Issuing CA/O=Contoso", ec())
-            .days(1825)
-            .serial(4096)
-            .extensions(ISSUING_CA_EXTENSIONS),
-    );
-    let other = root.issue_ca(
-        "other",
-        &Profile::new("/CN=Contoso Other CA/O=Contoso", ec())
-            .days(1825)
-            .serial(4097)
-            .extensions(ISSUING_CA_EXTENSIONS),
-    );
+    let pki = common::preflight_pki::make(dir.path());
+    let (issuing, other) = (&pki.issuing, &pki.other);
     let both = "digitalSignature,keyAgreement";
     let mut ldif = String::from("version: 1\n\n");
     let mut serial = 9000;
     for name in ["alice", "bob", "carol", "dave"] {
         serial += 1;
-        let issued = user(&issuing, name, &format!("{name}@contoso.com"), both, serial);
+        let issued = user(issuing, name, &format!("{name}@contoso.com"), both, serial);
         ldif.push_str(&entry(name, &issued.cert_der()));
         match name {
-            "alice" => export(dir.path(), &issued, &issuing, "alice.pfx", PASSWORD),
-            "carol" => export(dir.path(), &issued, &issuing, "carol.p12", "another"),
+            "alice" => export(dir.path(), &issued, issuing, "alice.pfx", PASSWORD),
+            "carol" => export(dir.path(), &issued, issuing, "carol.p12", "another"),
             _ => {}
         }
     }
-    let erin = user(&issuing, "erin", "erin@contoso.com", "keyAgreement", 9100);
+    let erin = user(issuing, "erin", "erin@contoso.com", "keyAgreement", 9100);
     ldif.push_str(&entry("erin", &erin.cert_der()));
-    export(dir.path(), &erin, &issuing, "erin.p12", PASSWORD);
-    let dave_elsewhere = user(&other, "dave-other", "dave@contoso.com", both, 9200);
-    export(dir.path(), &dave_elsewhere, &other, "dave.p12", PASSWORD);
-    let nobody = user(&issuing, "nobody", "nobody@contoso.com", both, 9300);
-    export(dir.path(), &nobody, &issuing, "nobody.p12", PASSWORD);
+    export(dir.path(), &erin, issuing, "erin.p12", PASSWORD);
+    let dave_elsewhere = user(other, "dave-other", "dave@contoso.com", both, 9200);
+    export(dir.path(), &dave_elsewhere, other, "dave.p12", PASSWORD);
+    let nobody = user(issuing, "nobody", "nobody@contoso.com", both, 9300);
+    export(dir.path(), &nobody, issuing, "nobody.p12", PASSWORD);
     std::fs::write(dir.path().join("users.ldif"), ldif).unwrap();
-    let crl = issuing.write_crl("issuing.crl", true);
-    std::fs::copy(&crl, dir.path().join("issuing.crl")).unwrap();
-    let chain = [
-        std::fs::read_to_string(&root.issued.cert).unwrap(),
-        std::fs::read_to_string(&issuing.issued.cert).unwrap(),
-    ]
-    .concat();
-    std::fs::write(dir.path().join("collection.pem"), chain).unwrap();
+    pki.write_collection_and_crl(dir.path());
     let now = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
         .replace_nanosecond(0)
         .unwrap()

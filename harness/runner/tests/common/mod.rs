@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 pub mod faults;
 pub mod openssl_bundle;
+pub mod preflight_pki;
