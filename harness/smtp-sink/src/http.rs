@@ -8,6 +8,7 @@
 //! | `GET /api/v1/message/{ID}/raw` | the stored bytes exactly, `text/plain; charset=utf-8` |
 //! | `GET /api/v1/message/{ID}/headers` | `{"Header-Name":["value",...]}`, keys Go-canonical and sorted, as Mailpit |
 //! | `GET /api/v1/message/{ID}/envelope` | not in Mailpit: the SMTP envelope (`ID`, `Received`, `Helo`, `MailFrom`, `RcptTo`, `Size`) |
+//! | `GET /api/v1/delivered?message-id=` | not in Mailpit: the newest message whose Message-ID (without angle brackets) is exactly that, in one answer: `{"ID","Envelope":{envelope},"Raw":"<the stored bytes, base64>"}`; `404` when none is stored, `400` without `message-id`. The lab reads a message back with it in one request instead of search, raw and envelope |
 //! | `DELETE /api/v1/messages` | body `{"IDs":[...]}` deletes those; an empty or absent body, or `"IDs":[]`, deletes all |
 //! | `GET /livez` | `200 ok` |
 //!
@@ -24,6 +25,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::mail::Mailbox;
@@ -38,6 +40,7 @@ pub(crate) fn router(store: Store) -> Router {
         .route("/api/v1/message/{id}/raw", get(raw))
         .route("/api/v1/message/{id}/headers", get(headers))
         .route("/api/v1/message/{id}/envelope", get(envelope))
+        .route("/api/v1/delivered", get(delivered))
         .with_state(store)
 }
 
@@ -173,6 +176,39 @@ async fn headers(State(store): State<Store>, Path(id): Path<String>) -> Response
 async fn envelope(State(store): State<Store>, Path(id): Path<String>) -> Response {
     match find(&store, &id) {
         Some(m) => axum::Json(m.envelope).into_response(),
+        None => not_found(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DeliveredParams {
+    #[serde(rename = "message-id")]
+    message_id: Option<String>,
+}
+
+/// What `/api/v1/delivered` answers: one message, its envelope and its bytes.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Delivered {
+    #[serde(rename = "ID")]
+    id: String,
+    envelope: crate::store::Envelope,
+    /// The stored bytes, base64 (standard alphabet, padded): a message may hold any octet.
+    raw: String,
+}
+
+async fn delivered(State(store): State<Store>, Query(p): Query<DeliveredParams>) -> Response {
+    let Some(message_id) = p.message_id.filter(|id| !id.is_empty()) else {
+        return bad_request("Error: the message-id parameter is required".into());
+    };
+    let bare = message_id.trim_start_matches('<').trim_end_matches('>');
+    match store.by_message_id(bare) {
+        Some(m) => axum::Json(Delivered {
+            id: m.id().to_owned(),
+            raw: base64::engine::general_purpose::STANDARD.encode(&m.raw),
+            envelope: m.envelope,
+        })
+        .into_response(),
         None => not_found(),
     }
 }

@@ -27,6 +27,11 @@ struct Args {
     /// Also keep messages here as <ID>.eml + <ID>.json, and load them at start.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Do not flush each message's files to the disk before answering 250: a message still
+    /// survives the sink being killed (the kernel holds it), not the machine crashing. For a
+    /// throwaway data directory (the lab's).
+    #[arg(long)]
+    no_fsync: bool,
     /// Name used in the SMTP greeting and EHLO reply.
     #[arg(long, default_value = "smtp-sink.lab")]
     hostname: String,
@@ -70,6 +75,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         http_addr: args.http,
         max_message_size: args.max_size,
         data_dir: args.data_dir,
+        fsync: !args.no_fsync,
         hostname: args.hostname,
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         ..smtp_sink::Config::default()

@@ -163,6 +163,77 @@ async fn raw_and_headers() {
     }
 }
 
+/// `/api/v1/delivered` (not in Mailpit): raw and envelope by Message-ID in one answer, the same
+/// bytes and envelope the Mailpit-shaped routes give, the newest of two with one Message-ID.
+#[tokio::test]
+async fn delivered_by_message_id_in_one_request() {
+    use base64::Engine as _;
+    let sink = common::start(64 * 1024).await;
+    let [a, _, _] = three_messages(sink.smtp_addr).await;
+
+    let one = get(
+        sink.http_addr,
+        "/api/v1/delivered?message-id=q1@contoso.com",
+    )
+    .await;
+    assert_eq!(one.status, 200);
+    let one = one.json();
+    assert_eq!(one["ID"], a.as_str());
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(one["Raw"].as_str().expect("Raw"))
+        .expect("base64");
+    assert_eq!(raw, common::raw(sink.http_addr, &a).await);
+    let envelope = get(sink.http_addr, &format!("/api/v1/message/{a}/envelope"))
+        .await
+        .json();
+    assert_eq!(one["Envelope"], envelope);
+    assert_eq!(
+        one["Envelope"]["RcptTo"],
+        serde_json::json!(["bob@contoso.com"])
+    );
+    // Angle brackets, percent-encoded, are the same Message-ID.
+    let bracketed = get(
+        sink.http_addr,
+        "/api/v1/delivered?message-id=%3Cq1%40contoso.com%3E",
+    )
+    .await
+    .json();
+    assert_eq!(bracketed["ID"], a.as_str());
+
+    // A second copy with the same Message-ID (Bcc forking sends several): the newest is answered.
+    let mut smtp = Smtp::connect(sink.smtp_addr).await;
+    let copy = queued_id(
+        &smtp
+            .deliver(
+                "bounce@contoso.com",
+                "carol@contoso.com",
+                b"From: alice@contoso.com\r\nMessage-ID: <q1@contoso.com>\r\n\r\ncopy\r\n",
+            )
+            .await,
+    );
+    let newest = get(
+        sink.http_addr,
+        "/api/v1/delivered?message-id=q1@contoso.com",
+    )
+    .await
+    .json();
+    assert_eq!(newest["ID"], copy.as_str());
+    assert_eq!(
+        newest["Envelope"]["RcptTo"],
+        serde_json::json!(["carol@contoso.com"])
+    );
+
+    // Exact, not a substring as search is; nothing stored is 404; no parameter is 400.
+    for (path, status) in [
+        ("/api/v1/delivered?message-id=q1@contoso", 404),
+        ("/api/v1/delivered?message-id=nobody@contoso.com", 404),
+        ("/api/v1/delivered", 400),
+        ("/api/v1/delivered?message-id=", 400),
+    ] {
+        assert_eq!(get(sink.http_addr, path).await.status, status, "{path}");
+    }
+}
+
 #[tokio::test]
 async fn search_subset() {
     let sink = common::start(64 * 1024).await;

@@ -91,6 +91,8 @@ impl DockerLab {
                         "0.0.0.0:8025",
                         "--data-dir",
                         "/var/lib/smtp-sink",
+                        // As in the local runtime: a throwaway directory (local.rs says why).
+                        "--no-fsync",
                         "--hostname",
                         "smtp-sink.lab",
                         "--max-size",

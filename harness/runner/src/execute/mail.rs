@@ -1,10 +1,12 @@
 //! The mail flow: a message goes to the lab's SMTP sink on lettre's SMTP connection (`send`, the bytes as
-//! the client made them, envelope recipients To + Cc + Bcc), and comes back through the sink's
-//! Mailpit-shaped API (found by Message-ID, read raw, its SMTP envelope) so that what arrived can
-//! be compared byte for byte with what was sent.
+//! the client made them, envelope recipients To + Cc + Bcc; `Session` for several messages on one
+//! connection), and comes back through the sink's HTTP API (found by Message-ID with its bytes and
+//! SMTP envelope, `fetch`; counted with the Mailpit-shaped search, `count`) so that what arrived
+//! can be compared byte for byte with what was sent.
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
@@ -58,57 +60,119 @@ fn address(text: &str) -> Result<Address, MailError> {
         })
 }
 
-/// Sends `bytes` unchanged to the sink, from `from` to every address of `recipients`.
+/// Sends `bytes` unchanged to the sink, from `from` to every address of `recipients`, in an SMTP
+/// session of its own.
+///
+/// One session per message is what the scenarios' clients do, on purpose: Outlook, Outlook on
+/// the web and the phones each submit a message in its own SMTP transaction as the user sends it,
+/// so a scenario's message meets the sink as a real client's would (a refusal at connect, EHLO
+/// or MAIL belongs to that message alone). Many messages from one sender in a row, as the bench
+/// sends them, share one [`Session`] instead.
 pub async fn send(
     smtp: &SmtpEndpoint,
     from: &str,
     recipients: &[String],
     bytes: &[u8],
 ) -> Result<(), MailError> {
-    let to = recipients
-        .iter()
-        .map(|r| address(r))
-        .collect::<Result<Vec<_>, _>>()?;
-    let envelope = Envelope::new(Some(address(from)?), to).map_err(|e| MailError::Address {
-        address: recipients.join(", "),
-        why: e.to_string(),
-    })?;
-    let server = smtp.smtp.to_string();
-    let smtp_error = |why: String| MailError::Smtp {
-        server: server.clone(),
-        why,
-    };
-    let session = async {
-        // Our own socket, for TCP_NODELAY: lettre writes the data and its `CRLF . CRLF` in two
-        // writes, and with Nagle's algorithm the second waits for the sink's delayed ACK (40 ms
-        // on Linux) on every message, which capped the lab at ~20 messages/s per worker.
-        let stream = tokio::net::TcpStream::connect(smtp.smtp)
-            .await
-            .map_err(|e| smtp_error(format!("cannot connect: {e}")))?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| smtp_error(format!("cannot set TCP_NODELAY: {e}")))?;
-        let mut connection =
+    let mut session = Session::open(smtp).await?;
+    session.send(from, recipients, bytes).await?;
+    session.quit().await
+}
+
+/// One SMTP session to the sink that carries several messages, one transaction each (MAIL, RCPT,
+/// DATA), as a mail server relaying a queue does. Every step is bounded by the same timeout as
+/// [`send`]'s.
+pub struct Session {
+    connection: AsyncSmtpConnection,
+    server: String,
+}
+
+impl Session {
+    /// Connects (with `TCP_NODELAY`) and says EHLO.
+    pub async fn open(smtp: &SmtpEndpoint) -> Result<Self, MailError> {
+        let server = smtp.smtp.to_string();
+        let smtp_error = |why: String| MailError::Smtp {
+            server: server.clone(),
+            why,
+        };
+        let connect = async {
+            // Our own socket, for TCP_NODELAY: lettre writes the data and its `CRLF . CRLF` in
+            // two writes, and with Nagle's algorithm the second waits for the sink's delayed ACK
+            // (40 ms on Linux) on every message, which capped the lab at ~20 messages/s per worker.
+            let stream = tokio::net::TcpStream::connect(smtp.smtp)
+                .await
+                .map_err(|e| smtp_error(format!("cannot connect: {e}")))?;
+            stream
+                .set_nodelay(true)
+                .map_err(|e| smtp_error(format!("cannot set TCP_NODELAY: {e}")))?;
             AsyncSmtpConnection::connect_with_transport(Box::new(stream), &ClientId::default())
                 .await
-                .map_err(|e| smtp_error(e.to_string()))?;
-        connection
-            .send(&envelope, without_final_line_break(bytes))
-            .await
-            .map_err(|e| smtp_error(e.to_string()))?;
-        connection
-            .quit()
-            .await
-            .map_err(|e| smtp_error(e.to_string()))?;
-        Ok(())
-    };
-    tokio::time::timeout(SMTP_TIMEOUT, session)
+                .map_err(|e| smtp_error(e.to_string()))
+        };
+        let connection = within(&server, connect).await?;
+        Ok(Session { connection, server })
+    }
+
+    /// One message: `bytes` unchanged, from `from` to every address of `recipients`.
+    pub async fn send(
+        &mut self,
+        from: &str,
+        recipients: &[String],
+        bytes: &[u8],
+    ) -> Result<(), MailError> {
+        let to = recipients
+            .iter()
+            .map(|r| address(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let envelope = Envelope::new(Some(address(from)?), to).map_err(|e| MailError::Address {
+            address: recipients.join(", "),
+            why: e.to_string(),
+        })?;
+        let server = self.server.clone();
+        let connection = &mut self.connection;
+        within(&server, async {
+            connection
+                .send(&envelope, without_final_line_break(bytes))
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Smtp {
+                    server: server.clone(),
+                    why: e.to_string(),
+                })
+        })
+        .await
+    }
+
+    /// QUIT, and the sink's answer to it.
+    pub async fn quit(mut self) -> Result<(), MailError> {
+        let server = self.server.clone();
+        let connection = &mut self.connection;
+        within(&server, async {
+            connection
+                .quit()
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Smtp {
+                    server: server.clone(),
+                    why: e.to_string(),
+                })
+        })
+        .await
+    }
+}
+
+/// `step` bounded by [`SMTP_TIMEOUT`].
+async fn within<T>(
+    server: &str,
+    step: impl std::future::Future<Output = Result<T, MailError>>,
+) -> Result<T, MailError> {
+    tokio::time::timeout(SMTP_TIMEOUT, step)
         .await
         .unwrap_or_else(|_| {
-            Err(smtp_error(format!(
-                "no answer within {} s",
-                SMTP_TIMEOUT.as_secs()
-            )))
+            Err(MailError::Smtp {
+                server: server.to_owned(),
+                why: format!("no answer within {} s", SMTP_TIMEOUT.as_secs()),
+            })
         })
 }
 
@@ -120,52 +184,45 @@ fn without_final_line_break(bytes: &[u8]) -> &[u8] {
 }
 
 /// Finds the message whose Message-ID is `message_id` (with or without angle brackets) and
-/// reads it back, looking again briefly while the sink has not shown it yet.
+/// reads it back with its envelope, looking again briefly while the sink has not shown it yet.
+/// One request per look: the sink's `/api/v1/delivered` (its own, beside the Mailpit-shaped
+/// routes) answers the newest message with exactly that Message-ID, bytes and envelope together,
+/// where search, raw and envelope took three.
 pub async fn fetch(
     http: &reqwest::Client,
     smtp: &SmtpEndpoint,
     message_id: &str,
 ) -> Result<Delivered, MailError> {
     let bare = message_id.trim_start_matches('<').trim_end_matches('>');
-    let search = reqwest::Url::parse_with_params(
-        &format!("{}/api/v1/search", smtp.http_url),
-        &[("query", bare)],
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/api/v1/delivered", smtp.http_url),
+        &[("message-id", bare)],
     )
     .map_err(|e| MailError::Api {
         url: smtp.http_url.clone(),
         why: e.to_string(),
     })?;
+    let api = |why: String| MailError::Api {
+        url: url.to_string(),
+        why,
+    };
     for attempt in 0..FETCH_ATTEMPTS {
-        let found: Value = get_json(http, search.as_str()).await?;
-        let id = found["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| m["MessageID"] == bare)
-            .and_then(|m| m["ID"].as_str().map(str::to_owned));
-        if let Some(id) = id {
-            let raw_url = format!("{}/api/v1/message/{id}/raw", smtp.http_url);
-            let raw = get(http, &raw_url)
-                .await?
-                .bytes()
+        let response = http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| api(e.to_string()))?;
+        if response.status() != reqwest::StatusCode::NOT_FOUND {
+            if !response.status().is_success() {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                return Err(api(format!("HTTP {status}: {text}")));
+            }
+            let found: Value = response
+                .json()
                 .await
-                .map_err(|e| MailError::Api {
-                    url: raw_url.clone(),
-                    why: e.to_string(),
-                })?;
-            let envelope_url = format!("{}/api/v1/message/{id}/envelope", smtp.http_url);
-            let envelope = get_json(http, &envelope_url).await?;
-            let rcpt_to = envelope["RcptTo"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.as_str().map(str::to_owned))
-                .collect();
-            return Ok(Delivered {
-                id,
-                raw: raw.to_vec(),
-                rcpt_to,
-            });
+                .map_err(|e| api(format!("not JSON: {e}")))?;
+            return delivered(&found).map_err(api);
         }
         if attempt + 1 < FETCH_ATTEMPTS {
             tokio::time::sleep(FETCH_INTERVAL).await;
@@ -175,6 +232,26 @@ pub async fn fetch(
         message_id: message_id.to_owned(),
         waited_ms: u64::from(FETCH_ATTEMPTS)
             * u64::try_from(FETCH_INTERVAL.as_millis()).unwrap_or(0),
+    })
+}
+
+/// `/api/v1/delivered`'s answer: `{"ID","Envelope":{"RcptTo":[..],..},"Raw":"<base64>"}`.
+fn delivered(found: &Value) -> Result<Delivered, String> {
+    let id = found["ID"].as_str().ok_or("the answer has no ID")?;
+    let raw = found["Raw"].as_str().ok_or("the answer has no Raw")?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .map_err(|e| format!("Raw is not base64: {e}"))?;
+    let rcpt_to = found["Envelope"]["RcptTo"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_owned))
+        .collect();
+    Ok(Delivered {
+        id: id.to_owned(),
+        raw,
+        rcpt_to,
     })
 }
 
