@@ -23,17 +23,6 @@ fn scenario_path(name: &str) -> PathBuf {
     test_support::repo_root().join(format!("scenarios/{name}.yaml"))
 }
 
-fn require_local_lab() {
-    for (program, package) in [("slapd", "slapd"), ("slapadd", "slapd"), ("nginx", "nginx")] {
-        let found = test_support::find_on_path(program).is_some()
-            || Path::new("/usr/sbin").join(program).is_file();
-        assert!(
-            found,
-            "the local lab runs the host's {program}: install it with `cargo xtask peers --install` (or apt-get install {package})"
-        );
-    }
-}
-
 async fn run_file(path: &Path, runtime: lab::RuntimeChoice, out: &Path) -> ScenarioReport {
     let loaded = scenario::load(path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     let options = RunOptions {
@@ -53,13 +42,13 @@ async fn run_file(path: &Path, runtime: lab::RuntimeChoice, out: &Path) -> Scena
 }
 
 async fn run(name: &str, out: &Path) -> ScenarioReport {
-    require_local_lab();
+    test_support::require_local_lab();
     run_file(&scenario_path(name), lab::RuntimeChoice::Local, out).await
 }
 
 /// The catalogue scenario with `from` replaced by `to` in its text, run.
 async fn run_modified(name: &str, edits: &[(&str, &str)], out: &Path) -> ScenarioReport {
-    require_local_lab();
+    test_support::require_local_lab();
     let mut text = String::from_utf8(test_support::read(scenario_path(name))).expect("UTF-8");
     for (from, to) in edits {
         assert!(text.contains(from), "{name}.yaml has no {from:?}");

@@ -17,17 +17,6 @@ use runner::execute::{RunOptions, TenantApi, run_scenario_in};
 use runner::report::model::Outcome;
 use serde_json::{Map, Value, json};
 
-fn require_local_lab() {
-    for program in ["slapd", "slapadd", "nginx"] {
-        let found = test_support::find_on_path(program).is_some()
-            || Path::new("/usr/sbin").join(program).is_file();
-        assert!(
-            found,
-            "the local lab runs the host's {program}: install it with `cargo xtask peers --install`"
-        );
-    }
-}
-
 fn load(name: &str) -> scenario::LoadedScenario {
     let path = test_support::repo_root().join(format!("scenarios/{name}.yaml"));
     scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
@@ -135,7 +124,7 @@ async fn see(lab: &RunningLab, paths: &BTreeSet<String>) -> Seen {
 
 #[tokio::test]
 async fn nothing_of_one_scenario_is_visible_in_the_next() {
-    require_local_lab();
+    test_support::require_local_lab();
     let out = tempfile::tempdir().expect("tempdir");
     let before = "crl-server-down";
     let after = "rsa-happy-path";

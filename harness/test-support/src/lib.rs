@@ -104,6 +104,19 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
+/// Fails the test, saying what to install, unless the host has what the local lab runtime runs
+/// (slapd, slapadd, nginx).
+pub fn require_local_lab() {
+    for (program, package) in [("slapd", "slapd"), ("slapadd", "slapd"), ("nginx", "nginx")] {
+        let found =
+            find_on_path(program).is_some() || Path::new("/usr/sbin").join(program).is_file();
+        assert!(
+            found,
+            "the local lab runs the host's {program}: install it with `cargo xtask peers --install` (or apt-get install {package})"
+        );
+    }
+}
+
 /// An executable of that name on PATH.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

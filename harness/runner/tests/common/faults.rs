@@ -34,20 +34,9 @@ use serde_json::{Map, Value, json};
 /// worst reaction to a refused connection.
 pub const PROMPT: Duration = Duration::from_secs(20);
 
-fn require_local_lab() {
-    for program in ["slapd", "slapadd", "nginx"] {
-        let found = test_support::find_on_path(program).is_some()
-            || Path::new("/usr/sbin").join(program).is_file();
-        assert!(
-            found,
-            "the local lab runs the host's {program}: install it with `cargo xtask peers --install`"
-        );
-    }
-}
-
 pub async fn start(config: &lab::LabConfig, runtime: lab::RuntimeChoice) -> lab::RunningLab {
     if runtime == lab::RuntimeChoice::Local {
-        require_local_lab();
+        test_support::require_local_lab();
     }
     lab::start(config, runtime)
         .await
