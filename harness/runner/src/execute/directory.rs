@@ -477,6 +477,50 @@ pub fn sorted(values: &[Vec<u8>]) -> Vec<Vec<u8>> {
     values
 }
 
+/// A multi-valued attribute as the connector compares it: how many values, and SHA-256 over
+/// them sorted (each length-prefixed), so that the directory's order does not matter. The
+/// state of a 100,000-user connector holds these instead of every certificate twice over (about
+/// 4 KB a user); a SHA-256 collision between two certificate lists is not a risk to design for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Values {
+    count: usize,
+    digest: [u8; 32],
+}
+
+impl Values {
+    pub fn of(values: &[Vec<u8>]) -> Self {
+        use sha2::Digest as _;
+        let mut order: Vec<&Vec<u8>> = values.iter().collect();
+        order.sort();
+        let mut hash = sha2::Sha256::new();
+        for value in order {
+            hash.update((value.len() as u64).to_be_bytes());
+            hash.update(value);
+        }
+        Values {
+            count: values.len(),
+            digest: hash.finalize().into(),
+        }
+    }
+
+    /// The values as the sync export's JSON carries them.
+    pub fn base64(values: &[Vec<u8>]) -> Vec<String> {
+        use base64::Engine as _;
+        values
+            .iter()
+            .map(|v| base64::engine::general_purpose::STANDARD.encode(v))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 /// Step 1: writes the certificates into the attribute, then reads them back and compares.
 pub async fn publish(ctx: &mut Context<'_>, publish: &PublishValues) -> StepReport {
     let ids: Vec<&str> = publish.certificates.iter().map(|c| c.id.as_str()).collect();

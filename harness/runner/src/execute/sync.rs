@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::directory::{Directory, DirectoryError, DirectoryUser};
+use super::directory::{Directory, DirectoryError, DirectoryUser, Values};
 use super::{Context, TenantApi, TenantApiError, fail, new_step, write_artifact};
 use crate::report::model::{Outcome, Stage, StepReport};
 use scenario::model::{SmimeOver15, SyncCycle, SyncOutcome};
@@ -129,41 +129,6 @@ impl Exported {
     }
 }
 
-/// A multi-valued attribute as the connector compares it: how many values, and SHA-256 over
-/// them sorted (each length-prefixed), so that the directory's order does not matter. The
-/// state of a 100,000-user connector holds these instead of every certificate twice over (about
-/// 4 KB a user); a SHA-256 collision between two certificate lists is not a risk to design for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Values {
-    count: usize,
-    digest: [u8; 32],
-}
-
-impl Values {
-    pub fn of(values: &[Vec<u8>]) -> Self {
-        use sha2::Digest as _;
-        let mut order: Vec<&Vec<u8>> = values.iter().collect();
-        order.sort();
-        let mut hash = sha2::Sha256::new();
-        for value in order {
-            hash.update((value.len() as u64).to_be_bytes());
-            hash.update(value);
-        }
-        Values {
-            count: values.len(),
-            digest: hash.finalize().into(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-}
-
 /// How a user's last export ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Standing {
@@ -237,13 +202,6 @@ impl SyncState {
             .is_none_or(|a| a.exported != Exported::of(user));
         cycle == Cycle::Full || changed || self.pending.contains(&user.anchor)
     }
-}
-
-fn b64(values: &[Vec<u8>]) -> Vec<String> {
-    values
-        .iter()
-        .map(|v| base64::engine::general_purpose::STANDARD.encode(v))
-        .collect()
 }
 
 /// Runs one export cycle: directory read, the objects the cycle exports, the tenant's answer,
@@ -320,8 +278,8 @@ pub async fn run_cycle(
                     "userPrincipalName": user.mail,
                     "mail": user.mail,
                     "displayName": user.display_name,
-                    "userCertificate": b64(&user.user_certificate),
-                    "userSMIMECertificate": b64(&user.user_smime_certificate),
+                    "userCertificate": Values::base64(&user.user_certificate),
+                    "userSMIMECertificate": Values::base64(&user.user_smime_certificate),
                 })
             })
             .collect();
