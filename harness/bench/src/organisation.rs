@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
+use futures_util::StreamExt as _;
 use runner::execute::TenantApi;
 use runner::execute::directory::{Directory, source_anchor};
 use runner::execute::sync::{Cycle, ExportRules, SyncState, run_cycle};
@@ -24,7 +25,7 @@ use scenario::plan::DirectoryAttribute;
 
 use crate::report::Figure;
 
-/// Parallel LDAP connections while publishing and parallel lookups: enough to keep two cores
+/// Parallel LDAP connections while publishing, and lookup requests in flight: enough to keep two cores
 /// busy without measuring connection set-up.
 const PARALLEL: usize = 4;
 /// The scenario name the source anchors derive from.
@@ -129,21 +130,16 @@ impl Org {
         Ok(())
     }
 
-    /// Outlook's lookup of one recipient's encryption certificate; an error unless found.
-    async fn lookup(&self, address: &str) -> anyhow::Result<()> {
-        let path = format!("/lab/recipients/{address}/certificate");
-        let answer = self
-            .tenant
-            .lab_call(
-                "certificate lookup",
-                reqwest::Method::GET,
-                &path,
-                None,
-                None,
-            )
-            .await?;
-        if answer.is_null() {
-            bail!("the lookup of {address} answered no JSON");
+    /// Outlook's lookup of these recipients' encryption certificates in one request
+    /// (`runner::execute::lookup`, as the preflight and generated populations look up an
+    /// organisation); an error unless every one is found.
+    async fn lookup(&self, addresses: &[String]) -> anyhow::Result<()> {
+        let answers =
+            runner::execute::lookup::encryption_certificates(&self.tenant, addresses, None).await?;
+        for (address, answer) in addresses.iter().zip(&answers) {
+            if answer["found"] != serde_json::Value::Bool(true) {
+                bail!("the lookup of {address} found no certificate: {answer}");
+            }
         }
         Ok(())
     }
@@ -368,18 +364,13 @@ async fn measure_inner(size: usize, pki: &Path) -> anyhow::Result<Vec<Figure>> {
         Err(_) => Err(anyhow::anyhow!("not run: the full cycle failed")),
         Ok(_) => {
             timed(async {
-                let tasks: Vec<_> = (0..PARALLEL)
-                    .map(|k| {
-                        let org = &org;
-                        async move {
-                            for n in (k..size).step_by(PARALLEL) {
-                                org.lookup(&mail(n)).await?;
-                            }
-                            anyhow::Ok(())
-                        }
-                    })
-                    .collect();
-                for result in futures_util::future::join_all(tasks).await {
+                let addresses: Vec<String> = (0..size).map(mail).collect();
+                let mut requests = futures_util::stream::iter(
+                    addresses.chunks(runner::execute::lookup::ADDRESSES_PER_REQUEST),
+                )
+                .map(|chunk| org.lookup(chunk))
+                .buffer_unordered(PARALLEL);
+                while let Some(result) = requests.next().await {
                     result?;
                 }
                 Ok(())

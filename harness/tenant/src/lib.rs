@@ -19,7 +19,9 @@
 //!   Entra Connect export, [`sync`]), `GET /lab/recipients/{address}/certificate` (Outlook's
 //!   certificate lookup, [`lookup`]), `POST /lab/owa/{tenant}/validate` (Outlook on the web's
 //!   judgement of a received message or of the sender's certificate, with CRLs fetched as the
-//!   stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock` and
+//!   stored `Set-SmimeConfig` says, [`validation`]), both for many items a request
+//!   (`POST /lab/recipients/certificates`, `POST /lab/owa/{tenant}/validate/certificates`,
+//!   [`batch`]), `GET|PUT /lab/clock` and
 //!   `POST /lab/reset/{tenant}` (a reused lab's next scenario, [`reset`]). They stand for
 //!   machinery (Entra Connect, Outlook's directory lookup, OWA's client control) that
 //!   authenticates by other means, so they take no bearer token but the lab secret in
@@ -72,6 +74,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod batch;
 pub mod capi_alg;
 pub mod clock;
 pub mod cmdlets;

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::batch::MAX_ITEMS;
 use crate::cmdlets;
 use crate::server::{BODY_LIMIT, LAB_SECRET_HEADER};
 use crate::validation::{KDF_ITERATIONS_PER_REQUEST, MAX_IDENTITIES};
@@ -154,6 +155,53 @@ pub fn document() -> Value {
                     "400": {"description": "Bad purpose or time", "content": {"application/json": {"schema": lab_error.clone()}}},
                     "401": lab_401.clone(),
                     "404": {"description": "No such recipient", "content": {"application/json": {"schema": lab_error.clone()}}}
+                }
+            }},
+            "/lab/owa/{tenant}/validate/certificates": {"post": {
+                "summary": "Outlook on the web's check of many certificates at once (lab endpoint): each answer is what /lab/owa/{tenant}/validate answers for that certificate",
+                "description": format!("The settings are read once and each CRL distribution point is fetched once for the whole request. \
+                    At most {MAX_ITEMS} certificates a request; over: 400 with code LimitExceeded."),
+                "security": lab_secret.clone(),
+                "parameters": [{"name": "tenant", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["certificates", "purpose"], "additionalProperties": false,
+                    "properties": {
+                        "certificates": {"type": "array", "maxItems": MAX_ITEMS, "items": {"type": "string", "format": "byte"}},
+                        "purpose": {"type": "string", "enum": ["send", "encrypt"]}
+                    }
+                }}}},
+                "responses": {
+                    "200": {"description": "One judgement per certificate, in order", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["results"],
+                        "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/OwaValidation"}}}
+                    }}}},
+                    "400": {"description": "Bad request (code BadRequest, naming the field: certificates[i] not base64 or not a certificate, purpose) or over the limit (code LimitExceeded)", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "401": lab_401.clone(),
+                    "404": {"description": "Another tenant", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "413": too_large.clone()
+                }
+            }},
+            "/lab/recipients/certificates": {"post": {
+                "summary": "Outlook's lookup of many recipients at once (lab endpoint): each answer is what /lab/recipients/{address}/certificate answers for that address",
+                "description": format!("An address no recipient has answers found false with error RecipientNotFound (the one-address route's 404). \
+                    At most {MAX_ITEMS} addresses a request; over: 400 with code LimitExceeded."),
+                "security": lab_secret.clone(),
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["addresses"], "additionalProperties": false,
+                    "properties": {
+                        "addresses": {"type": "array", "maxItems": MAX_ITEMS, "items": {"type": "string"}},
+                        "purpose": {"type": "string", "enum": ["encrypt", "sign"], "default": "encrypt"},
+                        "now": {"type": "string", "format": "date-time", "description": "Defaults to the tenant clock."}
+                    }
+                }}}},
+                "responses": {
+                    "200": {"description": "One lookup result per address, in order", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["results"],
+                        "properties": {"results": {"type": "array", "items": {"type": "object"}}}
+                    }}}},
+                    "400": {"description": "Bad request (code BadRequest, naming the field) or over the limit (code LimitExceeded)", "content": {"application/json": {"schema": lab_error.clone()}}},
+                    "401": lab_401.clone(),
+                    "413": too_large.clone()
                 }
             }},
             "/lab/clock": {

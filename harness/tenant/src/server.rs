@@ -218,6 +218,11 @@ impl Tenant {
         &self.inner.store
     }
 
+    /// Where CRL distribution point hosts are sent (`--crl-host`).
+    pub fn crl_hosts(&self) -> &HostMap {
+        &self.inner.config.crl_hosts
+    }
+
     pub fn tenant(&self) -> &str {
         &self.inner.config.tenant
     }
@@ -269,8 +274,16 @@ impl Tenant {
             .route("/lab/sync/{tenant}/export", post(sync_export))
             .route("/lab/owa/{tenant}/validate", post(owa_validate))
             .route(
+                "/lab/owa/{tenant}/validate/certificates",
+                post(crate::batch::validate_certificates),
+            )
+            .route(
                 "/lab/recipients/{address}/certificate",
                 get(certificate_lookup),
+            )
+            .route(
+                "/lab/recipients/certificates",
+                post(crate::batch::certificate_lookups),
             )
             .route(
                 "/lab/clock",

@@ -93,7 +93,7 @@ pub struct RequestError {
 }
 
 impl RequestError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
@@ -101,7 +101,7 @@ impl RequestError {
         }
     }
 
-    fn limit(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn limit(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             exceeds_limit: true,
             ..Self::new(field, message)
@@ -205,36 +205,36 @@ pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
             smime::certificate::parse_der(&der).map_err(|e| {
                 RequestError::new("certificate", format!("not a DER X.509 certificate ({e})"))
             })?;
-            let purpose = match map.get("purpose") {
-                Some(Value::String(p)) if p == PURPOSE_SEND => Purpose::Send,
-                Some(Value::String(p)) if p == PURPOSE_ENCRYPT => Purpose::Encrypt,
-                None => {
-                    return Err(RequestError::new(
-                        "purpose",
-                        format!(
-                            "missing: a certificate is checked for \"{PURPOSE_SEND}\" (the sender's) or \"{PURPOSE_ENCRYPT}\" (a recipient's)"
-                        ),
-                    ));
-                }
-                Some(other) => {
-                    return Err(RequestError::new(
-                        "purpose",
-                        format!(
-                            "{other} is not a purpose; give \"{PURPOSE_SEND}\" (the sender's certificate) or \"{PURPOSE_ENCRYPT}\" (a recipient's)"
-                        ),
-                    ));
-                }
-            };
             Ok(Request::Certificate {
                 certificate: der,
-                purpose,
+                purpose: purpose_field(&map)?,
             })
         }
     }
 }
 
+/// The `purpose` of a certificate check.
+pub(crate) fn purpose_field(map: &Map<String, Value>) -> Result<Purpose, RequestError> {
+    match map.get("purpose") {
+        Some(Value::String(p)) if p == PURPOSE_SEND => Ok(Purpose::Send),
+        Some(Value::String(p)) if p == PURPOSE_ENCRYPT => Ok(Purpose::Encrypt),
+        None => Err(RequestError::new(
+            "purpose",
+            format!(
+                "missing: a certificate is checked for \"{PURPOSE_SEND}\" (the sender's) or \"{PURPOSE_ENCRYPT}\" (a recipient's)"
+            ),
+        )),
+        Some(other) => Err(RequestError::new(
+            "purpose",
+            format!(
+                "{other} is not a purpose; give \"{PURPOSE_SEND}\" (the sender's certificate) or \"{PURPOSE_ENCRYPT}\" (a recipient's)"
+            ),
+        )),
+    }
+}
+
 /// A base64 string (line breaks and spaces are ignored).
-fn base64_field(field: &str, value: &Value) -> Result<Vec<u8>, RequestError> {
+pub(crate) fn base64_field(field: &str, value: &Value) -> Result<Vec<u8>, RequestError> {
     let Value::String(text) = value else {
         return Err(RequestError::new(field, "must be a base64 string"));
     };
@@ -481,6 +481,29 @@ pub fn validate(
     hosts: &HostMap,
     now: OffsetDateTime,
 ) -> Validation {
+    validate_with(request, settings, hosts, now, &mut Fetched::default())
+}
+
+/// The CRLs one request fetched, by distribution point as the certificates name it. A request
+/// that judges many certificates ([`crate::batch`]) fetches each distribution point once, as a
+/// message to many recipients is composed at one moment; a request of one certificate or message
+/// starts empty, so it fetches as before.
+#[derive(Default)]
+pub struct Fetched(std::collections::HashMap<String, FetchedCrl>);
+
+struct FetchedCrl {
+    result: Result<Vec<u8>, String>,
+    elapsed_ms: u64,
+}
+
+/// [`validate`] with the CRLs fetched so far in this request.
+pub fn validate_with(
+    request: &Request,
+    settings: &Settings,
+    hosts: &HostMap,
+    now: OffsetDateTime,
+    fetched: &mut Fetched,
+) -> Validation {
     let context = |revocation: Revocation| {
         let mut ctx = VerifyContext::new(settings.anchors.clone(), now);
         ctx.revocation = revocation;
@@ -498,7 +521,7 @@ pub fn validate(
             let (opened, crl) = with_revocation(
                 first,
                 settings,
-                hosts,
+                (hosts, &mut *fetched),
                 |opened: &OpenedMessage| message_points(opened),
                 |revocation| smime::cms::open_message(message, &context(revocation), key),
             );
@@ -530,7 +553,7 @@ pub fn validate(
             let (verdict, crl) = with_revocation(
                 first,
                 settings,
-                hosts,
+                (hosts, &mut *fetched),
                 |v: &smime::cms::Verdict| {
                     (!v.chain.is_empty()).then(|| v.crl_distribution_points.clone())
                 },
@@ -614,7 +637,7 @@ fn message_points(opened: &OpenedMessage) -> Option<Vec<String>> {
 fn with_revocation<T>(
     first: T,
     settings: &Settings,
-    hosts: &HostMap,
+    (hosts, fetched): (&HostMap, &mut Fetched),
     points: impl Fn(&T) -> Option<Vec<String>>,
     judge: impl Fn(Revocation) -> T,
 ) -> (T, CrlReport) {
@@ -641,26 +664,50 @@ fn with_revocation<T>(
         retrieval_timeout: Some(settings.retrieval_timeout),
         hosts: hosts.clone(),
     };
+    // What `crl::fetch_all` fetches: the http:// points, or (there is none) every point, each
+    // reported as a scheme it does not fetch. Those this request has not fetched yet are
+    // fetched together, under one retrieval timeout, as before.
+    let wanted: Vec<&String> = if urls.iter().any(|u| u.starts_with("http://")) {
+        urls.iter().filter(|u| u.starts_with("http://")).collect()
+    } else {
+        urls.iter().collect()
+    };
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|u| !fetched.0.contains_key(u.as_str()))
+        .map(|u| (*u).clone())
+        .collect();
+    if !missing.is_empty() {
+        for fetch in crl::fetch_all(&missing, &policy) {
+            let elapsed_ms = u64::try_from(fetch.elapsed.as_millis()).unwrap_or(u64::MAX);
+            let result = fetch.result.map_err(|e| e.to_string());
+            fetched
+                .0
+                .insert(fetch.url, FetchedCrl { result, elapsed_ms });
+        }
+    }
     let mut crls = Vec::new();
     let mut unreachable = Vec::new();
     let mut fetches = Vec::new();
-    for fetch in crl::fetch_all(&urls, &policy) {
-        let error = match fetch.result {
+    for url in wanted {
+        let Some(fetch) = fetched.0.get(url) else {
+            continue;
+        };
+        let error = match &fetch.result {
             Ok(der) => {
-                crls.push(der);
+                crls.push(der.clone());
                 None
             }
-            Err(e) => {
-                let text = e.to_string();
+            Err(text) => {
                 unreachable.push(text.clone());
-                Some(text)
+                Some(text.clone())
             }
         };
         fetches.push(FetchReport {
-            url: fetch.url,
+            url: url.clone(),
             fetched: error.is_none(),
             error,
-            elapsed_ms: u64::try_from(fetch.elapsed.as_millis()).unwrap_or(u64::MAX),
+            elapsed_ms: fetch.elapsed_ms,
         });
     }
     let check = if urls.is_empty() {

@@ -108,7 +108,7 @@ fn no_server_error_with_credentials() {
         "/lab/reset/{tenant}",
     ]);
     let text = schemathesis(&lab, work.path(), &first, &[]);
-    assert_eq!(tested_operations(&text), 8, "{text}");
+    assert_eq!(tested_operations(&text), 10, "{text}");
     // No operation was refused for want of credentials: the run reached the cmdlets.
     assert!(!text.contains("Authentication failed"), "{text}");
     let mut clock = credentials.to_vec();
@@ -138,7 +138,8 @@ fn every_secured_operation_is_401_without_credentials() {
         ],
         &[("SMIME_LAB_EXPECT_401", "1")],
     );
-    // Ten operations; the eight admin and lab ones (the reset among them) answer 401.
-    assert_eq!(tested_operations(&text), 10, "{text}");
-    assert!(text.contains("401 Unauthorized (8 operations)"), "{text}");
+    // Twelve operations; the ten admin and lab ones (the reset and the two batch endpoints
+    // among them) answer 401.
+    assert_eq!(tested_operations(&text), 12, "{text}");
+    assert!(text.contains("401 Unauthorized (10 operations)"), "{text}");
 }

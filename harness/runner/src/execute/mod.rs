@@ -62,6 +62,7 @@ pub(crate) mod collection;
 pub mod devices;
 pub mod directory;
 pub mod lab_setup;
+pub mod lookup;
 pub mod mail;
 mod policy;
 pub mod population;

@@ -2,7 +2,8 @@
 //! the report's sums of their per-user steps.
 //!
 //! - [`check`] (`CheckPopulation`, after sync): each user's certificate as Outlook's lookup
-//!   finds it in the tenant (`/lab/recipients/{address}/certificate`, purpose encrypt), judged
+//!   finds it in the tenant (`execute::lookup`: the one-address lookup, many addresses a
+//!   request; purpose encrypt), judged
 //!   by the certificate checks (`smime::checks`, against the plan's CAs, at the plan's `now`).
 //!   A user without a flaw must be found with no error-severity finding; a user the scenario gave
 //!   a flaw must be flagged by a check or passed over by the lookup. One step for the population:
@@ -20,8 +21,8 @@ use super::{Context, fail, new_step};
 use crate::report::model::{Outcome, Stage, StepReport};
 use scenario::plan::PopulationCheck;
 
-/// Lookups in flight at once.
-const LOOKUPS_AT_ONCE: usize = 8;
+/// Lookup requests (each of `lookup::ADDRESSES_PER_REQUEST` users) in flight at once.
+const REQUESTS_AT_ONCE: usize = 4;
 /// Failing users named in a step (the rest are counted).
 const NAMED: usize = 20;
 
@@ -68,25 +69,36 @@ pub async fn check(ctx: &mut Context<'_>, population: &PopulationCheck) -> StepR
     let now = ctx.now;
     let tenant = &ctx.tenant;
     let cas = &cas;
-    let seen: Vec<(usize, Seen)> = futures_util::stream::iter(population.users.iter().enumerate())
-        .map(|(i, (_, mailbox))| async move {
-            let path = format!("/lab/recipients/{mailbox}/certificate?purpose=encrypt");
-            let answer = tenant
-                .lab_call("Outlook's lookup", reqwest::Method::GET, &path, None, None)
-                .await;
-            let seen = match answer {
-                Err(e) => Seen::Unanswered(e.to_string()),
-                Ok(found) => judge(&found, mailbox, cas, now),
+    let chunks: Vec<Vec<String>> = population
+        .users
+        .chunks(super::lookup::ADDRESSES_PER_REQUEST)
+        .map(|chunk| chunk.iter().map(|(_, mailbox)| mailbox.clone()).collect())
+        .collect();
+    let answered: Vec<(usize, Vec<Seen>)> = futures_util::stream::iter(chunks.iter().enumerate())
+        .map(|(i, mailboxes)| async move {
+            let seen = match super::lookup::encryption_certificates(tenant, mailboxes, None).await {
+                Err(e) => vec![Seen::Unanswered(e.to_string()); mailboxes.len()],
+                Ok(answers) => answers
+                    .iter()
+                    .zip(mailboxes)
+                    .map(|(found, mailbox)| match found["error"].as_str() {
+                        Some(error) => Seen::Unanswered(format!(
+                            "{error}: {}",
+                            found["message"].as_str().unwrap_or_default()
+                        )),
+                        None => judge(found, mailbox, cas, now),
+                    })
+                    .collect(),
             };
             (i, seen)
         })
-        .buffer_unordered(LOOKUPS_AT_ONCE)
+        .buffer_unordered(REQUESTS_AT_ONCE)
         .collect()
         .await;
     let seen: Vec<Seen> = {
-        let mut ordered = seen;
+        let mut ordered = answered;
         ordered.sort_by_key(|(i, _)| *i);
-        ordered.into_iter().map(|(_, s)| s).collect()
+        ordered.into_iter().flat_map(|(_, s)| s).collect()
     };
 
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();

@@ -323,6 +323,23 @@ fn form_body(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// The `results` of a lab batch endpoint's answer (`POST /lab/recipients/certificates`,
+/// `POST /lab/owa/{tenant}/validate/certificates`): one per item sent, in order.
+pub fn batch_results(answer: Value, what: &str, sent: usize) -> Result<Vec<Value>, TenantApiError> {
+    let results = match answer {
+        Value::Object(mut map) => map.remove("results"),
+        _ => None,
+    };
+    match results {
+        Some(Value::Array(results)) if results.len() == sent => Ok(results),
+        _ => Err(TenantApiError::Protocol {
+            what: what.to_owned(),
+            status: 200,
+            body: format!("the answer has no results array of {sent} answers"),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

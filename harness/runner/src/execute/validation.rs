@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::devices::InstalledIdentity;
-use super::tenant_api::{TenantApi, TenantApiError};
+use super::tenant_api::{TenantApi, TenantApiError, batch_results};
 use scenario::plan::PKCS12_PASSWORD;
 
 /// How long one validation may take: the tenant's CRL fetches are bounded by
@@ -175,6 +175,46 @@ pub async fn validate_recipient_certificate(
         read_certificate_answer,
     )
     .await
+}
+
+/// Certificates a request of [`validate_recipient_certificates`]: under the tenant's limit of
+/// 1,000.
+pub const CERTIFICATES_PER_REQUEST: usize = 500;
+
+/// [`validate_recipient_certificate`] for many recipients (`POST
+/// /lab/owa/{tenant}/validate/certificates`): one judgement per certificate, in order, each what
+/// the one-certificate call answers; the tenant reads its settings and fetches each CRL once a
+/// request.
+pub async fn validate_recipient_certificates(
+    tenant: &TenantApi,
+    certificates: &[&[u8]],
+) -> Result<Vec<CertificateValidation>, TenantApiError> {
+    let what = "OWA check of recipients' certificates before encrypting";
+    let path = format!("{}/certificates", path(tenant));
+    let mut judged = Vec::with_capacity(certificates.len());
+    for chunk in certificates.chunks(CERTIFICATES_PER_REQUEST) {
+        let encoded: Vec<String> = chunk.iter().map(|der| b64(der)).collect();
+        let body = json!({ "certificates": encoded, "purpose": "encrypt" });
+        let answer = tenant
+            .lab_call(
+                what,
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                Some(TIMEOUT),
+            )
+            .await?;
+        let protocol = |why: String| TenantApiError::Protocol {
+            what: what.to_owned(),
+            status: 200,
+            body: why,
+        };
+        let results = batch_results(answer, what, chunk.len())?;
+        for result in results {
+            judged.push(read_certificate_answer(result).map_err(protocol)?);
+        }
+    }
+    Ok(judged)
 }
 
 /// Reads answer b).

@@ -4,8 +4,9 @@
 //! `execute::collection::classify`), every user written to slapd
 //! (`execute::directory::add_users`), one full Entra Connect cycle (`execute::sync::run_cycle`)
 //! checked against `Get-Mailbox`/`Get-Recipient` (`check_recipients`), then for every user
-//! Outlook's lookup (`/lab/recipients/{address}/certificate?purpose=encrypt`) and Outlook on the
-//! web's check before it encrypts (`execute::validation::validate_recipient_certificate`).
+//! Outlook's lookup (`execute::lookup`, the tenant's `/lab/recipients/certificates`: the
+//! one-address lookup for many addresses a request) and Outlook on the web's check before it
+//! encrypts (`execute::validation::validate_recipient_certificates`, many certificates a request).
 //!
 //! CRLs: no fetch leaves the machine. A distribution point host listed `internet-reachable` is
 //! sent to pki-web, which serves each CRL the admin gave at the distribution points whose last
@@ -28,10 +29,13 @@ use crate::execute::TenantApiError;
 use crate::execute::collection::{Refusal, classify, parse_detail};
 use crate::execute::directory::{NewUser, add_users};
 use crate::execute::sync::{self, Cycle, ExportRules, Standing, SyncState};
-use crate::execute::{TenantApi, lab_setup, validation};
+use crate::execute::{TenantApi, lab_setup, lookup, validation};
+use futures_util::StreamExt as _;
 use scenario::model::SyncOutcome;
 
-/// Lookups and validations in flight at once.
+/// Requests of lookups and validations in flight at once (each for
+/// [`lookup::ADDRESSES_PER_REQUEST`] users): the tenant works on two while the answers of the
+/// others travel and are read.
 const PARALLEL: usize = 4;
 
 /// Why the rehearsal could not find out (exit 3).
@@ -267,6 +271,7 @@ async fn rehearse(
     )
     .await
     .map_err(|e| could_not("the Entra Connect cycle", e))?;
+    phases.end("sync cycle");
     let (_, mismatches) = sync::check_recipients(&tenant, &state, &cycle.directory)
         .await
         .map_err(|e| could_not("reading the recipients back", e))?;
@@ -278,14 +283,14 @@ async fn rehearse(
         )));
     }
     drop(cycle.directory);
-    phases.end("sync cycle and read-back");
+    phases.end("read-back (Get-Mailbox, Get-Recipient)");
     let standings: HashMap<String, (Standing, String)> = cycle
         .objects
         .into_iter()
         .map(|o| (o.user, (o.standing, o.line)))
         .collect();
 
-    // Step 5: Outlook's lookup and OWA's check, PARALLEL at a time.
+    // Step 5: Outlook's lookup and OWA's check, a chunk of users a request.
     let addresses: Vec<(usize, String)> = users
         .iter()
         .enumerate()
@@ -297,21 +302,14 @@ async fn rehearse(
             )
         })
         .collect();
-    let share = addresses.len().div_ceil(PARALLEL).max(1);
-    let workers = addresses.chunks(share).map(|chunk| {
-        let tenant = &tenant;
-        async move {
-            let mut out = Vec::with_capacity(chunk.len());
-            for (index, address) in chunk {
-                out.push((*index, client_side(tenant, address).await?));
-            }
-            Ok::<_, CouldNotRun>(out)
-        }
-    });
-    let mut seen: HashMap<usize, ClientSide> = HashMap::new();
-    for share in futures_util::future::try_join_all(workers).await? {
-        seen.extend(share);
+    let mut seen: HashMap<usize, ClientSide> = HashMap::with_capacity(addresses.len());
+    let mut answers = futures_util::stream::iter(addresses.chunks(lookup::ADDRESSES_PER_REQUEST))
+        .map(|chunk| client_side(&tenant, chunk))
+        .buffer_unordered(PARALLEL);
+    while let Some(answer) = answers.next().await {
+        seen.extend(answer?);
     }
+    drop(answers);
 
     phases.end("lookups and OWA checks");
 
@@ -420,18 +418,61 @@ struct ClientSide {
     owa: Option<validation::CertificateValidation>,
 }
 
-async fn client_side(tenant: &TenantApi, address: &str) -> Result<ClientSide, CouldNotRun> {
-    let path = format!("/lab/recipients/{address}/certificate?purpose=encrypt");
-    let answer = tenant
-        .lab_call(
-            "certificate lookup",
-            reqwest::Method::GET,
-            &path,
-            None,
-            None,
-        )
+/// What the clients see for a chunk of users (`(index, address)`): Outlook's lookup of every
+/// address in one request, then Outlook on the web's check of every chosen certificate in one.
+async fn client_side(
+    tenant: &TenantApi,
+    chunk: &[(usize, String)],
+) -> Result<Vec<(usize, ClientSide)>, CouldNotRun> {
+    let addresses: Vec<String> = chunk.iter().map(|(_, a)| a.clone()).collect();
+    let answers = lookup::encryption_certificates(tenant, &addresses, None)
         .await
-        .map_err(|e| could_not(&format!("Outlook's lookup of {address}"), e))?;
+        .map_err(|e| {
+            could_not(
+                &format!(
+                    "Outlook's lookup of {} users from {}",
+                    addresses.len(),
+                    addresses[0]
+                ),
+                e,
+            )
+        })?;
+    let mut sides = Vec::with_capacity(chunk.len());
+    for ((index, address), answer) in chunk.iter().zip(answers) {
+        if let Some(error) = answer["error"].as_str() {
+            return Err(CouldNotRun(format!(
+                "Outlook's lookup of {address}: {error} ({})",
+                answer["message"].as_str().unwrap_or_default()
+            )));
+        }
+        sides.push((*index, read_lookup(&answer)));
+    }
+    let chosen: Vec<&[u8]> = sides
+        .iter()
+        .filter_map(|(_, side)| side.chosen.as_ref().map(|(_, der)| der.as_slice()))
+        .collect();
+    let mut judged = validation::validate_recipient_certificates(tenant, &chosen)
+        .await
+        .map_err(|e| {
+            could_not(
+                &format!("OWA's check of {} users' certificates", chosen.len()),
+                e,
+            )
+        })?
+        .into_iter();
+    for (_, side) in sides.iter_mut().filter(|(_, s)| s.chosen.is_some()) {
+        side.owa = judged.next().map(|mut owa| {
+            // The status and reasons are what the report uses; the answer as sent is a few
+            // kilobytes a user.
+            owa.answer = Value::Null;
+            owa
+        });
+    }
+    Ok(sides)
+}
+
+/// One lookup answer: the value chosen, and why each value was passed over.
+fn read_lookup(answer: &Value) -> ClientSide {
     let chosen = answer["chosen"]["certificate"]
         .as_str()
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
@@ -463,23 +504,11 @@ async fn client_side(tenant: &TenantApi, address: &str) -> Result<ClientSide, Co
             )
         })
         .collect();
-    let owa = match &chosen {
-        Some((_, der)) => {
-            let mut judged = validation::validate_recipient_certificate(tenant, der)
-                .await
-                .map_err(|e| could_not(&format!("OWA's check of {address}'s certificate"), e))?;
-            // The status and reasons are what the report uses; the answer as sent is a few
-            // kilobytes a user.
-            judged.answer = Value::Null;
-            Some(judged)
-        }
-        None => None,
-    };
-    Ok(ClientSide {
+    ClientSide {
         chosen,
         passed_over,
-        owa,
-    })
+        owa: None,
+    }
 }
 
 /// What is known of one user by the end of the rehearsal.

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
+pub mod owa;
+
 use std::net::SocketAddr;
 use std::path::Path;
 
