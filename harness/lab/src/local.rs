@@ -438,8 +438,12 @@ impl LocalService {
     }
 
     async fn launch(&mut self) -> Result<(), LabError> {
-        if self.running.is_some() {
-            return Ok(());
+        if let Some(running) = &mut self.running {
+            if !running.has_exited() {
+                return Ok(());
+            }
+            // It died on its own (crashed, or killed from outside the lab): start it again.
+            self.running = None;
         }
         let log = self.dir.join(format!("{}.log", self.service.name()));
         let service = self.service;

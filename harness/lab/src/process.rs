@@ -161,6 +161,11 @@ impl Supervised {
         Ok((supervised, value))
     }
 
+    /// Whether the process has ended (reaped here, so it is no zombie).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()

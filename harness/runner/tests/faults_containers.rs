@@ -47,6 +47,11 @@ async fn tenant_killed_between_two_cmdlets_in_containers() {
     faults::tenant_killed_between_two_cmdlets(RUNTIME).await;
 }
 
+#[tokio::test]
+async fn a_service_that_died_on_its_own_is_started_again_in_containers() {
+    faults::a_service_that_died_on_its_own_is_started_again(RUNTIME).await;
+}
+
 /// The labels of every lab object this test process owns (nextest runs each test in a process
 /// of its own, so these are this test's labs only).
 fn my_pid() -> String {

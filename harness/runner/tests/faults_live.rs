@@ -31,3 +31,8 @@ async fn pki_web_down_during_validation() {
 async fn tenant_killed_between_two_cmdlets() {
     faults::tenant_killed_between_two_cmdlets(RUNTIME).await;
 }
+
+#[tokio::test]
+async fn a_service_that_died_on_its_own_is_started_again() {
+    faults::a_service_that_died_on_its_own_is_started_again(RUNTIME).await;
+}

@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 use futures_util::future::BoxFuture;
 
 use super::archive::tar;
-use super::engine::{Engine, owner_host, published_ports};
+use super::engine::{Engine, container_running, owner_host, published_ports};
 use super::ready::{ReadyCheck, wait_ready};
 use super::spec::{ContainerSpec, FileIn, PKI_DOCROOT};
 use super::{LABEL_LAB, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_RUN, LABEL_SERVICE};
@@ -252,7 +252,9 @@ impl DockerLab {
             .services
             .get_mut(&service)
             .ok_or(LabError::NotInLab(service))?;
-        if container.running {
+        // The lab's record is not enough: a container can die under it (its process crashed,
+        // or was killed on the engine), and starting it again is what the caller asked for.
+        if container.running && container_running(&engine, &container.name).await {
             return Ok(());
         }
         engine

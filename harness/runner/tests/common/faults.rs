@@ -12,8 +12,9 @@
 //! - the next scenario unaffected: a catalogue scenario run afterwards in the same process passes.
 //!
 //! A kill is SIGKILL on both runtimes: the local runtime's `stop_service` sends it; on containers
-//! the engine sends it (`docker kill`), then `stop_service` tells the lab, which otherwise would
-//! count a container that died under it as running.
+//! the engine sends it (`docker kill`), then `stop_service` tells the lab. A service that dies
+//! without the lab knowing is started again by `start_service` all the same
+//! (`a_service_that_died_on_its_own_is_started_again`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -466,5 +467,74 @@ pub async fn tenant_killed_between_two_cmdlets(runtime: lab::RuntimeChoice) {
         config.objects
     );
     assert_eq!(config.objects[0]["OWACheckCRLOnSend"], true);
+    stop_and_check_nothing_left(lab).await;
+}
+
+/// SIGKILL to a service from outside the lab (its process, or its container on the engine), so
+/// the lab's own record still says it runs.
+async fn kill_behind_the_labs_back(lab: &lab::RunningLab, service: lab::Service) {
+    if lab.runtime() == lab::RuntimeKind::Containers {
+        let run = lab.endpoints().run_id.clone();
+        let name = container_of(service, &[(lab::LABEL_RUN, &run)])
+            .await
+            .unwrap_or_else(|| panic!("no {service} container in run {run}"));
+        kill_container(&name).await;
+        return;
+    }
+    let binary = match service {
+        lab::Service::Tenant => "mock-tenant",
+        other => panic!("no process name for {other}"),
+    };
+    let pid = lab
+        .host_resources()
+        .processes
+        .into_iter()
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains(binary))
+        })
+        .unwrap_or_else(|| panic!("no {binary} process in the lab"));
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -KILL {pid}");
+    // Wait until the kernel has taken it (a zombie still has /proc/PID until reaped).
+    let deadline = Instant::now() + PROMPT;
+    while Instant::now() < deadline
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A service that died on its own (crashed, or killed from outside the lab) is started again by
+/// `start_service`, though the lab had started it and never stopped it: the lab asks the
+/// process or the engine, not its own record.
+pub async fn a_service_that_died_on_its_own_is_started_again(runtime: lab::RuntimeChoice) {
+    let config = lab::LabConfig::default().only([lab::Service::Tenant]);
+    let mut lab = start(&config, runtime).await;
+    let tenant = TenantApi::new(http(), lab.endpoints().tenant().unwrap().clone());
+    tenant
+        .invoke("Set-SmimeConfig", params(json!({"OWAAlwaysSign": true})))
+        .await
+        .expect("the first cmdlet");
+
+    kill_behind_the_labs_back(&lab, lab::Service::Tenant).await;
+    tenant
+        .invoke("Get-SmimeConfig", Map::new())
+        .await
+        .expect_err("the tenant is down");
+
+    lab.start_service(lab::Service::Tenant)
+        .await
+        .expect("tenant started again");
+    let tenant = TenantApi::new(http(), lab.endpoints().tenant().unwrap().clone());
+    let config = tenant
+        .invoke("Get-SmimeConfig", Map::new())
+        .await
+        .expect("the tenant answers again");
+    assert_eq!(config.objects[0]["OWAAlwaysSign"], true);
     stop_and_check_nothing_left(lab).await;
 }
