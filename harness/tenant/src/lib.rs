@@ -78,6 +78,7 @@ pub mod cmdlets;
 pub mod ids;
 pub mod lookup;
 pub mod openapi;
+pub mod recipient_address;
 pub mod reset;
 pub mod server;
 pub mod store;

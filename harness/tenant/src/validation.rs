@@ -5,7 +5,7 @@
 //! "password"}]}`; OWA's S/MIME control decrypts on the client, so the reader's identities come
 //! with the request), the sender's own certificate before sending (`{"certificate": base64 DER,
 //! "purpose": "send"}`), or a recipient's certificate before encrypting to it (`"purpose":
-//! "encrypt"`). "Set up virtual certificate collection to validate S/MIME": "a virtual
+//! "encrypt"`, with `"recipient"`: the address it is for). "Set up virtual certificate collection to validate S/MIME": "a virtual
 //! certificate collection that will be used to validate S/MIME certificates ... The SST file
 //! contains all the root and intermediate certificates that are used when validating an S/MIME
 //! certificate" and "In Exchange Online only the SST will be used for validation": a recipient
@@ -22,7 +22,10 @@
 //! through the tenant's CRL host map ([`crl`]) and a second pass checks against them. A
 //! CRL not fetched in time makes the verdict `crl-unreachable` with Exchange's text
 //! ([`smime::cms::path::CRL_OFFLINE_TEXT`]). For a certificate, `OWACheckCRLOnSend` decides
-//! whether an unreachable CRL stops the send (`sendAllowed`).
+//! whether an unreachable CRL stops the send (`sendAllowed`). A recipient's certificate must also
+//! be the recipient's: it names their primary SMTP address or, under
+//! `OWAUseSecondaryProxiesWhenFindingCertificates`, one of their proxy addresses
+//! ([`crate::recipient_address`], the answer's `address`).
 //!
 //! Everything here is blocking (PKCS#12 key derivation, CRL downloads): the server runs it on
 //! the blocking pool.
@@ -42,7 +45,13 @@ use crate::cmdlets::smime_config::SmimeConfigData;
 use crl::{FetchPolicy, HostMap};
 
 /// The request's fields; anything else is refused.
-const FIELDS: [&str; 4] = ["message", "decryption", "certificate", "purpose"];
+const FIELDS: [&str; 5] = [
+    "message",
+    "decryption",
+    "certificate",
+    "purpose",
+    "recipient",
+];
 
 /// The sender's certificate, checked before signing or sending.
 pub const PURPOSE_SEND: &str = "send";
@@ -71,6 +80,9 @@ pub enum Request {
     Certificate {
         certificate: Vec<u8>,
         purpose: Purpose,
+        /// For `encrypt`: the recipient's address, whose addresses the certificate is held to
+        /// ([`crate::recipient_address`]). Absent: the path alone is judged.
+        recipient: Option<String>,
     },
 }
 
@@ -120,7 +132,7 @@ pub const MAX_IDENTITIES: usize = 16;
 /// file at the 600 000 some tools now use costs under 2 000 000.
 pub const KDF_ITERATIONS_PER_REQUEST: u64 = 4_000_000;
 
-const SHAPE: &str = "expected {\"message\": \"<base64 RFC 5322 message>\", \"decryption\": [{\"pkcs12\": \"<base64>\", \"password\": \"...\"}]} or {\"certificate\": \"<base64 DER>\", \"purpose\": \"send\" or \"encrypt\"}";
+const SHAPE: &str = "expected {\"message\": \"<base64 RFC 5322 message>\", \"decryption\": [{\"pkcs12\": \"<base64>\", \"password\": \"...\"}]} or {\"certificate\": \"<base64 DER>\", \"purpose\": \"send\" or \"encrypt\", \"recipient\": \"<address, with encrypt>\"}";
 
 /// Parses a request body. JSON `null` counts as an absent field.
 pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
@@ -149,9 +161,12 @@ pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
             format!("missing: give message or certificate; {SHAPE}"),
         )),
         (Some(message), None) => {
-            if map.contains_key("purpose") {
+            if let Some(field) = ["purpose", "recipient"]
+                .into_iter()
+                .find(|f| map.contains_key(*f))
+            {
                 return Err(RequestError::new(
-                    "purpose",
+                    field,
                     "goes with certificate; a message is judged as received",
                 ));
             }
@@ -225,9 +240,22 @@ pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
                     ));
                 }
             };
+            let recipient = match (map.get("recipient"), purpose) {
+                (None, _) => None,
+                (Some(Value::String(address)), Purpose::Encrypt) => Some(address.trim().to_owned()),
+                (Some(_), _) => {
+                    return Err(RequestError::new(
+                        "recipient",
+                        format!(
+                            "goes with \"purpose\": \"{PURPOSE_ENCRYPT}\", as the recipient's email address (a string)"
+                        ),
+                    ));
+                }
+            };
             Ok(Request::Certificate {
                 certificate: der,
                 purpose,
+                recipient,
             })
         }
     }
@@ -350,6 +378,11 @@ pub struct Settings {
     /// (`OWASignedEmailCertificateInclusion` `$false`: "Recipients need to retrieve the
     /// certificate from a directory, or from the sender."). Empty for a certificate request.
     pub directory: Vec<Certificate>,
+    /// `OWAUseSecondaryProxiesWhenFindingCertificates` (default `$true`).
+    pub use_secondary_proxies: bool,
+    /// The addresses of the recipient a certificate request names, found by the server (an
+    /// address the tenant does not know: that address alone).
+    pub recipient: Option<crate::recipient_address::Addresses>,
 }
 
 impl Settings {
@@ -402,6 +435,11 @@ impl Settings {
             connection_timeout: millis("OWACRLConnectionTimeout", 60_000),
             retrieval_timeout: millis("OWACRLRetrievalTimeout", 10_000),
             directory: Vec::new(),
+            use_secondary_proxies: config
+                .effective(crate::recipient_address::SETTING)
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true),
+            recipient: None,
         }
     }
 }
@@ -441,6 +479,10 @@ pub struct Validation {
     /// a CRL is unreachable).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_allowed: Option<bool>,
+    /// A recipient's certificate: whether it is the recipient's (their primary SMTP address, or
+    /// a proxy address under `OWAUseSecondaryProxiesWhenFindingCertificates`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<crate::recipient_address::AddressCheck>,
     pub crl: CrlReport,
 }
 
@@ -509,12 +551,14 @@ pub fn validate(
                 opened: Some(opened),
                 certificate: None,
                 send_allowed: None,
+                address: None,
                 crl,
             }
         }
         Request::Certificate {
             certificate,
             purpose,
+            ..
         } => {
             let check = |revocation| match purpose {
                 Purpose::Send => {
@@ -541,19 +585,31 @@ pub fn validate(
             // messages from being sent." It names no certificate, so it holds for the
             // recipients' as for the sender's.
             let crl_stops = settings.check_crl_on_send && verdict.status == Status::CrlUnreachable;
-            let send_allowed = match purpose {
+            let mut send_allowed = match purpose {
                 Purpose::Send => !crl_stops,
                 Purpose::Encrypt => {
                     !crl_stops && matches!(verdict.status, Status::Valid | Status::CrlUnreachable)
                 }
             };
+            let mut reasons = verdict.reasons;
+            // Whose certificate it is (Set-SmimeConfig -OWAUseSecondaryProxiesWhenFindingCertificates).
+            let address = match (&settings.recipient, purpose) {
+                (Some(recipient), Purpose::Encrypt) => crate::recipient_address::hold(
+                    certificate,
+                    recipient,
+                    settings.use_secondary_proxies,
+                    (&mut send_allowed, &mut reasons),
+                ),
+                _ => None,
+            };
             Validation {
                 status: verdict.status,
                 weak: verdict.weak,
                 certificate: verdict.signer.as_ref().map(|s| s.certificate.clone()),
-                reasons: verdict.reasons,
+                reasons,
                 opened: None,
                 send_allowed: Some(send_allowed),
+                address,
                 crl,
             }
         }
