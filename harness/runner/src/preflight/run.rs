@@ -249,6 +249,7 @@ async fn rehearse(
             anchor: u.anchor.clone(),
             user_certificate: std::mem::take(&mut u.user_certificate),
             user_smime_certificate: std::mem::take(&mut u.user_smime_certificate),
+            proxy_addresses: std::mem::take(&mut u.proxy_addresses),
         })
         .collect();
     let added = add_users(&directory, &objects).await;
