@@ -34,8 +34,12 @@ pub struct MessageValidation {
 pub struct CertificateValidation {
     pub status: String,
     pub reasons: Vec<String>,
-    /// False when `OWACheckCRLOnSend` is true and a CRL could not be fetched.
+    /// False when `OWACheckCRLOnSend` is true and a CRL could not be fetched; for a
+    /// recipient's certificate also when it does not validate or is not the recipient's.
     pub send_allowed: bool,
+    /// A recipient's certificate that names none of the addresses it may be matched against
+    /// (the tenant's `address.reason`); `None` when it is the recipient's or none was named.
+    pub not_the_recipients: Option<String>,
     pub answer: Value,
 }
 
@@ -162,12 +166,19 @@ pub async fn validate_certificate(
 }
 
 /// A recipient's certificate, as OWA checks it before encrypting to it (`purpose: encrypt`):
-/// `send_allowed` is whether OWA encrypts to it.
+/// `send_allowed` is whether OWA encrypts to it. `recipient` is the address it is for: the
+/// tenant holds the certificate to that recipient's addresses (primary SMTP address, and proxy
+/// addresses under `OWAUseSecondaryProxiesWhenFindingCertificates`).
 pub async fn validate_recipient_certificate(
     tenant: &TenantApi,
     certificate_der: &[u8],
+    recipient: &str,
 ) -> Result<CertificateValidation, TenantApiError> {
-    let body = json!({ "certificate": b64(certificate_der), "purpose": "encrypt" });
+    let body = json!({
+        "certificate": b64(certificate_der),
+        "purpose": "encrypt",
+        "recipient": recipient,
+    });
     call(
         tenant,
         "OWA check of a recipient's certificate before encrypting",
@@ -183,10 +194,18 @@ pub fn read_certificate_answer(answer: Value) -> Result<CertificateValidation, S
     let send_allowed = answer["sendAllowed"]
         .as_bool()
         .ok_or_else(|| format!("no boolean sendAllowed in {answer}"))?;
+    let not_the_recipients =
+        (answer["address"]["isRecipients"].as_bool() == Some(false)).then(|| {
+            answer["address"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        });
     Ok(CertificateValidation {
         status,
         reasons,
         send_allowed,
+        not_the_recipients,
         answer,
     })
 }
@@ -254,6 +273,16 @@ mod tests {
         .expect("reads");
         assert!(!read.send_allowed);
         assert_eq!(read.status, "crl-unreachable");
+        assert_eq!(read.not_the_recipients, None);
+        let stranger = read_certificate_answer(json!({
+            "status": "valid", "reasons": ["issued to x@y.z"], "weak": false, "sendAllowed": false,
+            "address": { "matched": "none", "isRecipients": false, "reason": "issued to x@y.z" }
+        }))
+        .expect("reads");
+        assert_eq!(
+            stranger.not_the_recipients.as_deref(),
+            Some("issued to x@y.z")
+        );
         assert!(read_certificate_answer(json!({ "status": "valid", "reasons": [] })).is_err());
     }
 }

@@ -466,7 +466,7 @@ async fn client_side(tenant: &TenantApi, address: &str) -> Result<ClientSide, Co
         .collect();
     let owa = match &chosen {
         Some((_, der)) => {
-            let mut judged = validation::validate_recipient_certificate(tenant, der)
+            let mut judged = validation::validate_recipient_certificate(tenant, der, address)
                 .await
                 .map_err(|e| could_not(&format!("OWA's check of {address}'s certificate"), e))?;
             // The status and reasons are what the report uses; the answer as sent is a few
@@ -593,7 +593,13 @@ fn judge_certificate(
     let mut weak = false;
     if let Some(owa) = owa {
         weak = owa.status == "weak";
-        if !owa.send_allowed {
+        if let Some(why) = &owa.not_the_recipients {
+            findings.push(Finding::new(&checks::NOT_THE_RECIPIENTS, why.clone()));
+        }
+        // A certificate whose path validates and that is refused for its address alone has the
+        // one finding above.
+        let address_only = owa.not_the_recipients.is_some() && owa.status == "valid";
+        if !owa.send_allowed && !address_only {
             if issuer_missing && owa.status == "untrusted" {
                 findings.push(Finding::new(
                     &checks::ISSUER_NOT_IN_SST,
