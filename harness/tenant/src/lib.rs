@@ -18,8 +18,9 @@
 //! - Lab endpoints, which are ours and not Microsoft's: `POST /lab/sync/{tenant}/export` (the
 //!   Entra Connect export, [`sync`]), `GET /lab/recipients/{address}/certificate` (Outlook's
 //!   certificate lookup, [`lookup`]), `POST /lab/owa/{tenant}/validate` (Outlook on the web's
-//!   judgement of a received message or of the sender's certificate, with CRLs fetched as the
-//!   stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock` and
+//!   judgement of a received message, of the sender's certificate, or of a recipient's
+//!   certificate held to the recipient's addresses ([`recipient_address`]), with CRLs fetched as
+//!   the stored `Set-SmimeConfig` says, [`validation`]), `GET|PUT /lab/clock` and
 //!   `POST /lab/reset/{tenant}` (a reused lab's next scenario, [`reset`]). They stand for
 //!   machinery (Entra Connect, Outlook's directory lookup, OWA's client control) that
 //!   authenticates by other means, so they take no bearer token but the lab secret in
