@@ -5,7 +5,10 @@
 //! The static `slapd.conf` form (not `cn=config`) keeps the whole configuration in one generated
 //! file; slapd 2.5 still reads it. `userCertificate` comes from core.schema and must be sent as
 //! `userCertificate;binary` holding a valid certificate; `userSMIMECertificate` comes from
-//! inetorgperson.schema and takes any bytes, without `;binary`.
+//! inetorgperson.schema and takes any bytes, without `;binary`. `proxyAddresses` (a user's
+//! `SMTP:`/`smtp:`/`x500:` addresses, which Entra Connect exports) is Active Directory's and no
+//! OpenLDAP schema file has it: [`PROXY_ADDRESSES_SCHEMA`] defines it in `slapd.conf`, with the
+//! auxiliary class that carries it.
 
 use std::path::{Path, PathBuf};
 
@@ -76,6 +79,16 @@ impl SlapdLayout {
     }
 }
 
+/// Active Directory's `proxyAddresses` (attributeID 1.2.840.113556.1.2.210) and an auxiliary
+/// class to carry it, named and numbered as AD's `mailRecipient` (1.2.840.113556.1.3.46) but
+/// holding only that attribute. Values compare case-exactly, so that `SMTP:a@b` (the primary)
+/// and `smtp:a@b` stay the values they were written as.
+pub(crate) const PROXY_ADDRESSES_SCHEMA: &str = "attributetype ( 1.2.840.113556.1.2.210 NAME 'proxyAddresses'\n\
+     \x20 EQUALITY caseExactMatch SUBSTR caseExactSubstringsMatch\n\
+     \x20 SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{1123} )\n\
+     objectclass ( 1.2.840.113556.1.3.46 NAME 'mailRecipient' AUXILIARY\n\
+     \x20 MAY proxyAddresses )\n";
+
 /// The `slapd.conf` text. The config was validated: the suffix and password need no quoting.
 pub(crate) fn slapd_conf(layout: &SlapdLayout, config: &DirectoryConfig, password: &str) -> String {
     let schema = |name: &str| layout.schema_dir.join(name).display().to_string();
@@ -84,6 +97,7 @@ pub(crate) fn slapd_conf(layout: &SlapdLayout, config: &DirectoryConfig, passwor
     for name in ["core.schema", "cosine.schema", "inetorgperson.schema"] {
         conf.push_str(&format!("include {}\n", schema(name)));
     }
+    conf.push_str(PROXY_ADDRESSES_SCHEMA);
     conf.push_str(&format!(
         "pidfile {}\nargsfile {}\n",
         layout.conf_dir.join("slapd.pid").display(),
@@ -209,6 +223,8 @@ mod tests {
         );
         let conf = slapd_conf(&layout, &DirectoryConfig::default(), "pw");
         assert!(conf.contains("include /etc/ldap/schema/inetorgperson.schema\n"));
+        assert!(conf.contains("NAME 'proxyAddresses'"));
+        assert!(conf.contains("NAME 'mailRecipient' AUXILIARY"));
         assert!(conf.contains("suffix \"dc=contoso,dc=com\"\n"));
         assert!(conf.contains("rootdn \"cn=admin,dc=contoso,dc=com\"\n"));
         assert!(conf.contains("moduleload back_mdb\n"));

@@ -60,7 +60,16 @@ fn make_org() -> Org {
         )
     };
     let mut certs: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
-    for clean in ["alice", "bob", "carol", "oscar", "mallory", "judy"] {
+    // peggy.old: Peggy's old address, a secondary proxy address of hers in the ldifde export.
+    for clean in [
+        "alice",
+        "bob",
+        "carol",
+        "oscar",
+        "mallory",
+        "judy",
+        "peggy.old",
+    ] {
         certs.insert(clean, vec![issue(&issuing, clean, 365, CRL_URL).cert_der()]);
     }
     certs.insert("dave", vec![issue(&other, "dave", 365, CRL_URL).cert_der()]);
@@ -399,6 +408,17 @@ async fn an_ldifde_export_with_ad_attributes() {
                 ("userCertificate", org.certs["mallory"][0].clone()),
             ],
         ),
+        // Her certificate names peggy.old@contoso.com, a secondary proxy address of hers.
+        user(
+            "Peggy",
+            vec![
+                ("objectGUID", guid(4)),
+                ("mail", b"peggy@contoso.com".to_vec()),
+                ("proxyAddresses", b"SMTP:peggy@contoso.com".to_vec()),
+                ("proxyAddresses", b"smtp:peggy.old@contoso.com".to_vec()),
+                ("userCertificate", org.certs["peggy.old"][0].clone()),
+            ],
+        ),
         user(
             "Judy",
             vec![
@@ -418,6 +438,7 @@ async fn an_ldifde_export_with_ad_attributes() {
         ("judy", vec!["PRE-DIR-001"]),
         ("mallory", vec!["PRE-DIR-002"]),
         ("oscar", vec![]),
+        ("peggy", vec![]),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -449,6 +470,33 @@ async fn an_ldifde_export_with_ad_attributes() {
         judy.findings
     );
     assert_eq!(report.totals.other_entries, 1);
+
+    // OWAUseSecondaryProxiesWhenFindingCertificates $false: Outlook on the web holds Peggy's
+    // certificate to her primary SMTP address only, and she cannot be encrypted to.
+    std::fs::write(
+        org.dir.path().join("smime-config.json"),
+        r#"{"OWAUseSecondaryProxiesWhenFindingCertificates": false}"#,
+    )
+    .unwrap();
+    let yaml = org.dir.path().join("preflight.yaml");
+    let mut text = std::fs::read_to_string(&yaml).unwrap();
+    text.push_str("smime-config: smime-config.json\n");
+    std::fs::write(&yaml, text).unwrap();
+    let report = preflight(&org).await;
+    let found = findings_by_user(&report);
+    assert_eq!(found["peggy"], ["PRE-OWA-003"], "{:#?}", report.users);
+    assert_eq!(found["oscar"], Vec::<&str>::new());
+    let peggy = report
+        .users
+        .iter()
+        .find(|u| u.dn.starts_with("CN=Peggy"))
+        .unwrap();
+    assert_eq!(peggy.verdict, Verdict::Failing);
+    assert!(
+        peggy.findings[0].detail.contains("peggy.old@contoso.com"),
+        "{:?}",
+        peggy.findings
+    );
 }
 
 /// `smime-lab preflight` on bad input: exit 2, the message names the file, line and DN; no lab.

@@ -64,6 +64,7 @@ async fn publish_sync_and_delta(count: usize) {
                 anchor: source_anchor("sync-scale", &id),
                 user_certificate: vec![first.clone()],
                 user_smime_certificate: Vec::new(),
+                proxy_addresses: Vec::new(),
                 id,
             }
         })

@@ -51,6 +51,8 @@ pub struct GeneratedPopulation {
 pub struct User {
     pub id: String,
     pub mailbox: String,
+    /// `proxyAddresses` beside the primary, as the scenario writes them (`smtp:a@b`, `x500:...`).
+    pub proxy_addresses: Vec<String>,
     /// Ids of the user's certificates in the PKI (`alice`, or `bob-sign` and `bob-encrypt`);
     /// empty for a user without certificates.
     pub certificates: Vec<String>,

@@ -7,7 +7,9 @@
 //!   recipient has answers `{"recipient", "found": false, "error": "RecipientNotFound"}` where
 //!   the one-address route answers 404.
 //! - `POST /lab/owa/{tenant}/validate/certificates` `{"certificates": [base64 DER...],
-//!   "purpose": "send"|"encrypt"}`: Outlook on the web's check of each certificate
+//!   "recipients"?: [address...], "purpose": "send"|"encrypt"}`: Outlook on the web's check of
+//!   each certificate (for the recipient at the same place, as the one-certificate route's
+//!   `recipient`)
 //!   ([`validation::validate_with`]), in order, with the settings read once and each CRL
 //!   distribution point fetched once for the whole request ([`validation::Fetched`]).
 //!
@@ -24,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::lookup::{self, Purpose as LookupPurpose};
+use crate::recipient_address::Addresses;
 use crate::server::{Tenant, lab_error, loggable, wrong_lab_tenant};
 use crate::validation::{self, Fetched, Purpose, RequestError, Settings};
 
@@ -117,13 +120,41 @@ pub fn parse_lookups(body: &[u8]) -> Result<LookupBatch, RequestError> {
     })
 }
 
-const VALIDATE_SHAPE: &str =
-    "expected {\"certificates\": [\"<base64 DER>\", ...], \"purpose\": \"send\" or \"encrypt\"}";
+const VALIDATE_SHAPE: &str = "expected {\"certificates\": [\"<base64 DER>\", ...], \"recipients\": [\"<address>\", ...] (with encrypt), \"purpose\": \"send\" or \"encrypt\"}";
 
-/// A validation batch: the certificates (each a readable DER certificate) and their purpose.
-pub fn parse_validations(body: &[u8]) -> Result<(Vec<Vec<u8>>, Purpose), RequestError> {
-    let map = object(body, &["certificates", "purpose"], VALIDATE_SHAPE)?;
-    let certificates = items(&map, "certificates")?
+/// A validation batch, parsed: each certificate (a readable DER certificate) with the recipient
+/// it is for, when `recipients` names one, and their purpose.
+pub struct ValidationBatch {
+    pub certificates: Vec<(Vec<u8>, Option<String>)>,
+    pub purpose: Purpose,
+}
+
+pub fn parse_validations(body: &[u8]) -> Result<ValidationBatch, RequestError> {
+    let map = object(
+        body,
+        &["certificates", "recipients", "purpose"],
+        VALIDATE_SHAPE,
+    )?;
+    let purpose = validation::purpose_field(&map)?;
+    let certificates = items(&map, "certificates")?;
+    let recipients = match map.get("recipients") {
+        None => None,
+        Some(_) => {
+            let recipients = items(&map, "recipients")?;
+            if recipients.len() != certificates.len() {
+                return Err(RequestError::new(
+                    "recipients",
+                    format!(
+                        "{} recipients for {} certificates: give one address a certificate, in the same order",
+                        recipients.len(),
+                        certificates.len()
+                    ),
+                ));
+            }
+            Some(recipients)
+        }
+    };
+    let certificates = certificates
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -132,10 +163,18 @@ pub fn parse_validations(body: &[u8]) -> Result<(Vec<Vec<u8>>, Purpose), Request
             smime::certificate::parse_der(&der).map_err(|e| {
                 RequestError::new(field, format!("not a DER X.509 certificate ({e})"))
             })?;
-            Ok(der)
+            let recipient = validation::recipient_field(
+                recipients.map(|r| &r[i]),
+                &format!("recipients[{i}]"),
+                purpose,
+            )?;
+            Ok((der, recipient))
         })
         .collect::<Result<Vec<_>, RequestError>>()?;
-    Ok((certificates, validation::purpose_field(&map)?))
+    Ok(ValidationBatch {
+        certificates,
+        purpose,
+    })
 }
 
 fn refused(e: &RequestError) -> Response {
@@ -215,19 +254,32 @@ pub async fn validate_certificates(
     }
     let worker = tenant.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        let (certificates, purpose) = parse_validations(&body)?;
-        let settings = worker
-            .store()
-            .read(|data| Settings::from_config(&data.smime_config));
+        let batch = parse_validations(&body)?;
+        let (mut settings, addresses) = worker.store().read(|data| {
+            let addresses: Vec<Option<Addresses>> = batch
+                .certificates
+                .iter()
+                .map(|(_, recipient)| {
+                    recipient
+                        .as_ref()
+                        .map(|address| Addresses::of(&data.recipients, address))
+                })
+                .collect();
+            (Settings::from_config(&data.smime_config), addresses)
+        });
         let now = worker.clock().now();
         let hosts = worker.crl_hosts();
         let mut fetched = Fetched::default();
-        let results: Vec<validation::Validation> = certificates
+        let results: Vec<validation::Validation> = batch
+            .certificates
             .into_iter()
-            .map(|certificate| {
+            .zip(addresses)
+            .map(|((certificate, recipient), addresses)| {
+                settings.recipient = addresses;
                 let request = validation::Request::Certificate {
                     certificate,
-                    purpose,
+                    purpose: batch.purpose,
+                    recipient,
                 };
                 validation::validate_with(&request, &settings, hosts, now, &mut fetched)
             })
@@ -296,6 +348,11 @@ mod tests {
             "purpose"
         );
         assert_eq!(validate_refused(r#"{"certificates":[]}"#).field, "purpose");
+        assert_eq!(
+            validate_refused(r#"{"certificates":[],"recipients":["a@b"],"purpose":"encrypt"}"#)
+                .field,
+            "recipients"
+        );
     }
 
     #[test]
@@ -315,9 +372,8 @@ mod tests {
         let batch = parse_lookups(br#"{"addresses":[]}"#).expect("empty lookups");
         assert!(batch.addresses.is_empty());
         assert_eq!(batch.purpose, LookupPurpose::Encrypt);
-        let (certificates, purpose) =
-            parse_validations(br#"{"certificates":[],"purpose":"send"}"#).expect("empty");
-        assert!(certificates.is_empty());
-        assert_eq!(purpose, Purpose::Send);
+        let batch = parse_validations(br#"{"certificates":[],"purpose":"send"}"#).expect("empty");
+        assert!(batch.certificates.is_empty());
+        assert_eq!(batch.purpose, Purpose::Send);
     }
 }

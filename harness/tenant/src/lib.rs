@@ -18,8 +18,9 @@
 //! - Lab endpoints, which are ours and not Microsoft's: `POST /lab/sync/{tenant}/export` (the
 //!   Entra Connect export, [`sync`]), `GET /lab/recipients/{address}/certificate` (Outlook's
 //!   certificate lookup, [`lookup`]), `POST /lab/owa/{tenant}/validate` (Outlook on the web's
-//!   judgement of a received message or of the sender's certificate, with CRLs fetched as the
-//!   stored `Set-SmimeConfig` says, [`validation`]), both for many items a request
+//!   judgement of a received message, of the sender's certificate, or of a recipient's
+//!   certificate held to the recipient's addresses ([`recipient_address`]), with CRLs fetched as
+//!   the stored `Set-SmimeConfig` says, [`validation`]), both for many items a request
 //!   (`POST /lab/recipients/certificates`, `POST /lab/owa/{tenant}/validate/certificates`,
 //!   [`batch`]), `GET|PUT /lab/clock` and
 //!   `POST /lab/reset/{tenant}` (a reused lab's next scenario, [`reset`]). They stand for
@@ -81,6 +82,7 @@ pub mod cmdlets;
 pub mod ids;
 pub mod lookup;
 pub mod openapi;
+pub mod recipient_address;
 pub mod reset;
 pub mod server;
 pub mod store;

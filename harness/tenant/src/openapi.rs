@@ -167,6 +167,8 @@ pub fn document() -> Value {
                     "type": "object", "required": ["certificates", "purpose"], "additionalProperties": false,
                     "properties": {
                         "certificates": {"type": "array", "maxItems": MAX_ITEMS, "items": {"type": "string", "format": "byte"}},
+                        "recipients": {"type": "array", "maxItems": MAX_ITEMS, "items": {"type": "string"},
+                            "description": "With purpose encrypt: the address each certificate is for, in the same order (as the one-certificate route's recipient)"},
                         "purpose": {"type": "string", "enum": ["send", "encrypt"]}
                     }
                 }}}},
@@ -321,6 +323,7 @@ pub fn document() -> Value {
                             "displayName": {"type": "string"},
                             "userCertificate": {"type": "array", "items": {"type": "string", "format": "byte"}},
                             "userSMIMECertificate": {"type": "array", "items": {"type": "string", "format": "byte"}},
+                            "proxyAddresses": {"type": "array", "items": {"type": "string"}, "description": "As the directory holds them: SMTP:primary, smtp:secondary, x500:..."},
                             "deleted": {"type": "boolean", "default": false}
                         }
                     }}
@@ -375,7 +378,8 @@ pub fn document() -> Value {
                             "password": {"type": "string"}
                         }}},
                     "certificate": {"type": "string", "format": "byte", "description": "The sender's certificate, DER, base64."},
-                    "purpose": {"type": "string", "enum": ["send", "encrypt"], "description": "send: the sender's certificate before sending; encrypt: a recipient's certificate before encrypting to it."}
+                    "purpose": {"type": "string", "enum": ["send", "encrypt"], "description": "send: the sender's certificate before sending; encrypt: a recipient's certificate before encrypting to it."},
+                    "recipient": {"type": "string", "description": "With purpose encrypt: the recipient's address. The certificate must name their primary SMTP address or, under OWAUseSecondaryProxiesWhenFindingCertificates, one of their smtp: proxy addresses; else sendAllowed is false."}
                 }
             },
             "OwaValidation": {
@@ -393,7 +397,12 @@ pub fn document() -> Value {
                         "thumbprint": {"type": "string"}, "not_before": {"type": "string"}, "not_after": {"type": "string"},
                         "key": {"type": "string"}, "emails": {"type": "array", "items": {"type": "string"}}
                     }},
-                    "sendAllowed": {"type": "boolean", "description": "A certificate only: false when OWACheckCRLOnSend is true and a CRL is unreachable; for purpose encrypt also false when the certificate does not validate (status other than valid or crl-unreachable)."},
+                    "sendAllowed": {"type": "boolean", "description": "A certificate only: false when OWACheckCRLOnSend is true and a CRL is unreachable; for purpose encrypt also false when the certificate does not validate (status other than valid or crl-unreachable), and when a recipient is named whose address the certificate does not name (see address)."},
+                    "address": {"type": "object", "description": "A recipient's certificate (purpose encrypt with recipient): whose it is.", "properties": {
+                        "recipient": {"type": "string"}, "certificateAddresses": {"type": "array", "items": {"type": "string"}},
+                        "matched": {"type": "string", "enum": ["primary", "proxy", "none"]}, "address": {"type": "string"},
+                        "useSecondaryProxies": {"type": "boolean"}, "isRecipients": {"type": "boolean"}, "reason": {"type": "string"}
+                    }},
                     "crl": {"type": "object", "properties": {
                         "check": {"type": "string", "enum": ["checked", "disabled", "none-needed"]},
                         "fetches": {"type": "array", "items": {"type": "object", "properties": {

@@ -22,6 +22,7 @@ use crate::clock::{Clock, SharedClock};
 use crate::cmdlets::recipients::Recipient;
 use crate::cmdlets::{self, Invocation, Run, TenantContext};
 use crate::lookup::{self, Purpose};
+use crate::recipient_address::Addresses;
 use crate::store::{Store, StoreError, TenantData};
 use crate::sync::{self, ExportRequest, SyncFailure};
 use crate::validation::{self, Settings};
@@ -672,11 +673,11 @@ async fn owa_validate(
         let request = validation::parse_request(&body)?;
         // A received message's sender's published certificates, for a signature that does not
         // carry its signer's certificate (OWASignedEmailCertificateInclusion $false).
-        let sender = match &request {
+        let (sender, named) = match &request {
             validation::Request::Message { message, .. } => {
-                smime::cms::address::from_address(message)
+                (smime::cms::address::from_address(message), None)
             }
-            validation::Request::Certificate { .. } => None,
+            validation::Request::Certificate { recipient, .. } => (None, recipient.clone()),
         };
         let settings = worker.store().read(|data| {
             let mut settings = Settings::from_config(&data.smime_config);
@@ -685,6 +686,8 @@ async fn owa_validate(
             {
                 settings.directory = validation::published_certificates(&recipient);
             }
+            // A recipient's addresses, for OWAUseSecondaryProxiesWhenFindingCertificates.
+            settings.recipient = named.map(|address| Addresses::of(&data.recipients, &address));
             settings
         });
         let now = worker.clock().now();

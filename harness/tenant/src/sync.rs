@@ -30,6 +30,9 @@
 //!   remembers which anchors a full cycle's batches exported and deletes the missing synced
 //!   recipients when the final batch arrives; a request without `cycleId` is a whole cycle. A
 //!   batch of another cycle abandons an unfinished one. Each batch is one transaction.
+//! - `proxyAddresses` travel as the directory holds them; the tenant keeps them on the recipient
+//!   (`EmailAddresses`), and Outlook on the web's certificate finding reads them
+//!   ([`crate::recipient_address`]).
 //! - An object is matched by `sourceAnchor`; an object new to the tenant whose address is a
 //!   cloud-only recipient's is soft-matched to it, which then becomes directory-synced.
 
@@ -114,6 +117,10 @@ pub struct ExportObject {
     pub user_certificate: Option<Vec<String>>,
     #[serde(default, rename = "userSMIMECertificate")]
     pub user_smime_certificate: Option<Vec<String>>,
+    /// `proxyAddresses` as the directory holds them (`SMTP:primary`, `smtp:secondary`,
+    /// `x500:...`). Absent in a delta cycle: unchanged; in a full cycle: none.
+    #[serde(default)]
+    pub proxy_addresses: Option<Vec<String>>,
     #[serde(default)]
     pub deleted: bool,
 }
@@ -510,6 +517,13 @@ fn apply_object(
     }
     if let Some(values) = user_smime_certificate {
         recipient.user_smime_certificate = values;
+    }
+    if let Some(values) = object
+        .proxy_addresses
+        .clone()
+        .or_else(|| full.then(Vec::new))
+    {
+        recipient.proxy_addresses = values.iter().map(|v| v.trim().to_owned()).collect();
     }
     if result.action == Action::Update {
         if *recipient == before {

@@ -317,6 +317,60 @@ fn a_recipients_certificate_is_encrypted_to_only_when_it_validates() {
     assert_eq!(body["sendAllowed"], true);
 }
 
+/// Set-SmimeConfig -OWAUseSecondaryProxiesWhenFindingCertificates: a recipient's certificate
+/// must name their primary SMTP address or, when the setting is $true (the default), one of
+/// their proxy addresses. Dave's secondary proxy is carol@contoso.com, which carol's certificate
+/// names; his x500: address is no mail address.
+#[test]
+fn a_recipients_certificate_must_name_their_primary_or_under_the_setting_a_proxy_address() {
+    let server = CrlServer::start(false);
+    let lab = tenant_with(server.hosts());
+    configure(&lab, json!({}));
+    let synced = lab.sync(json!({"cycle": "full", "objects": [{
+        "sourceAnchor": "ZGF2ZQ==", "userPrincipalName": "dave@contoso.com",
+        "proxyAddresses": ["SMTP:dave@contoso.com", "smtp:Carol@Contoso.com", "x500:/o=Contoso/cn=alice@contoso.com"]
+    }]}));
+    assert_eq!(synced.status, 200, "{}", synced.text());
+    let for_recipient = |name: &str, recipient: &str| {
+        let mut request = encrypt_request(name);
+        request["recipient"] = json!(recipient);
+        validate(&lab, request)
+    };
+    let body = for_recipient("carol", "dave@contoso.com");
+    assert_eq!(body["status"], "valid", "{body:#}");
+    assert_eq!(body["sendAllowed"], true, "{body:#}");
+    assert_eq!(body["address"]["matched"], "proxy");
+    assert_eq!(body["address"]["address"], "Carol@Contoso.com");
+    let body = for_recipient("alice", "dave@contoso.com");
+    assert_eq!(
+        body["sendAllowed"], false,
+        "x500: is not an SMTP proxy: {body:#}"
+    );
+    assert_eq!(body["address"]["matched"], "none");
+    // The primary address matches whatever the setting; a recipient the tenant does not know
+    // has the address it was named by and no proxies.
+    let body = for_recipient("carol", "CAROL@contoso.com");
+    assert_eq!(body["address"]["matched"], "primary", "{body:#}");
+    assert_eq!(body["sendAllowed"], true);
+
+    configure(
+        &lab,
+        json!({"OWAUseSecondaryProxiesWhenFindingCertificates": false}),
+    );
+    let body = for_recipient("carol", "dave@contoso.com");
+    assert_eq!(body["status"], "valid", "{body:#}");
+    assert_eq!(body["sendAllowed"], false, "{body:#}");
+    assert_eq!(body["address"]["useSecondaryProxies"], false);
+    let first = body["reasons"][0].as_str().unwrap_or_default();
+    assert!(first.contains("is $false"), "{first}");
+    let body = for_recipient("carol", "carol@contoso.com");
+    assert_eq!(body["sendAllowed"], true, "{body:#}");
+    // Without a recipient the path alone is judged, as before.
+    let body = validate(&lab, encrypt_request("carol"));
+    assert_eq!(body["sendAllowed"], true, "{body:#}");
+    assert!(body.get("address").is_none(), "{body:#}");
+}
+
 #[test]
 fn encrypting_with_the_recipients_crl_offline_depends_on_owa_check_crl_on_send() {
     let lab = tenant_with(down_hosts());
@@ -349,6 +403,12 @@ fn bad_requests_are_400_naming_the_field() {
             "certificate:",
         ),
         (br#"{"message": "QUJD", "sender": "x"}"#.to_vec(), "sender:"),
+        (
+            json!({"certificate": b64(&certificate_der("carol")), "purpose": "send", "recipient": "a@b.c"})
+                .to_string()
+                .into_bytes(),
+            "recipient:",
+        ),
         (
             wrong_password.to_string().into_bytes(),
             "decryption[0].pkcs12:",

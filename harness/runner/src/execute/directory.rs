@@ -87,6 +87,8 @@ pub struct DirectoryUser {
     pub user_certificate: Vec<Vec<u8>>,
     /// `userSMIMECertificate`, as stored.
     pub user_smime_certificate: Vec<Vec<u8>>,
+    /// `proxyAddresses` (`SMTP:`, `smtp:`, `x500:` ...), as stored.
+    pub proxy_addresses: Vec<String>,
 }
 
 /// A user object to add.
@@ -101,6 +103,9 @@ pub struct NewUser {
     pub user_certificate: Vec<Vec<u8>>,
     /// `userSMIMECertificate` values (any bytes), written with the object.
     pub user_smime_certificate: Vec<Vec<u8>>,
+    /// `proxyAddresses` values (`SMTP:primary`, `smtp:secondary`, `x500:...`); the object is
+    /// given the auxiliary class `mailRecipient` that carries them when there are any.
+    pub proxy_addresses: Vec<String>,
 }
 
 /// Adds many users' objects over [`PUBLISH_CONNECTIONS`] connections at once (each takes a
@@ -236,6 +241,7 @@ impl Directory {
             anchor: anchor.to_owned(),
             user_certificate: Vec::new(),
             user_smime_certificate: Vec::new(),
+            proxy_addresses: Vec::new(),
         })
         .await
     }
@@ -245,8 +251,12 @@ impl Directory {
         let user_id = user.id.as_str();
         let dn = user_dn(&self.suffix, user_id);
         let one = |v: &str| HashSet::from([v.as_bytes().to_vec()]);
+        let mut classes = HashSet::from([b"inetOrgPerson".to_vec()]);
+        if !user.proxy_addresses.is_empty() {
+            classes.insert(b"mailRecipient".to_vec());
+        }
         let mut attributes: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = vec![
-            (b"objectClass".to_vec(), one("inetOrgPerson")),
+            (b"objectClass".to_vec(), classes),
             (b"cn".to_vec(), one(user_id)),
             (b"sn".to_vec(), one(user_id)),
             (b"displayName".to_vec(), one(user_id)),
@@ -259,6 +269,15 @@ impl Directory {
                     .as_bytes()
                     .to_vec(),
                 user.user_certificate.iter().cloned().collect(),
+            ));
+        }
+        if !user.proxy_addresses.is_empty() {
+            attributes.push((
+                b"proxyAddresses".to_vec(),
+                user.proxy_addresses
+                    .iter()
+                    .map(|p| p.as_bytes().to_vec())
+                    .collect(),
             ));
         }
         if !user.user_smime_certificate.is_empty() {
@@ -310,6 +329,7 @@ impl Directory {
             ANCHOR_ATTRIBUTE,
             "userCertificate;binary",
             "userSMIMECertificate",
+            "proxyAddresses",
         ];
         let mut users = self
             .paged_search(&what, "(objectClass=inetOrgPerson)", attributes, |entry| {
@@ -320,6 +340,10 @@ impl Directory {
                     anchor: first_text(&entry, ANCHOR_ATTRIBUTE),
                     user_certificate: values(&entry, "userCertificate"),
                     user_smime_certificate: values(&entry, "userSMIMECertificate"),
+                    proxy_addresses: values(&entry, "proxyAddresses")
+                        .into_iter()
+                        .map(|v| String::from_utf8_lossy(&v).into_owned())
+                        .collect(),
                     dn: entry.dn,
                 })
             })

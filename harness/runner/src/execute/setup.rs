@@ -128,14 +128,20 @@ pub async fn create_users(ctx: &mut Context<'_>, users: &[PlannedUser]) -> StepR
             anchor: source_anchor(&ctx.plan.scenario, &user.id),
             user_certificate: Vec::new(),
             user_smime_certificate: Vec::new(),
+            proxy_addresses: user.directory_proxy_addresses(),
         })
         .collect();
     let added = add_users(&endpoint, &objects).await.map(|dns| {
         dns.iter()
             .zip(&objects)
             .map(|(dn, user)| {
+                let proxies = if user.proxy_addresses.is_empty() {
+                    String::new()
+                } else {
+                    format!(", proxyAddresses {}", user.proxy_addresses.join(" "))
+                };
                 format!(
-                    "{dn}: inetOrgPerson, mail {}, source anchor {}",
+                    "{dn}: inetOrgPerson, mail {}{proxies}, source anchor {}",
                     user.mail, user.anchor
                 )
             })

@@ -280,6 +280,7 @@ pub async fn run_cycle(
                     "displayName": user.display_name,
                     "userCertificate": Values::base64(&user.user_certificate),
                     "userSMIMECertificate": Values::base64(&user.user_smime_certificate),
+                    "proxyAddresses": user.proxy_addresses,
                 })
             })
             .collect();
@@ -719,6 +720,7 @@ mod tests {
             anchor: "QUJD".into(),
             user_certificate: (0..certificates).map(|n| vec![n as u8]).collect(),
             user_smime_certificate: vec![vec![0xff]],
+            proxy_addresses: Vec::new(),
         }
     }
 

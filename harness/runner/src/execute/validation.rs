@@ -34,8 +34,12 @@ pub struct MessageValidation {
 pub struct CertificateValidation {
     pub status: String,
     pub reasons: Vec<String>,
-    /// False when `OWACheckCRLOnSend` is true and a CRL could not be fetched.
+    /// False when `OWACheckCRLOnSend` is true and a CRL could not be fetched; for a
+    /// recipient's certificate also when it does not validate or is not the recipient's.
     pub send_allowed: bool,
+    /// A recipient's certificate that names none of the addresses it may be matched against
+    /// (the tenant's `address.reason`); `None` when it is the recipient's or none was named.
+    pub not_the_recipients: Option<String>,
     pub answer: Value,
 }
 
@@ -162,12 +166,19 @@ pub async fn validate_certificate(
 }
 
 /// A recipient's certificate, as OWA checks it before encrypting to it (`purpose: encrypt`):
-/// `send_allowed` is whether OWA encrypts to it.
+/// `send_allowed` is whether OWA encrypts to it. `recipient` is the address it is for: the
+/// tenant holds the certificate to that recipient's addresses (primary SMTP address, and proxy
+/// addresses under `OWAUseSecondaryProxiesWhenFindingCertificates`).
 pub async fn validate_recipient_certificate(
     tenant: &TenantApi,
     certificate_der: &[u8],
+    recipient: &str,
 ) -> Result<CertificateValidation, TenantApiError> {
-    let body = json!({ "certificate": b64(certificate_der), "purpose": "encrypt" });
+    let body = json!({
+        "certificate": b64(certificate_der),
+        "purpose": "encrypt",
+        "recipient": recipient,
+    });
     call(
         tenant,
         "OWA check of a recipient's certificate before encrypting",
@@ -181,20 +192,23 @@ pub async fn validate_recipient_certificate(
 /// 1,000.
 pub const CERTIFICATES_PER_REQUEST: usize = 500;
 
-/// [`validate_recipient_certificate`] for many recipients (`POST
+/// [`validate_recipient_certificate`] for many recipients, each certificate with the address it
+/// is for (`POST
 /// /lab/owa/{tenant}/validate/certificates`): one judgement per certificate, in order, each what
 /// the one-certificate call answers; the tenant reads its settings and fetches each CRL once a
 /// request.
 pub async fn validate_recipient_certificates(
     tenant: &TenantApi,
-    certificates: &[&[u8]],
+    certificates: &[(&[u8], &str)],
 ) -> Result<Vec<CertificateValidation>, TenantApiError> {
     let what = "OWA check of recipients' certificates before encrypting";
     let path = format!("{}/certificates", path(tenant));
     let mut judged = Vec::with_capacity(certificates.len());
     for chunk in certificates.chunks(CERTIFICATES_PER_REQUEST) {
-        let encoded: Vec<String> = chunk.iter().map(|der| b64(der)).collect();
-        let body = json!({ "certificates": encoded, "purpose": "encrypt" });
+        let encoded: Vec<String> = chunk.iter().map(|(der, _)| b64(der)).collect();
+        let recipients: Vec<&str> = chunk.iter().map(|(_, recipient)| *recipient).collect();
+        let body =
+            json!({ "certificates": encoded, "recipients": recipients, "purpose": "encrypt" });
         let answer = tenant
             .lab_call(
                 what,
@@ -223,10 +237,18 @@ pub fn read_certificate_answer(answer: Value) -> Result<CertificateValidation, S
     let send_allowed = answer["sendAllowed"]
         .as_bool()
         .ok_or_else(|| format!("no boolean sendAllowed in {answer}"))?;
+    let not_the_recipients =
+        (answer["address"]["isRecipients"].as_bool() == Some(false)).then(|| {
+            answer["address"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        });
     Ok(CertificateValidation {
         status,
         reasons,
         send_allowed,
+        not_the_recipients,
         answer,
     })
 }
@@ -294,6 +316,16 @@ mod tests {
         .expect("reads");
         assert!(!read.send_allowed);
         assert_eq!(read.status, "crl-unreachable");
+        assert_eq!(read.not_the_recipients, None);
+        let stranger = read_certificate_answer(json!({
+            "status": "valid", "reasons": ["issued to x@y.z"], "weak": false, "sendAllowed": false,
+            "address": { "matched": "none", "isRecipients": false, "reason": "issued to x@y.z" }
+        }))
+        .expect("reads");
+        assert_eq!(
+            stranger.not_the_recipients.as_deref(),
+            Some("issued to x@y.z")
+        );
         assert!(read_certificate_answer(json!({ "status": "valid", "reasons": [] })).is_err());
     }
 }

@@ -135,6 +135,15 @@ pub const CRL_NOT_CHECKED: Check = Check {
     basis: "",
 };
 
+pub const NOT_THE_RECIPIENTS: Check = Check {
+    id: "PRE-OWA-003",
+    step: 5,
+    severity: Severity::Failure,
+    title: "The certificate names neither the user's primary SMTP address nor, under OWAUseSecondaryProxiesWhenFindingCertificates, one of their proxy addresses",
+    ledger: "FID-OWA-SECONDARY-PROXIES",
+    basis: "",
+};
+
 pub const CRL_INTERNAL: Check = Check {
     id: "PRE-CRL-001",
     step: 5,
@@ -249,6 +258,7 @@ pub const ALL: &[Check] = &[
     SYNC_REFUSED,
     LOOKUP_NOTHING,
     OWA_REFUSES,
+    NOT_THE_RECIPIENTS,
     CRL_NOT_CHECKED,
     CRL_INTERNAL,
     MOBILE_MD5,

@@ -8,7 +8,8 @@
 //! What is taken: `mail` (else the primary `SMTP:` proxyAddress), `userPrincipalName`, the source
 //! anchor Entra Connect would use (`mS-DS-ConsistencyGuid`, else `objectGUID`, base64 as
 //! ImmutableId shows it; else one derived from the DN), `userCertificate` (with or without
-//! `;binary`) and `userSMIMECertificate`. A `userCertificate` value that is not a DER certificate
+//! `;binary`), `userSMIMECertificate` and `proxyAddresses` (Outlook on the web may match a
+//! certificate to a proxy address: `OWAUseSecondaryProxiesWhenFindingCertificates`). A `userCertificate` value that is not a DER certificate
 //! is a finding naming the DN and line, and is not written to the lab's slapd (which, unlike AD,
 //! checks the syntax).
 
@@ -33,6 +34,8 @@ pub struct OrgUser {
     pub user_certificate: Vec<Vec<u8>>,
     /// As stored (any bytes: Outlook takes a PKCS#7 or a certificate).
     pub user_smime_certificate: Vec<Vec<u8>>,
+    /// `proxyAddresses`, as exported (each value once).
+    pub proxy_addresses: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -149,6 +152,16 @@ fn user_of(entry: &ldif::Entry, id: String) -> OrgUser {
         anchor,
         user_certificate,
         user_smime_certificate,
+        proxy_addresses: dedup(
+            entry
+                .values_of("proxyAddresses")
+                .map(|v| v.bytes.clone())
+                .collect(),
+        )
+        .into_iter()
+        .map(|v| String::from_utf8_lossy(&v).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect(),
         findings,
     }
 }
@@ -179,6 +192,10 @@ dn: cn=nomail,dc=contoso,dc=com\nuserPrincipalName: nomail@contoso.com\n";
         assert_eq!(alice.id, "u000001");
         assert_eq!(alice.mail.as_deref(), Some("alice@contoso.com"));
         assert_eq!(alice.anchor, "AAECAwQFBgcICQoLDA0ODw==");
+        assert_eq!(
+            alice.proxy_addresses,
+            ["smtp:old@contoso.com", "SMTP:alice@contoso.com"]
+        );
         let ids: Vec<&str> = alice.findings.iter().map(|f| f.id).collect();
         assert_eq!(ids, ["PRE-DIR-002", "PRE-DIR-003"]);
         assert!(

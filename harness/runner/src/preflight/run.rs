@@ -253,6 +253,7 @@ async fn rehearse(
             anchor: u.anchor.clone(),
             user_certificate: std::mem::take(&mut u.user_certificate),
             user_smime_certificate: std::mem::take(&mut u.user_smime_certificate),
+            proxy_addresses: std::mem::take(&mut u.proxy_addresses),
         })
         .collect();
     let added = add_users(&directory, &objects).await;
@@ -447,9 +448,14 @@ async fn client_side(
         }
         sides.push((*index, read_lookup(&answer)));
     }
-    let chosen: Vec<&[u8]> = sides
+    let chosen: Vec<(&[u8], &str)> = sides
         .iter()
-        .filter_map(|(_, side)| side.chosen.as_ref().map(|(_, der)| der.as_slice()))
+        .zip(chunk)
+        .filter_map(|((_, side), (_, address))| {
+            side.chosen
+                .as_ref()
+                .map(|(_, der)| (der.as_slice(), address.as_str()))
+        })
         .collect();
     let mut judged = validation::validate_recipient_certificates(tenant, &chosen)
         .await
@@ -621,7 +627,13 @@ fn judge_certificate(
     let mut weak = false;
     if let Some(owa) = owa {
         weak = owa.status == "weak";
-        if !owa.send_allowed {
+        if let Some(why) = &owa.not_the_recipients {
+            findings.push(Finding::new(&checks::NOT_THE_RECIPIENTS, why.clone()));
+        }
+        // A certificate whose path validates and that is refused for its address alone has the
+        // one finding above.
+        let address_only = owa.not_the_recipients.is_some() && owa.status == "valid";
+        if !owa.send_allowed && !address_only {
             if issuer_missing && owa.status == "untrusted" {
                 findings.push(Finding::new(
                     &checks::ISSUER_NOT_IN_SST,

@@ -188,6 +188,7 @@ pub fn plan(bundle: &VendorBundle) -> Result<Plan, ProfileError> {
                 .map(|u| PlannedUser {
                     id: u.id.clone(),
                     mailbox: u.mailbox.clone(),
+                    proxy_addresses: Vec::new(),
                 })
                 .collect(),
         ),

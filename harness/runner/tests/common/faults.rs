@@ -235,6 +235,7 @@ pub async fn slapd_killed_during_a_sync_cycle(runtime: lab::RuntimeChoice) {
             anchor: format!("anchor-{n:04}"),
             user_certificate: vec![alice.clone()],
             user_smime_certificate: Vec::new(),
+            proxy_addresses: Vec::new(),
         })
         .collect();
     add_users(&directory, &users).await.expect("users added");

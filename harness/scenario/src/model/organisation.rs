@@ -219,13 +219,15 @@ struct PopulationFields {
     flaws: BTreeMap<Flaw, Percent>,
 }
 
-/// An entry of `organisation.users`: a mailbox (a user id, or `{ id, mailbox }`), or a
+/// An entry of `organisation.users`: a mailbox (a user id, or `{ id, mailbox, proxy-addresses }`), or a
 /// generated population (`{ generate, name, key, flaws }`).
 #[derive(Clone, Debug)]
 pub struct OrgUser {
     pub id: Id,
     /// The address, when not `<id>@<domain>`.
     pub mailbox: Option<Mailbox>,
+    /// `proxyAddresses` beside the primary (`smtp:bob.old@contoso.com`, `x500:...`), as written.
+    pub proxy_addresses: Vec<Spanned<String>>,
     /// A generated population instead of one user (then `id` is the template's first id and
     /// `mailbox` is `None`).
     pub population: Option<Population>,
@@ -242,6 +244,14 @@ struct OrgUserFields {
     /// must agree. With a fixture, it must be the fixture's address.
     #[serde(default)]
     mailbox: Option<Mailbox>,
+    /// The user's other `proxyAddresses`, as Active Directory writes them: `smtp:` for a
+    /// secondary SMTP address (`smtp:bob.old@contoso.com`), or another type (`x500:...`,
+    /// `sip:...`). The lab writes `SMTP:<mailbox>` (the primary) itself. Entra Connect exports
+    /// them; Outlook on the web matches a recipient's certificate to a secondary SMTP address
+    /// when `OWAUseSecondaryProxiesWhenFindingCertificates` is true (the default).
+    #[serde(default, rename = "proxy-addresses")]
+    #[schemars(with = "Vec<String>")]
+    proxy_addresses: Vec<Spanned<String>>,
 }
 
 impl<'de> Deserialize<'de> for OrgUser {
@@ -260,6 +270,7 @@ impl<'de> Deserialize<'de> for OrgUser {
                 Ok(OrgUser {
                     id,
                     mailbox: None,
+                    proxy_addresses: Vec::new(),
                     population: None,
                 })
             }
@@ -278,6 +289,7 @@ impl<'de> Deserialize<'de> for OrgUser {
                     return Ok(OrgUser {
                         id: fields.id,
                         mailbox: fields.mailbox,
+                        proxy_addresses: fields.proxy_addresses,
                         population: None,
                     });
                 }
@@ -300,6 +312,7 @@ impl<'de> Deserialize<'de> for OrgUser {
                 Ok(OrgUser {
                     id,
                     mailbox: None,
+                    proxy_addresses: Vec::new(),
                     population: Some(Population {
                         count: fields.generate,
                         name,
@@ -324,7 +337,7 @@ impl JsonSchema for OrgUser {
         let long = generator.subschema_for::<OrgUserFields>();
         let population = generator.subschema_for::<PopulationFields>();
         json_schema!({
-            "description": "A user id (`alice`, mailbox alice@<domain>), `{ id, mailbox }`, or a generated population `{ generate, name, key, flaws }`.",
+            "description": "A user id (`alice`, mailbox alice@<domain>), `{ id, mailbox, proxy-addresses }`, or a generated population `{ generate, name, key, flaws }`.",
             "oneOf": [id, long, population]
         })
     }

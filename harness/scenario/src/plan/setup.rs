@@ -17,6 +17,22 @@ pub struct ServePki {
 pub struct PlannedUser {
     pub id: String,
     pub mailbox: String,
+    /// `proxyAddresses` beside the primary (`smtp:a@b`, `x500:...`); the directory object gets
+    /// `SMTP:<mailbox>` and these when there are any.
+    pub proxy_addresses: Vec<String>,
+}
+
+impl PlannedUser {
+    /// The directory's `proxyAddresses`: none when the scenario gives none (the lab's users are
+    /// then found by `mail` alone), else the primary `SMTP:<mailbox>` first, then the others.
+    pub fn directory_proxy_addresses(&self) -> Vec<String> {
+        if self.proxy_addresses.is_empty() {
+            return Vec::new();
+        }
+        std::iter::once(format!("SMTP:{}", self.mailbox))
+            .chain(self.proxy_addresses.iter().map(|p| p.trim().to_owned()))
+            .collect()
+    }
 }
 
 pub(super) fn serve_pki(pki: &BuiltPki) -> Action {
@@ -43,6 +59,7 @@ pub(super) fn create_users(loaded: &LoadedScenario) -> Action {
             .map(|u| PlannedUser {
                 id: u.id.clone(),
                 mailbox: u.mailbox.clone(),
+                proxy_addresses: u.proxy_addresses.clone(),
             })
             .collect(),
     )

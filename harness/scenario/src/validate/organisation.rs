@@ -138,14 +138,86 @@ pub(super) fn resolve_users(
         users.push(User {
             id: id.to_owned(),
             mailbox,
+            proxy_addresses: user
+                .proxy_addresses
+                .iter()
+                .map(|p| p.value.clone())
+                .collect(),
             certificates: Vec::new(),
         });
     }
-    Organisation {
+    let organisation = Organisation {
         users,
         populations,
         by_id,
         by_mailbox,
+    };
+    check_proxy_addresses(scenario, &organisation, problems);
+    organisation
+}
+
+/// Each `proxy-addresses` value is `type:address`; a secondary `smtp:` address is a mail
+/// address that is no user's mailbox and no other proxy's (Exchange keeps an address on one
+/// recipient); the primary `SMTP:` is the lab's to write.
+fn check_proxy_addresses(
+    scenario: &Scenario,
+    organisation: &Organisation,
+    problems: &mut Problems<'_>,
+) {
+    let mut seen: HashMap<String, Location> = HashMap::new();
+    for spanned in &scenario.organisation.users {
+        for proxy in &spanned.value.proxy_addresses {
+            let value = proxy.value.trim();
+            let mut problem = |message: String, label: &str, help: &str| {
+                problems
+                    .at(&proxy.referenced, None, message, label)
+                    .help(help.to_owned());
+            };
+            let Some((kind, address)) = value
+                .split_once(':')
+                .filter(|(k, a)| !k.is_empty() && !a.trim().is_empty())
+            else {
+                problem(
+                    format!("proxy address {value:?} has no type"),
+                    "not type:address",
+                    "write it as Active Directory does: smtp:bob.old@contoso.com, x500:/o=..., sip:bob@contoso.com",
+                );
+                continue;
+            };
+            if kind == "SMTP" {
+                problem(
+                    format!("{value} is a primary SMTP address (upper-case SMTP:)"),
+                    "a second primary",
+                    "the primary is the user's mailbox, and the lab writes SMTP:<mailbox> itself; give secondary addresses as smtp:",
+                );
+                continue;
+            }
+            if !kind.eq_ignore_ascii_case("smtp") {
+                continue;
+            }
+            let address = address.trim().to_ascii_lowercase();
+            let as_mailbox =
+                serde::de::value::StrDeserializer::<serde::de::value::Error>::new(address.as_str());
+            if <smime::pki::Mailbox as serde::Deserialize>::deserialize(as_mailbox).is_err() {
+                problem(
+                    format!("{value} is not a mail address"),
+                    "not a mail address",
+                    "an smtp: proxy address is local@domain",
+                );
+            } else if organisation.with_mailbox(&address).is_some() {
+                problem(
+                    format!("{address} is a user's mailbox"),
+                    "taken",
+                    "an address belongs to one recipient: give another",
+                );
+            } else if seen.insert(address.clone(), proxy.referenced).is_some() {
+                problem(
+                    format!("{address} is given twice"),
+                    "again here",
+                    "an address belongs to one recipient: give it once",
+                );
+            }
+        }
     }
 }
 
@@ -218,6 +290,7 @@ fn generate(
         organisation.users.push(User {
             id: id.clone(),
             mailbox,
+            proxy_addresses: Vec::new(),
             certificates: Vec::new(),
         });
     }

@@ -271,6 +271,7 @@ fn a_hundred_thousand_users_validate() {
             scenario.organisation.users.push(unlocated(OrgUser {
                 id,
                 mailbox: None,
+                proxy_addresses: Vec::new(),
                 population: None,
             }));
         }
@@ -575,4 +576,53 @@ fn problems_of_offset(offset: &str) -> Vec<String> {
     problems(&format!(
         "{FIXTURE}messages:\n  - {{ from: alice, to: [bob], client: outlook, at: {offset} }}\n"
     ))
+}
+
+#[test]
+fn proxy_addresses_are_typed_and_belong_to_one_user() {
+    let org = |users: &str| {
+        format!(
+            "organisation:\n  tenant: contoso.onmicrosoft.com\n  users: {users}\npki: {{ fixture: default }}\n"
+        )
+    };
+    let loaded = load(&org(
+        "[alice, { id: bob, proxy-addresses: [\"smtp:bob.old@contoso.com\", \"x500:/o=Contoso/cn=bob\"] }]",
+    ))
+    .unwrap_or_else(|p| panic!("{p:#?}"));
+    let bob = loaded.user("bob").expect("bob");
+    assert_eq!(
+        bob.proxy_addresses,
+        ["smtp:bob.old@contoso.com", "x500:/o=Contoso/cn=bob"]
+    );
+    assert!(
+        loaded
+            .user("alice")
+            .expect("alice")
+            .proxy_addresses
+            .is_empty()
+    );
+    for (users, fragment) in [
+        (
+            "[{ id: bob, proxy-addresses: [bob.old@contoso.com] }]",
+            "has no type",
+        ),
+        (
+            "[{ id: bob, proxy-addresses: [\"SMTP:bob.old@contoso.com\"] }]",
+            "is a primary SMTP address",
+        ),
+        (
+            "[{ id: bob, proxy-addresses: [\"smtp:not an address\"] }]",
+            "is not a mail address",
+        ),
+        (
+            "[alice, { id: bob, proxy-addresses: [\"smtp:Alice@contoso.com\"] }]",
+            "alice@contoso.com is a user's mailbox",
+        ),
+        (
+            "[{ id: bob, proxy-addresses: [\"smtp:x@contoso.com\"] }, { id: carol, proxy-addresses: [\"smtp:X@contoso.com\"] }]",
+            "x@contoso.com is given twice",
+        ),
+    ] {
+        assert_problem(&problems(&org(users)), fragment);
+    }
 }

@@ -41,6 +41,10 @@ pub struct Recipient {
     pub source_anchor: Option<String>,
     pub user_principal_name: String,
     pub primary_smtp_address: String,
+    /// `proxyAddresses` as synced from the directory (`SMTP:primary`, `smtp:secondary`,
+    /// `x500:...`); empty for a cloud-only recipient, which has its primary address only here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxy_addresses: Vec<String>,
     pub display_name: String,
     pub alias: String,
     #[serde(with = "crate::store::serde_helpers::bytes_list", default)]
@@ -84,6 +88,7 @@ impl Recipient {
             source_anchor: None,
             user_principal_name: user_principal_name.to_owned(),
             primary_smtp_address: mail.to_owned(),
+            proxy_addresses: Vec::new(),
             display_name: display_name.unwrap_or(&alias).to_owned(),
             alias,
             user_certificate: Vec::new(),
@@ -123,6 +128,26 @@ impl Recipient {
             || self.user_principal_name.eq_ignore_ascii_case(address)
     }
 
+    /// `EmailAddresses`: the primary as `SMTP:`, then the other synced proxy addresses as the
+    /// directory writes them.
+    fn email_addresses(&self) -> Vec<Value> {
+        let primary = format!("SMTP:{}", self.primary_smtp_address);
+        let others = self.proxy_addresses.iter().filter(|p| {
+            !p.eq_ignore_ascii_case(&primary) && !p.starts_with("SMTP:") && !p.is_empty()
+        });
+        std::iter::once(json!(primary))
+            .chain(others.map(|p| json!(p)))
+            .collect()
+    }
+
+    /// The addresses Outlook on the web's certificate finding holds a certificate to.
+    pub fn addresses(&self) -> crate::recipient_address::Addresses {
+        crate::recipient_address::Addresses {
+            primary_smtp_address: self.primary_smtp_address.clone(),
+            proxy_addresses: self.proxy_addresses.clone(),
+        }
+    }
+
     pub(super) fn common_record(&self, tenant: &str) -> Map<String, Value> {
         use base64::Engine as _;
         let b64 = |values: &[Vec<u8>]| -> Vec<Value> {
@@ -141,11 +166,7 @@ impl Recipient {
             "PrimarySmtpAddress".into(),
             json!(self.primary_smtp_address),
         );
-        record::collection(
-            &mut map,
-            "EmailAddresses",
-            vec![json!(format!("SMTP:{}", self.primary_smtp_address))],
-        );
+        record::collection(&mut map, "EmailAddresses", self.email_addresses());
         map.insert("RecipientType".into(), json!("UserMailbox"));
         map.insert("RecipientTypeDetails".into(), json!("UserMailbox"));
         map.insert(

@@ -29,6 +29,7 @@ fn object(anchor: &str, certs: usize) -> ExportObject {
         display_name: None,
         user_certificate: Some(vec!["AQ==".into(); certs]),
         user_smime_certificate: None,
+        proxy_addresses: None,
         deleted: false,
     }
 }
@@ -288,4 +289,45 @@ fn bad_requests_change_nothing() {
         .is_err()
     );
     assert_eq!(store.read(|d| d.sync_cycles), 0);
+}
+
+#[test]
+fn proxy_addresses_are_kept_as_exported_and_a_delta_without_them_keeps_them() {
+    let (_dir, store) = new_store();
+    let with_proxies = ExportObject {
+        proxy_addresses: Some(vec![
+            "SMTP:a@contoso.com".into(),
+            " smtp:a.old@contoso.com ".into(),
+            "x500:/o=Contoso/cn=a".into(),
+        ]),
+        ..object("a", 1)
+    };
+    run(&store, &request(Cycle::Full, false, vec![with_proxies])).unwrap();
+    let stored = || {
+        store
+            .read(|d| d.recipients.by_address("a@contoso.com"))
+            .unwrap()
+            .unwrap()
+            .1
+    };
+    let expected = vec![
+        "SMTP:a@contoso.com".to_owned(),
+        "smtp:a.old@contoso.com".to_owned(),
+        "x500:/o=Contoso/cn=a".to_owned(),
+    ];
+    assert_eq!(stored().proxy_addresses, expected);
+    let record = stored().mailbox_record("contoso.onmicrosoft.com");
+    assert_eq!(
+        record["EmailAddresses"],
+        serde_json::json!([
+            "SMTP:a@contoso.com",
+            "smtp:a.old@contoso.com",
+            "x500:/o=Contoso/cn=a"
+        ])
+    );
+    // A delta that leaves the attribute out changes nothing; a full cycle without it clears it.
+    run(&store, &request(Cycle::Delta, false, vec![object("a", 1)])).unwrap();
+    assert_eq!(stored().proxy_addresses, expected);
+    run(&store, &request(Cycle::Full, false, vec![object("a", 1)])).unwrap();
+    assert!(stored().proxy_addresses.is_empty());
 }

@@ -493,17 +493,30 @@ async fn owa_recipient_checks(
         let Some((certificate, _)) = &l.certificate else {
             continue;
         };
-        let answer =
-            validation::validate_recipient_certificate(&ctx.tenant, &der_of(certificate)).await?;
+        let answer = validation::validate_recipient_certificate(
+            &ctx.tenant,
+            &der_of(certificate),
+            &l.recipient.mailbox,
+        )
+        .await?;
+        let by_proxy = match &answer.answer["address"] {
+            a if a["matched"] == "proxy" => format!(" ({})", a["reason"].as_str().unwrap_or("")),
+            _ => String::new(),
+        };
         step.details.push(format!(
-            "OWA check of {}'s certificate before encrypting: {}, encrypts {}",
+            "OWA check of {}'s certificate before encrypting: {}, encrypts {}{by_proxy}",
             l.recipient.mailbox, answer.status, answer.send_allowed
         ));
         if !answer.send_allowed {
+            // A certificate that validates but is not the recipient's
+            // (OWAUseSecondaryProxiesWhenFindingCertificates) says so instead of "valid".
+            let status = match &answer.not_the_recipients {
+                Some(_) if answer.status == "valid" => "not the recipient's",
+                _ => answer.status.as_str(),
+            };
             refused.push(format!(
-                "{} ({}{})",
+                "{} ({status}{})",
                 l.recipient.mailbox,
-                answer.status,
                 answer
                     .reasons
                     .first()

@@ -414,9 +414,6 @@ pub fn not_emulated(parameter: &str) -> Option<&'static str> {
         "OWAAllowUserChoiceOfSigningCertificate" => {
             "the sender has one signing identity per client and no user makes a choice"
         }
-        "OWAUseSecondaryProxiesWhenFindingCertificates" => {
-            "the tenant's lookup finds recipients by their primary address only"
-        }
         "OWADLExpansionTimeout" => "the tenant has no distribution groups",
         "OWASenderCertificateAttributesToDisplay" => {
             "no reading pane is modelled; a sender mismatch is the verdict signer-mismatch whatever the setting"
@@ -437,12 +434,15 @@ pub fn not_emulated(parameter: &str) -> Option<&'static str> {
 
 /// The refusal when the tenant's check of recipients' certificates (`purpose: encrypt`) answers
 /// `sendAllowed: false` for some: Outlook's "had problems encrypting this message because the
-/// following recipients had missing or invalid certificates".
+/// following recipients had missing or invalid certificates". Each entry says why: a path that
+/// does not validate against the virtual certificate collection, or a certificate that names
+/// none of the recipient's addresses it may be matched against
+/// (`OWAUseSecondaryProxiesWhenFindingCertificates`, the tenant's `recipient_address`).
 pub fn recipient_refusal(recipients: &[String]) -> Refusal {
     Refusal::new(
         RefusalReason::NoRecipientCertificate,
         format!(
-            "invalid certificate for {}: it does not validate against the virtual certificate collection (SMIMECertificateIssuingCA), which is all Exchange Online validates with",
+            "invalid certificate for {}: Outlook on the web encrypts only to a certificate that validates against the virtual certificate collection (SMIMECertificateIssuingCA, which is all Exchange Online validates with) and is the recipient's",
             recipients.join(", ")
         ),
     )

@@ -391,7 +391,6 @@ fn crl_check_on_send_applies_to_protected_mail_only() {
 fn parameters_not_emulated_say_why_and_emulated_ones_do_not() {
     for name in [
         "OWAAllowUserChoiceOfSigningCertificate",
-        "OWAUseSecondaryProxiesWhenFindingCertificates",
         "OWADLExpansionTimeout",
         "OWASenderCertificateAttributesToDisplay",
         "NoSignOnReply",
@@ -411,6 +410,7 @@ fn parameters_not_emulated_say_why_and_emulated_ones_do_not() {
         "OWADisableCRLCheck",
         "OWASignedEmailCertificateInclusion",
         "OWABCCEncryptedEmailForking",
+        "OWAUseSecondaryProxiesWhenFindingCertificates",
         "SMIMECertificateIssuingCA",
     ] {
         assert_eq!(not_emulated(name), None, "{name}");
