@@ -135,8 +135,8 @@ pub fn parse_validations(body: &[u8]) -> Result<ValidationBatch, RequestError> {
         &["certificates", "recipients", "purpose"],
         VALIDATE_SHAPE,
     )?;
-    let purpose = validation::purpose_field(&map)?;
     let certificates = items(&map, "certificates")?;
+    let purpose = validation::purpose_field(&map)?;
     let recipients = match map.get("recipients") {
         None => None,
         Some(_) => {

@@ -74,6 +74,53 @@ fn a_validation_batch_answers_each_certificate_as_the_one_certificate_route_and_
 }
 
 #[test]
+fn a_validation_batch_holds_each_certificate_to_its_recipient_as_the_one_certificate_route() {
+    let server = CrlServer::start(false);
+    let lab = tenant_with(server.hosts());
+    configure(&lab, json!({}));
+    let pairs = [
+        ("carol", "carol@contoso.com"),
+        ("carol", "someone.else@contoso.com"),
+    ];
+    let one_by_one: Vec<Value> = pairs
+        .iter()
+        .map(|(name, recipient)| {
+            let body = json!({
+                "certificate": b64(&certificate_der(name)),
+                "purpose": "encrypt",
+                "recipient": recipient,
+            });
+            let response = post(&lab, &format!("/lab/owa/{TENANT}/validate"), &body);
+            assert_eq!(response.status, 200, "{}", response.text());
+            timeless(response.json())
+        })
+        .collect();
+    let body = json!({
+        "certificates": pairs.iter().map(|(n, _)| b64(&certificate_der(n))).collect::<Vec<_>>(),
+        "recipients": pairs.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+        "purpose": "encrypt",
+    });
+    let response = post(
+        &lab,
+        &format!("/lab/owa/{TENANT}/validate/certificates"),
+        &body,
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+    let results: Vec<Value> = response.json()["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .cloned()
+        .map(timeless)
+        .collect();
+    assert_eq!(results, one_by_one);
+    assert_eq!(results[0]["sendAllowed"], true, "{:#}", results[0]);
+    // Carol's certificate is not someone else's.
+    assert_eq!(results[1]["sendAllowed"], false, "{:#}", results[1]);
+    assert_eq!(results[1]["address"]["isRecipients"], false);
+}
+
+#[test]
 fn a_validation_batch_with_the_crl_server_down_is_offline_for_every_certificate() {
     let lab = tenant_with(down_hosts());
     configure(&lab, json!({"OWACheckCRLOnSend": true}));
