@@ -7,6 +7,7 @@
 //! An `Err` from `run` is always exit 2, printed as `error: <what> ... <what to do>` with the full
 //! context chain.
 
+mod key_cache;
 mod pkcs12;
 mod pki;
 mod preflight;
