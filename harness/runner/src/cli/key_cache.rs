@@ -27,7 +27,7 @@ use super::output::{PRIVATE, write_atomically};
 
 /// `scenario run`'s options for the key cache.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct Options {
     /// Where the PKI's RSA keys are kept between runs (0700; each key a 0600 PKCS#8 file named by
     /// a hash of its label), so that a second run does not generate them again.
     #[arg(long, value_name = "DIR", default_value = "target/smime-lab/key-cache")]
@@ -37,7 +37,7 @@ pub struct Args {
     no_key_cache: bool,
 }
 
-impl Args {
+impl Options {
     /// The key source planning uses: the cache, or generation under `--no-key-cache`.
     pub fn source(&self) -> Arc<dyn KeySource + Send + Sync> {
         if self.no_key_cache {
@@ -314,7 +314,7 @@ mod tests {
         #[derive(clap::Parser)]
         struct Cli {
             #[command(flatten)]
-            keys: Args,
+            keys: Options,
         }
         let off = Cli::parse_from(["x", "--no-key-cache"]).keys;
         assert!(format!("{:?}", off.source()).contains("Generated"));

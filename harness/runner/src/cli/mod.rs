@@ -116,3 +116,14 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the whole command line (unique argument and group ids, among
+    /// them): a flattened option set that clashes panics at parse time, on every command.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
+}

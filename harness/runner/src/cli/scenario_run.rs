@@ -88,7 +88,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "filters", "tags", "partition", "list", "vendor"])]
     preflight: Option<PathBuf>,
     #[command(flatten)]
-    keys: super::key_cache::Args,
+    keys: super::key_cache::Options,
 }
 
 pub(super) fn parse_runtime(text: &str) -> Result<lab::RuntimeChoice, String> {
