@@ -30,6 +30,7 @@ async fn run_file(path: &Path, runtime: lab::RuntimeChoice, out: &Path) -> Scena
         out_dir: out.join(loaded.name()),
         snapshot_dir: test_support::repo_root().join("scenarios/snapshots"),
         binaries: lab::Binaries::default(),
+        keys: std::sync::Arc::new(smime::key::Generated),
     };
     let report = run_scenario(&loaded, &options).await;
     assert!(

@@ -176,6 +176,7 @@ async fn faulted(
         out_dir: out.path().join(scenario),
         snapshot_dir: snapshots,
         binaries: lab::Binaries::default(),
+        keys: std::sync::Arc::new(smime::key::Generated),
     };
     // Far below nextest's bound for the group (ten minutes), which the next scenario shares: a
     // scenario that does not end is reported here, with what was killed.

@@ -28,6 +28,7 @@ fn options(out: &Path, name: &str) -> RunOptions {
         out_dir: out.join(name),
         snapshot_dir: test_support::repo_root().join("scenarios/snapshots"),
         binaries: lab::Binaries::default(),
+        keys: std::sync::Arc::new(smime::key::Generated),
     }
 }
 

@@ -24,6 +24,7 @@ async fn run(dir: &std::path::Path) -> ScenarioReport {
         out_dir: out.path().join("vendor"),
         snapshot_dir: out.path().join("snapshots"),
         binaries: lab::Binaries::default(),
+        keys: std::sync::Arc::new(smime::key::Generated),
     };
     let about = ScenarioAbout {
         name: profile::PROFILE_NAME.to_owned(),

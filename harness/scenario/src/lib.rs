@@ -23,5 +23,5 @@ pub use load::{
     GeneratedPopulation, InvalidScenario, LoadedScenario, Problem, ScenarioError, User, load, parse,
 };
 pub use model::Scenario;
-pub use plan::{Action, Plan, PlanError, plan};
+pub use plan::{Action, Plan, PlanError, plan, plan_with};
 pub use select::{Partition, Selection};

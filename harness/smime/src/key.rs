@@ -68,6 +68,34 @@ pub enum KeyError {
     Encode(String),
 }
 
+/// The versions of everything that decides which key [`PrivateKey::generate`] makes from a
+/// seeded generator: the `rsa` crate and the prime search under it (`crypto-bigint`,
+/// `crypto-primes`), `p256`/`p384` (`elliptic-curve`), and the generator itself (`rand_core`,
+/// `rand_chacha`, seeded by `sha2` in
+/// [`crate::rng::seeded`]), with `generation` counting changes to [`PrivateKey::generate`]'s
+/// own code. A cache of generated keys ([`KeySource`]) names its entries with it, so that a
+/// version bump, which may change every key, makes every cached key stale instead of wrong. A unit
+/// test holds it to `Cargo.lock`.
+pub const GENERATOR_VERSIONS: &str = "generation 1; rsa 0.10.0-rc.20; crypto-bigint 0.7.10; crypto-primes 0.7.2; p256 0.14.0; p384 0.14.0; elliptic-curve 0.14.3; rand_core 0.10.1; rand_chacha 0.10.0; sha2 0.11.1;";
+
+/// Where [`crate::pki::build_with`] gets each key. Every implementation must give exactly the key
+/// [`Generated`] gives for the same label and spec: a source may remember keys, never choose
+/// them, so that a plan is the same bytes whichever source made it.
+pub trait KeySource: fmt::Debug {
+    /// The key `PrivateKey::generate(spec, &mut rng::seeded(label))` makes.
+    fn key(&self, label: &str, spec: KeySpec) -> Result<PrivateKey, KeyError>;
+}
+
+/// The [`KeySource`] that generates every key, from [`crate::rng::seeded`]`(label)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Generated;
+
+impl KeySource for Generated {
+    fn key(&self, label: &str, spec: KeySpec) -> Result<PrivateKey, KeyError> {
+        PrivateKey::generate(spec, &mut crate::rng::seeded(label))
+    }
+}
+
 /// A private key of one of the algorithms in [`KeySpec`]. `Debug` shows the algorithm, never the key.
 #[derive(Clone)]
 pub enum PrivateKey {
@@ -295,6 +323,54 @@ mod tests {
             assert_eq!(from_pem.to_pkcs8_der().unwrap(), der);
             let spki = SubjectPublicKeyInfoOwned::from_der(&a.public_key_der().unwrap()).unwrap();
             assert!(back.matches(&spki));
+        }
+    }
+
+    /// A lock file that moves one of the crates that decide generated keys must move
+    /// [`GENERATOR_VERSIONS`] too, so that a key cache does not hand out keys of the old one.
+    #[test]
+    fn generator_versions_are_the_locked_ones() {
+        let lock = include_str!("../../../Cargo.lock");
+        for name in [
+            "rsa",
+            "crypto-bigint",
+            "crypto-primes",
+            "p256",
+            "p384",
+            "elliptic-curve",
+            "rand_core",
+            "rand_chacha",
+            "sha2",
+        ] {
+            let versions: Vec<&str> = lock
+                .split("[[package]]")
+                .filter_map(|package| {
+                    let mut lines = package.lines().map(str::trim);
+                    lines.find(|l| *l == format!("name = \"{name}\""))?;
+                    lines
+                        .find_map(|l| l.strip_prefix("version = \""))
+                        .map(|v| v.trim_end_matches('"'))
+                })
+                .collect();
+            assert!(!versions.is_empty(), "{name} is not in Cargo.lock");
+            for version in versions {
+                assert!(
+                    GENERATOR_VERSIONS.contains(&format!(" {name} {version};")),
+                    "Cargo.lock has {name} {version}: update GENERATOR_VERSIONS ({GENERATOR_VERSIONS})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn generated_is_generate_from_the_seeded_label() {
+        for spec in [KeySpec::Rsa1024, KeySpec::EcdsaP256] {
+            let direct = PrivateKey::generate(spec, &mut crate::rng::seeded("label")).unwrap();
+            let source = Generated.key("label", spec).unwrap();
+            assert_eq!(
+                source.to_pkcs8_der().unwrap(),
+                direct.to_pkcs8_der().unwrap()
+            );
         }
     }
 

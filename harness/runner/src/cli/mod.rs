@@ -7,6 +7,7 @@
 //! An `Err` from `run` is always exit 2, printed as `error: <what> ... <what to do>` with the full
 //! context chain.
 
+mod key_cache;
 mod pkcs12;
 mod pki;
 mod preflight;
@@ -113,5 +114,16 @@ pub fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::from(runner::exit::USAGE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the whole command line (unique argument and group ids, among
+    /// them): a flattened option set that clashes panics at parse time, on every command.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
     }
 }

@@ -87,6 +87,8 @@ pub struct Args {
     /// `smime-lab preflight DIR` with reports under --out.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "filters", "tags", "partition", "list", "vendor"])]
     preflight: Option<PathBuf>,
+    #[command(flatten)]
+    keys: super::key_cache::Options,
 }
 
 pub(super) fn parse_runtime(text: &str) -> Result<lab::RuntimeChoice, String> {
@@ -264,6 +266,7 @@ fn run_vendor(dir: &std::path::Path, args: &Args) -> anyhow::Result<ExitCode> {
         out_dir: args.out.join(runner::vendor::profile::PROFILE_NAME),
         snapshot_dir: args.snapshots.clone(),
         binaries: lab::Binaries::default(),
+        keys: std::sync::Arc::new(smime::key::Generated),
     };
     watch_for_interrupts(runtime);
     let started = Instant::now();
@@ -634,6 +637,7 @@ fn worker(
     } else {
         execute::reuse::Labs::reused()
     };
+    let keys = args.keys.source();
     // An interrupted run starts no further scenario (their labs would only be removed again).
     while !INTERRUPTED.load(Ordering::SeqCst) {
         let i = next.fetch_add(1, Ordering::SeqCst);
@@ -649,6 +653,7 @@ fn worker(
                     out_dir: args.out.join(scenario.name()),
                     snapshot_dir: args.snapshots.clone(),
                     binaries: lab::Binaries::default(),
+                    keys: keys.clone(),
                 };
                 let run = std::panic::AssertUnwindSafe(|| {
                     tokio.block_on(execute::run_scenario_in(scenario, &options, &mut labs))

@@ -192,6 +192,7 @@ mod tests {
                 smtp_sink: Some("/x/smtp-sink".into()),
                 mock_tenant: None,
             },
+            keys: std::sync::Arc::new(smime::key::Generated),
         }
     }
 

@@ -149,6 +149,9 @@ pub struct RunOptions {
     pub snapshot_dir: PathBuf,
     /// The lab's programs (our binaries; slapd and nginx for the local runtime).
     pub binaries: lab::Binaries,
+    /// Where planning gets the PKI's keys: `smime::key::Generated`, or `smime-lab scenario
+    /// run`'s key cache (the same keys, remembered between runs).
+    pub keys: std::sync::Arc<dyn smime::key::KeySource + Send + Sync>,
 }
 
 /// The file that marks a directory as a scenario's output directory, so that a later run may
@@ -176,7 +179,7 @@ pub async fn run_scenario_in(
     labs: &mut reuse::Labs,
 ) -> ScenarioReport {
     let about = ScenarioAbout::of(loaded);
-    match scenario::plan(loaded) {
+    match scenario::plan_with(loaded, &*options.keys) {
         Ok(plan) => run_plan_in(about, &plan, Vec::new(), options, labs).await,
         Err(e) => about.report(
             Outcome::Error,

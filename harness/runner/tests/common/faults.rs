@@ -211,6 +211,7 @@ pub async fn next_scenario_passes(runtime: lab::RuntimeChoice) {
             out_dir: out.path().join("rsa-happy-path"),
             snapshot_dir: test_support::repo_root().join("scenarios/snapshots"),
             binaries: lab::Binaries::default(),
+            keys: std::sync::Arc::new(smime::key::Generated),
         },
     )
     .await;

@@ -136,14 +136,25 @@ pub enum PlanError {
     },
 }
 
-/// Works out everything the scenario will do.
+/// Works out everything the scenario will do, generating every key.
 pub fn plan(loaded: &LoadedScenario) -> Result<Plan, PlanError> {
+    plan_with(loaded, &smime::key::Generated)
+}
+
+/// [`plan`] with the PKI's keys from `keys` (`smime::pki::build_with`): the same plan, byte for
+/// byte, whichever source; the runner's key cache makes a warm run skip RSA key generation. The
+/// filler certificates of a virtual collection are ECDSA P-256, generated in microseconds, and
+/// always generated.
+pub fn plan_with(
+    loaded: &LoadedScenario,
+    keys: &dyn smime::key::KeySource,
+) -> Result<Plan, PlanError> {
     let scenario = &loaded.scenario;
     let name = loaded.name().to_owned();
     let steps = &scenario.steps;
 
     let description = publish::with_extra_certificates(loaded);
-    let pki = smime::pki::build(&description).map_err(|source| PlanError::Pki {
+    let pki = smime::pki::build_with(&description, keys).map_err(|source| PlanError::Pki {
         scenario: name.clone(),
         source,
     })?;

@@ -283,8 +283,18 @@ fn serial(seed: &str, id: &str) -> [u8; 16] {
     bytes
 }
 
-/// Issues every certificate, key and CRL of the description.
+/// Issues every certificate, key and CRL of the description, generating every key.
 pub fn build(description: &PkiDescription) -> Result<BuiltPki, PkiError> {
+    build_with(description, &crate::key::Generated)
+}
+
+/// [`build`] with the keys from `keys`: entity `id`'s key is the one labelled
+/// `pki/<seed>/<id>/key`. A source that remembers keys (the runner's key cache) gives the same
+/// bytes as [`build`], faster.
+pub fn build_with(
+    description: &PkiDescription,
+    keys: &dyn crate::key::KeySource,
+) -> Result<BuiltPki, PkiError> {
     let plan = plan::plan(description)?;
     let issue_error = |entity: &str, what: &'static str| {
         let entity = entity.to_owned();
@@ -303,15 +313,16 @@ pub fn build(description: &PkiDescription) -> Result<BuiltPki, PkiError> {
     // Subject name and public key of each CA, for what it issues.
     let mut ca_names: BTreeMap<String, x509_cert::name::Name> = BTreeMap::new();
     for planned in &plan.entities {
-        let key = PrivateKey::generate(
-            planned.key,
-            &mut crate::rng::seeded(&format!("pki/{}/{}/key", plan.seed, planned.id)),
-        )
-        .map_err(|source| PkiError::Key {
-            entity: planned.id.clone(),
-            spec: planned.key,
-            source,
-        })?;
+        let key = keys
+            .key(
+                &format!("pki/{}/{}/key", plan.seed, planned.id),
+                planned.key,
+            )
+            .map_err(|source| PkiError::Key {
+                entity: planned.id.clone(),
+                spec: planned.key,
+                source,
+            })?;
         let serial = serial(&plan.seed, &planned.id);
         let subject = issue::Subject {
             planned,
