@@ -123,6 +123,11 @@ pub struct Args {
     /// Seconds to fuzz each target.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     time: u64,
+    /// Stop each target once it has run this many inputs (libFuzzer's `-runs`), even before
+    /// `--time` is up: `--runs 10000000 --time 7200` is a record run that ends as soon as it
+    /// has its volume.
+    #[arg(long, value_name = "EXECUTIONS")]
+    runs: Option<u64>,
     /// Write the run's figures into docs/fuzzing.md (one row per target, replaced).
     #[arg(long)]
     record: bool,
@@ -168,6 +173,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         let outcome = fuzz(
             target,
             args.time,
+            args.runs,
             &args.sanitizer,
             Mode::Grow { fresh: args.fresh },
         )?;
@@ -187,7 +193,7 @@ pub fn smoke() -> anyhow::Result<()> {
     ensure_cargo_fuzz()?;
     let mut outcomes = Vec::new();
     for target in TARGETS {
-        let outcome = fuzz(target, SMOKE_SECONDS, "none", Mode::Smoke)?;
+        let outcome = fuzz(target, SMOKE_SECONDS, None, "none", Mode::Smoke)?;
         print_outcome(&outcome);
         outcomes.push(outcome);
     }
@@ -252,7 +258,13 @@ enum Mode {
     Smoke,
 }
 
-fn fuzz(target: &Target, seconds: u64, sanitizer: &str, mode: Mode) -> anyhow::Result<Outcome> {
+fn fuzz(
+    target: &Target,
+    seconds: u64,
+    runs: Option<u64>,
+    sanitizer: &str,
+    mode: Mode,
+) -> anyhow::Result<Outcome> {
     let root = project_root();
     let base = root.join("target/fuzz");
     let seeds_dir = base.join("seeds").join(target.name);
@@ -307,6 +319,9 @@ fn fuzz(target: &Target, seconds: u64, sanitizer: &str, mode: Mode) -> anyhow::R
         .arg("-rss_limit_mb=2048")
         .arg("-print_final_stats=1")
         .arg(format!("-artifact_prefix={}/", artifacts_dir.display()));
+    if let Some(runs) = runs {
+        command.arg(format!("-runs={runs}"));
+    }
     eprintln!("$ {}", describe(&command));
     let log_file =
         std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;

@@ -27,32 +27,12 @@ use serde_json::{Map, Value, json};
 
 use crate::lookup::{self, Purpose as LookupPurpose};
 use crate::recipient_address::Addresses;
-use crate::server::{Tenant, lab_error, loggable, wrong_lab_tenant};
+use crate::server::{Tenant, lab_error, request_refused, task_failed, wrong_lab_tenant};
 use crate::validation::{self, Fetched, Purpose, RequestError, Settings};
 
 /// Most addresses or certificates one request may carry: 1,000 certificates are about 2 MB of
 /// JSON and a second or two of validation.
 pub const MAX_ITEMS: usize = 1000;
-
-/// The fields of an object body, `null` as absent; anything outside `fields` is refused.
-fn object(body: &[u8], fields: &[&str], shape: &str) -> Result<Map<String, Value>, RequestError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| RequestError::new("body", format!("not JSON ({e}); {shape}")))?;
-    let Value::Object(map) = value else {
-        return Err(RequestError::new(
-            "body",
-            format!("not a JSON object; {shape}"),
-        ));
-    };
-    let map: Map<String, Value> = map.into_iter().filter(|(_, v)| !v.is_null()).collect();
-    if let Some(unknown) = map.keys().find(|k| !fields.contains(&k.as_str())) {
-        return Err(RequestError::new(
-            unknown.clone(),
-            format!("unknown field; the fields are {}", fields.join(", ")),
-        ));
-    }
-    Ok(map)
-}
 
 /// The array in `field`: present, and at most [`MAX_ITEMS`] long.
 fn items<'a>(map: &'a Map<String, Value>, field: &str) -> Result<&'a [Value], RequestError> {
@@ -81,7 +61,7 @@ const LOOKUP_SHAPE: &str =
     "expected {\"addresses\": [\"user@example.com\", ...], \"purpose\": \"encrypt\" or \"sign\"}";
 
 pub fn parse_lookups(body: &[u8]) -> Result<LookupBatch, RequestError> {
-    let map = object(body, &["addresses", "purpose", "now"], LOOKUP_SHAPE)?;
+    let map = validation::object_fields(body, &["addresses", "purpose", "now"], LOOKUP_SHAPE)?;
     let addresses = items(&map, "addresses")?
         .iter()
         .enumerate()
@@ -130,7 +110,7 @@ pub struct ValidationBatch {
 }
 
 pub fn parse_validations(body: &[u8]) -> Result<ValidationBatch, RequestError> {
-    let map = object(
+    let map = validation::object_fields(
         body,
         &["certificates", "recipients", "purpose"],
         VALIDATE_SHAPE,
@@ -177,30 +157,12 @@ pub fn parse_validations(body: &[u8]) -> Result<ValidationBatch, RequestError> {
     })
 }
 
-fn refused(e: &RequestError) -> Response {
-    tracing::info!(error = %loggable(&e.to_string()), "lab batch refused");
-    let code = if e.exceeds_limit {
-        "LimitExceeded"
-    } else {
-        "BadRequest"
-    };
-    lab_error(StatusCode::BAD_REQUEST, code, e.to_string())
-}
-
-fn task_failed(e: &tokio::task::JoinError) -> Response {
-    lab_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "InternalServerError",
-        format!("the batch task failed: {e}"),
-    )
-}
-
 /// `POST /lab/recipients/certificates`. The store is read on the blocking pool: a thousand
 /// lookups are a thousand queries.
 pub async fn certificate_lookups(State(tenant): State<Tenant>, body: Bytes) -> Response {
     let batch = match parse_lookups(&body) {
         Ok(b) => b,
-        Err(e) => return refused(&e),
+        Err(e) => return request_refused(&e, "lab batch"),
     };
     let worker = tenant.clone();
     let outcome = tokio::task::spawn_blocking(move || {
@@ -239,7 +201,7 @@ pub async fn certificate_lookups(State(tenant): State<Tenant>, body: Bytes) -> R
             "InternalServerError",
             e.to_string(),
         ),
-        Err(e) => task_failed(&e),
+        Err(e) => task_failed(&e, "batch"),
     }
 }
 
@@ -300,8 +262,8 @@ pub async fn validate_certificates(
             );
             axum::Json(json!({ "results": results })).into_response()
         }
-        Ok(Err(e)) => refused(&e),
-        Err(e) => task_failed(&e),
+        Ok(Err(e)) => request_refused(&e, "lab batch"),
+        Err(e) => task_failed(&e, "batch"),
     }
 }
 

@@ -410,6 +410,28 @@ pub(crate) fn lab_error(status: StatusCode, code: &str, message: impl Into<Strin
         .into_response()
 }
 
+/// A lab request body refused: 400 with `LimitExceeded` where the body asked for more than a
+/// request may (items, identities, KDF work), `BadRequest` otherwise. `what` names the endpoint
+/// in the log, where the refusal is cut to a loggable length.
+pub(crate) fn request_refused(e: &validation::RequestError, what: &str) -> Response {
+    tracing::info!(error = %loggable(&e.to_string()), "{what} refused");
+    let code = if e.exceeds_limit {
+        "LimitExceeded"
+    } else {
+        "BadRequest"
+    };
+    lab_error(StatusCode::BAD_REQUEST, code, e.to_string())
+}
+
+/// The blocking task behind a lab endpoint failed (it panicked or was cancelled): 500.
+pub(crate) fn task_failed(e: &tokio::task::JoinError, what: &str) -> Response {
+    lab_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerError",
+        format!("the {what} task failed: {e}"),
+    )
+}
+
 async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     lab_error(
         StatusCode::NOT_FOUND,
@@ -709,20 +731,8 @@ async fn owa_validate(
             );
             axum::Json(result).into_response()
         }
-        Ok(Err(e)) => {
-            tracing::info!(error = %loggable(&e.to_string()), "OWA validation refused");
-            let code = if e.exceeds_limit {
-                "LimitExceeded"
-            } else {
-                "BadRequest"
-            };
-            lab_error(StatusCode::BAD_REQUEST, code, e.to_string())
-        }
-        Err(e) => lab_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            format!("the validation task failed: {e}"),
-        ),
+        Ok(Err(e)) => request_refused(&e, "OWA validation"),
+        Err(e) => task_failed(&e, "validation"),
     }
 }
 

@@ -45,7 +45,7 @@ pub use request::{
     Identity, KDF_ITERATIONS_PER_REQUEST, MAX_IDENTITIES, PURPOSE_ENCRYPT, PURPOSE_SEND, Purpose,
     Request, RequestError, parse_request,
 };
-pub(crate) use request::{base64_field, purpose_field, recipient_field};
+pub(crate) use request::{base64_field, object_fields, purpose_field, recipient_field};
 
 /// What the stored `Set-SmimeConfig` settings make of a validation.
 #[derive(Debug, Clone)]

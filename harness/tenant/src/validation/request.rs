@@ -98,23 +98,35 @@ pub const KDF_ITERATIONS_PER_REQUEST: u64 = 4_000_000;
 
 const SHAPE: &str = "expected {\"message\": \"<base64 RFC 5322 message>\", \"decryption\": [{\"pkcs12\": \"<base64>\", \"password\": \"...\"}]} or {\"certificate\": \"<base64 DER>\", \"purpose\": \"send\" or \"encrypt\", \"recipient\": \"<address, with encrypt>\"}";
 
-/// Parses a request body. JSON `null` counts as an absent field.
-pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
+/// The fields of a JSON object body, `null` counted as absent; a field outside `fields` is
+/// refused by name. `shape` (what a good body looks like) ends each refusal of the body itself.
+/// The one preamble of every lab request body: this route's and [`crate::batch`]'s.
+pub(crate) fn object_fields(
+    body: &[u8],
+    fields: &[&str],
+    shape: &str,
+) -> Result<Map<String, Value>, RequestError> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| RequestError::new("body", format!("not JSON ({e}); {SHAPE}")))?;
+        .map_err(|e| RequestError::new("body", format!("not JSON ({e}); {shape}")))?;
     let Value::Object(map) = value else {
         return Err(RequestError::new(
             "body",
-            format!("not a JSON object; {SHAPE}"),
+            format!("not a JSON object; {shape}"),
         ));
     };
     let map: Map<String, Value> = map.into_iter().filter(|(_, v)| !v.is_null()).collect();
-    if let Some(unknown) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+    if let Some(unknown) = map.keys().find(|k| !fields.contains(&k.as_str())) {
         return Err(RequestError::new(
             unknown.clone(),
-            format!("unknown field; the fields are {}", FIELDS.join(", ")),
+            format!("unknown field; the fields are {}", fields.join(", ")),
         ));
     }
+    Ok(map)
+}
+
+/// Parses a request body. JSON `null` counts as an absent field.
+pub fn parse_request(body: &[u8]) -> Result<Request, RequestError> {
+    let map = object_fields(body, &FIELDS, SHAPE)?;
     match (map.get("message"), map.get("certificate")) {
         (Some(_), Some(_)) => Err(RequestError::new(
             "certificate",
