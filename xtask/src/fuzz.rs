@@ -356,7 +356,11 @@ fn fuzz(
     Ok(Outcome {
         target: target.name.to_owned(),
         // libFuzzer's own count ("Done N runs in S second(s)"): the build is not fuzzing time.
-        seconds: done_seconds(&text).unwrap_or(seconds),
+        // A run that stopped on a finding prints no `Done` line; its executions over libFuzzer's
+        // average rate are the time it fuzzed (the time asked for would overstate it).
+        seconds: done_seconds(&text)
+            .or_else(|| fuzzed_seconds(&text, executions))
+            .unwrap_or(seconds),
         executions,
         corpus: list_files(&corpus_dir).len(),
         seeds,
@@ -481,6 +485,14 @@ fn done_seconds(log: &str) -> Option<u64> {
         .and_then(|rest| rest.split(" runs in ").nth(1))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
+}
+
+/// The seconds a run that ended without a `Done` line fuzzed: its executions over libFuzzer's
+/// `stat::average_exec_per_sec`.
+fn fuzzed_seconds(log: &str, executions: u64) -> Option<u64> {
+    stat(log, "stat::average_exec_per_sec:")
+        .filter(|rate| *rate > 0)
+        .map(|rate| executions / rate)
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -614,6 +626,11 @@ mod tests {
         assert_eq!(stat(log, "stat::peak_rss_mb:"), Some(97));
         assert_eq!(stat(log, "stat::new_units_added:"), None);
         assert_eq!(done_seconds(log), Some(2));
+        // A run stopped by a finding: no `Done` line, the time from the average rate.
+        let stopped = "==26779== ERROR: libFuzzer: timeout after 13 seconds\nstat::number_of_executed_units: 703919\nstat::average_exec_per_sec:     895\n";
+        assert_eq!(done_seconds(stopped), None);
+        assert_eq!(fuzzed_seconds(stopped, 703_919), Some(786));
+        assert_eq!(fuzzed_seconds("", 703_919), None);
         assert_eq!(group(12_345_678), "12,345,678");
         assert_eq!(group(999), "999");
         assert_eq!(group(1000), "1,000");

@@ -62,12 +62,19 @@ impl Ids {
     }
 }
 
+/// At most this many ids are named in a help: an organisation of 100,000 generated users would
+/// otherwise make the help of one unknown reference a megabyte long.
+const LISTED: usize = 20;
+
 pub(super) fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {
     let items: Vec<&str> = items.map(String::as_str).collect();
-    if items.is_empty() {
-        "none".to_owned()
-    } else {
-        items.join(", ")
+    match items.len() {
+        0 => "none".to_owned(),
+        n if n <= LISTED => items.join(", "),
+        n => {
+            let named: Vec<&str> = items.into_iter().take(LISTED).collect();
+            format!("{} and {} more", named.join(", "), n - LISTED)
+        }
     }
 }
 

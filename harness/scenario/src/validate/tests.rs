@@ -304,6 +304,41 @@ fn a_hundred_thousand_users_validate() {
 /// (Set-MobileDeviceMailboxPolicy: "specifies the algorithm that's used to sign S/MIME messages on
 /// the mobile device"; Set-SmimeConfig: "a list of symmetric encryption algorithms that are used by
 /// Outlook on the web to encrypt messages").
+/// A generated population under a described PKI is planned in linear time: the planner found a
+/// certificate id already taken by scanning every certificate planned before it, so the fuzzer's
+/// 7,432 generated users (the kept input) took over libFuzzer's 10 s, and the 100,000 a
+/// population may have would have taken hours.
+#[test]
+fn a_generated_population_of_a_hundred_thousand_checks() {
+    let found = include_str!("regressions/fuzz-scenario_load-timeout-1a16bdc0.yaml");
+    let loaded = parse(found, "found.yaml").unwrap_or_else(|e| panic!("{}", e.render(false)));
+    assert_eq!(loaded.users.len(), 1 + 7432);
+
+    let catalogue = include_str!("../../../../scenarios/generated-population.yaml");
+    assert!(
+        catalogue.contains("generate: 1000,") && catalogue.contains("user0001: exported"),
+        "the catalogue scenario changed"
+    );
+    let many = catalogue.replace("generate: 1000,", "generate: 100000,");
+    let loaded = parse(&many, "many.yaml").unwrap_or_else(|e| panic!("{}", e.render(false)));
+    assert_eq!(loaded.users.len(), 1 + 100_000);
+    assert_eq!(loaded.users[100_000].id, "user100000");
+    assert_eq!(loaded.users[1].id, "user0001");
+
+    // A reference to nobody names a few of the 100,000, not all of them.
+    let unknown = many.replace("user0001: exported", "nobody: exported");
+    let problems = match parse(&unknown, "many.yaml") {
+        Ok(_) => panic!("an unknown user validated"),
+        Err(e) => e.render(false),
+    };
+    assert!(
+        problems.contains("`nobody` is not a user of the organisation"),
+        "{problems}"
+    );
+    assert!(problems.contains("and 99981 more"), "{problems}");
+    assert!(problems.len() < 2_000, "{problems}");
+}
+
 #[test]
 fn message_options_cannot_override_the_clients_policy() {
     let p = problems(&format!(

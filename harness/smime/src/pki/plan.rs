@@ -234,6 +234,12 @@ pub(crate) fn plan(description: &PkiDescription) -> Result<Plan, PkiError> {
     }
 
     let ca_ids: BTreeSet<String> = entities.iter().map(|e| e.id.clone()).collect();
+    // Who holds each certificate id so far (a user, or the CA itself): a clash is found by
+    // lookup, not by a scan of every certificate planned before (quadratic in the users).
+    let mut holders: BTreeMap<String, String> = entities
+        .iter()
+        .map(|e| (e.id.clone(), e.id.clone()))
+        .collect();
     let default_issuer = match description.intermediates.len() {
         0 => Ok(ROOT_ID.to_owned()),
         1 => Ok(description
@@ -264,17 +270,17 @@ pub(crate) fn plan(description: &PkiDescription) -> Result<Plan, PkiError> {
         let planned = plan_user(id, spec, at, now, domain, &ca_ids, &default_issuer)?;
         let mut ids = Vec::new();
         for p in planned {
-            if let Some(clash) = entities.iter().find(|e| e.id == p.id) {
+            if let Some(holder) = holders.get(&p.id) {
                 return Err(invalid(
                     format!("users.{id}"),
                     at,
                     format!(
-                        "certificate id `{}` is taken twice (by {} and by user {id}); rename one of them",
+                        "certificate id `{}` is taken twice (by {holder} and by user {id}); rename one of them",
                         p.id,
-                        clash.user.as_deref().unwrap_or(&clash.id)
                     ),
                 ));
             }
+            holders.insert(p.id.clone(), p.user.clone().unwrap_or_else(|| p.id.clone()));
             ids.push(p.id.clone());
             entities.push(p);
         }
@@ -295,7 +301,7 @@ pub(crate) fn plan(description: &PkiDescription) -> Result<Plan, PkiError> {
         }
         if let Some(ids) = user_ids.get(id) {
             revoked.extend(ids.iter().cloned());
-        } else if entities.iter().any(|e| e.id == id) {
+        } else if holders.contains_key(id) {
             revoked.insert(id.to_owned());
         } else {
             let known: Vec<&str> = entities
@@ -370,17 +376,29 @@ fn order_intermediates(
         issuer_of.insert(id.as_str(), issuer);
     }
 
-    // Depth of each intermediate below the root, following issuers; a walk longer than the number
-    // of intermediates has gone round a cycle.
+    // Depth of each intermediate below the root (1 for one the root issued), following issuers.
+    // Each depth is computed once: a walk stops at the root or at an intermediate whose depth is
+    // known, so the whole is linear in the number of intermediates (a file may hold thousands of
+    // them; a walk per intermediate was cubic). A walk that meets itself has gone round a cycle.
     let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
     for (id, spec) in intermediates {
+        if depth.contains_key(id.as_str()) {
+            continue;
+        }
         let mut walk = vec![id.as_str()];
+        let mut on_walk = BTreeSet::from([id.as_str()]);
         let mut current = id.as_str();
-        while let Some(&next) = issuer_of.get(current) {
+        let above = loop {
+            let Some(&next) = issuer_of.get(current) else {
+                break 0;
+            };
             if next == ROOT_ID {
-                break;
+                break 0;
             }
-            if walk.contains(&next) {
+            if let Some(&known) = depth.get(next) {
+                break known;
+            }
+            if !on_walk.insert(next) {
                 walk.push(next);
                 let at = spec
                     .value
@@ -399,25 +417,28 @@ fn order_intermediates(
             }
             walk.push(next);
             current = next;
+        };
+        for (steps, ca) in walk.iter().rev().enumerate() {
+            depth.insert(ca, above + steps + 1);
         }
-        depth.insert(id.as_str(), walk.len());
     }
 
     // pathLenConstraint: how many intermediates may still follow, i.e. the longest chain of
-    // intermediates below this one.
+    // intermediates below this one. Deepest first, so that each CA's own figure is final before
+    // it is handed to its issuer.
+    let mut deepest_first: Vec<(&str, usize)> = depth.iter().map(|(id, d)| (*id, *d)).collect();
+    deepest_first.sort_by_key(|(_, depth)| std::cmp::Reverse(*depth));
     let mut below: BTreeMap<&str, usize> = BTreeMap::new();
-    for id in intermediates.keys() {
-        let mut current = id.as_str();
-        let mut levels = 0usize;
-        while let Some(&issuer) = issuer_of.get(current) {
-            if issuer == ROOT_ID {
-                break;
-            }
-            levels += 1;
-            let entry = below.entry(issuer).or_insert(0);
-            *entry = (*entry).max(levels);
-            current = issuer;
+    for (id, _) in deepest_first {
+        let Some(&issuer) = issuer_of.get(id) else {
+            continue;
+        };
+        if issuer == ROOT_ID {
+            continue;
         }
+        let levels = below.get(id).copied().unwrap_or(0) + 1;
+        let entry = below.entry(issuer).or_insert(0);
+        *entry = (*entry).max(levels);
     }
 
     let mut ordered: Vec<OrderedCa<'_>> = intermediates

@@ -653,6 +653,94 @@ fn odd_distinguished_names_are_errors_not_panics() {
     );
 }
 
+/// Planning follows each issuer once and finds a taken id by lookup: a chain of 3,000
+/// intermediates and 30,000 users are checked (a walk per intermediate was cubic in the chain,
+/// the clash check quadratic in the users; 30,000 users in one description is near what the
+/// YAML reader's 250,000-node budget lets a file hold), the chain keeps its order and path
+/// lengths, and a clash or a cycle at the very end is still found.
+#[test]
+fn a_long_chain_and_thirty_thousand_users_plan() {
+    const CHAIN: usize = 3_000;
+    const USERS: usize = 30_000;
+    let mut yaml =
+        format!("{HEAD}root: {{ subject: \"CN=R\", key: ecdsa-p256 }}\nintermediates:\n");
+    for n in 0..CHAIN {
+        let issuer = match n {
+            0 => String::new(),
+            _ => format!(", issuer: c{:04}", n - 1),
+        };
+        yaml.push_str(&format!(
+            "  c{n:04}: {{ subject: \"CN=C{n}\", key: ecdsa-p256{issuer} }}\n"
+        ));
+    }
+    let with_users = |extra: &str| {
+        let mut text = yaml.clone();
+        text.push_str("users:\n");
+        for n in 0..USERS {
+            text.push_str(&format!(
+                "  u{n:06}: {{ key: ecdsa-p256, issuer: c{:04} }}\n",
+                CHAIN - 1
+            ));
+        }
+        text.push_str(extra);
+        text
+    };
+    let description = parse_description(&with_users(""), "test.yaml").unwrap();
+    let planned = plan::plan(&description).unwrap();
+    assert_eq!(planned.entities.len(), 1 + CHAIN + USERS);
+    let chain: Vec<(&str, Option<u8>)> = planned.entities[1..=CHAIN]
+        .iter()
+        .map(|e| (e.id.as_str(), e.path_len))
+        .collect();
+    assert_eq!(chain[0].0, "c0000");
+    assert_eq!(chain[CHAIN - 1], ("c2999", Some(0)));
+    assert_eq!(chain[CHAIN - 2], ("c2998", Some(1)));
+    assert_eq!(chain[CHAIN - 256], ("c2744", Some(255)));
+    // Deeper than pathLenConstraint's u8 reaches: the figure stays at its largest.
+    assert_eq!(chain[0].1, Some(u8::MAX));
+    assert_eq!(planned.entities[CHAIN + 1].issuer, "c2999");
+
+    let clash = with_users(&format!(
+        "  c0001: {{ key: ecdsa-p256, issuer: c{:04} }}\n",
+        CHAIN - 1
+    ));
+    let e = parse_description(&clash, "test.yaml")
+        .and_then(|d| check(&d))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("already an intermediate CA's id"),
+        "{e}"
+    );
+    let twice = with_users(&format!(
+        "  u{USERS:06}-sign: {{ key: ecdsa-p256, issuer: c{:04} }}\n  u{USERS:06}: {{ sign: {{ key: ecdsa-p256 }}, encrypt: {{ key: ecdsa-p256 }}, issuer: c{:04} }}\n",
+        CHAIN - 1,
+        CHAIN - 1
+    ));
+    let e = parse_description(&twice, "test.yaml")
+        .and_then(|d| check(&d))
+        .unwrap_err();
+    assert!(e.to_string().contains("taken twice"), "{e}");
+
+    // The chain closed into a cycle at its far end.
+    let cycle = yaml.replacen(
+        "c0000: { subject: \"CN=C0\", key: ecdsa-p256 }",
+        &format!(
+            "c0000: {{ subject: \"CN=C0\", key: ecdsa-p256, issuer: c{:04} }}",
+            CHAIN - 1
+        ),
+        1,
+    );
+    let e = parse_description(&cycle, "test.yaml")
+        .and_then(|d| check(&d))
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("intermediates.c0000.issuer"), "{text}");
+    assert!(
+        text.contains("go round in a cycle (c0000 -> c2999 -> c2998"),
+        "{text}"
+    );
+}
+
 #[test]
 fn the_schema_documents_every_field() {
     let schema = serde_json::to_string(&description_schema()).unwrap();
