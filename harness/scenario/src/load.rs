@@ -145,7 +145,10 @@ impl InvalidScenario {
         let mut out = String::new();
         match &self.kind {
             InvalidKind::Yaml(error) => {
-                let options = serde_saphyr::render_options! { source_name: Some(&self.file) };
+                let options = serde_saphyr::render_options! {
+                    source_name: Some(&self.file),
+                    formatter: &smime::yaml::UsersTerms,
+                };
                 let report = serde_saphyr::miette::to_miette_report_with_options(
                     error, &self.text, &self.file, options,
                 );
@@ -196,6 +199,7 @@ impl std::error::Error for InvalidScenario {}
 fn yaml_message(error: &serde_saphyr::Error) -> String {
     let options = serde_saphyr::render_options! {
         snippets: serde_saphyr::SnippetMode::Off,
+        formatter: &smime::yaml::UsersTerms,
     };
     let rendered = error.render_with_options(options);
     // The plain form is "line L column C: message"; the location is printed separately.

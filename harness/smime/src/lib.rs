@@ -14,3 +14,4 @@ pub mod pki;
 pub mod rng;
 pub mod shown;
 pub mod sst;
+pub mod yaml;

@@ -150,7 +150,10 @@ impl Preflight {
         )?;
         let file: PreflightFile = serde_saphyr::from_str(&text).map_err(|error| {
             let shown = path.display().to_string();
-            let options = serde_saphyr::render_options! { source_name: Some(&shown) };
+            let options = serde_saphyr::render_options! {
+                source_name: Some(&shown),
+                formatter: &smime::yaml::UsersTerms,
+            };
             let report =
                 serde_saphyr::miette::to_miette_report_with_options(&error, &text, &shown, options);
             let mut rendered = String::new();
@@ -160,7 +163,10 @@ impl Preflight {
                 .render_report(&mut rendered, report.as_ref())
                 .is_err()
             {
-                rendered = format!("{shown}: {error}");
+                rendered = format!(
+                    "{shown}: {}",
+                    error.render_with_formatter(&smime::yaml::UsersTerms)
+                );
             }
             InputError::Yaml { rendered }
         })?;

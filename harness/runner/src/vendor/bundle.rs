@@ -172,7 +172,7 @@ impl VendorBundle {
         let text = read_text(&description_path)?;
         let file: VendorFile = serde_saphyr::from_str(&text).map_err(|e| BundleError::Yaml {
             path: description_path.clone(),
-            message: e.to_string(),
+            message: e.render_with_formatter(&smime::yaml::UsersTerms),
         })?;
         let field = |field: &str, message: String| BundleError::Field {
             path: description_path.clone(),

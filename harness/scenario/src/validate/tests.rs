@@ -339,6 +339,30 @@ fn a_generated_population_of_a_hundred_thousand_checks() {
     assert!(problems.len() < 2_000, "{problems}");
 }
 
+/// A file past the YAML reader's limits is told so in words, not by the reader's `Debug` form
+/// ("budget breached: Nodes { nodes: 250001 }"), in both the one-line and the drawn forms.
+#[test]
+fn a_file_past_the_readers_limits_says_so_in_words() {
+    let mut users = String::from("organisation:\n  tenant: contoso.onmicrosoft.com\n  users:\n");
+    for n in 0..260_000 {
+        users.push_str(&format!("    - u{n}\n"));
+    }
+    let text = format!("{HEAD}{users}");
+    let Err(e) = parse(&text, "big.yaml") else {
+        panic!("260,000 users were read")
+    };
+    let line = e.to_string();
+    let drawn = e.render(false);
+    for message in [&line, &drawn] {
+        assert!(
+            message.contains("holds more than 250,000 values"),
+            "{message}"
+        );
+        assert!(message.contains("generate:"), "{message}");
+        assert!(!message.contains("Nodes {"), "{message}");
+    }
+}
+
 #[test]
 fn message_options_cannot_override_the_clients_policy() {
     let p = problems(&format!(

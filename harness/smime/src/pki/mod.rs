@@ -136,7 +136,10 @@ fn location(line: Option<u64>, column: Option<u64>) -> String {
 /// file name, or `<input>`).
 pub fn parse_description(yaml: &str, source_name: &str) -> Result<PkiDescription, PkiError> {
     serde_saphyr::from_str(yaml).map_err(|e: serde_saphyr::Error| {
-        let options = serde_saphyr::render_options! { source_name: Some(source_name) };
+        let options = serde_saphyr::render_options! {
+            source_name: Some(source_name),
+            formatter: &crate::yaml::UsersTerms,
+        };
         let rendered = e.render_with_options(options);
         // The caller prints its own `error:` prefix.
         let message = rendered.strip_prefix("error: ").unwrap_or(&rendered);
